@@ -1,0 +1,23 @@
+/**
+ * Loads the WireGuard core from the embedded, generated asset, so that
+ * `deno run` and `deno compile` read the same bytes and no path next to the
+ * source is ever needed. The module is compiled once per process; each device
+ * is its own instance.
+ *
+ * @module
+ */
+
+import { wasmBytes } from "./_wasm_asset.ts";
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+/** The compiled core, shared by every instance in this process. */
+export function compileCore(): Promise<WebAssembly.Module> {
+  compiled ??= WebAssembly.compile(wasmBytes as Uint8Array<ArrayBuffer>);
+  return compiled;
+}
+
+/** A fresh instance of the core: one WireGuard device. */
+export async function instantiateCore(): Promise<WebAssembly.Instance> {
+  return await WebAssembly.instantiate(await compileCore(), {});
+}
