@@ -1,0 +1,102 @@
+/**
+ * The real kernel side of the data path: the TUN fd from the cage and the
+ * host-side UDP socket, driven through the launcher's batched I/O. Slots and
+ * descriptors are views of the core's memory, so no packet is copied in
+ * JavaScript.
+ *
+ * @module
+ */
+
+import type { PacketBatch, PacketIo } from "./loop.ts";
+import type { PacketIoSymbols } from "./packet_io_symbols.ts";
+
+/** A batch whose slots and descriptors the launcher can read and write. */
+export interface MemoryBatch extends PacketBatch {
+  readonly slotSize: number;
+  /** The slots, as a view of WASM memory (re-made if memory grew). */
+  slotsView(): Uint8Array<ArrayBuffer>;
+  /** The descriptors, as a view of WASM memory (re-made if memory grew). */
+  descView(): Uint32Array<ArrayBuffer>;
+}
+
+/** Room in front of each packet read from the TUN for the transport header. */
+export const HEADROOM = 16;
+
+function errnoName(code: number): string {
+  const names: Record<number, string> = {
+    1: "EPERM",
+    5: "EIO",
+    9: "EBADF",
+    11: "EAGAIN",
+    22: "EINVAL",
+    77: "EBADFD",
+    90: "EMSGSIZE",
+    97: "EAFNOSUPPORT",
+    98: "EADDRINUSE",
+    99: "EADDRNOTAVAIL",
+  };
+  return names[code] ?? `errno ${code}`;
+}
+
+function checked(result: number, what: string): number {
+  if (result < 0) throw new Error(`Cannot ${what}: ${errnoName(-result)}`);
+  return result;
+}
+
+export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
+  readonly #sym: PacketIoSymbols;
+  readonly #tunFd: number;
+  readonly #udpFd: number;
+  readonly #wakeFd: number;
+
+  constructor(sym: PacketIoSymbols, tunFd: number, udpFd: number) {
+    this.#sym = sym;
+    this.#tunFd = tunFd;
+    this.#udpFd = udpFd;
+    this.#wakeFd = checked(sym.wgl_eventfd(), "create an eventfd");
+  }
+
+  readTun(b: B): number {
+    const r = this.#sym.wgl_tun_read_batch(
+      this.#tunFd,
+      b.slotsView(),
+      b.slotSize,
+      b.descView(),
+      b.count,
+      HEADROOM,
+    );
+    return checked(r, "read from the tunnel device");
+  }
+
+  writeTun(b: B, n: number): void {
+    this.#sym.wgl_tun_write_batch(this.#tunFd, b.slotsView(), b.slotSize, b.descView(), n);
+  }
+
+  recvUdp(b: B): number {
+    const r = this.#sym.wgl_udp_recv_batch(
+      this.#udpFd,
+      b.slotsView(),
+      b.slotSize,
+      b.descView(),
+      b.count,
+    );
+    return checked(r, "receive from the UDP socket");
+  }
+
+  sendUdp(b: B, n: number): void {
+    this.#sym.wgl_udp_send_batch(this.#udpFd, b.slotsView(), b.slotSize, b.descView(), n);
+  }
+
+  async wait(timeoutMs: number): Promise<void> {
+    await this.#sym.wgl_wait(
+      this.#tunFd,
+      this.#udpFd,
+      this.#wakeFd,
+      Math.min(timeoutMs, 2 ** 31 - 1),
+    );
+  }
+
+  wake(): void {
+    this.#sym.wgl_eventfd_signal(this.#wakeFd);
+  }
+}
