@@ -1,0 +1,13 @@
+//! wgcore: the WireGuard protocol as a WebAssembly module (see wasm/README.md).
+
+pub mod abi;
+pub mod allowed_ips;
+pub mod blake2s;
+pub mod chacha20;
+pub mod ct;
+pub mod kdf;
+pub mod messages;
+pub mod replay;
+pub mod rng;
+pub mod selftest;
+pub mod tai64n;
