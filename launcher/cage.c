@@ -1,0 +1,730 @@
+/*
+ * cage.c — the cage: a child cloned into new user (when not root), network,
+ * mount, UTS and PID namespaces. It creates the TUN device and an rtnetlink
+ * socket inside its network namespace, hands both to the parent, waits for
+ * the go-ahead, lays the generated /etc files over the host's, mounts a fresh
+ * /proc, and becomes the init (PID 1) that runs the command.
+ *
+ * The parent (Deno) is multi-threaded. Between clone and exec the child runs
+ * only async-signal-safe code: no malloc, no stdio, no locks, no pthread_*,
+ * no raise/abort (glibc's cached thread id is the parent's). Everything it
+ * needs — argv, the PATH candidates, map lines, group lists — is prepared in
+ * `struct plan` before the clone.
+ *
+ * Clone choice: the raw clone syscall with fork semantics (no CLONE_VM, no
+ * new stack): the child gets a private copy of the calling thread's memory and
+ * continues on its copy of the stack, so nothing it touches can be changed by
+ * the parent's other threads, and glibc's fork handlers (which take locks)
+ * are not run. CLONE_VFORK is not used: the parent must keep running while
+ * the child waits for the maps and the go-ahead.
+ *
+ * Stages and sync bytes are drawn in README.md.
+ */
+#include "cage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Sync bytes, parent → child. */
+#define SYNC_MAPS_WRITTEN 'M'
+#define SYNC_GO 'G'
+
+/* Exit statuses of the cage's init when it did not get to run the command. */
+#define EXIT_SETUP_FAILED 125
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+enum mode { MODE_USERNS = 0, MODE_ROOT = 1, MODE_SUDO = 2 };
+
+/* The signals the init forwards to the command. */
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+#define FORWARDED_COUNT (sizeof forwarded_signals / sizeof forwarded_signals[0])
+
+/* Everything the child needs, prepared before clone. */
+struct plan {
+  enum mode mode;
+  bool map_root;
+  const char *tun_name;
+  const char *hostname; /* NULL: keep the host's */
+  const char *etc_sources[3];
+  char **argv;        /* argc + 1 entries, NULL-terminated */
+  char **sh_argv;     /* argc + 2 entries: "sh", slot for the path, argv[1..] */
+  char **candidates;  /* where to look for argv[0], NULL-terminated */
+  char **envp;
+  char ping_range[32]; /* "GID GID\n" for net.ipv4.ping_group_range */
+  /* MODE_SUDO: the credentials the command drops to. */
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  int group_count;
+  int sync_fd; /* the child's end */
+  int tty_fd;  /* the terminal the command takes over, or -1 */
+};
+
+static const char *const etc_targets[3] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"};
+static const uint32_t etc_stages[3] = {WGL_STAGE_BIND_RESOLV, WGL_STAGE_BIND_HOSTS,
+                                       WGL_STAGE_BIND_NSSWITCH};
+
+/* ---------------------------------------------------------------- child --- */
+
+static volatile sig_atomic_t command_pid;
+
+static long raw_fork_with(unsigned long flags) {
+#if defined(__s390__) || defined(__CRIS__)
+  return syscall(SYS_clone, 0L, flags | SIGCHLD, 0L, 0L, 0L);
+#else
+  return syscall(SYS_clone, flags | SIGCHLD, 0L, 0L, 0L, 0L);
+#endif
+}
+
+static void child_report(int sync_fd, uint32_t stage, int err) {
+  uint32_t msg[2] = {stage, (uint32_t)err};
+  (void)send(sync_fd, msg, sizeof msg, MSG_NOSIGNAL);
+}
+
+static _Noreturn void child_fail(const struct plan *p, uint32_t stage, int err) {
+  child_report(p->sync_fd, stage, err);
+  _exit(EXIT_SETUP_FAILED);
+}
+
+/* Waits for one sync byte; exits quietly when the parent is gone (EOF). This
+ * read is also the race check after PR_SET_PDEATHSIG: a parent that died
+ * before the prctl leaves an EOF here. */
+static void child_await(const struct plan *p, char expected) {
+  char byte = 0;
+  for (;;) {
+    ssize_t n = recv(p->sync_fd, &byte, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 1 && byte == expected) return;
+    _exit(EXIT_SETUP_FAILED);
+  }
+}
+
+static void close_fds_except(int keep) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3U, (unsigned)keep - 1U, 0U) == 0 &&
+      syscall(SYS_close_range, (unsigned)keep + 1U, ~0U, 0U) == 0) {
+    return;
+  }
+#endif
+  struct rlimit lim;
+  long max = 4096;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    max = lim.rlim_cur < 65536 ? (long)lim.rlim_cur : 65536;
+  }
+  for (long fd = 3; fd < max; fd++) {
+    if (fd != keep) (void)close((int)fd);
+  }
+}
+
+static void reset_signal_dispositions(void) {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    (void)sigaction(sig, &dfl, NULL); /* glibc's internal signals fail: fine */
+  }
+}
+
+static void forward_signal(int sig) {
+  int saved = errno;
+  pid_t pid = command_pid;
+  if (pid > 0) (void)kill(pid, sig);
+  errno = saved;
+}
+
+static void make_tun(const struct plan *p, int *tun_fd) {
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) child_fail(p, WGL_STAGE_TUN_OPEN, errno);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  for (size_t i = 0; i < IFNAMSIZ - 1 && p->tun_name[i] != '\0'; i++) {
+    ifr.ifr_name[i] = p->tun_name[i];
+  }
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) child_fail(p, WGL_STAGE_TUN_SETIFF, errno);
+  *tun_fd = fd;
+}
+
+static void send_fds(const struct plan *p, int tun_fd, int netlink_fd) {
+  uint32_t msg[2] = {WGL_STAGE_NONE, 0};
+  struct iovec iov = {.iov_base = msg, .iov_len = sizeof msg};
+  union {
+    char buf[CMSG_SPACE(2 * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr mh = {.msg_iov = &iov,
+                      .msg_iovlen = 1,
+                      .msg_control = control.buf,
+                      .msg_controllen = sizeof control.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+  int fds[2] = {tun_fd, netlink_fd};
+  memcpy(CMSG_DATA(cm), fds, sizeof fds);
+  for (;;) {
+    if (sendmsg(p->sync_fd, &mh, MSG_NOSIGNAL) >= 0) break;
+    if (errno != EINTR) _exit(EXIT_SETUP_FAILED);
+  }
+  (void)close(tun_fd);
+  (void)close(netlink_fd);
+}
+
+/* Lays `source` over `target`. mount(2) follows a symlink at the target;
+ * when the symlink dangles (e.g. /etc/resolv.conf -> a systemd-resolved file
+ * that does not exist), the clone of the source is moved onto the symlink
+ * itself, which move_mount allows without following it. */
+static int bind_over(const char *source, const char *target) {
+  if (mount(source, target, NULL, MS_BIND, NULL) == 0) return 0;
+  int err = errno;
+  struct stat st;
+  if (err != ENOENT || lstat(target, &st) != 0 || !S_ISLNK(st.st_mode)) return err;
+#if defined(SYS_open_tree) && defined(SYS_move_mount)
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | O_CLOEXEC);
+  if (tree < 0) return errno;
+  int rc = (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+  err = rc == 0 ? 0 : errno;
+  (void)close(tree);
+  return err;
+#else
+  return err;
+#endif
+}
+
+static void write_ping_range(const struct plan *p) {
+  int fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) child_fail(p, WGL_STAGE_PING, errno);
+  size_t len = strlen(p->ping_range);
+  ssize_t n = write(fd, p->ping_range, len);
+  if (n != (ssize_t)len) child_fail(p, WGL_STAGE_PING, n < 0 ? errno : EIO);
+  (void)close(fd);
+}
+
+static bool is_missing(int err) {
+  return err == ENOENT || err == ENOTDIR || err == ESTALE || err == ENODEV || err == ETIMEDOUT ||
+         err == ELOOP || err == ENAMETOOLONG;
+}
+
+/* execve, falling back to sh for a file without a valid header (as execvp). */
+static int try_exec(const struct plan *p, const char *path) {
+  execve(path, p->argv, p->envp);
+  int err = errno;
+  if (err == ENOEXEC) {
+    p->sh_argv[1] = (char *)path;
+    execve("/bin/sh", p->sh_argv, p->envp);
+    err = errno;
+  }
+  return err;
+}
+
+static _Noreturn void run_command(const struct plan *p) {
+  (void)setpgid(0, 0);
+  if (p->tty_fd >= 0) {
+    /* Take the terminal's foreground so the command can read it and gets
+     * Ctrl-C; SIGTTOU is blocked so that the takeover itself is allowed. */
+    sigset_t ttou;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    (void)sigprocmask(SIG_BLOCK, &ttou, NULL);
+    pid_t self = getpid();
+    (void)ioctl(p->tty_fd, TIOCSPGRP, &self);
+  }
+  if (p->mode == MODE_SUDO) {
+    if (setgroups((size_t)p->group_count, p->groups) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
+    if (setresgid(p->gid, p->gid, p->gid) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
+    if (setresuid(p->uid, p->uid, p->uid) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
+  }
+  reset_signal_dispositions();
+  sigset_t none;
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+  int err = ENOENT;
+  bool denied = false;
+  if (p->candidates[0] == NULL) {
+    err = try_exec(p, p->argv[0]);
+  } else {
+    for (char **c = p->candidates; *c != NULL; c++) {
+      err = try_exec(p, *c);
+      struct stat st;
+      if (err == EACCES && stat(*c, &st) != 0) err = ENOENT; /* a directory we cannot search */
+      if (err == EACCES) {
+        denied = true;
+      } else if (!is_missing(err)) {
+        break;
+      }
+    }
+    if (is_missing(err) && denied) err = EACCES;
+  }
+  child_report(p->sync_fd, WGL_STAGE_EXEC, err);
+  _exit(is_missing(err) ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+}
+
+static _Noreturn void init_loop(pid_t command) {
+  for (;;) {
+    int status = 0;
+    pid_t w = waitpid(-1, &status, 0);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      _exit(EXIT_SETUP_FAILED); /* ECHILD: cannot happen while the command runs */
+    }
+    if (w != command) continue; /* an orphan the init adopted: reaped */
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
+  }
+}
+
+static _Noreturn void cage_child(const struct plan *p) {
+  sigset_t forwarded;
+  sigemptyset(&forwarded);
+  for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaddset(&forwarded, forwarded_signals[i]);
+  (void)sigprocmask(SIG_SETMASK, &forwarded, NULL);
+  reset_signal_dispositions();
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  close_fds_except(p->sync_fd);
+
+  child_await(p, SYNC_MAPS_WRITTEN);
+
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    child_fail(p, WGL_STAGE_MOUNT_PRIVATE, errno);
+  }
+  if (p->hostname != NULL && sethostname(p->hostname, strlen(p->hostname)) != 0) {
+    child_fail(p, WGL_STAGE_HOSTNAME, errno);
+  }
+  int tun_fd = -1;
+  make_tun(p, &tun_fd);
+  int netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (netlink_fd < 0) child_fail(p, WGL_STAGE_NETLINK, errno);
+  send_fds(p, tun_fd, netlink_fd);
+
+  child_await(p, SYNC_GO);
+
+  for (int i = 0; i < 3; i++) {
+    int err = bind_over(p->etc_sources[i], etc_targets[i]);
+    if (err != 0) child_fail(p, etc_stages[i], err);
+  }
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+    child_fail(p, WGL_STAGE_PROC, errno);
+  }
+  write_ping_range(p);
+
+  struct sigaction fwd;
+  memset(&fwd, 0, sizeof fwd);
+  fwd.sa_handler = forward_signal;
+  fwd.sa_flags = SA_RESTART;
+  for (size_t i = 0; i < FORWARDED_COUNT; i++) (void)sigaction(forwarded_signals[i], &fwd, NULL);
+
+  long pid = raw_fork_with(0);
+  if (pid < 0) child_fail(p, WGL_STAGE_FORK, errno);
+  if (pid == 0) run_command(p);
+  command_pid = (pid_t)pid;
+  (void)close(p->sync_fd); /* the parent sees EOF once the command has exec'd */
+  sigset_t none;
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL); /* signals held so far go out now */
+  init_loop((pid_t)pid);
+}
+
+/* --------------------------------------------------------------- parent --- */
+
+static void plan_free(struct plan *p) {
+  if (p->candidates != NULL) {
+    for (char **c = p->candidates; *c != NULL; c++) free(*c);
+  }
+  free(p->candidates);
+  free(p->argv);
+  free(p->sh_argv);
+  free(p->groups);
+}
+
+/* Reads the NUL-terminated string at *pos; NULL when the request ends first. */
+static const char *next_string(const uint8_t *req, uint32_t len, uint32_t *pos) {
+  if (*pos >= len) return NULL;
+  const char *s = (const char *)req + *pos;
+  const void *nul = memchr(s, '\0', len - *pos);
+  if (nul == NULL) return NULL;
+  *pos += (uint32_t)((const char *)nul - s) + 1;
+  return s;
+}
+
+static uint32_t read_u32le(const uint8_t *b) {
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static char *join_path(const char *dir, size_t dir_len, const char *name) {
+  size_t name_len = strlen(name);
+  char *s = malloc(dir_len + 1 + name_len + 1);
+  if (s == NULL) return NULL;
+  memcpy(s, dir, dir_len);
+  size_t n = dir_len;
+  if (n > 0) s[n++] = '/';
+  memcpy(s + n, name, name_len + 1);
+  return s;
+}
+
+/* The PATH candidates for argv[0], as execvp would try them. */
+static int plan_candidates(struct plan *p, const char *path_env) {
+  const char *name = p->argv[0];
+  size_t count = 1;
+  if (strchr(name, '/') == NULL) {
+    for (const char *c = path_env; *c != '\0'; c++) count += *c == ':';
+    count += 1;
+  }
+  p->candidates = calloc(count, sizeof(char *));
+  if (p->candidates == NULL) return -ENOMEM;
+  if (strchr(name, '/') != NULL || name[0] == '\0') return 0;
+  size_t k = 0;
+  const char *start = path_env;
+  for (;;) {
+    const char *end = strchrnul(start, ':');
+    /* An empty element means the current directory. */
+    p->candidates[k] = join_path(start, (size_t)(end - start), name);
+    if (p->candidates[k] == NULL) return -ENOMEM;
+    k++;
+    if (*end == '\0') break;
+    start = end + 1;
+  }
+  return 0;
+}
+
+static int parse_id(const char *s, unsigned *out) {
+  if (s == NULL || *s == '\0') return -EINVAL;
+  char *end = NULL;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v > UINT_MAX - 1) return -EINVAL;
+  *out = (unsigned)v;
+  return 0;
+}
+
+/* Mode and credentials: a user namespace when not root; as root, the sudo
+ * user's identity (with their supplementary groups) unless map_root. */
+static int plan_identity(struct plan *p) {
+  gid_t ping_gid;
+  if (geteuid() != 0) {
+    p->mode = MODE_USERNS;
+    ping_gid = p->map_root ? 0 : getegid();
+  } else {
+    unsigned uid = 0, gid = 0;
+    bool sudo = !p->map_root && getuid() == 0 && parse_id(getenv("SUDO_UID"), &uid) == 0 &&
+                parse_id(getenv("SUDO_GID"), &gid) == 0;
+    if (!sudo) {
+      p->mode = MODE_ROOT;
+      ping_gid = getegid();
+    } else {
+      p->mode = MODE_SUDO;
+      p->uid = uid;
+      p->gid = gid;
+      ping_gid = gid;
+      struct passwd *pw = getpwuid(uid);
+      int n = 64;
+      for (int tries = 0; pw != NULL && tries < 4; tries++) {
+        gid_t *groups = realloc(p->groups, (size_t)n * sizeof(gid_t));
+        if (groups == NULL) return -ENOMEM;
+        p->groups = groups;
+        int want = n;
+        if (getgrouplist(pw->pw_name, gid, p->groups, &want) >= 0) {
+          p->group_count = want;
+          break;
+        }
+        n = want > n ? want : n * 2;
+      }
+      if (p->group_count == 0) {
+        free(p->groups);
+        p->groups = malloc(sizeof(gid_t));
+        if (p->groups == NULL) return -ENOMEM;
+        p->groups[0] = gid;
+        p->group_count = 1;
+      }
+    }
+  }
+  snprintf(p->ping_range, sizeof p->ping_range, "%u %u\n", (unsigned)ping_gid, (unsigned)ping_gid);
+  return 0;
+}
+
+static int plan_parse(struct plan *p, const uint8_t *req, uint32_t len) {
+  if (req == NULL || len < 16) return -EINVAL;
+  uint32_t version = read_u32le(req), flags = read_u32le(req + 4), argc = read_u32le(req + 8);
+  if (version != WGL_CAGE_REQUEST_VERSION || argc == 0 || argc > len) return -EINVAL;
+  p->map_root = (flags & WGL_CAGE_MAP_ROOT) != 0;
+  uint32_t pos = 16;
+  p->tun_name = next_string(req, len, &pos);
+  p->hostname = next_string(req, len, &pos);
+  for (int i = 0; i < 3; i++) p->etc_sources[i] = next_string(req, len, &pos);
+  const char *path_env = next_string(req, len, &pos);
+  if (p->tun_name == NULL || p->hostname == NULL || p->etc_sources[2] == NULL || path_env == NULL) {
+    return -EINVAL;
+  }
+  size_t tun_len = strlen(p->tun_name);
+  if (tun_len == 0 || tun_len >= IFNAMSIZ) return -EINVAL;
+  if (p->hostname[0] == '\0') p->hostname = NULL;
+  p->argv = calloc((size_t)argc + 1, sizeof(char *));
+  p->sh_argv = calloc((size_t)argc + 2, sizeof(char *));
+  if (p->argv == NULL || p->sh_argv == NULL) return -ENOMEM;
+  for (uint32_t i = 0; i < argc; i++) {
+    const char *arg = next_string(req, len, &pos);
+    if (arg == NULL) return -EINVAL;
+    p->argv[i] = (char *)arg;
+  }
+  if (p->argv[0][0] == '\0') return -EINVAL;
+  p->sh_argv[0] = "sh";
+  for (uint32_t i = 1; i < argc; i++) p->sh_argv[i + 1] = p->argv[i];
+  p->envp = environ;
+  return plan_candidates(p, path_env);
+}
+
+/* The terminal the command should take over: one of 0..2 that is a terminal
+ * whose foreground process group is ours (wgcage runs in the foreground). */
+static int foreground_tty(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (isatty(fd) && tcgetpgrp(fd) == getpgrp()) return fd;
+  }
+  return -1;
+}
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  size_t len = strlen(text);
+  ssize_t n = write(fd, text, len);
+  int err = n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EIO);
+  close(fd);
+  return err;
+}
+
+static int write_maps(pid_t pid, bool map_root) {
+  char path[64], line[64];
+  snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+  int rc = write_file(path, "deny");
+  if (rc < 0 && rc != -ENOENT) return rc;
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  snprintf(line, sizeof line, "%u %u 1\n", map_root ? 0U : (unsigned)geteuid(), (unsigned)geteuid());
+  if ((rc = write_file(path, line)) < 0) return rc;
+  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+  snprintf(line, sizeof line, "%u %u 1\n", map_root ? 0U : (unsigned)getegid(), (unsigned)getegid());
+  return write_file(path, line);
+}
+
+static int send_byte(int fd, char byte) {
+  for (;;) {
+    if (send(fd, &byte, 1, MSG_NOSIGNAL) == 1) return 0;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+/* Receives {stage, errno} and, with stage 0, exactly two fds (SCM_RIGHTS at
+ * SOL_SOCKET, checked). Returns 0 with fds, 1 with a reported failure. */
+static int receive_fds(int sync_fd, uint32_t msg[2], int fds[2]) {
+  struct iovec iov = {.iov_base = msg, .iov_len = 2 * sizeof(uint32_t)};
+  union {
+    char buf[CMSG_SPACE(2 * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr mh = {.msg_iov = &iov,
+                      .msg_iovlen = 1,
+                      .msg_control = control.buf,
+                      .msg_controllen = sizeof control.buf};
+  ssize_t n;
+  do {
+    n = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  if (n == 0) return -EPIPE;
+  int got[2] = {-1, -1};
+  int got_count = 0;
+  bool bad = (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+      bad = true;
+      continue;
+    }
+    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int tmp[2];
+    if (cm->cmsg_len != CMSG_LEN(2 * sizeof(int)) || got_count != 0) {
+      bad = true;
+      for (size_t i = 0; i < count && i < 2; i++) {
+        memcpy(&tmp[0], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+        close(tmp[0]);
+      }
+      continue;
+    }
+    memcpy(got, CMSG_DATA(cm), sizeof got);
+    got_count = 2;
+  }
+  if (n != 2 * sizeof(uint32_t)) bad = true;
+  if (!bad && msg[0] != WGL_STAGE_NONE && got_count == 0) return 1;
+  if (bad || got_count != 2 || msg[0] != WGL_STAGE_NONE) {
+    for (int i = 0; i < got_count; i++) close(got[i]);
+    return -EPROTO;
+  }
+  fds[0] = got[0];
+  fds[1] = got[1];
+  return 0;
+}
+
+static void reap(pid_t pid) {
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+}
+
+int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
+  if (out == NULL) return -EINVAL;
+  for (int i = 0; i < WGL_OUT_WORDS; i++) out[i] = -1;
+  out[WGL_OUT_STAGE] = WGL_STAGE_REQUEST;
+  out[WGL_OUT_ERRNO] = 0;
+
+  struct plan plan;
+  memset(&plan, 0, sizeof plan);
+  int rc = plan_parse(&plan, request, request_len);
+  if (rc == 0) rc = plan_identity(&plan);
+  if (rc < 0) {
+    plan_free(&plan);
+    out[WGL_OUT_ERRNO] = -rc;
+    return rc;
+  }
+  plan.tty_fd = foreground_tty();
+
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    rc = -errno;
+    plan_free(&plan);
+    out[WGL_OUT_ERRNO] = -rc;
+    return rc;
+  }
+  plan.sync_fd = pair[1];
+
+  unsigned long flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
+  if (plan.mode == MODE_USERNS) flags |= CLONE_NEWUSER;
+  long pid = raw_fork_with(flags);
+  if (pid == 0) cage_child(&plan);
+  int clone_errno = errno;
+  close(pair[1]);
+  plan_free(&plan);
+  if (pid < 0) {
+    close(pair[0]);
+    out[WGL_OUT_STAGE] = WGL_STAGE_CLONE;
+    out[WGL_OUT_ERRNO] = clone_errno;
+    return -clone_errno;
+  }
+
+  uint32_t stage = WGL_STAGE_NONE;
+  int err = 0;
+  if (plan.mode == MODE_USERNS && (rc = write_maps((pid_t)pid, plan.map_root)) < 0) {
+    stage = WGL_STAGE_MAPS;
+    err = -rc;
+  } else if ((rc = send_byte(pair[0], SYNC_MAPS_WRITTEN)) < 0) {
+    stage = WGL_STAGE_SYNC;
+    err = -rc;
+  } else {
+    uint32_t msg[2] = {0, 0};
+    int fds[2] = {-1, -1};
+    rc = receive_fds(pair[0], msg, fds);
+    if (rc == 0) {
+      int fl = fcntl(fds[0], F_GETFL);
+      if (fl >= 0) fcntl(fds[0], F_SETFL, fl | O_NONBLOCK);
+      out[WGL_OUT_PID] = (int32_t)pid;
+      out[WGL_OUT_SYNC] = pair[0];
+      out[WGL_OUT_TUN] = fds[0];
+      out[WGL_OUT_NETLINK] = fds[1];
+      out[WGL_OUT_STAGE] = WGL_STAGE_NONE;
+      out[WGL_OUT_MODE] = (int32_t)plan.mode;
+      out[WGL_OUT_TTY] = plan.tty_fd;
+      return 0;
+    }
+    if (rc == 1) {
+      stage = msg[0];
+      err = (int)msg[1];
+    } else {
+      stage = WGL_STAGE_SYNC;
+      err = -rc;
+    }
+  }
+  kill((pid_t)pid, SIGKILL);
+  reap((pid_t)pid);
+  close(pair[0]);
+  out[WGL_OUT_STAGE] = (int32_t)stage;
+  out[WGL_OUT_ERRNO] = err;
+  out[WGL_OUT_MODE] = (int32_t)plan.mode;
+  return err > 0 ? -err : -EIO;
+}
+
+int wgl_cage_go(int sync_fd) { return send_byte(sync_fd, SYNC_GO); }
+
+int wgl_cage_await_exec(int sync_fd, int32_t *out) {
+  uint32_t msg[2] = {0, 0};
+  ssize_t n;
+  do {
+    n = recv(sync_fd, msg, sizeof msg, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  if (n == 0) return 0;
+  if (n != sizeof msg || out == NULL) return -EPROTO;
+  out[0] = (int32_t)msg[0];
+  out[1] = (int32_t)msg[1];
+  return 1;
+}
+
+int wgl_cage_wait(int pid) {
+  int status = 0;
+  for (;;) {
+    if (waitpid(pid, &status, 0) >= 0) break;
+    if (errno != EINTR) return -errno;
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -ECHILD;
+}
+
+int wgl_cage_signal(int pid, int sig) {
+  if (pid <= 0) return -EINVAL;
+  return kill(pid, sig) == 0 ? 0 : -errno;
+}
+
+int wgl_tty_reclaim(int tty_fd) {
+  if (tty_fd < 0 || !isatty(tty_fd)) return 0;
+  pid_t ours = getpgrp();
+  if (tcgetpgrp(tty_fd) == ours) return 0;
+  sigset_t ttou, old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &ttou, &old);
+  int rc = tcsetpgrp(tty_fd, ours) == 0 ? 0 : -errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}

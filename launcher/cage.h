@@ -1,0 +1,87 @@
+/*
+ * cage.h — clone a command into new namespaces whose only network is a TUN
+ * device handed back to the caller. See README.md ("The cage") for the stages
+ * and the sync bytes between parent and child.
+ *
+ * Every function returns >= 0 on success and -errno on failure; none exits
+ * the calling process.
+ */
+#ifndef WGL_CAGE_H
+#define WGL_CAGE_H
+
+#include <stdint.h>
+
+/* Request flags (word 1 of the request header). */
+#define WGL_CAGE_MAP_ROOT 1u /* the command runs as uid/gid 0 of the cage */
+
+/* Request layout, prepared by the caller (little-endian u32 header):
+ *   word 0  version (WGL_CAGE_REQUEST_VERSION)
+ *   word 1  flags
+ *   word 2  argc (>= 1)
+ *   word 3  reserved, 0
+ * then NUL-terminated strings, in this order:
+ *   tun name, hostname ("" keeps the host's), resolv.conf source,
+ *   hosts source, nsswitch.conf source, PATH for the command lookup,
+ *   argv[0] .. argv[argc - 1]
+ */
+#define WGL_CAGE_REQUEST_VERSION 1u
+
+/* Where a cage failed; reported as {stage, errno} (two u32). */
+enum wgl_cage_stage {
+  WGL_STAGE_NONE = 0,
+  WGL_STAGE_REQUEST = 1,       /* malformed request (parent) */
+  WGL_STAGE_CLONE = 2,         /* clone() (parent) */
+  WGL_STAGE_MAPS = 3,          /* setgroups / uid_map / gid_map (parent) */
+  WGL_STAGE_SYNC = 4,          /* the sync socket broke */
+  WGL_STAGE_MOUNT_PRIVATE = 5, /* MS_REC|MS_PRIVATE on / */
+  WGL_STAGE_TUN_OPEN = 6,      /* open /dev/net/tun */
+  WGL_STAGE_TUN_SETIFF = 7,    /* TUNSETIFF */
+  WGL_STAGE_NETLINK = 8,       /* rtnetlink socket */
+  WGL_STAGE_HOSTNAME = 9,      /* sethostname */
+  WGL_STAGE_BIND_RESOLV = 10,  /* bind resolv.conf over /etc */
+  WGL_STAGE_BIND_HOSTS = 11,
+  WGL_STAGE_BIND_NSSWITCH = 12,
+  WGL_STAGE_PROC = 13,         /* mount a fresh /proc */
+  WGL_STAGE_PING = 14,         /* net.ipv4.ping_group_range */
+  WGL_STAGE_FORK = 15,         /* the init forks the command */
+  WGL_STAGE_CREDS = 16,        /* setgroups/setgid/setuid (sudo mode) */
+  WGL_STAGE_EXEC = 17,         /* execve of the command */
+};
+
+/* Output of wgl_cage_open (i32 words). */
+enum wgl_cage_out {
+  WGL_OUT_PID = 0,     /* the cage's init, as seen by the caller */
+  WGL_OUT_SYNC = 1,    /* the caller's end of the sync socket */
+  WGL_OUT_TUN = 2,     /* the TUN fd, non-blocking */
+  WGL_OUT_NETLINK = 3, /* rtnetlink socket inside the cage's netns */
+  WGL_OUT_STAGE = 4,   /* on failure: the stage */
+  WGL_OUT_ERRNO = 5,   /* on failure: the errno */
+  WGL_OUT_MODE = 6,    /* 0 user namespace, 1 root, 2 root on behalf of a sudo user */
+  WGL_OUT_TTY = 7,     /* fd of the terminal the command takes over, or -1 */
+  WGL_OUT_WORDS = 8,
+};
+
+/* Clones the cage and waits until it holds the TUN device and the netlink
+ * socket, which it returns in out[]. The child then waits for
+ * wgl_cage_go(). Must be called from the thread that lives as long as the
+ * cage (the main thread): the child's death signal follows that thread. */
+int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out);
+
+/* Tells the child to go on: bind /etc files, mount /proc, start the command. */
+int wgl_cage_go(int sync_fd);
+
+/* Blocks until the command was exec'd (returns 0) or a stage failed (returns
+ * 1 and writes {stage, errno} into out[0], out[1]). */
+int wgl_cage_await_exec(int sync_fd, int32_t *out);
+
+/* Blocks until the cage's init ends; returns the status as a shell reports it
+ * (exit code, or 128 + signal). */
+int wgl_cage_wait(int pid);
+
+/* Sends sig to the cage's init (which forwards it to the command). */
+int wgl_cage_signal(int pid, int sig);
+
+/* Makes the caller's process group the terminal's foreground group again. */
+int wgl_tty_reclaim(int tty_fd);
+
+#endif

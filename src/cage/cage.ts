@@ -1,0 +1,209 @@
+/**
+ * The cage: a command in its own user (when not root), network, mount, UTS
+ * and PID namespaces, whose only network is a TUN device wgcage holds.
+ *
+ * Life of a cage: {@linkcode Cage.open} clones the child, which creates the
+ * TUN and a netlink socket in the new network namespace and hands both back,
+ * then waits. The caller configures the links over {@linkcode Cage.netlink},
+ * then {@linkcode Cage.start} lets the child lay the generated files over
+ * /etc, mount /proc and exec the command under a minimal init.
+ * {@linkcode Cage.wait} gives the exit status; {@linkcode Cage.close} leaves
+ * nothing behind.
+ *
+ * @example
+ * ```ts ignore
+ * const cage = await Cage.open({
+ *   argv: ["ip", "-o", "link"],
+ *   tunName: "wg0",
+ *   mapRoot: false,
+ *   etcFiles: { resolvConf: "nameserver 10.0.0.1\n", hosts: "127.0.0.1 localhost\n", nsswitchConf: "hosts: files dns\n" },
+ * });
+ * try {
+ *   configureLinks(cage.netlink(), plan);
+ *   await cage.start();
+ *   console.log(await cage.wait());
+ * } finally {
+ *   await cage.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import type { NetlinkTransport } from "../netlink/transport.ts";
+import { launcher, type LauncherSymbols } from "./_ffi.ts";
+import { type EtcFiles, writeEtcFiles, type WrittenEtcFiles } from "./etc_files.ts";
+import { cageFailure, type FailureContext } from "./failure.ts";
+import { NETLINK_RECV_TIMEOUT_MS, NetlinkFd } from "./netlink_fd.ts";
+import { DEFAULT_PATH, encodeRequest } from "./request.ts";
+import { type SignalName, signalNumber } from "./signals.ts";
+import { type CageMode, cageMode, OutWord, Stage } from "./stage.ts";
+
+/** What to run and how the cage looks. */
+export interface CageSpec {
+  /** The command and its arguments, run as a vector (no shell). */
+  readonly argv: readonly string[];
+  /** Name of the TUN device in the cage, e.g. `wg0`. */
+  readonly tunName: string;
+  /** Run the command as uid/gid 0 of the cage instead of the caller. */
+  readonly mapRoot: boolean;
+  /** Contents of the files laid over /etc. */
+  readonly etcFiles: EtcFiles;
+  /** The cage's hostname; the host's when absent. */
+  readonly hostname?: string;
+  /** The PATH the command is looked up in; the environment's when absent. */
+  readonly path?: string;
+}
+
+/** A running (or finished) cage. */
+export class Cage {
+  /** The cage's init, as seen from the host. */
+  readonly pid: number;
+  /** The TUN device, non-blocking. */
+  readonly tunFd: number;
+  /** An rtnetlink socket inside the cage's network namespace. */
+  readonly netlinkFd: number;
+  /** `userns` (rootless), `root`, or `sudo` (root, running the command as the sudo user). */
+  readonly mode: CageMode;
+
+  readonly #ffi: LauncherSymbols;
+  readonly #etc: WrittenEtcFiles;
+  readonly #ctx: FailureContext;
+  readonly #ttyFd: number;
+  #syncFd: number;
+  #started = false;
+  #status: Promise<number> | undefined;
+  #reaped = false;
+  #closed = false;
+
+  private constructor(
+    ffi: LauncherSymbols,
+    out: Int32Array,
+    etc: WrittenEtcFiles,
+    ctx: FailureContext,
+  ) {
+    this.#ffi = ffi;
+    this.pid = out[OutWord.Pid];
+    this.#syncFd = out[OutWord.Sync];
+    this.tunFd = out[OutWord.Tun];
+    this.netlinkFd = out[OutWord.Netlink];
+    this.#ttyFd = out[OutWord.Tty];
+    this.mode = ctx.mode;
+    this.#etc = etc;
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Clones the cage. Resolves once the child holds the TUN device and the
+   * netlink socket and waits for {@linkcode start}. Throws
+   * {@linkcode CageError} (exit status 125) when the cage cannot be made.
+   */
+  static async open(spec: CageSpec): Promise<Cage> {
+    const ffi = launcher();
+    const etc = await writeEtcFiles(spec.etcFiles);
+    try {
+      const request = encodeRequest({
+        argv: spec.argv,
+        tunName: spec.tunName,
+        mapRoot: spec.mapRoot,
+        hostname: spec.hostname ?? "",
+        resolvConfPath: etc.resolvConfPath,
+        hostsPath: etc.hostsPath,
+        nsswitchConfPath: etc.nsswitchConfPath,
+        path: spec.path ?? Deno.env.get("PATH") ?? DEFAULT_PATH,
+      });
+      const out = new Int32Array(OutWord.Count);
+      const rc = ffi.wgl_cage_open(request, request.length, out);
+      const ctx: FailureContext = {
+        command: spec.argv[0],
+        tunName: spec.tunName,
+        mode: cageMode(out[OutWord.Mode]),
+      };
+      if (rc < 0) throw cageFailure(out[OutWord.Stage], out[OutWord.Errno], ctx);
+      ffi.wgl_fd_set_recv_timeout(out[OutWord.Netlink], NETLINK_RECV_TIMEOUT_MS);
+      return new Cage(ffi, out, etc, ctx);
+    } catch (e) {
+      await etc.remove();
+      throw e;
+    }
+  }
+
+  /** The netlink socket as a transport for src/netlink. */
+  netlink(): NetlinkTransport {
+    this.#assertOpen("use the netlink socket");
+    return new NetlinkFd(this.#ffi, this.netlinkFd);
+  }
+
+  /**
+   * Lets the child go on: it lays the /etc files over the host's, mounts
+   * /proc and runs the command. Resolves once the command was exec'd; rejects
+   * with {@linkcode CageError} (126, 127, or 125 for a setup failure).
+   */
+  async start(): Promise<void> {
+    this.#assertOpen("start the cage");
+    if (this.#started) throw new Error("Cannot start the cage: it was started already");
+    this.#started = true;
+    const go = this.#ffi.wgl_cage_go(this.#syncFd);
+    const out = new Int32Array(2);
+    const rc = go < 0 ? go : await this.#ffi.wgl_cage_await_exec(this.#syncFd, out);
+    this.#closeSync();
+    if (rc === 1) throw cageFailure(out[0], out[1], this.#ctx);
+    if (rc < 0) throw cageFailure(Stage.Sync, -rc, this.#ctx);
+  }
+
+  /**
+   * Resolves with the cage's exit status as a shell reports it: the command's
+   * exit code, or 128 + N when a signal N ended it. Safe to call repeatedly.
+   */
+  wait(): Promise<number> {
+    this.#status ??= this.#ffi.wgl_cage_wait(this.pid).then((status) => {
+      this.#reaped = true;
+      if (this.#ttyFd >= 0) this.#ffi.wgl_tty_reclaim(this.#ttyFd);
+      if (status < 0) throw new Error(`Cannot wait for the cage: errno ${-status}`);
+      return status;
+    });
+    return this.#status;
+  }
+
+  /** Sends a signal to the cage's init, which forwards it to the command. */
+  signal(sig: SignalName | number): void {
+    if (this.#reaped) throw new Error("Cannot signal the cage: it has ended");
+    const rc = this.#ffi.wgl_cage_signal(this.pid, signalNumber(sig));
+    if (rc < 0) throw new Error(`Cannot signal the cage: errno ${-rc}`);
+  }
+
+  /** Ends the cage and everything in it now (SIGKILL to its init). */
+  kill(): void {
+    if (!this.#reaped) this.#ffi.wgl_cage_signal(this.pid, 9);
+  }
+
+  /**
+   * Closes the fds, ends the cage if it still runs, waits for it, and removes
+   * the temp files. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeSync();
+    this.#ffi.wgl_fd_close(this.tunFd);
+    this.#ffi.wgl_fd_close(this.netlinkFd);
+    this.kill();
+    await this.wait().catch(() => {});
+    await this.#etc.remove();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #closeSync(): void {
+    if (this.#syncFd >= 0) {
+      this.#ffi.wgl_fd_close(this.#syncFd);
+      this.#syncFd = -1;
+    }
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new Error(`Cannot ${what}: the cage is closed`);
+  }
+}
