@@ -52,6 +52,19 @@ unsafe fn output<'a>(ptr: usize, len: usize) -> Result<&'a mut [u8], Error> {
     Ok(core::slice::from_raw_parts_mut(ptr as *mut u8, len))
 }
 
+/// A fixed-size input copied out of linear memory.
+unsafe fn array<const N: usize>(ptr: usize) -> Result<[u8; N], Error> {
+    let s = input(ptr, N)?;
+    let mut a = [0u8; N];
+    a.copy_from_slice(s);
+    Ok(a)
+}
+
+/// True when two ranges share a byte.
+fn overlaps(a: usize, a_len: usize, b: usize, b_len: usize) -> bool {
+    a_len != 0 && b_len != 0 && a < b.saturating_add(b_len) && b < a.saturating_add(a_len)
+}
+
 fn layout(len: usize) -> Option<Layout> {
     Layout::from_size_align(len.max(1), 16).ok()
 }
@@ -108,7 +121,11 @@ pub unsafe extern "C" fn wg_blake2s(
             a
         };
         let mut digest = [0u8; 32];
-        crate::blake2s::hash(&mut digest[..out_len], &key[..key_len], &[input(msg, msg_len)?]);
+        crate::blake2s::hash(
+            &mut digest[..out_len],
+            &key[..key_len],
+            &[input(msg, msg_len)?],
+        );
         output(out, out_len)?.copy_from_slice(&digest[..out_len]);
         Ok(())
     };
@@ -135,5 +152,300 @@ pub unsafe extern "C" fn wg_hmac_blake2s(
     match run() {
         Ok(()) => 0,
         Err(e) => fail(e),
+    }
+}
+
+/// Which AEAD an export runs; the nonce length follows from it.
+#[derive(Clone, Copy)]
+enum Aead {
+    ChaCha,
+    XChaCha,
+}
+
+/// Seals `msg` into `out` (ciphertext then tag); `msg` and `out` may overlap, `aad` may not
+/// overlap `out`. Returns the bytes written.
+unsafe fn aead_seal(
+    kind: Aead,
+    key: usize,
+    nonce: usize,
+    aad: usize,
+    aad_len: usize,
+    msg: usize,
+    msg_len: usize,
+    out: usize,
+) -> Result<i32, Error> {
+    let total = msg_len.checked_add(16).ok_or(Error::InvalidArgument)?;
+    if total > i32::MAX as usize || overlaps(aad, aad_len, out, total) {
+        return Err(Error::InvalidArgument);
+    }
+    let mut key: [u8; 32] = array(key)?;
+    input(msg, msg_len)?;
+    let out_buf = output(out, total)?;
+    core::ptr::copy(msg as *const u8, out_buf.as_mut_ptr(), msg_len);
+    let aad = input(aad, aad_len)?;
+    let (body, tag_out) = out_buf.split_at_mut(msg_len);
+    let tag = match kind {
+        Aead::ChaCha => crate::aead::seal_nonce(&key, &array(nonce)?, aad, body),
+        Aead::XChaCha => crate::aead::xseal(&key, &array(nonce)?, aad, body),
+    };
+    tag_out.copy_from_slice(&tag);
+    crate::ct::wipe(&mut key);
+    Ok(total as i32)
+}
+
+/// Opens `ct` (ciphertext then tag) into `out`; they may overlap, `aad` may not overlap `out`.
+/// Returns the plaintext length. On a bad tag nothing of the plaintext is left in `out`.
+unsafe fn aead_open(
+    kind: Aead,
+    key: usize,
+    nonce: usize,
+    aad: usize,
+    aad_len: usize,
+    ct: usize,
+    ct_len: usize,
+    out: usize,
+) -> Result<i32, Error> {
+    if ct_len < 16 || ct_len > i32::MAX as usize {
+        return Err(Error::InvalidArgument);
+    }
+    let len = ct_len - 16;
+    if overlaps(aad, aad_len, out, len) {
+        return Err(Error::InvalidArgument);
+    }
+    input(ct, ct_len)?;
+    let mut key: [u8; 32] = array(key)?;
+    let tag: [u8; 16] = array(ct + len)?;
+    let out_buf = output(out, len)?;
+    core::ptr::copy(ct as *const u8, out_buf.as_mut_ptr(), len);
+    let aad = input(aad, aad_len)?;
+    let opened = match kind {
+        Aead::ChaCha => crate::aead::open_nonce(&key, &array(nonce)?, aad, out_buf, &tag),
+        Aead::XChaCha => crate::aead::xopen(&key, &array(nonce)?, aad, out_buf, &tag),
+    };
+    crate::ct::wipe(&mut key);
+    match opened {
+        Ok(()) => Ok(len as i32),
+        Err(()) => {
+            if out != ct {
+                crate::ct::wipe(out_buf);
+            }
+            Err(Error::AuthFailed)
+        }
+    }
+}
+
+fn status(r: Result<i32, Error>) -> i32 {
+    match r {
+        Ok(n) => n,
+        Err(e) => fail(e),
+    }
+}
+
+/// ChaCha20-Poly1305 seal: writes `msg_len + 16` bytes (ciphertext, tag) and returns that count.
+#[no_mangle]
+pub unsafe extern "C" fn wg_aead_seal(
+    key: usize,
+    nonce: usize,
+    aad: usize,
+    aad_len: usize,
+    msg: usize,
+    msg_len: usize,
+    out: usize,
+) -> i32 {
+    status(aead_seal(
+        Aead::ChaCha,
+        key,
+        nonce,
+        aad,
+        aad_len,
+        msg,
+        msg_len,
+        out,
+    ))
+}
+
+/// ChaCha20-Poly1305 open: writes `ct_len - 16` bytes and returns that count, or `-AuthFailed`.
+#[no_mangle]
+pub unsafe extern "C" fn wg_aead_open(
+    key: usize,
+    nonce: usize,
+    aad: usize,
+    aad_len: usize,
+    ct: usize,
+    ct_len: usize,
+    out: usize,
+) -> i32 {
+    status(aead_open(
+        Aead::ChaCha,
+        key,
+        nonce,
+        aad,
+        aad_len,
+        ct,
+        ct_len,
+        out,
+    ))
+}
+
+/// XChaCha20-Poly1305 seal with a 24-byte nonce; as `wg_aead_seal`.
+#[no_mangle]
+pub unsafe extern "C" fn wg_xaead_seal(
+    key: usize,
+    nonce: usize,
+    aad: usize,
+    aad_len: usize,
+    msg: usize,
+    msg_len: usize,
+    out: usize,
+) -> i32 {
+    status(aead_seal(
+        Aead::XChaCha,
+        key,
+        nonce,
+        aad,
+        aad_len,
+        msg,
+        msg_len,
+        out,
+    ))
+}
+
+/// XChaCha20-Poly1305 open with a 24-byte nonce; as `wg_aead_open`.
+#[no_mangle]
+pub unsafe extern "C" fn wg_xaead_open(
+    key: usize,
+    nonce: usize,
+    aad: usize,
+    aad_len: usize,
+    ct: usize,
+    ct_len: usize,
+    out: usize,
+) -> i32 {
+    status(aead_open(
+        Aead::XChaCha,
+        key,
+        nonce,
+        aad,
+        aad_len,
+        ct,
+        ct_len,
+        out,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(b: &[u8]) -> usize {
+        b.as_ptr() as usize
+    }
+
+    #[test]
+    fn aead_exports_round_trip_separately_and_in_place() {
+        let key = [5u8; 32];
+        let nonce = [6u8; 24];
+        let aad = b"aad".to_vec();
+        let msg = b"hello wasm world".to_vec();
+        for (seal, open) in [
+            (
+                wg_aead_seal as unsafe extern "C" fn(_, _, _, _, _, _, _) -> i32,
+                wg_aead_open as unsafe extern "C" fn(_, _, _, _, _, _, _) -> i32,
+            ),
+            (wg_xaead_seal, wg_xaead_open),
+        ] {
+            unsafe {
+                let mut out = vec![0u8; msg.len() + 16];
+                let n = seal(
+                    p(&key),
+                    p(&nonce),
+                    p(&aad),
+                    3,
+                    p(&msg),
+                    msg.len(),
+                    out.as_mut_ptr() as usize,
+                );
+                assert_eq!(n, 32);
+                // In place: the message at the start of the output buffer.
+                let mut inplace = msg.clone();
+                inplace.resize(msg.len() + 16, 0);
+                let ptr = inplace.as_mut_ptr() as usize;
+                assert_eq!(
+                    seal(p(&key), p(&nonce), p(&aad), 3, ptr, msg.len(), ptr),
+                    32
+                );
+                assert_eq!(inplace, out);
+                let mut plain = vec![0u8; msg.len()];
+                let n = open(
+                    p(&key),
+                    p(&nonce),
+                    p(&aad),
+                    3,
+                    p(&out),
+                    out.len(),
+                    plain.as_mut_ptr() as usize,
+                );
+                assert_eq!(n, 16);
+                assert_eq!(plain, msg);
+                assert_eq!(
+                    open(p(&key), p(&nonce), p(&aad), 3, ptr, inplace.len(), ptr),
+                    16
+                );
+                assert_eq!(&inplace[..16], &msg[..]);
+                out[0] ^= 1;
+                let mut plain = vec![0xaau8; msg.len()];
+                let n = open(
+                    p(&key),
+                    p(&nonce),
+                    p(&aad),
+                    3,
+                    p(&out),
+                    out.len(),
+                    plain.as_mut_ptr() as usize,
+                );
+                assert_eq!(n, -(Error::AuthFailed as i32));
+                assert!(plain.iter().all(|&b| b == 0));
+            }
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_rejected_not_trapped() {
+        let key = [5u8; 32];
+        let buf = [0u8; 64];
+        let inv = -(Error::InvalidArgument as i32);
+        unsafe {
+            assert_eq!(wg_aead_seal(0, p(&buf), 0, 0, p(&buf), 4, p(&buf) + 8), inv);
+            assert_eq!(
+                wg_aead_open(p(&key), p(&buf), 0, 0, p(&buf), 15, p(&buf)),
+                inv
+            );
+            assert_eq!(
+                wg_aead_seal(p(&key), p(&buf), 0, 0, p(&buf), usize::MAX - 4, p(&buf)),
+                inv
+            );
+            // aad overlapping the output
+            assert_eq!(
+                wg_aead_seal(p(&key), p(&buf), p(&buf), 8, p(&buf), 4, p(&buf)),
+                inv
+            );
+            assert_eq!(wg_blake2s(p(&buf), 0, 0, 0, 0, 0), inv);
+            assert_eq!(wg_blake2s(p(&buf), 33, 0, 0, 0, 0), inv);
+            assert_eq!(wg_blake2s(p(&buf), 32, p(&key), 33, 0, 0), inv);
+            assert_eq!(wg_blake2s(0, 32, 0, 0, 0, 0), inv);
+            assert_eq!(wg_hmac_blake2s(0, 0, 0, 0, 0), inv);
+        }
+    }
+
+    #[test]
+    fn alloc_and_free_give_aligned_blocks() {
+        let a = wg_alloc(100);
+        assert!(a != 0 && a % 16 == 0);
+        unsafe { wg_free(a, 100) };
+        let z = wg_alloc(0);
+        assert!(z != 0);
+        unsafe { wg_free(z, 0) };
+        unsafe { wg_free(0, 10) };
+        assert_eq!(wg_selftest(), 0);
     }
 }

@@ -47,7 +47,12 @@ fn g(v: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize, x: u32, y: u32) 
 fn compress(h: &mut [u32; 8], block: &[u8; BLOCK], t: u64, last: bool) {
     let mut m = [0u32; 16];
     for (i, w) in m.iter_mut().enumerate() {
-        *w = u32::from_le_bytes([block[4 * i], block[4 * i + 1], block[4 * i + 2], block[4 * i + 3]]);
+        *w = u32::from_le_bytes([
+            block[4 * i],
+            block[4 * i + 1],
+            block[4 * i + 2],
+            block[4 * i + 3],
+        ]);
     }
     let mut v = [0u32; 16];
     v[..8].copy_from_slice(h);
@@ -83,10 +88,19 @@ impl Blake2s {
     /// Keyed BLAKE2s (a MAC) with an `out_len`-byte digest (1..=32) and a key of 0..=32 bytes.
     /// Panics on lengths outside those ranges; the ABI checks them first.
     pub fn new_keyed(out_len: usize, key: &[u8]) -> Self {
-        assert!((1..=32).contains(&out_len) && key.len() <= 32, "blake2s: bad length");
+        assert!(
+            (1..=32).contains(&out_len) && key.len() <= 32,
+            "blake2s: bad length"
+        );
         let mut h = IV;
         h[0] ^= 0x0101_0000 ^ ((key.len() as u32) << 8) ^ out_len as u32;
-        let mut s = Blake2s { h, t: 0, buf: [0; BLOCK], buf_len: 0, out_len };
+        let mut s = Blake2s {
+            h,
+            t: 0,
+            buf: [0; BLOCK],
+            buf_len: 0,
+            out_len,
+        };
         if !key.is_empty() {
             s.buf[..key.len()].copy_from_slice(key);
             s.buf_len = BLOCK;

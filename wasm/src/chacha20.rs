@@ -143,8 +143,10 @@ mod tests {
         let out = block(&key_0_to_31(), 1, &nonce);
         assert_eq!(
             out.to_vec(),
-            hex("10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e\
-                 d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e")
+            hex(
+                "10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e\
+                 d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e"
+            )
         );
     }
 
@@ -155,10 +157,12 @@ mod tests {
         xor_in_place(&key_0_to_31(), 1, &nonce, &mut data);
         assert_eq!(
             data,
-            hex("6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b\
+            hex(
+                "6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b\
                  f91b65c5524733ab8f593dabcd62b3571639d624e65152ab8f530c359f0861d8\
                  07ca0dbf500d6a6156a38e088a22b65e52bc514d16ccf806818ce91ab7793736\
-                 5af90bbf74a35be6b40b8eedf2785e42874d")
+                 5af90bbf74a35be6b40b8eedf2785e42874d"
+            )
         );
     }
 

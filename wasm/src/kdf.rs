@@ -94,7 +94,11 @@ mod tests {
     #[test]
     fn hmac_known_answers() {
         assert_eq!(
-            hmac(b"key", &[b"The quick brown fox ", b"jumps over the lazy dog"]).to_vec(),
+            hmac(
+                b"key",
+                &[b"The quick brown fox ", b"jumps over the lazy dog"]
+            )
+            .to_vec(),
             hex("f93215bb90d4af4c3061cd932fb169fb8bb8a91d0b4022baea1271e1323cd9a0")
         );
         let long_key: Vec<u8> = (0..100u8).collect();
@@ -110,7 +114,13 @@ mod tests {
             let key: Vec<u8> = (0..klen).map(|i| (i * 13 + 1) as u8).collect();
             for mlen in [0usize, 1, 55, 64, 65, 200] {
                 let msg: Vec<u8> = (0..mlen).map(|i| (i * 29 + 5) as u8).collect();
-                assert_eq!(hmac(&key, &[&msg]), slow_hmac(&key, &msg), "k{} m{}", klen, mlen);
+                assert_eq!(
+                    hmac(&key, &[&msg]),
+                    slow_hmac(&key, &msg),
+                    "k{} m{}",
+                    klen,
+                    mlen
+                );
             }
         }
     }

@@ -1,12 +1,14 @@
 //! wgcore: the WireGuard protocol as a WebAssembly module (see wasm/README.md).
 
 pub mod abi;
+pub mod aead;
 pub mod allowed_ips;
 pub mod blake2s;
 pub mod chacha20;
 pub mod ct;
 pub mod kdf;
 pub mod messages;
+pub mod poly1305;
 pub mod replay;
 pub mod rng;
 pub mod selftest;

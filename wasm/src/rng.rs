@@ -18,7 +18,10 @@ pub struct Drbg {
 
 impl Drbg {
     pub const fn new() -> Self {
-        Drbg { key: [0; 32], seeded_bytes: 0 }
+        Drbg {
+            key: [0; 32],
+            seeded_bytes: 0,
+        }
     }
 
     /// Mixes `entropy` into the key: key = BLAKE2s(key = old key, "wgcage drbg reseed" ‖ entropy).

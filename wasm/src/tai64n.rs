@@ -7,7 +7,11 @@ const TAI64_EPOCH: u64 = (1 << 62) + 10;
 /// (2^62 + 10 + Unix seconds) and 4 bytes big-endian nanoseconds. Negative or
 /// non-finite times count as the epoch; the resolution is that of the input.
 pub fn tai64n(wall_ms: f64) -> [u8; 12] {
-    let ms = if wall_ms.is_finite() && wall_ms > 0.0 { wall_ms } else { 0.0 };
+    let ms = if wall_ms.is_finite() && wall_ms > 0.0 {
+        wall_ms
+    } else {
+        0.0
+    };
     let secs = (ms / 1000.0).floor();
     let mut nanos = ((ms - secs * 1000.0) * 1_000_000.0).floor();
     if nanos > 999_999_999.0 {
