@@ -1,0 +1,65 @@
+/**
+ * Packet capture on an interface in a test namespace with `tcpdump -w`,
+ * read back with our own pcap reader. The end-to-end tests use it to prove
+ * what crossed a veth (for example: only WireGuard UDP, no DNS leak).
+ *
+ * @module
+ */
+
+import type { Lab, Namespace } from "./netns.ts";
+import { parsePcap, type PcapPacket } from "./pcap.ts";
+import type { NsProcess } from "./process.ts";
+import { waitUntil } from "./process.ts";
+
+/** A running capture; `stop()` ends it and returns the packets. */
+export class Capture {
+  /** The pcap file being written. */
+  readonly file: string;
+  readonly #process: NsProcess;
+  readonly #lab: Lab;
+  #packets: PcapPacket[] | undefined;
+
+  private constructor(lab: Lab, process: NsProcess, file: string) {
+    this.#lab = lab;
+    this.#process = process;
+    this.file = file;
+  }
+
+  /**
+   * Starts `tcpdump -i <ifname> -w <file>` in `ns` (with an optional capture
+   * filter, e.g. `"not arp"`) and waits until it is listening.
+   */
+  static async start(
+    lab: Lab,
+    ns: Namespace,
+    ifname: string,
+    filter?: string,
+  ): Promise<Capture> {
+    const dir = await lab.tempDir();
+    const file = `${dir}/${ns.role}-${ifname}-${crypto.randomUUID().slice(0, 8)}.pcap`;
+    const argv = ["tcpdump", "-i", ifname, "-n", "-U", "-Z", "root", "-s", "256", "-w", file];
+    if (filter !== undefined) argv.push(filter);
+    const process = ns.spawn(argv);
+    await waitUntil(
+      () => {
+        if (process.exited) {
+          throw new Error(`tcpdump on ${ifname} in ${ns.name} exited: ${process.stderr.trim()}`);
+        }
+        return process.stderr.includes("listening on");
+      },
+      `tcpdump on ${ifname} in ${ns.name} to start listening`,
+      10_000,
+    );
+    const capture = new Capture(lab, process, file);
+    return capture;
+  }
+
+  /** Stops tcpdump (it flushes the file on SIGINT) and returns every packet it saw. */
+  async stop(): Promise<PcapPacket[]> {
+    if (this.#packets !== undefined) return this.#packets;
+    await this.#process.stop("SIGINT", 3_000);
+    this.#lab.untrack(this.#process);
+    this.#packets = parsePcap(await Deno.readFile(this.file));
+    return this.#packets;
+  }
+}
