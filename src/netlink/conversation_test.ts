@@ -1,0 +1,165 @@
+import { deepStrictEqual, strictEqual, throws } from "node:assert";
+import { requestDump, requestWithAck } from "./conversation.ts";
+import {
+  type NetlinkMessage,
+  type NetlinkRequest,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_MULTI,
+  NLM_F_REQUEST,
+  NLMSG_ERROR,
+  NLMSG_OVERRUN,
+} from "./message.ts";
+import { datagram, doneReply, errorReply, message, ScriptedTransport } from "./_fake_transport.ts";
+import type { NetlinkTransport } from "./transport.ts";
+
+const GET: NetlinkRequest = {
+  type: 18,
+  flags: NLM_F_REQUEST,
+  header: new Uint8Array(16),
+  attributes: [],
+};
+const describe = () => ({ what: "do the thing", hint: "try the fix" });
+
+function object(seq: number, tag: number, flags = 0): Uint8Array {
+  return message(16, flags, seq, new Uint8Array([tag, 0, 0, 0]));
+}
+
+function tags(messages: NetlinkMessage[]): number[] {
+  return messages.map((m) => m.payload[0]);
+}
+
+Deno.test("requestWithAck sets NLM_F_ACK and returns what came before the ack", () => {
+  const nl = new ScriptedTransport((request) => [object(request.seq, 7), errorReply(request, 0)]);
+  deepStrictEqual(tags(requestWithAck(nl, GET, describe)), [7]);
+  strictEqual(nl.sent[0].flags, NLM_F_REQUEST | NLM_F_ACK);
+});
+
+Deno.test("sequence numbers start at 1 and grow per transport", () => {
+  const a = new ScriptedTransport((request) => [errorReply(request, 0)]);
+  const b = new ScriptedTransport((request) => [errorReply(request, 0)]);
+  requestWithAck(a, GET, describe);
+  requestWithAck(a, GET, describe);
+  requestWithAck(b, GET, describe);
+  requestWithAck(a, GET, describe);
+  deepStrictEqual(a.sent.map((m) => m.seq), [1, 2, 3]);
+  deepStrictEqual(b.sent.map((m) => m.seq), [1]);
+});
+
+Deno.test("replies to other sequence numbers are skipped", () => {
+  const nl = new ScriptedTransport((request) => [
+    datagram(object(request.seq + 5, 1), errorReply({ ...request, seq: request.seq - 1 }, 17)),
+    datagram(object(request.seq, 2), errorReply(request, 0)),
+  ]);
+  deepStrictEqual(tags(requestWithAck(nl, GET, describe)), [2]);
+});
+
+Deno.test("an error reply becomes a NetlinkError with errno and a one-line message", () => {
+  const nl = new ScriptedTransport((request) => [errorReply(request, 17)]);
+  throws(() => requestWithAck(nl, GET, describe), (error: unknown) => {
+    strictEqual((error as Error).name, "NetlinkError");
+    strictEqual((error as { errno: number }).errno, 17);
+    strictEqual((error as Error).message, "Cannot do the thing: File exists (EEXIST); try the fix");
+    return true;
+  });
+});
+
+Deno.test("the kernel's extended-ack text is quoted, after an uncapped echo of the request too", () => {
+  const capped = new ScriptedTransport((request) => [errorReply(request, 22, "Invalid prefix")]);
+  throws(() => requestWithAck(capped, GET, describe), {
+    message:
+      'Cannot do the thing: Invalid argument (EINVAL, kernel says "Invalid prefix"); try the fix',
+  });
+  // Uncapped: the whole 32-byte request is echoed before the attributes.
+  const uncapped = new ScriptedTransport((request) => {
+    const text = new TextEncoder().encode("Nexthop device is not up\0");
+    const payload = new Uint8Array(4 + 32 + ((4 + text.length + 3) & ~3));
+    const view = new DataView(payload.buffer);
+    view.setInt32(0, -100, true);
+    view.setUint32(4, 32, true);
+    view.setUint16(36, 4 + text.length, true);
+    view.setUint16(38, 1, true);
+    payload.set(text, 40);
+    return [message(NLMSG_ERROR, 0x200, request.seq, payload)];
+  });
+  throws(() => requestWithAck(uncapped, GET, describe), {
+    message:
+      'Cannot do the thing: Network is down (ENETDOWN, kernel says "Nexthop device is not up"); try the fix',
+  });
+});
+
+Deno.test("requestDump collects multipart replies across datagrams up to NLMSG_DONE", () => {
+  const nl = new ScriptedTransport((request) => [
+    datagram(object(request.seq, 1, NLM_F_MULTI), object(request.seq, 2, NLM_F_MULTI)),
+    datagram(object(request.seq, 3, NLM_F_MULTI)),
+    doneReply(request.seq),
+  ]);
+  deepStrictEqual(tags(requestDump(nl, GET, describe)), [1, 2, 3]);
+  strictEqual(nl.sent[0].flags, NLM_F_REQUEST | NLM_F_DUMP);
+});
+
+Deno.test("a dump's objects survive the receive buffer being reused", () => {
+  const nl = new ScriptedTransport((request) => [
+    object(request.seq, 1, NLM_F_MULTI),
+    object(request.seq, 2, NLM_F_MULTI),
+    doneReply(request.seq),
+  ]);
+  deepStrictEqual(tags(requestDump(nl, GET, describe)), [1, 2]);
+});
+
+Deno.test("an error in NLMSG_DONE or an NLMSG_ERROR fails the dump", () => {
+  const done = new ScriptedTransport((request) => [doneReply(request.seq, 90)]);
+  throws(() => requestDump(done, GET, describe), {
+    name: "NetlinkError",
+    message: "Cannot do the thing: Message too long (EMSGSIZE); try the fix",
+  });
+  const error = new ScriptedTransport((request) => [errorReply(request, 22)]);
+  throws(() => requestDump(error, GET, describe), { name: "NetlinkError", message: /EINVAL/ });
+});
+
+Deno.test("an interrupted dump is retried, and given up after three attempts", () => {
+  let attempts = 0;
+  const flaky = new ScriptedTransport((request) => [
+    object(request.seq, ++attempts, NLM_F_MULTI | (attempts < 3 ? NLM_F_DUMP_INTR : 0)),
+    doneReply(request.seq),
+  ]);
+  deepStrictEqual(tags(requestDump(flaky, GET, describe)), [3]);
+  const busy = new ScriptedTransport((request) => [
+    object(request.seq, 1, NLM_F_MULTI | NLM_F_DUMP_INTR),
+    doneReply(request.seq),
+  ]);
+  throws(() => requestDump(busy, GET, describe), {
+    message:
+      "Cannot do the thing: the kernel interrupted the dump 3 times because the tables kept changing; try again",
+  });
+  strictEqual(busy.sent.length, 3);
+});
+
+Deno.test("an overrun, an empty read and a truncated datagram are reported", () => {
+  const overrun = new ScriptedTransport((
+    request,
+  ) => [message(NLMSG_OVERRUN, 0, request.seq, new Uint8Array(0))]);
+  throws(() => requestWithAck(overrun, GET, describe), {
+    message: "Cannot do the thing: the kernel reported a netlink overrun; replies were lost",
+  });
+  const closed: NetlinkTransport = { send() {}, recv: () => 0 };
+  throws(() => requestWithAck(closed, GET, describe), {
+    message:
+      "Cannot read a netlink reply: the socket returned no data; the netlink socket was closed",
+  });
+  const truncated: NetlinkTransport = { send() {}, recv: (buf) => buf.length + 100 };
+  throws(() => requestWithAck(truncated, GET, describe), {
+    message: "Cannot read a netlink reply: a 65636-byte datagram did not fit in 65536 bytes",
+  });
+});
+
+Deno.test("transport errors pass through unchanged", () => {
+  const broken: NetlinkTransport = {
+    send() {
+      throw new Error("Cannot send: EBADF");
+    },
+    recv: () => 0,
+  };
+  throws(() => requestWithAck(broken, GET, describe), { message: "Cannot send: EBADF" });
+});

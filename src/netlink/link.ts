@@ -1,0 +1,197 @@
+/**
+ * Links (`RTM_*LINK`, uapi `linux/if_link.h`): look one up by name, bring it
+ * up and set its MTU, and list them all.
+ *
+ * `struct ifinfomsg` (16 bytes): u8 family, u8 pad, u16 type, i32 index,
+ * u32 flags, u32 change.
+ *
+ * @module
+ */
+
+import { requestDump, requestWithAck } from "./conversation.ts";
+import { EINVAL, ENODEV } from "./errno.ts";
+import { permissionHint } from "./error.ts";
+import {
+  AF_UNSPEC,
+  decodeAttributes,
+  HOST_LITTLE_ENDIAN,
+  type NetlinkMessage,
+  type NetlinkRequest,
+  NLM_F_REQUEST,
+  payloadView,
+  readString,
+  readU32,
+  RTM_GETLINK,
+  RTM_NEWLINK,
+  stringAttribute,
+  u32Attribute,
+} from "./message.ts";
+import type { NetlinkTransport } from "./transport.ts";
+
+const IFINFOMSG_SIZE = 16;
+
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_OPERSTATE = 16;
+const IFLA_EXT_MASK = 29;
+
+/** `RTEXT_FILTER_SKIP_STATS`: leave the counters out of replies. */
+const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+
+/** Interface flags (`IFF_*`, `linux/if.h`). */
+export const IFF_UP = 0x1;
+export const IFF_LOOPBACK = 0x8;
+export const IFF_POINTOPOINT = 0x10;
+export const IFF_RUNNING = 0x40;
+export const IFF_NOARP = 0x80;
+export const IFF_LOWER_UP = 0x10000;
+
+/** `IF_OPER_*` by value (RFC 2863 operational states). */
+const OPERATIONAL_STATES = [
+  "UNKNOWN",
+  "NOTPRESENT",
+  "DOWN",
+  "LOWERLAYERDOWN",
+  "TESTING",
+  "DORMANT",
+  "UP",
+] as const;
+
+/** A link as the kernel describes it. */
+export interface LinkInfo {
+  readonly index: number;
+  readonly name: string;
+  /** `ARPHRD_*`: 772 loopback, 65534 a TUN (`ARPHRD_NONE`). */
+  readonly type: number;
+  /** `IFF_*` bits. */
+  readonly flags: number;
+  /** Administratively up (`IFF_UP`). */
+  readonly up: boolean;
+  readonly mtu?: number;
+  /** `UP`, `DOWN`, `UNKNOWN`, … (`IFLA_OPERSTATE`). */
+  readonly operState?: string;
+}
+
+/** What to change on a link; unset fields are left alone. */
+export interface LinkChange {
+  readonly up?: boolean;
+  readonly mtu?: number;
+}
+
+function encodeIfinfomsg(index: number, flags: number, change: number): Uint8Array {
+  const header = new Uint8Array(IFINFOMSG_SIZE);
+  const view = new DataView(header.buffer);
+  view.setUint8(0, AF_UNSPEC);
+  view.setInt32(4, index, HOST_LITTLE_ENDIAN);
+  view.setUint32(8, flags, HOST_LITTLE_ENDIAN);
+  view.setUint32(12, change, HOST_LITTLE_ENDIAN);
+  return header;
+}
+
+/** RTM_GETLINK for one link, selected by name (`IFLA_IFNAME`). */
+export function getLinkRequest(name: string): NetlinkRequest {
+  return {
+    type: RTM_GETLINK,
+    flags: NLM_F_REQUEST,
+    header: encodeIfinfomsg(0, 0, 0),
+    attributes: [
+      stringAttribute(IFLA_IFNAME, name),
+      u32Attribute(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS),
+    ],
+  };
+}
+
+/** RTM_GETLINK dump of every link. */
+export function dumpLinksRequest(): NetlinkRequest {
+  return {
+    type: RTM_GETLINK,
+    flags: NLM_F_REQUEST,
+    header: encodeIfinfomsg(0, 0, 0),
+    attributes: [u32Attribute(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)],
+  };
+}
+
+/**
+ * RTM_NEWLINK on an existing link (what `ip link set` sends): the MTU as
+ * `IFLA_MTU`, up or down through `ifi_flags` masked by `ifi_change`. The
+ * kernel applies the MTU before the flags.
+ */
+export function setLinkRequest(index: number, change: LinkChange): NetlinkRequest {
+  const mask = change.up === undefined ? 0 : IFF_UP;
+  const flags = change.up ? IFF_UP : 0;
+  return {
+    type: RTM_NEWLINK,
+    flags: NLM_F_REQUEST,
+    header: encodeIfinfomsg(index, flags, mask),
+    attributes: change.mtu === undefined ? [] : [u32Attribute(IFLA_MTU, change.mtu)],
+  };
+}
+
+/** Decodes an RTM_NEWLINK message (a GETLINK reply or dump entry). */
+export function decodeLink(message: NetlinkMessage): LinkInfo {
+  if (message.type !== RTM_NEWLINK || message.payload.length < IFINFOMSG_SIZE) {
+    throw new RangeError(
+      `Cannot read a link: expected an RTM_NEWLINK message, got type ${message.type} of ${message.payload.length} bytes`,
+    );
+  }
+  const view = payloadView(message.payload);
+  const flags = view.getUint32(8, HOST_LITTLE_ENDIAN);
+  const attributes = decodeAttributes(message.payload.subarray(IFINFOMSG_SIZE));
+  const operState = attributes.get(IFLA_OPERSTATE)?.[0];
+  return {
+    index: view.getInt32(4, HOST_LITTLE_ENDIAN),
+    name: readString(attributes.get(IFLA_IFNAME)) ?? "",
+    type: view.getUint16(2, HOST_LITTLE_ENDIAN),
+    flags,
+    up: (flags & IFF_UP) !== 0,
+    mtu: readU32(attributes.get(IFLA_MTU)),
+    operState: operState === undefined ? undefined : OPERATIONAL_STATES[operState] ?? "UNKNOWN",
+  };
+}
+
+/**
+ * Looks a link up by name and returns it. Throws {@linkcode NetlinkError}
+ * (ENODEV) when there is no such link in the socket's namespace.
+ */
+export function getLink(nl: NetlinkTransport, name: string): LinkInfo {
+  const replies = requestWithAck(nl, getLinkRequest(name), (errno) => ({
+    what: `find link ${name}`,
+    hint: errno === ENODEV
+      ? `the socket's network namespace has no link of that name; was the TUN device created in the cage?`
+      : permissionHint(errno),
+  }));
+  const link = replies.find((message) => message.type === RTM_NEWLINK);
+  if (link === undefined) {
+    throw new Error(`Cannot find link ${name}: the kernel acknowledged without describing it`);
+  }
+  return decodeLink(link);
+}
+
+/** Changes a link's MTU and/or state; `name` is for messages. */
+export function setLink(
+  nl: NetlinkTransport,
+  index: number,
+  name: string,
+  change: LinkChange,
+): void {
+  const parts = [
+    ...(change.mtu === undefined ? [] : [`set the MTU of ${name} to ${change.mtu}`]),
+    ...(change.up === undefined ? [] : [`bring ${name} ${change.up ? "up" : "down"}`]),
+  ];
+  requestWithAck(nl, setLinkRequest(index, change), (errno) => ({
+    what: parts.join(" and "),
+    hint: errno === EINVAL && change.mtu !== undefined
+      ? "the MTU is outside what the device accepts (68..65535 for a TUN)"
+      : errno === ENODEV
+      ? `the link is gone from the cage's namespace`
+      : permissionHint(errno),
+  }));
+}
+
+/** Every link in the socket's namespace (an RTM_GETLINK dump). */
+export function listLinks(nl: NetlinkTransport): LinkInfo[] {
+  return requestDump(nl, dumpLinksRequest(), (errno) => ({
+    what: "list links",
+    hint: permissionHint(errno),
+  })).filter((message) => message.type === RTM_NEWLINK).map(decodeLink);
+}
