@@ -1,0 +1,118 @@
+/**
+ * Runs the wgcage CLI as a user would, inside a test namespace, as root or
+ * rootless (uid 65534 with /dev/net/tun made accessible for the run).
+ *
+ * @module
+ */
+
+import type { Lab, Namespace } from "../harness/netns.ts";
+import { run, type RunResult } from "../harness/process.ts";
+
+export const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+export const NOBODY = 65534;
+
+/** A config file wgcage can read as `owner`, mode 0600. */
+export async function writeConfig(
+  lab: Lab,
+  text: string,
+  owner: number = 0,
+  name = "wg0.conf",
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-e2e-" });
+  lab.defer(() => Deno.remove(dir, { recursive: true }));
+  await Deno.chmod(dir, 0o755);
+  const path = `${dir}/${name}`;
+  await Deno.writeTextFile(path, text, { mode: 0o600 });
+  await Deno.chmod(path, 0o600);
+  if (owner !== 0) await Deno.chown(path, owner, owner);
+  return path;
+}
+
+/** A DENO_DIR the unprivileged user can write, removed by the lab. */
+async function nobodyDenoDir(lab: Lab): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-denodir-" });
+  lab.defer(() => Deno.remove(dir, { recursive: true }));
+  await Deno.chown(dir, NOBODY, NOBODY);
+  return dir;
+}
+
+/** Makes /dev/net/tun usable by anyone until the lab closes, then restores its mode. */
+export async function openTunToAll(lab: Lab): Promise<void> {
+  const before = (await Deno.stat("/dev/net/tun")).mode! & 0o777;
+  if (before === 0o666) return;
+  await Deno.chmod("/dev/net/tun", 0o666);
+  lab.defer(() => Deno.chmod("/dev/net/tun", before));
+}
+
+export interface WgcageRun {
+  ns?: Namespace;
+  args: string[];
+  rootless?: boolean;
+  stdin?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+/** The argv of wgcage itself, from source. */
+export function wgcageArgv(args: readonly string[]): string[] {
+  return [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
+}
+
+export async function runWgcage(lab: Lab, r: WgcageRun): Promise<RunResult> {
+  let argv = wgcageArgv(r.args);
+  const env: Record<string, string> = { ...r.env };
+  if (r.rootless) {
+    await openTunToAll(lab);
+    env.DENO_DIR = await nobodyDenoDir(lab);
+    env.HOME = "/tmp";
+    argv = [
+      "setpriv",
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+      "env",
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...argv,
+    ];
+  } else if (Object.keys(env).length > 0) {
+    argv = ["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
+  }
+  return await run(argv, {
+    ns: r.ns?.name,
+    stdin: r.stdin,
+    allowFailure: true,
+    timeoutMs: r.timeoutMs ?? 60_000,
+  });
+}
+
+/** A wg-quick config text. */
+export function wgQuick(
+  iface: {
+    privateKey: string;
+    addresses: string[];
+    dns?: string[];
+    listenPort?: number;
+    mtu?: number;
+  },
+  peers: {
+    publicKey: string;
+    presharedKey?: string;
+    allowedIps: string[];
+    endpoint?: string;
+    keepalive?: number;
+  }[],
+): string {
+  const lines = ["[Interface]", `PrivateKey = ${iface.privateKey}`];
+  lines.push(`Address = ${iface.addresses.join(", ")}`);
+  if (iface.dns) lines.push(`DNS = ${iface.dns.join(", ")}`);
+  if (iface.listenPort) lines.push(`ListenPort = ${iface.listenPort}`);
+  if (iface.mtu) lines.push(`MTU = ${iface.mtu}`);
+  for (const p of peers) {
+    lines.push("", "[Peer]", `PublicKey = ${p.publicKey}`);
+    if (p.presharedKey) lines.push(`PresharedKey = ${p.presharedKey}`);
+    lines.push(`AllowedIPs = ${p.allowedIps.join(", ")}`);
+    if (p.endpoint) lines.push(`Endpoint = ${p.endpoint}`);
+    if (p.keepalive) lines.push(`PersistentKeepalive = ${p.keepalive}`);
+  }
+  return lines.join("\n") + "\n";
+}
