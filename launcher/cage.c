@@ -342,6 +342,10 @@ static _Noreturn void cage_child(const struct plan *p) {
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
     child_fail(p, WGL_STAGE_PROC, errno);
   }
+  /* A /sys that shows the cage's own network devices. Best effort: where
+   * /sys cannot be mounted (a masked /sys in a container), the cage keeps
+   * the host's view, which only affects tools that read /sys/class/net. */
+  (void)mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
   write_ping_range(p);
 
   struct sigaction fwd;

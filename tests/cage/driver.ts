@@ -1,0 +1,108 @@
+/**
+ * Test driver: runs one cage the way wgcage will, configured from a JSON spec,
+ * and exits with the cage's status. Tests run it as a subprocess (as root, or
+ * dropped to an unprivileged uid) and look at its output and exit status.
+ *
+ *     deno run -A tests/cage/driver.ts '<json DriverSpec>' cmd args…
+ *
+ * It prints `driver: pid=<init pid>` on stderr once the command runs, and
+ * refusals as their one-line message with the refusal's exit status.
+ *
+ * @module
+ */
+
+import { parseCidr } from "../../src/config/cidr.ts";
+import { configureLinks } from "../../src/netlink/configure.ts";
+import { launcher } from "../../src/cage/_ffi.ts";
+import { Cage, CageError, forwardSignals } from "../../src/cage/mod.ts";
+import { fromHex, toHex } from "./packets.ts";
+
+/** What the driver sets up. */
+export interface DriverSpec {
+  tunName?: string;
+  mapRoot?: boolean;
+  mtu?: number;
+  addresses?: string[];
+  routes?: string[];
+  dns?: string[];
+  hostname?: string;
+  /** Append every packet read from the TUN, as a hex line, to this file. */
+  capture?: string;
+  /** Write this packet (hex) to the TUN every 100 ms while the command runs. */
+  inject?: string;
+}
+
+async function pumpTun(cage: Cage, spec: DriverSpec, done: Promise<unknown>): Promise<void> {
+  const ffi = launcher();
+  let finished = false;
+  done.then(() => finished = true);
+  const buf = new Uint8Array(65536);
+  const packet = spec.inject ? fromHex(spec.inject) : undefined;
+  const file = spec.capture ? await Deno.open(spec.capture, { append: true, create: true }) : null;
+  try {
+    while (!finished) {
+      if (packet) ffi.wgl_fd_write(cage.tunFd, packet, packet.length);
+      await ffi.wgl_fd_wait_readable(cage.tunFd, 100);
+      for (;;) {
+        const n = ffi.wgl_fd_read(cage.tunFd, buf, buf.length);
+        if (n <= 0) break; // -EAGAIN: drained
+        if (file) await file.write(new TextEncoder().encode(toHex(buf.subarray(0, n)) + "\n"));
+      }
+    }
+  } finally {
+    file?.close();
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  const spec: DriverSpec = JSON.parse(args[0]);
+  const argv = args.slice(1);
+  const tunName = spec.tunName ?? "wg0";
+  let cage: Cage;
+  try {
+    cage = await Cage.open({
+      argv,
+      tunName,
+      mapRoot: spec.mapRoot ?? false,
+      hostname: spec.hostname,
+      etcFiles: {
+        resolvConf: (spec.dns ?? []).map((s) => `nameserver ${s}\n`).join(""),
+        hosts: `127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n`,
+        nsswitchConf: "passwd: files\ngroup: files\nhosts: files dns\n",
+      },
+    });
+  } catch (e) {
+    if (e instanceof CageError) {
+      console.error(e.message);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  const stopForwarding = forwardSignals(cage);
+  try {
+    configureLinks(cage.netlink(), {
+      tunName,
+      mtu: spec.mtu ?? 1420,
+      addresses: (spec.addresses ?? []).map(parseCidr),
+      routes: (spec.routes ?? []).map(parseCidr),
+    });
+    try {
+      await cage.start();
+    } catch (e) {
+      if (!(e instanceof CageError)) throw e;
+      console.error(e.message);
+      const status = await cage.wait();
+      if (status !== e.exitCode) console.error(`driver: status ${status} != ${e.exitCode}`);
+      return e.exitCode;
+    }
+    console.error(`driver: pid=${cage.pid}`);
+    const status = cage.wait();
+    if (spec.capture || spec.inject) await pumpTun(cage, spec, status);
+    return await status;
+  } finally {
+    stopForwarding();
+    await cage.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
