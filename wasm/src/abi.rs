@@ -333,6 +333,36 @@ pub unsafe extern "C" fn wg_xaead_open(
     ))
 }
 
+/// X25519 of a (clamped) scalar and a point; writes 32 bytes, `-DhZero` when they are all zero.
+#[no_mangle]
+pub unsafe extern "C" fn wg_x25519(out: usize, scalar: usize, point: usize) -> i32 {
+    let run = || -> Result<i32, Error> {
+        let mut k: [u8; 32] = array(scalar)?;
+        let u: [u8; 32] = array(point)?;
+        let shared = crate::x25519::scalarmult(&k, &u);
+        crate::ct::wipe(&mut k);
+        output(out, 32)?.copy_from_slice(&shared);
+        if crate::ct::ct_eq(&shared, &[0u8; 32]) {
+            return Err(Error::DhZero);
+        }
+        Ok(0)
+    };
+    status(run())
+}
+
+/// The public key of a private key (X25519 with the base point 9); writes 32 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn wg_x25519_base(out: usize, scalar: usize) -> i32 {
+    let run = || -> Result<i32, Error> {
+        let mut k: [u8; 32] = array(scalar)?;
+        let public = crate::x25519::scalarmult_base(&k);
+        crate::ct::wipe(&mut k);
+        output(out, 32)?.copy_from_slice(&public);
+        Ok(0)
+    };
+    status(run())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +464,16 @@ mod tests {
             assert_eq!(wg_blake2s(p(&buf), 32, p(&key), 33, 0, 0), inv);
             assert_eq!(wg_blake2s(0, 32, 0, 0, 0, 0), inv);
             assert_eq!(wg_hmac_blake2s(0, 0, 0, 0, 0), inv);
+            assert_eq!(wg_x25519(p(&buf), 0, p(&key)), inv);
+            assert_eq!(wg_x25519_base(0, p(&key)), inv);
+            let mut out = [1u8; 32];
+            let zero = [0u8; 32];
+            let dh_zero = -(Error::DhZero as i32);
+            assert_eq!(
+                wg_x25519(out.as_mut_ptr() as usize, p(&key), p(&zero)),
+                dh_zero
+            );
+            assert_eq!(out, zero);
         }
     }
 

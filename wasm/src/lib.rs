@@ -13,3 +13,4 @@ pub mod replay;
 pub mod rng;
 pub mod selftest;
 pub mod tai64n;
+pub mod x25519;
