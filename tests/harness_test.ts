@@ -248,6 +248,37 @@ Deno.test("a link to the test's own namespace reaches the peer and is removed on
   assert(code !== 0, `host-side veth ${hostIf} still exists after close`);
 });
 
+Deno.test("close() ends running peers, services and captures and removes namespaces even mid-test", async () => {
+  await requirements();
+  const lab = await Lab.open();
+  const pids: number[] = [];
+  const made: string[] = [];
+  let hostIf = "";
+  try {
+    const pair = await wireguardPair(lab);
+    made.push(pair.server.name, pair.client.name);
+    const hostLink = await lab.link(pair.server, "host", { ipv6: false });
+    hostIf = hostLink.b.ifname;
+    const services = await startServices(pair.server, { binds: ["10.99.0.1"], dnsPort: 5353 });
+    await PacketLoss.add(lab, pair.client, pair.link.b.ifname);
+    const captureHere = await Capture.start(lab, undefined, hostIf);
+    await Capture.start(lab, pair.server, pair.link.a.ifname);
+    const sleeper = pair.client.spawn(["sleep", "600"]);
+    pids.push(pair.serverPeer.pid!, pair.clientPeer.pid!, services.process.pid, sleeper.pid);
+    assert(captureHere.file.endsWith(".pcap"), "capture has no file");
+  } finally {
+    await lab.close();
+  }
+  const alive = pids.filter(pidAlive);
+  assert(alive.length === 0, `processes left after close: ${alive.join(", ")}`);
+  const left = (await listNamespaces()).filter((n) => made.includes(n));
+  assert(left.length === 0, `namespaces left after close: ${left.join(", ")}`);
+  const link = await run(["ip", "link", "show", hostIf], { allowFailure: true });
+  assert(link.code !== 0, `host-side veth ${hostIf} left after close`);
+  const tcpdumps = await run(["pgrep", "-f", `tcpdump -i ${hostIf}`], { allowFailure: true });
+  assert(tcpdumps.stdout.trim() === "", `tcpdump still running: ${tcpdumps.stdout}`);
+});
+
 Deno.test("the sweep removes namespaces and links of dead test processes only", async () => {
   requireRoot("The sweep test");
   const dead = new Deno.Command("true").spawn();

@@ -26,28 +26,30 @@ export class Capture {
   }
 
   /**
-   * Starts `tcpdump -i <ifname> -w <file>` in `ns` (with an optional capture
-   * filter, e.g. `"not arp"`) and waits until it is listening.
+   * Starts `tcpdump -i <ifname> -w <file>` in `ns` (`undefined`: the test's
+   * own namespace, e.g. the host end of a link) with an optional capture
+   * filter such as `"not arp"`, and waits until it is listening.
    */
   static async start(
     lab: Lab,
-    ns: Namespace,
+    ns: Namespace | undefined,
     ifname: string,
     filter?: string,
   ): Promise<Capture> {
     const dir = await lab.tempDir();
-    const file = `${dir}/${ns.role}-${ifname}-${crypto.randomUUID().slice(0, 8)}.pcap`;
+    const where = ns?.name ?? "the test's namespace";
+    const file = `${dir}/${ns?.role ?? "host"}-${ifname}-${crypto.randomUUID().slice(0, 8)}.pcap`;
     const argv = ["tcpdump", "-i", ifname, "-n", "-U", "-Z", "root", "-s", "256", "-w", file];
     if (filter !== undefined) argv.push(filter);
-    const process = ns.spawn(argv);
+    const process = lab.spawn(argv, { ns });
     await waitUntil(
       () => {
         if (process.exited) {
-          throw new Error(`tcpdump on ${ifname} in ${ns.name} exited: ${process.stderr.trim()}`);
+          throw new Error(`tcpdump on ${ifname} in ${where} exited: ${process.stderr.trim()}`);
         }
         return process.stderr.includes("listening on");
       },
-      `tcpdump on ${ifname} in ${ns.name} to start listening`,
+      `tcpdump on ${ifname} in ${where} to start listening`,
       10_000,
     );
     const capture = new Capture(lab, process, file);

@@ -76,7 +76,7 @@ export class Namespace {
 
   /** Starts a long-lived command inside this namespace; the lab stops it on close. */
   spawn(argv: readonly string[], env?: Record<string, string>): NsProcess {
-    return this.#lab.track(NsProcess.spawn(argv, { ns: this.name, env }));
+    return this.#lab.spawn(argv, { ns: this, env });
   }
 
   /** Pids of every process currently inside this namespace. */
@@ -265,6 +265,18 @@ export class Lab {
     await configureEnd(hostEnd, 30, 126);
     await configureEnd(nsEnd, 30, 126);
     return { a: nsEnd, b: hostEnd };
+  }
+
+  /**
+   * Starts a long-lived command in `ns` (the test's own namespace when
+   * absent); the lab stops it on close.
+   */
+  spawn(
+    argv: readonly string[],
+    options: { ns?: Namespace; env?: Record<string, string> } = {},
+  ): NsProcess {
+    this.#assertOpen();
+    return this.track(NsProcess.spawn(argv, { ns: options.ns?.name, env: options.env }));
   }
 
   /** Stops `thing` on close (before namespaces go); returns it. */
