@@ -32,9 +32,12 @@ export function editDistance(a: string, b: string): number {
  * The candidate closest to `word`, if it is close enough to be a likely typo:
  * at most 2 edits (1 for words of 4 characters or fewer).
  */
-export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+export function closestMatch<T extends string>(
+  word: string,
+  candidates: readonly T[],
+): T | undefined {
   const limit = word.length <= 4 ? 1 : 2;
-  let best: string | undefined;
+  let best: T | undefined;
   let bestDistance = limit + 1;
   for (const candidate of candidates) {
     const distance = editDistance(word, candidate);

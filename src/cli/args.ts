@@ -1,0 +1,363 @@
+/**
+ * The command line: argv becomes a {@linkcode Command}, a discriminated union
+ * that `main.ts` switches over exhaustively.
+ *
+ *     wgcage [options] [--] CMD [ARGS…]     run CMD in a cage
+ *     wgcage genkey | pubkey | genpsk       key tools, as wg(8) has them
+ *     wgcage demo [-v]                      a self-contained demonstration
+ *     wgcage version | help [TOPIC]
+ *
+ * wgcage's options end at the first word that is not an option (or at `--`):
+ * everything after it is the command's, options included.
+ *
+ * @module
+ */
+
+import { parseArgs as parseOptionTokens } from "node:util";
+import type { ConfigFlags, ConfigSource } from "../config/flags.ts";
+import { closestMatch } from "../config/did_you_mean.ts";
+import { HELP_TOPICS } from "./usage.ts";
+
+/** What wgcage was asked to do. */
+export type Command =
+  | { kind: "run"; options: RunOptions; argv: string[] }
+  | { kind: "genkey" }
+  | { kind: "pubkey" }
+  | { kind: "genpsk" }
+  | { kind: "demo"; verbose: boolean }
+  | { kind: "version" }
+  | { kind: "help"; topic?: string };
+
+/** How to run a command in a cage. */
+export interface RunOptions {
+  /** `--config FILE`, `--config -` (stdin) or `--config-env VAR`; absent: flags only. */
+  config?: ConfigSource;
+  /** The `--wg-*`, `--mtu` and `--listen-port` values as typed. */
+  flags: ConfigFlags;
+  /** `--handshake-timeout SECONDS` in milliseconds; 10 s by default, 0 means do not wait. */
+  handshakeTimeoutMs: number;
+  /** `-v`, `--verbose` */
+  verbose: boolean;
+  /** `--root`: the command runs as uid 0 inside the cage. */
+  root: boolean;
+  /**
+   * `--tun-name`; otherwise taken from a config file name (`wg0.conf` → `wg0`)
+   * when that is a valid interface name, else `wg0`. Always set by
+   * {@linkcode parseArgs}.
+   */
+  tunName?: string;
+  /** `--hostname NAME`: the cage's host name. */
+  hostname?: string;
+}
+
+/** A command line wgcage cannot follow; wgcage exits with status 125. */
+export class UsageError extends Error {
+  /** The exit status for wgcage's own failures. */
+  readonly exitCode = 125;
+  /** True when the whole usage text should follow the message (nothing was asked). */
+  readonly showUsage: boolean;
+  constructor(message: string, showUsage = false) {
+    super(message);
+    this.name = "UsageError";
+    this.showUsage = showUsage;
+  }
+}
+
+/** The default handshake timeout. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The TUN name when neither `--tun-name` nor the config file name gives one. */
+export const DEFAULT_TUN_NAME = "wg0";
+
+const SUBCOMMANDS = ["genkey", "pubkey", "genpsk", "demo", "version", "help"] as const;
+type Subcommand = typeof SUBCOMMANDS[number];
+
+/** wgcage's own options, in the shape `node:util` `parseArgs` takes. */
+const OPTIONS = {
+  config: { type: "string" },
+  "config-env": { type: "string" },
+  "wg-private-key-file": { type: "string" },
+  "wg-public-key": { type: "string" },
+  "wg-endpoint": { type: "string" },
+  "wg-address": { type: "string", multiple: true },
+  "wg-dns": { type: "string", multiple: true },
+  "wg-allowed-ips": { type: "string", multiple: true },
+  "wg-psk-file": { type: "string" },
+  "wg-keepalive": { type: "string" },
+  mtu: { type: "string" },
+  "listen-port": { type: "string" },
+  "handshake-timeout": { type: "string" },
+  "tun-name": { type: "string" },
+  hostname: { type: "string" },
+  root: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+const SHORT_NAMES = new Map<string, OptionName>(
+  OPTION_NAMES.flatMap((name) => {
+    const spec: { type: string; short?: string } = OPTIONS[name];
+    return spec.short === undefined ? [] : [[spec.short, name] as [string, OptionName]];
+  }),
+);
+
+const HELP_HINT = "see 'wgcage help'";
+
+/** Options split from the rest of argv. */
+interface Scanned {
+  /** Option tokens, normalised to `--name` or `--name=value`. */
+  tokens: string[];
+  /** The option names in the order given. */
+  names: OptionName[];
+  /** argv from the first non-option word on (or after `--`). */
+  rest: string[];
+  /** True when `rest` came after `--` (so it is never a subcommand). */
+  afterDashDash: boolean;
+}
+
+/**
+ * Turns argv (without the program name) into a {@linkcode Command}. Throws a
+ * {@linkcode UsageError} with one line naming the problem.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * const command = parseArgs(["--config", "wg0.conf", "--", "ip", "a"]);
+ * command.kind; // "run"
+ * ```
+ */
+export function parseArgs(argv: string[]): Command {
+  if (argv.length === 0) {
+    throw new UsageError(
+      `wgcage: No command given; run e.g. 'wgcage --config wg.conf -- ip a', or ${HELP_HINT}`,
+      true,
+    );
+  }
+  const scanned = scanOptions(argv);
+  const values = parseOptionValues(scanned.tokens);
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const first = scanned.rest[0];
+  if (!scanned.afterDashDash && isSubcommand(first)) {
+    return parseSubcommand(first, scanned.rest.slice(1), scanned.names);
+  }
+  if (scanned.rest.length === 0) {
+    throw new UsageError(
+      `wgcage: No command to run; put it after the options, e.g. 'wgcage --config wg.conf -- ip a'`,
+    );
+  }
+  return { kind: "run", options: runOptions(values), argv: scanned.rest };
+}
+
+function isSubcommand(word: string | undefined): word is Subcommand {
+  return (SUBCOMMANDS as readonly string[]).includes(word ?? "");
+}
+
+function scanOptions(argv: string[]): Scanned {
+  const tokens: string[] = [];
+  const names: OptionName[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === "--") {
+      return { tokens, names, rest: argv.slice(i + 1), afterDashDash: true };
+    }
+    if (!token.startsWith("-") || token === "-") {
+      return { tokens, names, rest: argv.slice(i), afterDashDash: false };
+    }
+    if (!token.startsWith("--")) {
+      for (const letter of token.slice(1)) {
+        const name = SHORT_NAMES.get(letter);
+        if (name === undefined) throw unknownOption(`-${letter}`);
+        names.push(name);
+        tokens.push(`--${name}`);
+      }
+      continue;
+    }
+    const equals = token.indexOf("=");
+    const written = equals < 0 ? token.slice(2) : token.slice(2, equals);
+    const name = OPTION_NAMES.find((candidate) => candidate === written);
+    if (name === undefined) throw unknownOption(`--${written}`);
+    const spec: { type: string; multiple?: boolean } = OPTIONS[name];
+    if (spec.type === "boolean") {
+      if (equals >= 0) throw new UsageError(`wgcage: --${name} takes no value; ${HELP_HINT}`);
+      tokens.push(`--${name}`);
+    } else {
+      let value: string;
+      if (equals >= 0) {
+        value = token.slice(equals + 1);
+      } else if (i + 1 < argv.length) {
+        value = argv[++i];
+      } else {
+        throw new UsageError(`wgcage: --${name} needs a value; ${HELP_HINT}`);
+      }
+      if (names.includes(name) && !spec.multiple) {
+        throw new UsageError(`wgcage: --${name} is given twice; give it once`);
+      }
+      tokens.push(`--${name}=${value}`);
+    }
+    names.push(name);
+  }
+  return { tokens, names, rest: [], afterDashDash: false };
+}
+
+function unknownOption(written: string): UsageError {
+  const guess = written.startsWith("--") ? suggestOption(written.slice(2)) : undefined;
+  const hint = guess !== undefined
+    ? `did you mean '--${guess}'?`
+    : `to run a command that starts with '-', put it after '--'; ${HELP_HINT}`;
+  return new UsageError(`wgcage: Unknown option '${written}'; ${hint}`);
+}
+
+/** An option the user probably meant: one the text begins, or a near spelling. */
+function suggestOption(written: string): OptionName | undefined {
+  const extensions = OPTION_NAMES.filter((name) => written.length >= 3 && name.startsWith(written));
+  return extensions.length === 1 ? extensions[0] : closestMatch(written, OPTION_NAMES);
+}
+
+function parseSubcommand(name: Subcommand, args: string[], given: OptionName[]): Command {
+  const allowed: OptionName[] = name === "demo" ? ["verbose"] : [];
+  const stray = given.find((option) => !allowed.includes(option));
+  if (stray !== undefined) {
+    throw new UsageError(`wgcage: --${stray} does not apply to '${name}'; remove it`);
+  }
+  switch (name) {
+    case "demo": {
+      for (const arg of args) {
+        if (arg !== "-v" && arg !== "--verbose") {
+          throw new UsageError(
+            `wgcage: Unexpected '${arg}' after 'demo'; the only option is -v (verbose)`,
+          );
+        }
+      }
+      return { kind: "demo", verbose: given.includes("verbose") || args.length > 0 };
+    }
+    case "help": {
+      if (args.length > 1) {
+        throw new UsageError(`wgcage: 'help' takes one topic at most; ${HELP_HINT}`);
+      }
+      const topic = args[0];
+      if (topic === undefined) return { kind: "help" };
+      if (!(HELP_TOPICS as readonly string[]).includes(topic)) {
+        const guess = closestMatch(topic, HELP_TOPICS);
+        throw new UsageError(
+          `wgcage: No help topic '${topic}'; ${
+            guess ? `did you mean '${guess}'?` : `topics are ${HELP_TOPICS.join(", ")}`
+          }`,
+        );
+      }
+      return { kind: "help", topic };
+    }
+    default:
+      if (args.length > 0) {
+        throw new UsageError(
+          `wgcage: '${name}' takes no arguments${
+            name === "pubkey" ? " (it reads the private key on stdin)" : ""
+          }; run 'wgcage ${name}'`,
+        );
+      }
+      return { kind: name };
+  }
+}
+
+/** Types and collects the (already checked) option tokens. */
+function parseOptionValues(tokens: string[]) {
+  return parseOptionTokens({ args: tokens, options: OPTIONS, strict: true }).values;
+}
+type OptionValues = ReturnType<typeof parseOptionValues>;
+
+function runOptions(values: OptionValues): RunOptions {
+  if (values.config !== undefined && values["config-env"] !== undefined) {
+    throw new UsageError("wgcage: Use either --config or --config-env, not both");
+  }
+  let config: ConfigSource | undefined;
+  if (values.config !== undefined) {
+    if (values.config === "") {
+      throw new UsageError("wgcage: --config needs a file name (or '-' for stdin)");
+    }
+    config = values.config === "-" ? { kind: "stdin" } : { kind: "file", path: values.config };
+  } else if (values["config-env"] !== undefined) {
+    const name = values["config-env"];
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new UsageError(
+        `wgcage: --config-env '${name}' is not an environment variable name; give the name without '$', e.g. --config-env WG_CONF`,
+      );
+    }
+    config = { kind: "env", name };
+  }
+  const flags: ConfigFlags = {};
+  const set = <K extends keyof ConfigFlags>(key: K, value: ConfigFlags[K] | undefined) => {
+    if (value !== undefined) flags[key] = value;
+  };
+  set("privateKeyFile", values["wg-private-key-file"]);
+  set("publicKey", values["wg-public-key"]);
+  set("endpoint", values["wg-endpoint"]);
+  set("addresses", values["wg-address"]);
+  set("dns", values["wg-dns"]);
+  set("allowedIps", values["wg-allowed-ips"]);
+  set("pskFile", values["wg-psk-file"]);
+  set("keepalive", values["wg-keepalive"]);
+  set("mtu", values.mtu);
+  set("listenPort", values["listen-port"]);
+  const options: RunOptions = {
+    flags,
+    handshakeTimeoutMs: handshakeTimeout(values["handshake-timeout"]),
+    verbose: values.verbose ?? false,
+    root: values.root ?? false,
+    tunName: values["tun-name"] === undefined
+      ? defaultTunName(config)
+      : checkedTunName(values["tun-name"]),
+  };
+  if (config !== undefined) options.config = config;
+  if (values.hostname !== undefined) options.hostname = checkedHostname(values.hostname);
+  return options;
+}
+
+function handshakeTimeout(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  if (!/^[0-9]{1,4}(\.[0-9]{1,3})?$/.test(text) || Number(text) > 3600) {
+    throw new UsageError(
+      `wgcage: --handshake-timeout '${text}' is not valid; give seconds 0..3600, e.g. 10 (0: do not wait)`,
+    );
+  }
+  return Math.round(Number(text) * 1000);
+}
+
+const TUN_NAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
+
+/** True when `name` is a valid Linux interface name (as `wg-quick` checks it). */
+export function isValidTunName(name: string): boolean {
+  return TUN_NAME.test(name) && name !== "." && name !== "..";
+}
+
+/**
+ * The TUN name a config source implies: `/etc/wireguard/wg1.conf` → `wg1`,
+ * as wg-quick names interfaces; `wg0` otherwise.
+ */
+export function defaultTunName(config: ConfigSource | undefined): string {
+  if (config?.kind !== "file") return DEFAULT_TUN_NAME;
+  const base = config.path.slice(config.path.lastIndexOf("/") + 1).replace(/\.conf$/, "");
+  return isValidTunName(base) ? base : DEFAULT_TUN_NAME;
+}
+
+function checkedTunName(name: string): string {
+  if (!isValidTunName(name)) {
+    throw new UsageError(
+      `wgcage: --tun-name '${name}' is not a valid interface name; use 1-15 letters, digits or _=+.- (e.g. wg0)`,
+    );
+  }
+  return name;
+}
+
+const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
+
+function checkedHostname(name: string): string {
+  if (name.length > 64 || !name.split(".").every((label) => HOST_LABEL.test(label))) {
+    throw new UsageError(
+      `wgcage: --hostname '${name}' is not a valid host name; use up to 64 letters, digits, '-' and '.', e.g. cage`,
+    );
+  }
+  return name;
+}

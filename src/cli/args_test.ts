@@ -1,0 +1,299 @@
+import { deepStrictEqual, strictEqual, throws } from "node:assert";
+import { type Command, defaultTunName, parseArgs, UsageError } from "./args.ts";
+import { HELP_TOPICS, helpText, USAGE } from "./usage.ts";
+
+const PEER = "WLBgRfhkm5RRLUKzqZn6H5Iaojwov27AJdgR1sBO1k4=";
+
+function run(argv: string[]): Extract<Command, { kind: "run" }> {
+  const command = parseArgs(argv);
+  if (command.kind !== "run") throw new Error(`expected a run command, got ${command.kind}`);
+  return command;
+}
+
+Deno.test("parseArgs runs the command after '--' with a config file", () => {
+  deepStrictEqual(parseArgs(["--config", "wg.conf", "--", "ip", "a"]), {
+    kind: "run",
+    options: {
+      config: { kind: "file", path: "wg.conf" },
+      flags: {},
+      handshakeTimeoutMs: 10_000,
+      verbose: false,
+      root: false,
+      tunName: "wg",
+    },
+    argv: ["ip", "a"],
+  });
+});
+
+Deno.test("parseArgs takes the command without '--'; its options stay its own", () => {
+  const command = run(["-v", "--config=wg1.conf", "curl", "-v", "--config", "x", "--", "y"]);
+  deepStrictEqual(command.argv, ["curl", "-v", "--config", "x", "--", "y"]);
+  strictEqual(command.options.verbose, true);
+  deepStrictEqual(command.options.config, { kind: "file", path: "wg1.conf" });
+  strictEqual(command.options.tunName, "wg1");
+});
+
+Deno.test("parseArgs needs '--' before a command that starts with '-', and keeps a second '--'", () => {
+  deepStrictEqual(run(["--config", "a.conf", "--", "-weird", "--", "x"]).argv, [
+    "-weird",
+    "--",
+    "x",
+  ]);
+  throws(
+    () => parseArgs(["--config", "a.conf", "-weird"]),
+    {
+      message:
+        "wgcage: Unknown option '-w'; to run a command that starts with '-', put it after '--'; see 'wgcage help'",
+    },
+  );
+});
+
+Deno.test("parseArgs reads the config sources: file, stdin, environment variable", () => {
+  deepStrictEqual(run(["--config", "-", "true"]).options.config, { kind: "stdin" });
+  deepStrictEqual(run(["--config-env", "WG_CONF", "npm", "test"]).options.config, {
+    kind: "env",
+    name: "WG_CONF",
+  });
+  strictEqual(run(["--config-env", "WG_CONF", "true"]).options.tunName, "wg0");
+  strictEqual(run(["--config", "-", "true"]).options.tunName, "wg0");
+  strictEqual(run(["--wg-address", "10.0.0.2", "true"]).options.config, undefined);
+});
+
+Deno.test("parseArgs collects the wirecage flag set and the other tunnel flags", () => {
+  const command = run([
+    "--wg-private-key-file",
+    "k.key",
+    "--wg-public-key",
+    PEER,
+    "--wg-endpoint",
+    "vpn.example.com:51820",
+    "--wg-address",
+    "10.0.0.2/32",
+    "--wg-address=fd00::2/128",
+    "--wg-dns",
+    "10.0.0.1,corp.example",
+    "--wg-dns",
+    "fd00::1",
+    "--wg-allowed-ips",
+    "10.0.0.0/8",
+    "--wg-psk-file",
+    "psk.key",
+    "--wg-keepalive",
+    "25",
+    "--mtu",
+    "1380",
+    "--listen-port",
+    "51820",
+    "--",
+    "curl",
+    "https://example.com",
+  ]);
+  deepStrictEqual(command.options.flags, {
+    privateKeyFile: "k.key",
+    publicKey: PEER,
+    endpoint: "vpn.example.com:51820",
+    addresses: ["10.0.0.2/32", "fd00::2/128"],
+    dns: ["10.0.0.1,corp.example", "fd00::1"],
+    allowedIps: ["10.0.0.0/8"],
+    pskFile: "psk.key",
+    keepalive: "25",
+    mtu: "1380",
+    listenPort: "51820",
+  });
+  deepStrictEqual(command.argv, ["curl", "https://example.com"]);
+});
+
+Deno.test("parseArgs reads the cage options", () => {
+  const { options } = run([
+    "--handshake-timeout",
+    "2.5",
+    "--tun-name",
+    "tun.0",
+    "--hostname",
+    "box.lan",
+    "--root",
+    "-v",
+    "sh",
+  ]);
+  strictEqual(options.handshakeTimeoutMs, 2500);
+  strictEqual(options.tunName, "tun.0");
+  strictEqual(options.hostname, "box.lan");
+  strictEqual(options.root, true);
+  strictEqual(options.verbose, true);
+  strictEqual(run(["--handshake-timeout=0", "sh"]).options.handshakeTimeoutMs, 0);
+});
+
+Deno.test("parseArgs passes values that start with '-' to value-taking options", () => {
+  strictEqual(run(["--tun-name", "-x", "sh"]).options.tunName, "-x");
+});
+
+Deno.test("parseArgs recognises the subcommands", () => {
+  deepStrictEqual(parseArgs(["genkey"]), { kind: "genkey" });
+  deepStrictEqual(parseArgs(["pubkey"]), { kind: "pubkey" });
+  deepStrictEqual(parseArgs(["genpsk"]), { kind: "genpsk" });
+  deepStrictEqual(parseArgs(["demo"]), { kind: "demo", verbose: false });
+  deepStrictEqual(parseArgs(["demo", "-v"]), { kind: "demo", verbose: true });
+  deepStrictEqual(parseArgs(["--verbose", "demo"]), { kind: "demo", verbose: true });
+  deepStrictEqual(parseArgs(["version"]), { kind: "version" });
+  deepStrictEqual(parseArgs(["--version"]), { kind: "version" });
+  deepStrictEqual(parseArgs(["-V"]), { kind: "version" });
+  deepStrictEqual(parseArgs(["help"]), { kind: "help" });
+  deepStrictEqual(parseArgs(["help", "config"]), { kind: "help", topic: "config" });
+  deepStrictEqual(parseArgs(["--help"]), { kind: "help" });
+  deepStrictEqual(parseArgs(["-h"]), { kind: "help" });
+  deepStrictEqual(parseArgs(["--config", "wg.conf", "--help", "ip"]), { kind: "help" });
+});
+
+Deno.test("parseArgs runs a program named like a subcommand when it follows '--'", () => {
+  deepStrictEqual(run(["--config", "wg.conf", "--", "help"]).argv, ["help"]);
+});
+
+/** Every usage error, with its exact message. */
+const ERRORS: [string[], string][] = [
+  [
+    ["--config", "wg.conf"],
+    "wgcage: No command to run; put it after the options, e.g. 'wgcage --config wg.conf -- ip a'",
+  ],
+  [
+    ["--config", "wg.conf", "--"],
+    "wgcage: No command to run; put it after the options, e.g. 'wgcage --config wg.conf -- ip a'",
+  ],
+  [
+    ["--wg-endpiont", "x:1", "sh"],
+    "wgcage: Unknown option '--wg-endpiont'; did you mean '--wg-endpoint'?",
+  ],
+  [
+    ["--wg-private-key", "k", "sh"],
+    "wgcage: Unknown option '--wg-private-key'; did you mean '--wg-private-key-file'?",
+  ],
+  [
+    ["--frobnicate", "sh"],
+    "wgcage: Unknown option '--frobnicate'; to run a command that starts with '-', put it after '--'; see 'wgcage help'",
+  ],
+  [
+    ["-q", "sh"],
+    "wgcage: Unknown option '-q'; to run a command that starts with '-', put it after '--'; see 'wgcage help'",
+  ],
+  [["--config"], "wgcage: --config needs a value; see 'wgcage help'"],
+  [["--root=yes", "sh"], "wgcage: --root takes no value; see 'wgcage help'"],
+  [["--config", "a", "--config", "b", "sh"], "wgcage: --config is given twice; give it once"],
+  [
+    ["--config", "a", "--config-env", "B", "sh"],
+    "wgcage: Use either --config or --config-env, not both",
+  ],
+  [["--config=", "sh"], "wgcage: --config needs a file name (or '-' for stdin)"],
+  [
+    ["--config-env", "$WG_CONF", "sh"],
+    "wgcage: --config-env '$WG_CONF' is not an environment variable name; give the name without '$', e.g. --config-env WG_CONF",
+  ],
+  [
+    ["--handshake-timeout", "soon", "sh"],
+    "wgcage: --handshake-timeout 'soon' is not valid; give seconds 0..3600, e.g. 10 (0: do not wait)",
+  ],
+  [
+    ["--handshake-timeout", "3601", "sh"],
+    "wgcage: --handshake-timeout '3601' is not valid; give seconds 0..3600, e.g. 10 (0: do not wait)",
+  ],
+  [
+    ["--tun-name", "a-name-far-too-long", "sh"],
+    "wgcage: --tun-name 'a-name-far-too-long' is not a valid interface name; use 1-15 letters, digits or _=+.- (e.g. wg0)",
+  ],
+  [
+    ["--tun-name", "wg/0", "sh"],
+    "wgcage: --tun-name 'wg/0' is not a valid interface name; use 1-15 letters, digits or _=+.- (e.g. wg0)",
+  ],
+  [
+    ["--hostname", "bad_name", "sh"],
+    "wgcage: --hostname 'bad_name' is not a valid host name; use up to 64 letters, digits, '-' and '.', e.g. cage",
+  ],
+  [["genkey", "extra"], "wgcage: 'genkey' takes no arguments; run 'wgcage genkey'"],
+  [
+    ["pubkey", "key"],
+    "wgcage: 'pubkey' takes no arguments (it reads the private key on stdin); run 'wgcage pubkey'",
+  ],
+  [["--config", "wg.conf", "genkey"], "wgcage: --config does not apply to 'genkey'; remove it"],
+  [["--root", "demo"], "wgcage: --root does not apply to 'demo'; remove it"],
+  [["demo", "--fast"], "wgcage: Unexpected '--fast' after 'demo'; the only option is -v (verbose)"],
+  [["help", "confg"], "wgcage: No help topic 'confg'; did you mean 'config'?"],
+  [["help", "everything"], "wgcage: No help topic 'everything'; topics are config, exit"],
+  [["help", "config", "exit"], "wgcage: 'help' takes one topic at most; see 'wgcage help'"],
+];
+
+Deno.test("parseArgs refuses bad command lines with one line naming the problem", async (t) => {
+  for (const [argv, message] of ERRORS) {
+    await t.step(argv.join(" "), () => {
+      throws(() => parseArgs(argv), (error: unknown) => {
+        if (!(error instanceof UsageError)) throw error;
+        strictEqual(error.message, message);
+        strictEqual(error.exitCode, 125);
+        strictEqual(error.showUsage, false);
+        strictEqual(error.message.includes("\n"), false);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("parseArgs with no arguments asks for the usage text to follow", () => {
+  throws(() => parseArgs([]), (error: unknown) => {
+    if (!(error instanceof UsageError)) throw error;
+    strictEqual(error.showUsage, true);
+    strictEqual(
+      error.message,
+      "wgcage: No command given; run e.g. 'wgcage --config wg.conf -- ip a', or see 'wgcage help'",
+    );
+    return true;
+  });
+});
+
+Deno.test("defaultTunName takes a valid config file name, else wg0", () => {
+  strictEqual(defaultTunName({ kind: "file", path: "/etc/wireguard/wg1.conf" }), "wg1");
+  strictEqual(defaultTunName({ kind: "file", path: "office" }), "office");
+  strictEqual(defaultTunName({ kind: "file", path: "my office vpn.conf" }), "wg0");
+  strictEqual(defaultTunName({ kind: "file", path: "a-very-long-interface.conf" }), "wg0");
+  strictEqual(defaultTunName({ kind: "file", path: "dir/.conf" }), "wg0");
+  strictEqual(defaultTunName(undefined), "wg0");
+});
+
+Deno.test("the usage text shows both examples, every option and the exit statuses", () => {
+  for (
+    const text of ["wgcage --config wg.conf -- ip a", "wgcage --config-env WG_CONF -- npm test"]
+  ) {
+    strictEqual(USAGE.includes(text), true, text);
+  }
+  const options = [
+    "--config",
+    "--config-env",
+    "--wg-private-key-file",
+    "--wg-public-key",
+    "--wg-endpoint",
+    "--wg-address",
+    "--wg-dns",
+    "--wg-allowed-ips",
+    "--wg-psk-file",
+    "--wg-keepalive",
+    "--mtu",
+    "--listen-port",
+    "--handshake-timeout",
+    "--tun-name",
+    "--hostname",
+    "--root",
+    "--verbose",
+    "--help",
+    "--version",
+  ];
+  for (const option of options) strictEqual(USAGE.includes(`${option} `), true, option);
+  for (const status of ["125", "126", "127"]) strictEqual(USAGE.includes(status), true, status);
+});
+
+Deno.test("helpText has a text for every topic the parser accepts", () => {
+  strictEqual(helpText(), USAGE);
+  for (const topic of HELP_TOPICS) strictEqual(typeof helpText(topic), "string", topic);
+  strictEqual(helpText("nonsense"), undefined);
+});
+
+Deno.test("every help text fits in 80 columns", () => {
+  for (const topic of [undefined, ...HELP_TOPICS]) {
+    for (const line of helpText(topic)!.split("\n")) strictEqual(line.length <= 80, true, line);
+  }
+});
