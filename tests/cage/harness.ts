@@ -155,14 +155,14 @@ export class DriverEnv {
   }
 }
 
-/** Pids of processes whose command line contains `needle`. */
-export async function processesWith(needle: string): Promise<number[]> {
+/** Pids of processes with an argument equal to `arg` (e.g. the unique time of a `sleep`). */
+export async function processesWith(arg: string): Promise<number[]> {
   const found: number[] = [];
   for await (const e of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
       const cmdline = await Deno.readTextFile(`/proc/${e.name}/cmdline`);
-      if (cmdline.split("\0").some((a) => a.includes(needle))) found.push(Number(e.name));
+      if (cmdline.split("\0").includes(arg)) found.push(Number(e.name));
     } catch {
       // gone meanwhile
     }
