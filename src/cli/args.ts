@@ -193,6 +193,7 @@ function scanOptions(argv: string[]): Scanned {
       } else {
         throw new UsageError(`wgcage: --${name} needs a value; ${HELP_HINT}`);
       }
+      if (value === "") throw new UsageError(`wgcage: --${name} needs a value; ${HELP_HINT}`);
       if (names.includes(name) && !spec.multiple) {
         throw new UsageError(`wgcage: --${name} is given twice; give it once`);
       }
@@ -274,9 +275,6 @@ function runOptions(values: OptionValues): RunOptions {
   }
   let config: ConfigSource | undefined;
   if (values.config !== undefined) {
-    if (values.config === "") {
-      throw new UsageError("wgcage: --config needs a file name (or '-' for stdin)");
-    }
     config = values.config === "-" ? { kind: "stdin" } : { kind: "file", path: values.config };
   } else if (values["config-env"] !== undefined) {
     const name = values["config-env"];

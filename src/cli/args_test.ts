@@ -181,7 +181,8 @@ const ERRORS: [string[], string][] = [
     ["--config", "a", "--config-env", "B", "sh"],
     "wgcage: Use either --config or --config-env, not both",
   ],
-  [["--config=", "sh"], "wgcage: --config needs a file name (or '-' for stdin)"],
+  [["--config=", "sh"], "wgcage: --config needs a value; see 'wgcage help'"],
+  [["--wg-address", "", "sh"], "wgcage: --wg-address needs a value; see 'wgcage help'"],
   [
     ["--config-env", "$WG_CONF", "sh"],
     "wgcage: --config-env '$WG_CONF' is not an environment variable name; give the name without '$', e.g. --config-env WG_CONF",
