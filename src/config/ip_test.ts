@@ -112,3 +112,36 @@ Deno.test("parseIp picks the family by the presence of a colon; isIp says yes or
   strictEqual(isIp("vpn.example.com"), false);
   strictEqual(isIp("10.0.0.1"), true);
 });
+
+/** Random IPv6 bytes with many zero groups, so that compression cases come up often. */
+function randomIpv6(): Uint8Array {
+  const out = new Uint8Array(16);
+  for (let group = 0; group < 8; group++) {
+    if (Math.random() < 0.5) continue;
+    out[2 * group] = Math.random() < 0.5 ? 0 : Math.floor(Math.random() * 256);
+    out[2 * group + 1] = Math.floor(Math.random() * 256);
+  }
+  return out;
+}
+
+/** The WHATWG URL parser as an independent IPv6 reference (no v4-mapped form). */
+function urlHost(text: string): string {
+  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+}
+
+Deno.test("formatIp and parseIpv6 agree with the URL parser on random addresses", () => {
+  for (let i = 0; i < 2000; i++) {
+    const bytes = randomIpv6();
+    const text = formatIp(bytes);
+    deepStrictEqual(parseIpv6(text), bytes, text);
+    const v4Mapped = text.startsWith("::ffff:") && text.includes(".");
+    if (!v4Mapped) strictEqual(text, urlHost(text), text);
+    const groups = Array.from(
+      { length: 8 },
+      (_, g) => ((bytes[2 * g] << 8) | bytes[2 * g + 1]).toString(16).toUpperCase(),
+    );
+    const longhand = groups.join(":");
+    deepStrictEqual(parseIpv6(longhand), bytes, longhand);
+    strictEqual(formatIp(parseIpv6(urlHost(longhand))), text, longhand);
+  }
+});
