@@ -44,14 +44,18 @@ export class ScriptedTransport implements NetlinkTransport {
   }
 }
 
-/** A transport that replays a captured conversation, datagram by datagram. */
+/**
+ * A transport that replays a captured conversation, datagram by datagram.
+ * The capture's sequence numbers were 1, 2, 3, … in request order; each is
+ * rewritten to the number the n-th request really carried.
+ */
 export class ReplayTransport implements NetlinkTransport {
   /** Every request sent, decoded. */
   readonly sent: NetlinkMessage[] = [];
   readonly #datagrams: Uint8Array[];
 
   constructor(datagrams: readonly Uint8Array[]) {
-    this.#datagrams = [...datagrams];
+    this.#datagrams = datagrams.map((datagram) => datagram.slice());
   }
 
   send(msg: Uint8Array): void {
@@ -61,6 +65,12 @@ export class ReplayTransport implements NetlinkTransport {
   recv(buf: Uint8Array): number {
     const datagram = this.#datagrams.shift();
     if (datagram === undefined) throw new Error("the captured conversation has ended");
+    const view = new DataView(datagram.buffer);
+    for (const message of decodeMessages(datagram)) {
+      const request = this.sent[message.seq - 1];
+      if (request === undefined) continue;
+      view.setUint32(message.payload.byteOffset - 16 + 8, request.seq, HOST_LITTLE_ENDIAN);
+    }
     buf.set(datagram);
     return datagram.length;
   }

@@ -41,17 +41,17 @@ const DUMP_ATTEMPTS = 3;
 /** Describes a request for error messages, given the errno it failed with. */
 export type DescribeFailure = (errno: number) => Omit<FailedRequest, "kernelMessage">;
 
-const lastSequence = new WeakMap<NetlinkTransport, number>();
+let lastSequence = 0;
 
 /**
- * The next sequence number on this transport. Numbers only grow per
- * transport, so a reply left over from an earlier, abandoned request can never
- * be taken for the answer to a new one.
+ * The next sequence number. One counter serves every transport, so a late
+ * reply to an earlier, abandoned request (after a receive timeout, say) is
+ * never taken for the answer to a new one, even when a new transport object
+ * wraps the same socket.
  */
-function nextSequence(nl: NetlinkTransport): number {
-  const seq = ((lastSequence.get(nl) ?? 0) + 1) >>> 0 || 1;
-  lastSequence.set(nl, seq);
-  return seq;
+function nextSequence(): number {
+  lastSequence = (lastSequence + 1) >>> 0 || 1;
+  return lastSequence;
 }
 
 /**
@@ -64,7 +64,7 @@ export function requestWithAck(
   request: NetlinkRequest,
   describe: DescribeFailure,
 ): NetlinkMessage[] {
-  const seq = nextSequence(nl);
+  const seq = nextSequence();
   nl.send(encodeRequest({ ...request, flags: request.flags | NLM_F_ACK }, seq));
   const replies: NetlinkMessage[] = [];
   const buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
@@ -109,7 +109,7 @@ function dumpOnce(
   request: NetlinkRequest,
   describe: DescribeFailure,
 ): { objects: NetlinkMessage[]; interrupted: boolean } {
-  const seq = nextSequence(nl);
+  const seq = nextSequence();
   nl.send(encodeRequest({ ...request, flags: request.flags | NLM_F_DUMP }, seq));
   const objects: NetlinkMessage[] = [];
   let interrupted = false;

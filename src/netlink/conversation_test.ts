@@ -36,15 +36,30 @@ Deno.test("requestWithAck sets NLM_F_ACK and returns what came before the ack", 
   strictEqual(nl.sent[0].flags, NLM_F_REQUEST | NLM_F_ACK);
 });
 
-Deno.test("sequence numbers start at 1 and grow per transport", () => {
+Deno.test("sequence numbers grow with every request and are never reused by a new transport", () => {
   const a = new ScriptedTransport((request) => [errorReply(request, 0)]);
   const b = new ScriptedTransport((request) => [errorReply(request, 0)]);
   requestWithAck(a, GET, describe);
   requestWithAck(a, GET, describe);
   requestWithAck(b, GET, describe);
   requestWithAck(a, GET, describe);
-  deepStrictEqual(a.sent.map((m) => m.seq), [1, 2, 3]);
-  deepStrictEqual(b.sent.map((m) => m.seq), [1]);
+  const first = a.sent[0].seq;
+  strictEqual(first > 0, true);
+  deepStrictEqual(a.sent.map((m) => m.seq), [first, first + 1, first + 3]);
+  deepStrictEqual(b.sent.map((m) => m.seq), [first + 2]);
+});
+
+Deno.test("a late reply to an abandoned request is not taken for the next answer", () => {
+  let late: Uint8Array | undefined;
+  const nl = new ScriptedTransport((request) => {
+    if (late === undefined) {
+      late = errorReply(request, 17);
+      throw new Error("Cannot read the kernel's netlink reply: none within 1000 ms");
+    }
+    return [late, errorReply(request, 0)];
+  });
+  throws(() => requestWithAck(nl, GET, describe), /none within/);
+  deepStrictEqual(requestWithAck(nl, GET, describe), []);
 });
 
 Deno.test("replies to other sequence numbers are skipped", () => {
