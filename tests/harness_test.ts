@@ -17,7 +17,6 @@
 
 import { Capture } from "./harness/capture.ts";
 import { PacketLoss } from "./harness/loss.ts";
-import { interfaceName } from "./harness/names.ts";
 import {
   Lab,
   type Link,
@@ -34,6 +33,15 @@ import { endpointOf, WgPeer } from "./harness/wg_peer.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function requirements(): Promise<void> {
@@ -287,7 +295,10 @@ Deno.test("the sweep removes namespaces and links of dead test processes only", 
   const staleNs = `wgc-${dead.pid}-0-stale`;
   const liveNs = `wgc-${Deno.pid}-zzzz-live`;
   const staleIf = `wgc${dead.pid}h0`;
+  const staleDir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/wgc-keys-${dead.pid}-test`;
   try {
+    await Deno.mkdir(staleDir);
+    await Deno.writeTextFile(`${staleDir}/private`, "not a real key\n");
     await run(["ip", "netns", "add", staleNs]);
     await run(["ip", "netns", "add", liveNs]);
     await run([
@@ -307,6 +318,7 @@ Deno.test("the sweep removes namespaces and links of dead test processes only", 
     await sweepStale();
     const link = await run(["ip", "link", "show", staleIf], { allowFailure: true });
     assert(link.code !== 0, `sweep did not remove ${staleIf}`);
+    assert(!(await exists(staleDir)), `sweep did not remove ${staleDir}`);
     const names = await listNamespaces();
     assert(!names.includes(staleNs), `${staleNs} still exists`);
     assert(names.includes(liveNs), `sweep removed ${liveNs} of a live process`);
@@ -314,10 +326,6 @@ Deno.test("the sweep removes namespaces and links of dead test processes only", 
     await run(["ip", "netns", "del", staleNs], { allowFailure: true });
     await run(["ip", "netns", "del", liveNs], { allowFailure: true });
     await run(["ip", "link", "del", staleIf], { allowFailure: true });
+    await Deno.remove(staleDir, { recursive: true }).catch(() => {});
   }
-});
-
-Deno.test("harness interface names fit in 15 characters", () => {
-  const name = interfaceName("w", 36 ** 4 - 1);
-  assert(name.length <= 15, `${name} is too long`);
 });

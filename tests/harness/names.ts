@@ -9,6 +9,8 @@
  *   interface names must be unique on the whole machine, not only in their
  *   namespace: wireguard-go's control socket is `/var/run/wireguard/<name>.sock`.
  *
+ * - temporary directories: `wgc-lab-<pid>-…` and `wgc-keys-<pid>-…`
+ *
  * Tests may run as several workers in one process (same pid), so the
  * counter starts at a random value and creation retries on a clash.
  *
@@ -55,5 +57,16 @@ export function pidOfNamespace(name: string): number | undefined {
 /** The pid a harness interface name carries, or undefined when it is not ours. */
 export function pidOfInterface(name: string): number | undefined {
   const m = /^wgc(\d+)[hw][0-9a-z]+$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A prefix for temporary directories: `wgc-<kind>-<pid>-`. */
+export function tempDirPrefix(kind: "lab" | "keys"): string {
+  return `wgc-${kind}-${Deno.pid}-`;
+}
+
+/** The pid a harness temporary directory's name carries, or undefined when it is not ours. */
+export function pidOfTempDir(name: string): number | undefined {
+  const m = /^wgc-(?:lab|keys)-(\d+)-[A-Za-z0-9_]+$/.exec(name);
   return m ? Number(m[1]) : undefined;
 }

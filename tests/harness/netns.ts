@@ -22,7 +22,14 @@
  * @module
  */
 
-import { interfaceName, namespaceName, pidOfInterface, pidOfNamespace } from "./names.ts";
+import {
+  interfaceName,
+  namespaceName,
+  pidOfInterface,
+  pidOfNamespace,
+  pidOfTempDir,
+  tempDirPrefix,
+} from "./names.ts";
 import { NsProcess, pidAlive, run, type RunOptions, type RunResult } from "./process.ts";
 
 /** Something the lab stops before it deletes namespaces. */
@@ -142,7 +149,7 @@ export class Lab {
   /** A fresh temporary directory (mode 0700) removed on close. */
   async tempDir(): Promise<string> {
     this.#assertOpen();
-    this.#tempDir ??= await Deno.makeTempDir({ prefix: "wgc-lab-" });
+    this.#tempDir ??= await Deno.makeTempDir({ prefix: tempDirPrefix("lab") });
     await Deno.chmod(this.#tempDir, 0o700);
     return this.#tempDir;
   }
@@ -420,7 +427,8 @@ export async function listNamespaces(): Promise<string[]> {
 }
 
 /**
- * Removes namespaces, host-side veths and WireGuard control sockets left by
+ * Removes namespaces, host-side veths, WireGuard control sockets and
+ * temporary directories (which may hold key files) left by
  * harness runs whose process is dead. Never touches anything of a live
  * process (including this one) and nothing not named by the harness.
  * Returns the names it removed.
@@ -452,6 +460,13 @@ export async function sweepStale(): Promise<string[]> {
     }
   } catch {
     // no control socket directory: nothing to sweep
+  }
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  for (const entry of Deno.readDirSync(tmp)) {
+    if (entry.isDirectory && stale(pidOfTempDir(entry.name))) {
+      await Deno.remove(`${tmp}/${entry.name}`, { recursive: true }).catch(() => {});
+      removed.push(`${tmp}/${entry.name}`);
+    }
   }
   return removed;
 }

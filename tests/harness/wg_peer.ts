@@ -11,7 +11,7 @@
  */
 
 import { generateKeyPair, type KeyPair } from "./keys.ts";
-import { interfaceName } from "./names.ts";
+import { interfaceName, tempDirPrefix } from "./names.ts";
 import type { Lab, Namespace } from "./netns.ts";
 import { type NsProcess, waitUntil } from "./process.ts";
 
@@ -234,7 +234,7 @@ export class WgPeer {
   }
 
   async #wgSet(peers: readonly WgPeerSpec[], withInterface: boolean): Promise<void> {
-    const dir = await Deno.makeTempDir({ prefix: "wgc-keys-" });
+    const dir = await Deno.makeTempDir({ prefix: tempDirPrefix("keys") });
     try {
       await Deno.chmod(dir, 0o700);
       const writeSecret = async (name: string, value: string) => {
