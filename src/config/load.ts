@@ -30,7 +30,11 @@ export interface LoadIo extends KeyFileIo {
 /** The host: real files, real stdin, the real environment. */
 export const hostLoadIo: LoadIo = {
   readTextFile: (path) => Deno.readTextFile(path),
-  readStdin: () => new Response(Deno.stdin.readable).text(),
+  readStdin() {
+    // Reading a terminal would wait for typing that nobody expects to do.
+    if (Deno.stdin.isTerminal()) return Promise.reject(new Error("stdin is a terminal"));
+    return new Response(Deno.stdin.readable).text();
+  },
   env: (name) => Deno.env.get(name),
   stat: (path) => Deno.stat(path),
 };

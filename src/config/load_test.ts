@@ -407,3 +407,24 @@ Deno.test("loadConfig works with real files: reads them and checks their modes",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the host loader reads the config from a piped stdin", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { hostLoadIo, loadConfig } from "${new URL("./load.ts", import.meta.url).href}";
+       const { config } = await loadConfig({ config: { kind: "stdin" }, flags: {} }, hostLoadIo);
+       console.log(config.source, config.peers.length, config.iface.mtu);`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(WG_CONF));
+  await writer.close();
+  const output = await child.output();
+  strictEqual(new TextDecoder().decode(output.stderr), "");
+  strictEqual(new TextDecoder().decode(output.stdout), "<stdin> 1 1400\n");
+  strictEqual(output.code, 0);
+});
