@@ -77,11 +77,21 @@ interface PlanText {
   routes: string[];
 }
 
-async function driver(ns: string, ...args: string[]): Promise<Record<string, unknown>> {
+function driver(ns: string, ...args: string[]): Promise<Record<string, unknown>> {
+  return driverAs([], ns, ...args);
+}
+
+/** Runs the driver in `ns`, behind `prefix` (e.g. a setpriv command dropping root). */
+async function driverAs(
+  prefix: string[],
+  ns: string,
+  ...args: string[]
+): Promise<Record<string, unknown>> {
   const output = await run("ip", [
     "netns",
     "exec",
     ns,
+    ...prefix,
     Deno.execPath(),
     "run",
     "-A",
@@ -251,5 +261,32 @@ Deno.test("kernel refusals come back as one-line NetlinkErrors naming the reques
       error:
         'Cannot set the MTU of wg0 to 10 and bring wg0 up: Invalid argument (EINVAL, kernel says "mtu less than device minimum"); the MTU is outside what the device accepts (68..65535 for a TUN)',
     });
+  });
+});
+
+Deno.test("a socket without CAP_NET_ADMIN over its namespace gets EPERM with the likely cause", async () => {
+  await withNamespace("eperm", async (ns) => {
+    const denoDir = await Deno.makeTempDir({ prefix: "wgc-nl-deno-" });
+    try {
+      await Deno.chmod(denoDir, 0o777);
+      const nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "env",
+        `DENO_DIR=${denoDir}`,
+        `HOME=${denoDir}`,
+      ];
+      deepStrictEqual(await driverAs(nobody, ns, "configure", JSON.stringify(PLAN)), {
+        errno: 1,
+        error:
+          "Cannot bring lo up: Operation not permitted (EPERM); the netlink socket is not in a network namespace wgcage owns",
+      });
+      const links = await ipJson<IpLink>("-n", ns, "link");
+      strictEqual(links.some((l) => l.flags.includes("UP")), false, "nothing was changed");
+    } finally {
+      await Deno.remove(denoDir, { recursive: true });
+    }
   });
 });
