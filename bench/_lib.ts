@@ -1,9 +1,11 @@
 /**
- * Helpers shared by the benchmarks: peak memory of a process, and number
- * formatting.
+ * Helpers shared by the benchmarks: peak memory of a process (sampled while
+ * it runs), and number formatting.
  *
  * @module
  */
+
+import { NsProcess } from "../tests/harness/process.ts";
 
 /**
  * The peak resident set size (`VmHWM`) of a live process in KiB, or
@@ -67,4 +69,39 @@ export function formatKiB(kib: number | undefined): string {
 /** Rounds to one decimal. */
 export function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/** What {@link runSampled} returns: the output, exit code and peak RSS. */
+export interface SampledRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Peak RSS of the started process itself, KiB. */
+  readonly peakRssKiB: number | undefined;
+}
+
+/**
+ * Runs `argv` (in namespace `ns` when given) to completion while sampling
+ * its peak RSS; kills it after `timeoutMs`. `ip netns exec`, `setpriv` and
+ * `env` exec their command, so the pid sampled is the final program's.
+ */
+export async function runSampled(
+  argv: readonly string[],
+  options: { ns?: string; timeoutMs?: number; intervalMs?: number } = {},
+): Promise<SampledRun> {
+  const process = NsProcess.spawn(argv, { ns: options.ns });
+  const sampler = new PeakRssSampler(process.pid, options.intervalMs ?? 50);
+  const timer = setTimeout(() => process.stop("SIGKILL"), options.timeoutMs ?? 60_000);
+  try {
+    const status = await process.status;
+    return {
+      code: status.code,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      peakRssKiB: sampler.stop(),
+    };
+  } finally {
+    clearTimeout(timer);
+    sampler.stop();
+  }
 }

@@ -27,10 +27,19 @@ export interface IperfEnds {
   readonly serverAddress: string;
   /** Starts a long-lived command where the server end lives. */
   spawnServer(argv: string[]): NsProcess;
-  /** Runs a command to completion where the client end lives. */
-  runClient(argv: string[], timeoutMs: number): Promise<RunResult>;
+  /**
+   * Runs a command to completion where the client end lives (for example
+   * wrapped in `wgcage … --`). It may report peak RSS of what it ran, e.g.
+   * with `runSampled` from `_lib.ts`.
+   */
+  runClient(argv: string[], timeoutMs: number): Promise<ClientRun>;
   /** Processes whose peak RSS the row reports, by label. */
   readonly watch?: readonly { readonly label: string; readonly pid: number }[];
+}
+
+/** What the client end's command printed, and optionally its peak RSS by label. */
+export interface ClientRun extends RunResult {
+  readonly peakRssKiB?: Readonly<Record<string, number | undefined>>;
 }
 
 /** One row of the benchmark. */
@@ -82,7 +91,7 @@ export function namespaceEnds(
   return {
     serverAddress: SERVER_TUNNEL.v4,
     spawnServer: (argv) => server.spawn(argv),
-    runClient: (argv, timeoutMs) => client.run(argv, { timeoutMs }),
+    runClient: (argv, timeoutMs) => client.run(argv, { timeoutMs, allowFailure: true }),
     watch,
   };
 }
@@ -173,8 +182,13 @@ export async function measureScenario(
       ["iperf3", "-c", ends.serverAddress, "-t", String(seconds), "-J"],
       (seconds + 30) * 1000,
     );
-    const peakRssKiB: Record<string, number | undefined> = {};
+    const peakRssKiB: Record<string, number | undefined> = { ...client.peakRssKiB };
     for (const { label, sampler } of samplers) peakRssKiB[label] = sampler.stop();
+    if (client.code !== 0 && client.stdout.trim() === "") {
+      throw new Error(
+        `${scenario.name}: the client exited ${client.code}: ${client.stderr.trim()}`,
+      );
+    }
     return { name: scenario.name, ...parseIperfJson(client.stdout), peakRssKiB };
   } finally {
     await lab.close();
