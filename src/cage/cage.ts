@@ -65,6 +65,8 @@ export class Cage {
   readonly netlinkFd: number;
   /** `userns` (rootless), `root`, or `sudo` (root, running the command as the sudo user). */
   readonly mode: CageMode;
+  /** The private directory holding the generated /etc files (removed by close). */
+  readonly etcDir: string;
 
   readonly #ffi: LauncherSymbols;
   readonly #etc: WrittenEtcFiles;
@@ -90,6 +92,7 @@ export class Cage {
     this.#ttyFd = out[OutWord.Tty];
     this.mode = ctx.mode;
     this.#etc = etc;
+    this.etcDir = etc.dir;
     this.#ctx = ctx;
   }
 

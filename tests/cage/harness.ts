@@ -44,6 +44,8 @@ export interface RunOptions {
   hideTun?: boolean;
   /** Shell run as root in the driver's private mount namespace first; `$0` is the temp dir. */
   prelude?: string;
+  /** Another script taking the driver's arguments (a path). */
+  script?: string;
 }
 
 /** A place to run drivers from: temp dir, DENO_DIR, TUN node. */
@@ -85,13 +87,19 @@ export class DriverEnv {
     return env;
   }
 
+  /** The bare `deno run … driver.ts` argv (or `opts.script` instead of the driver). */
+  driverArgs(spec: DriverSpec, argv: string[], opts: RunOptions = {}): string[] {
+    const script = opts.script ?? DRIVER;
+    return [Deno.execPath(), "run", "-A", "--quiet", script, JSON.stringify(spec), ...argv];
+  }
+
   /**
    * The argv that runs the driver with `spec` and the command `argv`, in a
    * private mount namespace where `prelude` (shell, `$0` is the temp dir) ran
    * first as root.
    */
   args(spec: DriverSpec, argv: string[], opts: RunOptions = {}): string[] {
-    const deno = [Deno.execPath(), "run", "-A", "--quiet", DRIVER, JSON.stringify(spec), ...argv];
+    const deno = this.driverArgs(spec, argv, opts);
     const steps = [];
     if (this.who === "nobody") {
       steps.push(
