@@ -103,7 +103,7 @@ export function finalizeConfig(draft: ConfigDraft): TunnelConfig {
     );
   }
   const peers = draft.peers.map((peer) => finalizePeer(peer, fromFlags));
-  checkDuplicatePeers(draft.peers);
+  checkDuplicatePeers(draft.peers, peers);
   checkSomeoneStarts(draft, peers, iface.listenPort, fromFlags);
   const warnings = [...draft.warnings];
   for (const peer of draft.peers) {
@@ -145,13 +145,13 @@ function finalizePeer(peer: PeerDraft, fromFlags: boolean): PeerConfig {
   };
 }
 
-function checkDuplicatePeers(peers: readonly PeerDraft[]): void {
+function checkDuplicatePeers(drafts: readonly PeerDraft[], peers: readonly PeerConfig[]): void {
   for (let i = 1; i < peers.length; i++) {
     for (let j = 0; j < i; j++) {
-      if (sameKey(peers[i].publicKey!, peers[j].publicKey!)) {
-        const first = peers[j].at.replace(/: $/, "");
+      if (sameKey(peers[i].publicKey, peers[j].publicKey)) {
+        const first = drafts[j].at.replace(/: $/, "");
         fail(
-          { at: peers[i].at, name: "PublicKey" },
+          { at: drafts[i].at, name: "PublicKey" },
           `[Peer] has the same PublicKey as the [Peer] at ${first}; merge the two sections into one`,
         );
       }

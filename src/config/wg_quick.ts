@@ -121,8 +121,7 @@ export function readWgQuick(text: string, source: string): ConfigDraft {
       );
     }
     const site = lineSite(source, lineNumber, key ?? written);
-    checkKeyBelongs(site, written, key, section.kind);
-    const name = key!;
+    const name = checkKeyBelongs(site, written, key, section.kind);
     if (value === "" && !MAY_BE_EMPTY.has(name)) {
       fail(site, `${name} has no value; write '${name} = …' or remove the line`);
     }
@@ -208,18 +207,18 @@ function checkKeyBelongs(
   written: string,
   key: string | undefined,
   kind: "interface" | "peer",
-): void {
+): string {
   const here: readonly string[] = kind === "interface"
     ? [...INTERFACE_KEYS, ...Object.keys(IGNORED_KEYS)]
     : PEER_KEYS;
   const sectionName = kind === "interface" ? "[Interface]" : "[Peer]";
-  if (key !== undefined && here.includes(key)) return;
+  if (key !== undefined && here.includes(key)) return key;
   if (key !== undefined) {
     const other = kind === "interface" ? "[Peer]" : "[Interface]";
     fail(site, `${key} belongs in ${other}, not in ${sectionName}; move the line there`);
   }
   const guess = closestMatch(written, here);
-  fail(
+  return fail(
     site,
     `Unknown key '${written}' in ${sectionName}; ${
       guess ? `did you mean '${guess}'?` : `expected one of ${here.join(", ")}`
