@@ -2,7 +2,7 @@
  * TCP throughput through WireGuard tunnels, measured with iperf3 between two
  * test namespaces joined by veth on this machine:
  *
- *     deno task bench:throughput [--seconds 5] [--only NAME]
+ *     deno task bench:throughput [--seconds 5] [--runs 1] [--only NAME]
  *
  * Each row is a scenario that builds its two ends in a fresh lab and tears
  * them down after: `iperf3 -s -1` on the server end's tunnel address,
@@ -224,16 +224,52 @@ export function formatThroughputRatio(
   return `throughput_ratio=${(row.mbitPerSecond / anchor.mbitPerSecond).toFixed(2)}`;
 }
 
+/** The run with the median throughput (the lower middle one for an even count). */
+export function medianRun(runs: readonly ThroughputResult[]): ThroughputResult {
+  if (runs.length === 0) throw new RangeError("Cannot take the median of no runs");
+  const sorted = [...runs].sort((x, y) => x.mbitPerSecond - y.mbitPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/**
+ * Measures every scenario `runs` times, interleaved (all rows once, then
+ * again) so that a change in machine load hits every row alike, and returns
+ * each row's median run with every run's figure in `runs`.
+ */
+export async function measureAll(
+  scenarios: readonly ThroughputScenario[],
+  seconds: number,
+  runs: number,
+): Promise<(ThroughputResult & { readonly runs: readonly number[] })[]> {
+  const all = scenarios.map(() => [] as ThroughputResult[]);
+  for (let round = 0; round < runs; round++) {
+    for (const [i, scenario] of scenarios.entries()) {
+      all[i].push(await measureScenario(scenario, seconds));
+    }
+  }
+  return all.map((rowRuns) => ({
+    ...medianRun(rowRuns),
+    runs: rowRuns.map((r) => r.mbitPerSecond),
+  }));
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { seconds: { type: "string", default: "5" }, only: { type: "string" } },
+    options: {
+      seconds: { type: "string", default: "5" },
+      runs: { type: "string", default: "1" },
+      only: { type: "string" },
+    },
     strict: true,
   });
   const seconds = Number(values.seconds);
-  if (!Number.isInteger(seconds) || seconds < 1) {
-    console.error(`throughput: Cannot use --seconds ${values.seconds}: give whole seconds ≥ 1`);
-    return 2;
+  const runs = Number(values.runs);
+  for (const [flag, n] of [["seconds", seconds], ["runs", runs]] as const) {
+    if (!Number.isInteger(n) || n < 1) {
+      console.error(`throughput: Cannot use --${flag} ${values[flag]}: give a whole number ≥ 1`);
+      return 2;
+    }
   }
   requireRoot("The throughput benchmark");
   await requireTool("wireguard-go", "wireguard-go");
@@ -244,12 +280,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(`throughput: No scenario named "${values.only}"`);
     return 2;
   }
-  const results: ThroughputResult[] = [];
-  for (const scenario of chosen) {
-    const result = await measureScenario(scenario, seconds);
-    results.push(result);
+  for (const result of await measureAll(chosen, seconds, runs)) {
     console.log(formatResult(result));
-    console.log(formatDetails(result));
+    console.log(formatDetails(result) + (runs > 1 ? `; runs ${result.runs.join(", ")}` : ""));
   }
   return 0;
 }

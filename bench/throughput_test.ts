@@ -2,6 +2,7 @@ import {
   ANCHOR,
   formatResult,
   formatThroughputRatio,
+  medianRun,
   parseIperfJson,
   type ThroughputResult,
 } from "./throughput.ts";
@@ -53,4 +54,11 @@ Deno.test("the throughput ratio divides the wgcage row by the anchor and needs b
   const results = [row(ANCHOR, 300), row("wgcage<->wgcage", 150)];
   assertEquals(formatThroughputRatio(results), "throughput_ratio=0.50");
   assertThrows(() => formatThroughputRatio([row(ANCHOR, 300)]), "wgcage<->wgcage");
+});
+
+Deno.test("the median run is the middle one, the lower middle for an even count", () => {
+  const runs = [row(ANCHOR, 300), row(ANCHOR, 100), row(ANCHOR, 200)];
+  assertEquals(medianRun(runs).mbitPerSecond, 200);
+  assertEquals(medianRun([row(ANCHOR, 300), row(ANCHOR, 100)]).mbitPerSecond, 100);
+  assertThrows(() => medianRun([]), "no runs");
 });
