@@ -14,9 +14,9 @@ import type { PacketIoSymbols } from "./packet_io_symbols.ts";
 export interface MemoryBatch extends PacketBatch {
   readonly slotSize: number;
   /** The slots, as a view of WASM memory (re-made if memory grew). */
-  slotsView(): Uint8Array<ArrayBuffer>;
+  slotsPointerView(): Uint8Array;
   /** The descriptors, as a view of WASM memory (re-made if memory grew). */
-  descView(): Uint32Array<ArrayBuffer>;
+  descView(): Uint32Array;
 }
 
 /** Room in front of each packet read from the TUN for the transport header. */
@@ -59,7 +59,7 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
   readTun(b: B): number {
     const r = this.#sym.wgl_tun_read_batch(
       this.#tunFd,
-      b.slotsView(),
+      b.slotsPointerView(),
       b.slotSize,
       b.descView(),
       b.count,
@@ -69,13 +69,13 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
   }
 
   writeTun(b: B, n: number): void {
-    this.#sym.wgl_tun_write_batch(this.#tunFd, b.slotsView(), b.slotSize, b.descView(), n);
+    this.#sym.wgl_tun_write_batch(this.#tunFd, b.slotsPointerView(), b.slotSize, b.descView(), n);
   }
 
   recvUdp(b: B): number {
     const r = this.#sym.wgl_udp_recv_batch(
       this.#udpFd,
-      b.slotsView(),
+      b.slotsPointerView(),
       b.slotSize,
       b.descView(),
       b.count,
@@ -84,7 +84,7 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
   }
 
   sendUdp(b: B, n: number): void {
-    this.#sym.wgl_udp_send_batch(this.#udpFd, b.slotsView(), b.slotSize, b.descView(), n);
+    this.#sym.wgl_udp_send_batch(this.#udpFd, b.slotsPointerView(), b.slotSize, b.descView(), n);
   }
 
   async wait(timeoutMs: number): Promise<void> {

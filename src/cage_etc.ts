@@ -1,0 +1,25 @@
+/**
+ * The /etc files a tunnel's cage gets: resolv.conf from `DNS =` (or the
+ * host's, when the cage can reach its servers), hosts with localhost and the
+ * cage's name, and an nsswitch.conf that keeps name lookups on files and DNS.
+ *
+ * @module
+ */
+
+import type { TunnelConfig } from "./config/types.ts";
+import type { EtcFiles } from "./cage/mod.ts";
+import { hostsFile, nsswitchConf, readHostResolvConf, resolvConf } from "./dns/mod.ts";
+
+export function cageEtcFiles(
+  config: TunnelConfig,
+  hostname: string,
+  warn: (line: string) => void,
+): EtcFiles {
+  const resolv = resolvConf({
+    servers: config.iface.dnsServers,
+    search: config.iface.dnsSearch,
+    hostResolvConf: config.iface.dnsServers.length > 0 ? undefined : readHostResolvConf(),
+  });
+  if (resolv.warning) warn(resolv.warning);
+  return { resolvConf: resolv.text, hosts: hostsFile(hostname), nsswitchConf: nsswitchConf() };
+}

@@ -1,0 +1,75 @@
+/**
+ * wgcage: run one command inside its own namespaces whose only network is a
+ * userspace WireGuard tunnel.
+ *
+ * This is the only place that decides an exit status: 125 for wgcage's own
+ * failures, 126/127 when the command cannot run, else the command's status.
+ *
+ * @module
+ */
+
+import { parseArgs, UsageError } from "./cli/args.ts";
+import { USAGE } from "./cli/usage.ts";
+import { runCommand } from "./cli/run_command.ts";
+import { demoCommand } from "./cli/demo_command.ts";
+import { genkeyCommand, genpskCommand, pubkeyCommand } from "./cli/key_commands.ts";
+import { helpCommand, versionCommand } from "./cli/info_commands.ts";
+import { demoFetch, demoServe, FETCH_ARG, SERVE_ARG } from "./demo/inside.ts";
+
+/** Exit status for wgcage's own failures. */
+const EXIT_FAILURE = 125;
+
+function exitCodeOf(e: unknown): number | undefined {
+  if (e instanceof Error && "exitCode" in e && typeof e.exitCode === "number") return e.exitCode;
+  return undefined;
+}
+
+/** Prints an error as one line (plus its cause chain for unexpected errors). */
+function report(e: unknown): number {
+  const code = exitCodeOf(e);
+  if (code !== undefined) {
+    console.error((e as Error).message);
+    if (e instanceof UsageError && e.showUsage) console.error(USAGE.trimEnd());
+    return code;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  console.error(
+    `wgcage: Internal error: ${msg}; please report it with the command line you ran`,
+  );
+  if (Deno.env.get("WGCAGE_DEBUG") && e instanceof Error) console.error(e.stack);
+  return EXIT_FAILURE;
+}
+
+async function main(argv: string[]): Promise<number> {
+  // The demo's own programs, run inside its cages.
+  if (argv[0] === SERVE_ARG) return await demoServe(argv[1], Number(argv[2]));
+  if (argv[0] === FETCH_ARG) return await demoFetch(argv[1]);
+
+  try {
+    const command = parseArgs(argv);
+    switch (command.kind) {
+      case "run":
+        return await runCommand(command.options, command.argv);
+      case "demo":
+        return await demoCommand(command.verbose);
+      case "genkey":
+        return await genkeyCommand();
+      case "pubkey":
+        return await pubkeyCommand();
+      case "genpsk":
+        return await genpskCommand();
+      case "version":
+        return versionCommand();
+      case "help":
+        return helpCommand(command.topic);
+      default: {
+        const unhandled: never = command;
+        throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);
+      }
+    }
+  } catch (e) {
+    return report(e);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

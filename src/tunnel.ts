@@ -1,0 +1,311 @@
+/**
+ * A tunnel: one WireGuard device (the WASM core), one UDP socket in the host
+ * namespaces, one cage whose only interface besides `lo` is the TUN, and the
+ * data path loop between them. `wgcage run` opens one; the demo opens two.
+ *
+ * Bring-up, in order: resolve endpoints (fail before anything is made) →
+ * device and peers → UDP socket → cage (child waits) → links over netlink →
+ * data path → handshake → the command.
+ *
+ * @module
+ */
+
+import type { Cidr, TunnelConfig } from "./config/types.ts";
+import { formatCidr } from "./config/cidr.ts";
+import { formatEndpoint, type ResolvedEndpoint } from "./config/endpoint.ts";
+import { resolveEndpoint } from "./config/resolve_endpoint.ts";
+import { Cage } from "./cage/mod.ts";
+import { launcher } from "./cage/_ffi.ts";
+import { configureLinks } from "./netlink/configure.ts";
+import { cageEtcFiles } from "./cage_etc.ts";
+import { type Clock, systemClock } from "./datapath/clock.ts";
+import { DataPath } from "./datapath/loop.ts";
+import { LauncherPacketIo } from "./datapath/launcher_io.ts";
+import { CoreAdapter } from "./datapath/core_adapter.ts";
+import { type Batch, WgDevice } from "./wg/device.ts";
+import { EventKind } from "./wg/abi_enums.ts";
+import { TunnelError } from "./tunnel_error.ts";
+
+export interface TunnelOptions {
+  readonly config: TunnelConfig;
+  /** The command to run in the cage. */
+  readonly argv: readonly string[];
+  readonly tunName: string;
+  /** Run the command as uid 0 of the cage. */
+  readonly mapRoot: boolean;
+  readonly hostname?: string;
+  /** Called with each line of `-v` output. */
+  readonly log?: (line: string) => void;
+  /** Called with each warning line (always shown). */
+  readonly warn: (line: string) => void;
+  readonly clock?: Clock;
+}
+
+const BATCH = 64;
+const CONTROL_BATCH = 16;
+/** Inbound slots hold any datagram a peer may send, whatever its MTU. */
+const INBOUND_SLOT = 65536;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function roundUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+function shortKey(b64: string): string {
+  return `${b64.slice(0, 8)}…`;
+}
+
+/** Routes for the cage: every AllowedIPs prefix of every peer, each once. */
+function routesOf(config: TunnelConfig): Cidr[] {
+  const seen = new Set<string>();
+  const routes: Cidr[] = [];
+  for (const peer of config.peers) {
+    for (const cidr of peer.allowedIps) {
+      const key = formatCidr(cidr);
+      if (!seen.has(key)) {
+        seen.add(key);
+        routes.push(cidr);
+      }
+    }
+  }
+  return routes;
+}
+
+export class Tunnel {
+  readonly cage: Cage;
+  readonly device: WgDevice;
+  readonly listenPort: number;
+  readonly #datapath: DataPath<Batch>;
+  readonly #running: Promise<void>;
+  readonly #udpFd: number;
+  readonly #o: TunnelOptions;
+  readonly #peerIds: number[];
+  readonly #endpoints: (ResolvedEndpoint | undefined)[];
+  readonly #handshakeWaiters: (() => void)[] = [];
+  #sessions = 0;
+  #closed = false;
+
+  private constructor(
+    o: TunnelOptions,
+    parts: {
+      cage: Cage;
+      device: WgDevice;
+      udpFd: number;
+      listenPort: number;
+      datapath: DataPath<Batch>;
+      peerIds: number[];
+      endpoints: (ResolvedEndpoint | undefined)[];
+    },
+  ) {
+    this.#o = o;
+    this.cage = parts.cage;
+    this.device = parts.device;
+    this.#udpFd = parts.udpFd;
+    this.listenPort = parts.listenPort;
+    this.#datapath = parts.datapath;
+    this.#peerIds = parts.peerIds;
+    this.#endpoints = parts.endpoints;
+    this.#running = this.#datapath.start();
+    this.#running.catch(() => {});
+  }
+
+  /** Builds everything up to (not including) the handshake and the command. */
+  static async open(o: TunnelOptions): Promise<Tunnel> {
+    const { config } = o;
+    const clock = o.clock ?? systemClock;
+    const endpoints = await Promise.all(
+      config.peers.map((p) => p.endpoint ? resolveEndpoint(p.endpoint) : undefined),
+    );
+
+    const device = await WgDevice.create();
+    const ffi = launcher();
+    let udpFd = -1;
+    let cage: Cage | undefined;
+    try {
+      device.setPrivateKey(config.iface.privateKey.bytes);
+      const peerIds = config.peers.map((p, i) => {
+        const id = device.addPeer({
+          publicKey: p.publicKey.bytes,
+          presharedKey: p.presharedKey?.bytes,
+          keepalive: p.persistentKeepalive,
+          allowedIps: p.allowedIps,
+        });
+        const ep = endpoints[i];
+        if (ep) device.setEndpoint(id, ep);
+        return id;
+      });
+
+      udpFd = ffi.wgl_udp_open(config.iface.listenPort ?? 0);
+      if (udpFd < 0) {
+        throw new TunnelError(
+          `Cannot listen on UDP port ${config.iface.listenPort ?? 0}: ${
+            -udpFd === 98 ? "it is in use" : `errno ${-udpFd}`
+          }; choose another ListenPort or leave it out`,
+        );
+      }
+      const listenPort = ffi.wgl_udp_local_port(udpFd);
+
+      cage = await Cage.open({
+        argv: o.argv,
+        tunName: o.tunName,
+        mapRoot: o.mapRoot,
+        hostname: o.hostname,
+        etcFiles: cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn),
+      });
+      configureLinks(cage.netlink(), {
+        tunName: o.tunName,
+        mtu: config.iface.mtu,
+        addresses: config.iface.addresses,
+        routes: routesOf(config),
+      });
+
+      const batches = {
+        outbound: device.batch(BATCH, roundUp(config.iface.mtu + 64, 64)),
+        inbound: device.batch(BATCH, INBOUND_SLOT),
+        control: device.batch(CONTROL_BATCH, Math.max(roundUp(config.iface.mtu + 64, 64), 256)),
+      };
+      let drain: () => void = () => {};
+      const datapath = new DataPath<Batch>({
+        core: new CoreAdapter(device),
+        io: new LauncherPacketIo<Batch>(ffi, cage.tunFd, udpFd),
+        clock,
+        batches,
+        onTurn: () => drain(),
+      });
+      const tunnel = new Tunnel(o, {
+        cage,
+        device,
+        udpFd,
+        listenPort,
+        datapath,
+        peerIds,
+        endpoints,
+      });
+      drain = () => tunnel.#drainEvents();
+      for (const id of peerIds) {
+        if (endpoints[peerIds.indexOf(id)]) device.initiate(id, clock.now(), clock.wall());
+      }
+      datapath.kick();
+      return tunnel;
+    } catch (e) {
+      if (cage) {
+        cage.kill();
+        await cage.close();
+      }
+      if (udpFd >= 0) ffi.wgl_fd_close(udpFd);
+      device.close();
+      throw e;
+    }
+  }
+
+  /** Whether any peer has an endpoint to start a handshake with. */
+  get initiates(): boolean {
+    return this.#endpoints.some((e) => e !== undefined);
+  }
+
+  #drainEvents(): void {
+    for (const ev of this.device.events()) {
+      const peer = this.#o.config.peers[this.#peerIds.indexOf(ev.peer)];
+      const who = peer ? `peer ${shortKey(peer.publicKey.toString())}` : `peer ${ev.peer}`;
+      switch (ev.kind) {
+        case EventKind.SessionStarted:
+          this.#sessions++;
+          this.#o.log?.(
+            `${who}: handshake complete (${ev.a === 1 ? "we initiated" : "they initiated"})`,
+          );
+          for (const w of this.#handshakeWaiters.splice(0)) w();
+          break;
+        case EventKind.HandshakeSent:
+          this.#o.log?.(`${who}: handshake initiation sent${ev.a === 1 ? " (retry)" : ""}`);
+          break;
+        case EventKind.HandshakeGaveUp:
+          this.#o.log?.(`${who}: no handshake after 90 s; giving up until there is traffic`);
+          break;
+        case EventKind.EndpointChanged: {
+          const ep = this.device.endpoint(ev.peer);
+          this.#o.log?.(`${who}: endpoint is now ${ep ? formatEndpoint(ep) : "unknown"}`);
+          break;
+        }
+        case EventKind.RekeyStarted:
+          this.#o.log?.(`${who}: rekeying`);
+          break;
+        case EventKind.CookieReceived:
+          this.#o.log?.(`${who}: peer is under load; retrying with a cookie`);
+          break;
+        case EventKind.KeysZeroed:
+          this.#o.log?.(`${who}: session keys expired and were wiped`);
+          break;
+      }
+    }
+  }
+
+  /**
+   * Resolves at the first completed handshake with any peer; rejects with a
+   * {@linkcode TunnelError} naming the endpoints after `timeoutMs`.
+   */
+  async waitForHandshake(timeoutMs: number): Promise<void> {
+    if (this.#sessions > 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = new Promise<void>((resolve) => this.#handshakeWaiters.push(resolve));
+    const failed = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.#handshakeTimeout(timeoutMs)), timeoutMs);
+    });
+    const stopped = this.#running.then(() => {
+      throw new TunnelError("The data path stopped before a handshake completed");
+    });
+    try {
+      await Promise.race([done, failed, stopped]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #handshakeTimeout(timeoutMs: number): TunnelError {
+    const targets = this.#o.config.peers
+      .map((p, i) => {
+        const ep = this.#endpoints[i];
+        return ep ? `${formatEndpoint(ep)} (peer ${shortKey(p.publicKey.toString())})` : "";
+      })
+      .filter((s) => s !== "");
+    const ours = new Uint8Array(this.device.publicKey()).toBase64();
+    return new TunnelError(
+      `No handshake with ${targets.join(", ")} within ${timeoutMs / 1000} s; ` +
+        `check that the endpoint is right and reachable over UDP, that the peer's public key is right, ` +
+        `and that the peer knows our public key ${ours}; wait longer with --handshake-timeout`,
+    );
+  }
+
+  /**
+   * Lets the command start; resolves with its exit status once it ends. If
+   * the data path fails first, the command is stopped and a
+   * {@linkcode TunnelError} says why.
+   */
+  async run(): Promise<number> {
+    await this.cage.start();
+    const status = this.cage.wait();
+    const failure = this.#running.then(() => undefined, (e: unknown) => e);
+    const first = await Promise.race([status, failure]);
+    if (typeof first === "number") return first;
+    // The loop ended; when the cage is exiting anyway, its status wins.
+    const late = await Promise.race([status, delay(200).then(() => undefined)]);
+    if (late !== undefined) return late;
+    this.cage.kill();
+    await status;
+    const why = first instanceof Error ? first.message : "it stopped";
+    throw new TunnelError(`The data path failed (${why}); the command was stopped`);
+  }
+
+  /** Stops the data path and removes everything; safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#datapath.stop().catch(() => {});
+    this.cage.kill();
+    await this.cage.close();
+    launcher().wgl_fd_close(this.#udpFd);
+    this.device.close();
+  }
+}
