@@ -62,7 +62,11 @@ interface Pair {
 }
 
 /** Two namespaces over veth, wireguard-go in each, peered with each other. */
-async function wireguardPair(lab: Lab, presharedKey?: string): Promise<Pair> {
+async function wireguardPair(
+  lab: Lab,
+  presharedKey?: string,
+  underlay: 4 | 6 = 4,
+): Promise<Pair> {
   const server = await lab.namespace("server");
   const client = await lab.namespace("client");
   const link = await lab.link(server, client);
@@ -76,7 +80,7 @@ async function wireguardPair(lab: Lab, presharedKey?: string): Promise<Pair> {
       publicKey: serverPeer.keys.publicKey,
       presharedKey,
       allowedIps: ["10.99.0.0/24", "fd99::/64"],
-      endpoint: endpointOf(link.a.ipv4, 51820),
+      endpoint: endpointOf(underlay === 4 ? link.a.ipv4 : link.a.ipv6!, 51820),
       persistentKeepalive: 1,
     }],
   });
@@ -185,12 +189,12 @@ Deno.test("wireguard-go peers in two namespaces carry 10 MiB and DNS, and only W
   await lab.close(); // a second close is harmless
 });
 
-Deno.test("a restarted wireguard-go peer keeps its port and configuration and handshakes again", async () => {
+Deno.test("a restarted wireguard-go peer keeps its port and configuration and handshakes again over an IPv6 underlay", async () => {
   await requirements();
   const lab = await Lab.open();
   try {
     const psk = (await run(["wg", "genpsk"])).stdout.trim();
-    const pair = await wireguardPair(lab, psk);
+    const pair = await wireguardPair(lab, psk, 6);
     await pair.clientPeer.waitForHandshake();
     const clientKey = pair.clientPeer.keys.publicKey;
     const before = await pair.serverPeer.latestHandshake(clientKey);
@@ -206,6 +210,9 @@ Deno.test("a restarted wireguard-go peer keeps its port and configuration and ha
     await startServices(pair.server, { binds: ["10.99.0.1"], dnsPort: 5353 });
     const data = await runClient(pair.client, "data", "10.99.0.1", { bytes: 256 * 1024 });
     assert(data.ok, `data after restart failed: ${JSON.stringify(data)}`);
+    const seen = (await pair.serverPeer.ns.run(["wg", "show", pair.serverPeer.ifname, "endpoints"]))
+      .stdout;
+    assert(seen.includes(`[${pair.link.b.ipv6}]:`), `server saw endpoint ${seen.trim()}`);
   } finally {
     await lab.close();
   }
