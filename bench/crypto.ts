@@ -1,0 +1,135 @@
+/**
+ * Speed of the core's cryptography against OpenSSL, in one run:
+ *
+ * - ChaCha20-Poly1305 seal and open of 1420-byte packets, in place, over a
+ *   batch of packets in the core's memory (one export call per packet);
+ * - `openssl speed -evp chacha20-poly1305 -seconds 2 -bytes 1024`;
+ * - X25519 operations per second (a bound on handshakes per second);
+ * - the size of the .wasm module.
+ *
+ * Usage: `deno task bench:crypto`. Prints one figure per line; the last line
+ * is `aead_ratio=<core seal bytes/s ÷ OpenSSL bytes/s at 1024 bytes>`.
+ *
+ * @module
+ */
+
+import { wasmBytes } from "../src/wg/_wasm_asset.ts";
+import { instantiateCore } from "../src/wg/_wasm.ts";
+
+const PACKET = 1420;
+const BATCH = 64;
+const SLOT = PACKET + 16;
+
+interface BenchExports {
+  memory: WebAssembly.Memory;
+  wg_alloc(len: number): number;
+  wg_aead_seal(...args: number[]): number;
+  wg_aead_open(...args: number[]): number;
+  wg_x25519(out: number, scalar: number, point: number): number;
+}
+
+/** Runs `round` until `seconds` have passed; returns rounds per second. */
+function timed(seconds: number, round: () => void): number {
+  for (let i = 0; i < 20; i++) round(); // warm up the compiled code
+  let rounds = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < seconds * 1000) {
+    round();
+    rounds++;
+    now = performance.now();
+  }
+  return rounds / ((now - start) / 1000);
+}
+
+/** Bytes per second of OpenSSL's ChaCha20-Poly1305 at 1024-byte blocks. */
+async function opensslBytesPerSecond(): Promise<number> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("openssl", {
+      args: ["speed", "-evp", "chacha20-poly1305", "-seconds", "2", "-bytes", "1024"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(
+        "Cannot run openssl: not installed; install it with: apt-get install openssl",
+      );
+    }
+    throw e;
+  }
+  const text = new TextDecoder().decode(out.stdout);
+  // "ChaCha20-Poly1305  1211790.22k" — thousands of bytes per second.
+  const m = /^chacha20-poly1305\s+([\d.]+)k\s*$/im.exec(text);
+  if (!out.success || !m) {
+    throw new Error(`Cannot parse the output of openssl speed: ${text.trim().split("\n").pop()}`);
+  }
+  return Number(m[1]) * 1000;
+}
+
+async function main(): Promise<void> {
+  const core = (await instantiateCore()).exports as unknown as BenchExports;
+  const key = core.wg_alloc(32);
+  const nonce = core.wg_alloc(12);
+  const slots = core.wg_alloc(SLOT * BATCH);
+  const scalar = core.wg_alloc(32);
+  const point = core.wg_alloc(32);
+  const shared = core.wg_alloc(32);
+  const mem = () => new Uint8Array(core.memory.buffer);
+  crypto.getRandomValues(mem().subarray(key, key + 32));
+  for (let i = 0; i < BATCH; i++) {
+    crypto.getRandomValues(mem().subarray(slots + i * SLOT, slots + (i + 1) * SLOT));
+  }
+  crypto.getRandomValues(mem().subarray(scalar, scalar + 32));
+  mem()[point] = 9;
+
+  const seal = () => {
+    for (let i = 0; i < BATCH; i++) {
+      const p = slots + i * SLOT;
+      if (core.wg_aead_seal(key, nonce, 0, 0, p, PACKET, p) !== SLOT) {
+        throw new Error("seal failed");
+      }
+    }
+  };
+  const sealRate = timed(2, seal) * BATCH * PACKET;
+
+  // Open what was sealed last: each slot holds a valid packet under the same nonce.
+  const open = () => {
+    for (let i = 0; i < BATCH; i++) {
+      const p = slots + i * SLOT;
+      if (core.wg_aead_open(key, nonce, 0, 0, p, SLOT, p) !== PACKET) {
+        throw new Error("open failed");
+      }
+      core.wg_aead_seal(key, nonce, 0, 0, p, PACKET, p);
+    }
+  };
+  // Each round opens and reseals; subtract the seal time measured above.
+  const openSealRoundsPerSecond = timed(2, open);
+  const openSeconds = 1 / openSealRoundsPerSecond - (BATCH * PACKET) / sealRate;
+  const openRate = (BATCH * PACKET) / openSeconds;
+
+  const x25519Rate = timed(2, () => {
+    core.wg_x25519(shared, scalar, point);
+    mem().copyWithin(point, shared, shared + 32);
+  });
+
+  const openssl = await opensslBytesPerSecond();
+  const mb = (bytesPerSecond: number) => (bytesPerSecond / 1e6).toFixed(1);
+  console.log(`core_seal_1420=${mb(sealRate)} MB/s`);
+  console.log(`core_open_1420=${mb(openRate)} MB/s`);
+  console.log(`core_seal_packets=${Math.round(sealRate / PACKET)} packets/s`);
+  console.log(`openssl_chacha20_poly1305_1024=${mb(openssl)} MB/s`);
+  console.log(`x25519=${Math.round(x25519Rate)} ops/s`);
+  console.log(`wasm_size=${wasmBytes.length} bytes`);
+  console.log(`aead_ratio=${(sealRate / openssl).toFixed(3)}`);
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    console.error(`bench:crypto: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}
