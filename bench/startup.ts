@@ -1,0 +1,113 @@
+/**
+ * Start-up time: `wgcage --config … -- true` against a listening wireguard-go
+ * peer on the loopback of a test namespace, timed with hyperfine, next to
+ * its anchors in the same run: Deno's own start-up (`deno run` of an empty
+ * script) and bringing up a namespace with wireguard-go (no handshake).
+ *
+ *     deno task bench:startup [--runs 20]
+ *
+ * The last line is the median of wgcage's start-up in ms. Needs root
+ * (namespaces, /dev/net/tun), wireguard-go, wg and hyperfine.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
+import { WgPeer } from "../tests/harness/wg_peer.ts";
+import { generateKeyPair } from "../tests/harness/keys.ts";
+import { run } from "../tests/harness/process.ts";
+import { wgcageArgv, wgQuick, writeConfig } from "../tests/e2e/wgcage.ts";
+
+const args = parseArgs({ args: Deno.args, options: { runs: { type: "string", default: "20" } } });
+const runs = Number(args.values.runs);
+
+requireRoot("bench:startup");
+await requireTool("wireguard-go", "wireguard-go");
+await requireTool("wg", "wireguard-tools");
+await requireTool("hyperfine", "hyperfine");
+
+function shellQuote(argv: readonly string[]): string {
+  return argv.map((a) => /^[A-Za-z0-9_./=:@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
+    .join(" ");
+}
+
+interface HyperfineResult {
+  command: string;
+  median: number;
+  mean: number;
+  stddev: number;
+}
+
+const lab = await Lab.open();
+try {
+  const ns = await lab.namespace("startup");
+  const keys = await generateKeyPair();
+  const peer = await WgPeer.start(lab, ns, {
+    listenPort: 51820,
+    addresses: ["10.99.0.1/24"],
+    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
+  });
+  const config = await writeConfig(
+    lab,
+    wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
+      publicKey: peer.keys.publicKey,
+      allowedIps: ["10.99.0.0/24"],
+      endpoint: "127.0.0.1:51820",
+    }]),
+  );
+  const dir = await lab.tempDir();
+  const empty = `${dir}/empty.ts`;
+  await Deno.writeTextFile(empty, "");
+  // The anchor: a namespace with wireguard-go up, no handshake.
+  const bringUp = `${dir}/bring-up.sh`;
+  await Deno.writeTextFile(
+    bringUp,
+    [
+      "set -e",
+      "n=wgcb$$",
+      "ip netns add $n",
+      "ip netns exec $n wireguard-go -f wgb0 >/dev/null 2>&1 &",
+      "pid=$!",
+      "until ip netns exec $n ip link show wgb0 >/dev/null 2>&1; do sleep 0.001; done",
+      "ip -n $n link set wgb0 up",
+      "kill $pid; wait $pid 2>/dev/null || true",
+      "ip netns del $n",
+    ].join("\n"),
+  );
+  const json = `${dir}/hyperfine.json`;
+  const commands = [
+    shellQuote([Deno.execPath(), "run", "-A", "--quiet", empty]),
+    `sh ${bringUp}`,
+    shellQuote(["ip", "netns", "exec", ns.name, ...wgcageArgv(["--config", config, "--", "true"])]),
+  ];
+  // Warm Deno's module cache first, so the runs measure start-up, not transpiling.
+  await run(["ip", "netns", "exec", ns.name, ...wgcageArgv(["--config", config, "--", "true"])]);
+  await run([
+    "hyperfine",
+    "--warmup",
+    "3",
+    "--runs",
+    String(runs),
+    "--style",
+    "none",
+    "--export-json",
+    json,
+    ...commands,
+  ], { timeoutMs: 600_000 });
+  const results = (JSON.parse(await Deno.readTextFile(json)) as { results: HyperfineResult[] })
+    .results;
+  const ms = (s: number) => (s * 1000).toFixed(1);
+  const [deno, anchor, wgcage] = results;
+  console.log(`deno run (empty script): median ${ms(deno.median)} ms`);
+  console.log(`netns + wireguard-go bring-up (anchor): median ${ms(anchor.median)} ms`);
+  console.log(
+    `wgcage --config … -- true (handshake with wireguard-go on loopback): median ${
+      ms(wgcage.median)
+    } ms ± ${ms(wgcage.stddev)}`,
+  );
+  console.log(`startup_ratio=${(wgcage.median / anchor.median).toFixed(2)} (wgcage / anchor)`);
+  console.log(`startup_ms=${ms(wgcage.median)}`);
+} finally {
+  await lab.close();
+}
