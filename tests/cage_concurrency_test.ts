@@ -1,0 +1,96 @@
+/**
+ * Twenty cages started at once, in one process (as root, in-process) and as
+ * twenty unprivileged drivers: all come up with their own network, run, and
+ * go away leaving no process, fd or temp directory behind.
+ */
+
+import { parseCidr } from "../src/config/cidr.ts";
+import { configureLinks } from "../src/netlink/configure.ts";
+import { Cage } from "../src/cage/mod.ts";
+import { assertEquals } from "./cage/assert.ts";
+import { DriverEnv, processesWith, requireRoot } from "./cage/harness.ts";
+
+const COUNT = 20;
+const ETC = {
+  resolvConf: "nameserver 10.7.0.53\n",
+  hosts: "127.0.0.1 localhost\n",
+  nsswitchConf: "hosts: files dns\n",
+};
+
+async function openFds(): Promise<number> {
+  let n = 0;
+  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
+  return n;
+}
+
+Deno.test(`cage: ${COUNT} cages opened at once in one process all run and go away`, async () => {
+  requireRoot();
+  const tag = `1000.${Math.floor(Math.random() * 1e9)}`;
+  const fdsBefore = await openFds();
+  const opened = await Promise.allSettled(
+    Array.from({ length: COUNT }, (_, i) =>
+      Cage.open({
+        argv: [
+          "sh",
+          "-c",
+          `ip -o -4 addr show dev wg0 | grep -q ' 10.7.${i}.2/24 ' && sleep ${tag} & wait`,
+        ],
+        tunName: "wg0",
+        mapRoot: false,
+        etcFiles: ETC,
+      })),
+  );
+  const cages = opened.flatMap((o) => o.status === "fulfilled" ? [o.value] : []);
+  try {
+    assertEquals(cages.length, COUNT, String(opened.find((o) => o.status === "rejected")));
+    assertEquals(new Set(cages.map((c) => c.pid)).size, COUNT);
+    cages.forEach((cage, i) =>
+      configureLinks(cage.netlink(), {
+        tunName: "wg0",
+        mtu: 1420,
+        addresses: [parseCidr(`10.7.${i}.2/24`)],
+        routes: [],
+      })
+    );
+    await Promise.all(cages.map((c) => c.start()));
+    // Every cage saw its own address: each runs its sleep.
+    const end = Date.now() + 5000;
+    while ((await processesWith(tag)).length < COUNT && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals((await processesWith(tag)).length, COUNT);
+    for (const c of cages) c.signal("SIGTERM");
+    const statuses = await Promise.all(cages.map((c) => c.wait()));
+    assertEquals(statuses, Array(COUNT).fill(143));
+  } finally {
+    await Promise.all(cages.map((c) => c.close()));
+  }
+  assertEquals(await processesWith(tag), []);
+  assertEquals(await openFds(), fdsBefore, "every fd of every cage is closed");
+  for (const c of cages) {
+    const gone = await Deno.stat(c.etcDir).then(() => false, () => true);
+    assertEquals(gone, true, `${c.etcDir} is removed`);
+  }
+});
+
+Deno.test(`cage: ${COUNT} unprivileged wgcage processes at once all come up and go away`, async () => {
+  const env = await DriverEnv.create("nobody");
+  const tag = `1000.${Math.floor(Math.random() * 1e9)}`;
+  try {
+    const runs = await Promise.all(
+      Array.from({ length: COUNT }, (_, i) =>
+        env.run(
+          { addresses: [`10.9.${i}.2/24`] },
+          [
+            "sh",
+            "-c",
+            `ip -o -4 addr show dev wg0 | grep -q ' 10.9.${i}.2/24 ' || exit 9; sleep ${tag} & sleep 0.3`,
+          ],
+        )),
+    );
+    assertEquals(runs.map((r) => r.code), Array(COUNT).fill(0), runs.map((r) => r.stderr).join(""));
+    assertEquals(await processesWith(tag), []);
+  } finally {
+    await env.close();
+  }
+});
