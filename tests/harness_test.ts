@@ -72,6 +72,7 @@ async function wireguardPair(
   const link = await lab.link(server, client);
   const serverPeer = await WgPeer.start(lab, server, {
     listenPort: 51820,
+    verbose: true,
     addresses: ["10.99.0.1/24", "fd99::1/64"],
   });
   const clientPeer = await WgPeer.start(lab, client, {
@@ -109,6 +110,7 @@ Deno.test("wireguard-go peers in two namespaces carry 10 MiB and DNS, and only W
 
     const handshake = await pair.clientPeer.waitForHandshake();
     assert(handshake > 0, "no handshake");
+    await pair.serverPeer.waitForLog("Received handshake initiation", 5_000);
     assert(
       (await pair.serverPeer.latestHandshake(pair.clientPeer.keys.publicKey)) > 0,
       "the server side saw no handshake",

@@ -162,11 +162,16 @@ export class NsProcess {
 
   /**
    * Resolves with the first stdout line (already seen or still to come) that
-   * matches; rejects when the process exits first or after `timeoutMs`.
+   * matches (a string matches the whole line); rejects when the process exits first or after `timeoutMs`.
    */
-  waitForLine(match: string | RegExp, timeoutMs = 10_000): Promise<string> {
+  waitForLine(
+    match: string | RegExp | ((line: string) => boolean),
+    timeoutMs = 10_000,
+  ): Promise<string> {
     const test = typeof match === "string"
       ? (line: string) => line === match
+      : typeof match === "function"
+      ? match
       : (line: string) => match.test(line);
     const seen = this.lines.find(test);
     if (seen !== undefined) return Promise.resolve(seen);

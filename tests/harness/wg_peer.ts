@@ -43,6 +43,8 @@ export interface WgPeerOptions {
   readonly peers?: readonly WgPeerSpec[];
   /** Extra routes through the tunnel, e.g. `["10.98.0.0/16"]`. */
   readonly routes?: readonly string[];
+  /** Log every handshake and keepalive (`LOG_LEVEL=verbose`); read it from `log`. */
+  readonly verbose?: boolean;
 }
 
 /** What `wg show <if> transfer` reports for one peer. */
@@ -70,6 +72,7 @@ export class WgPeer {
   readonly #lab: Lab;
   readonly #addresses: readonly string[];
   readonly #routes: readonly string[];
+  readonly #verbose: boolean;
   #peers: WgPeerSpec[];
   #listenPort: number | undefined;
   #process: NsProcess | undefined;
@@ -82,6 +85,7 @@ export class WgPeer {
     this.mtu = options.mtu ?? 1420;
     this.#addresses = [...options.addresses];
     this.#routes = [...(options.routes ?? [])];
+    this.#verbose = options.verbose ?? false;
     this.#peers = [...(options.peers ?? [])];
     this.#listenPort = options.listenPort;
   }
@@ -109,9 +113,21 @@ export class WgPeer {
     return this.#process && !this.#process.exited ? this.#process.pid : undefined;
   }
 
-  /** What wireguard-go printed to stderr (its log), for failure messages. */
+  /** What wireguard-go printed (its log, with `verbose` every handshake), for messages. */
   get log(): string {
-    return this.#process?.stderr ?? "";
+    const p = this.#process;
+    return p ? `${p.stdout}\n${p.stderr}`.trim() : "";
+  }
+
+  /**
+   * Waits for a line of wireguard-go's log (stdout; needs `verbose` for
+   * handshake lines such as `Received handshake initiation`).
+   */
+  async waitForLog(match: string | RegExp, timeoutMs = 10_000): Promise<string> {
+    const process = this.#process;
+    if (process === undefined) throw new Error(`${this.ifname} is not running`);
+    const test = typeof match === "string" ? (l: string) => l.includes(match) : match;
+    return await process.waitForLine(test, timeoutMs);
   }
 
   /** The peers it is configured with. */
@@ -202,13 +218,16 @@ export class WgPeer {
     const socket = `/var/run/wireguard/${this.ifname}.sock`;
     const process = this.ns.spawn(["wireguard-go", "-f", this.ifname], {
       WG_PROCESS_FOREGROUND: "1",
+      LOG_LEVEL: this.#verbose ? "verbose" : "error",
     });
     this.#process = process;
     this.#lab.untrack(process); // stopped through this peer, with its interface
     await waitUntil(
       () => {
         if (process.exited) {
-          throw new Error(`wireguard-go ${this.ifname} exited at start: ${process.stderr.trim()}`);
+          throw new Error(
+            `wireguard-go ${this.ifname} exited at start: ${process.stdout} ${process.stderr}`,
+          );
         }
         try {
           return Deno.statSync(socket).isSocket === true;
