@@ -176,8 +176,9 @@ export class Lab {
    * Joins two namespaces with a veth pair, or a namespace and the test's own
    * namespace when `b` is `"host"`. Both ends are up and addressed: between
    * namespaces 198.18.<n>.1/30 (a) and .2/30 (b), fd18::<n>:1/126 and :2;
-   * to the test's own namespace a block of 198.19.0.0/16 and fd18:1::/64
-   * that no other live link in this namespace uses.
+   * to the test's own namespace a /30 of 198.19.0.0/16 and a /126 of
+   * fd18:1::/64 that no other address here uses; then `link.a` is the
+   * namespace's end (…2) and `link.b` the test's own end (…1, `ns` undefined).
    */
   async link(a: Namespace, b: Namespace | "host", options: LinkOptions = {}): Promise<Link> {
     this.#assertOpen();
