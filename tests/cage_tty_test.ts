@@ -1,0 +1,57 @@
+/**
+ * The terminal passes through: an interactive shell in the cage (under a
+ * pseudo-terminal made by `script`) reads its input, Ctrl-C interrupts the
+ * command it runs (the command owns the terminal's foreground), and its exit
+ * status comes back out.
+ */
+
+import { assert, assertEquals } from "./cage/assert.ts";
+import { DriverEnv, lineWatcher, requireTool, type Who } from "./cage/harness.ts";
+
+function quote(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+for (const who of ["nobody", "root"] as Who[]) {
+  Deno.test(`cage (${who}): an interactive shell gets the terminal, Ctrl-C and its status`, async () => {
+    requireTool("script");
+    const env = await DriverEnv.create(who);
+    const inner = env.args({}, ["bash", "--norc", "--noprofile", "-i"]).map(quote).join(" ");
+    const child = new Deno.Command("script", {
+      args: ["-qefc", inner, "/dev/null"],
+      env: { ...env.env(), TERM: "dumb", PS1: "cage$ " },
+      clearEnv: true,
+      cwd: env.dir,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const input = child.stdin.getWriter();
+    const type = (s: string) => input.write(new TextEncoder().encode(s));
+    try {
+      const out = lineWatcher(child.stdout);
+      await type("echo hello-$((6*7))\n");
+      await out.waitFor(/^hello-42\r?$/, 15000);
+      await type("sleep 30; echo slept\n");
+      await new Promise((r) => setTimeout(r, 500));
+      await type("\x03");
+      await type("echo after-ctrl-c $?\n");
+      await out.waitFor(/^after-ctrl-c 130\r?$/, 5000);
+      await type("exit 5\n");
+      const status = await child.status;
+      await out.done;
+      assertEquals(status.code, 5);
+      assert(!out.text().split(/\r?\n/).includes("slept"), "Ctrl-C ended the sleep");
+      assert(!/no job control|cannot set terminal process group/.test(out.text()), out.text());
+    } finally {
+      await input.close().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // ended
+      }
+      await child.stderr.cancel().catch(() => {});
+      await env.close();
+    }
+  });
+}
