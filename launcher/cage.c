@@ -163,7 +163,11 @@ static void reset_signal_dispositions(void) {
 static void forward_signal(int sig) {
   int saved = errno;
   pid_t pid = command_pid;
-  if (pid > 0) (void)kill(pid, sig);
+  if (pid > 0) {
+    (void)kill(pid, sig);
+    /* As a terminal hang-up does: a stopped command must wake to die. */
+    if (sig == SIGHUP || sig == SIGTERM) (void)kill(pid, SIGCONT);
+  }
   errno = saved;
 }
 

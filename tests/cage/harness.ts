@@ -46,6 +46,8 @@ export interface RunOptions {
   prelude?: string;
   /** Another script taking the driver's arguments (a path). */
   script?: string;
+  /** More environment for the driver (e.g. SUDO_UID). */
+  env?: Record<string, string>;
 }
 
 /** A place to run drivers from: temp dir, DENO_DIR, TUN node. */
@@ -142,7 +144,7 @@ export class DriverEnv {
     const [cmd, ...args] = this.args(spec, argv, opts);
     return new Deno.Command(cmd, {
       args,
-      env: this.env(),
+      env: { ...this.env(), ...opts.env },
       clearEnv: true,
       stdin: "null",
       stdout: "piped",
