@@ -433,16 +433,17 @@ pub fn consume_initiation(
 // ---- The response (§5.4.3) and the transport keys (§5.4.5) ----
 
 /// Writes the response to a consumed initiation from `peer` (MAC1 and MAC2
-/// zero) and returns the responder's transport keys.
+/// zero) and returns the responder's transport keys. The responder's static
+/// key already entered the chain in `consume_initiation`; `_local` stays in
+/// the signature so both sides read alike.
 pub fn create_response(
     init: ConsumedInitiation,
-    local: &StaticKeys,
+    _local: &StaticKeys,
     peer: &PeerStatic,
     local_index: u32,
     ephemeral_private: [u8; 32],
     msg: &mut [u8; RESPONSE_LEN],
 ) -> Result<SessionKeys, Error> {
-    let _ = local; // the responder's static key entered in consume_initiation
     if !ct_eq(&init.remote_static, &peer.public) {
         return Err(Error::InvalidArgument);
     }
