@@ -63,8 +63,44 @@ export class Services {
     return this.#events().filter((e): e is DataRequestLog => e.event === "data");
   }
 
+  /**
+   * Waits until the server logged a DNS query for which `match` is true
+   * (log lines are read asynchronously: a client may finish first).
+   */
+  async waitForDnsQuery(
+    match: (q: DnsQueryLog) => boolean,
+    timeoutMs = 5_000,
+  ): Promise<DnsQueryLog> {
+    const line = await this.process.waitForLine((l) => {
+      const e = parseEvent(l);
+      return e?.event === "dns" && match(e);
+    }, timeoutMs);
+    return parseEvent(line) as DnsQueryLog;
+  }
+
+  /** Waits until the server logged a data request for which `match` is true. */
+  async waitForDataRequest(
+    match: (r: DataRequestLog) => boolean,
+    timeoutMs = 5_000,
+  ): Promise<DataRequestLog> {
+    const line = await this.process.waitForLine((l) => {
+      const e = parseEvent(l);
+      return e?.event === "data" && match(e);
+    }, timeoutMs);
+    return parseEvent(line) as DataRequestLog;
+  }
+
   #events(): (DnsQueryLog | DataRequestLog)[] {
-    return this.process.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    return this.process.lines.map(parseEvent).filter((e) => e !== undefined);
+  }
+}
+
+function parseEvent(line: string): DnsQueryLog | DataRequestLog | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    return JSON.parse(line) as DnsQueryLog | DataRequestLog;
+  } catch {
+    return undefined;
   }
 }
 
