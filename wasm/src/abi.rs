@@ -489,3 +489,327 @@ mod tests {
         assert_eq!(wg_selftest(), 0);
     }
 }
+
+// ---- Device and peers (wasm/README.md "Device and peers") ----
+
+use crate::device::{Batch, Device};
+use crate::messages::{DESC_WORDS, ENDPOINT_WORDS};
+use crate::peer::Endpoint;
+
+/// The one device of this instance, made on first use.
+static mut DEVICE: Option<Device> = None;
+
+fn device() -> &'static mut Device {
+    // Safety: a WebAssembly instance runs one thread and no export re-enters another.
+    unsafe { DEVICE.get_or_insert_with(Device::new) }
+}
+
+fn unit_status(result: Result<(), Error>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => fail(e),
+    }
+}
+
+/// An endpoint record (7 little-endian words) read from memory.
+unsafe fn endpoint_at(ptr: usize) -> Result<Endpoint, Error> {
+    let bytes: [u8; ENDPOINT_WORDS * 4] = array(ptr)?;
+    let mut words = [0u32; ENDPOINT_WORDS];
+    for (i, w) in words.iter_mut().enumerate() {
+        *w = u32::from_le_bytes([
+            bytes[i * 4],
+            bytes[i * 4 + 1],
+            bytes[i * 4 + 2],
+            bytes[i * 4 + 3],
+        ]);
+    }
+    let ep = Endpoint(words);
+    if !ep.is_valid() {
+        return Err(Error::InvalidArgument);
+    }
+    Ok(ep)
+}
+
+fn finite(values: &[f64]) -> Result<(), Error> {
+    if values.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument)
+    }
+}
+
+/// The host's slots and descriptors as a batch, after checking that both
+/// lie in memory, do not overlap, and the descriptors are word aligned.
+unsafe fn batch<'a>(
+    slots: usize,
+    slot_size: usize,
+    desc: usize,
+    count: usize,
+) -> Result<Batch<'a>, Error> {
+    let slot_bytes = slot_size.checked_mul(count).ok_or(Error::InvalidArgument)?;
+    let desc_bytes = (DESC_WORDS * 4)
+        .checked_mul(count)
+        .ok_or(Error::InvalidArgument)?;
+    if desc % 4 != 0 || overlaps(slots, slot_bytes, desc, desc_bytes) {
+        return Err(Error::InvalidArgument);
+    }
+    let slots = output(slots, slot_bytes)?;
+    let desc_bytes = output(desc, desc_bytes)?;
+    let desc =
+        core::slice::from_raw_parts_mut(desc_bytes.as_mut_ptr() as *mut u32, DESC_WORDS * count);
+    Batch::new(slots, slot_size, desc, count)
+}
+
+/// Mixes host randomness into the generator.
+#[no_mangle]
+pub unsafe extern "C" fn wg_entropy(ptr: usize, len: usize) -> i32 {
+    match input(ptr, len) {
+        Ok(bytes) => {
+            device().entropy(bytes);
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Sets the device's private key (clamped); the old one is zeroed.
+#[no_mangle]
+pub unsafe extern "C" fn wg_device_set_private_key(key: usize) -> i32 {
+    let mut k: [u8; 32] = match array(key) {
+        Ok(k) => k,
+        Err(e) => return fail(e),
+    };
+    let r = device().set_private_key(&k);
+    crate::ct::wipe(&mut k);
+    unit_status(r)
+}
+
+/// Writes the device's public key; `-NoPrivateKey` before one is set.
+#[no_mangle]
+pub unsafe extern "C" fn wg_device_public_key(out: usize) -> i32 {
+    let public = match device().public_key() {
+        Some(p) => p,
+        None => return fail(Error::NoPrivateKey),
+    };
+    match output(out, 32) {
+        Ok(o) => {
+            o.copy_from_slice(&public);
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// 0 = decide by itself, 1 = always under load, 2 = never.
+#[no_mangle]
+pub extern "C" fn wg_device_set_load(mode: u32) -> i32 {
+    unit_status(device().set_load(mode))
+}
+
+/// Adds a peer; returns its id. `psk` 0 means none.
+#[no_mangle]
+pub unsafe extern "C" fn wg_peer_add(public: usize, psk: usize, keepalive_s: u32) -> i32 {
+    let run = || -> Result<u32, Error> {
+        let public: [u8; 32] = array(public)?;
+        let psk: Option<[u8; 32]> = if psk == 0 { None } else { Some(array(psk)?) };
+        let r = device().add_peer(public, psk, keepalive_s);
+        if let Some(mut p) = psk {
+            crate::ct::wipe(&mut p);
+        }
+        r
+    };
+    match run() {
+        Ok(id) => id as i32,
+        Err(e) => fail(e),
+    }
+}
+
+/// Removes a peer; its keys are zeroed.
+#[no_mangle]
+pub extern "C" fn wg_peer_remove(peer: u32) -> i32 {
+    unit_status(device().remove_peer(peer))
+}
+
+/// Routes `addr/prefix` (family 4 or 6) to the peer.
+#[no_mangle]
+pub unsafe extern "C" fn wg_peer_allowed_ip_add(
+    peer: u32,
+    family: u32,
+    addr: usize,
+    prefix: u32,
+) -> i32 {
+    let len = match family {
+        4 => 4,
+        6 => 16,
+        _ => return fail(Error::InvalidArgument),
+    };
+    match input(addr, len) {
+        Ok(a) => {
+            let mut copy = [0u8; 16];
+            copy[..len].copy_from_slice(a);
+            unit_status(device().add_allowed_ip(peer, &copy[..len], prefix))
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Sets the peer's endpoint from an endpoint record.
+#[no_mangle]
+pub unsafe extern "C" fn wg_peer_set_endpoint(peer: u32, ep: usize) -> i32 {
+    match endpoint_at(ep) {
+        Ok(ep) => unit_status(device().set_endpoint(peer, ep)),
+        Err(e) => fail(e),
+    }
+}
+
+/// Writes the peer's endpoint record: 1 written, 0 none yet.
+#[no_mangle]
+pub unsafe extern "C" fn wg_peer_endpoint(peer: u32, out: usize) -> i32 {
+    let ep = match device().endpoint(peer) {
+        Ok(ep) => ep,
+        Err(e) => return fail(e),
+    };
+    let out = match output(out, ENDPOINT_WORDS * 4) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    match ep {
+        Some(ep) => {
+            for (i, w) in ep.0.iter().enumerate() {
+                out[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+            }
+            1
+        }
+        None => 0,
+    }
+}
+
+/// Writes 8 f64: last handshake wall ms, rx bytes, tx bytes, handshakes,
+/// current session age ms (-1 none), 3 reserved.
+#[no_mangle]
+pub unsafe extern "C" fn wg_peer_stats(peer: u32, out: usize) -> i32 {
+    let stats = match device().stats(peer) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match output(out, 64) {
+        Ok(o) => {
+            for (i, v) in stats.iter().enumerate() {
+                o[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Starts a handshake now; `wg_poll` emits it.
+#[no_mangle]
+pub extern "C" fn wg_peer_initiate(peer: u32, now: f64, wall: f64) -> i32 {
+    if let Err(e) = finite(&[now, wall]) {
+        return fail(e);
+    }
+    unit_status(device().initiate(peer, now))
+}
+
+/// TUN → network: seals the batch in place; returns `count`.
+#[no_mangle]
+pub unsafe extern "C" fn wg_encrypt_batch(
+    slots: usize,
+    slot_size: usize,
+    desc: usize,
+    count: usize,
+    now: f64,
+    wall: f64,
+) -> i32 {
+    if count == 0 {
+        return 0;
+    }
+    let run = || -> Result<i32, Error> {
+        finite(&[now, wall])?;
+        let count = i32::try_from(count).map_err(|_| Error::InvalidArgument)?;
+        let mut b = batch(slots, slot_size, desc, count as usize)?;
+        device().encrypt_batch(&mut b, now);
+        Ok(count)
+    };
+    run().unwrap_or_else(fail)
+}
+
+/// Network → TUN: opens the batch in place; returns `count`.
+#[no_mangle]
+pub unsafe extern "C" fn wg_decrypt_batch(
+    slots: usize,
+    slot_size: usize,
+    desc: usize,
+    count: usize,
+    now: f64,
+    wall: f64,
+) -> i32 {
+    if count == 0 {
+        return 0;
+    }
+    let run = || -> Result<i32, Error> {
+        finite(&[now, wall])?;
+        let count = i32::try_from(count).map_err(|_| Error::InvalidArgument)?;
+        let mut b = batch(slots, slot_size, desc, count as usize)?;
+        device().decrypt_batch(&mut b, now, wall);
+        Ok(count)
+    };
+    run().unwrap_or_else(fail)
+}
+
+/// Runs timers and fills up to `count` slots with packets to send; returns
+/// how many. Slots must hold an initiation (148 bytes).
+#[no_mangle]
+pub unsafe extern "C" fn wg_poll(
+    slots: usize,
+    slot_size: usize,
+    desc: usize,
+    count: usize,
+    now: f64,
+    wall: f64,
+) -> i32 {
+    let run = || -> Result<i32, Error> {
+        finite(&[now, wall])?;
+        if slot_size < crate::messages::INITIATION_LEN {
+            return Err(Error::BufferTooSmall);
+        }
+        if count == 0 {
+            return Ok(0);
+        }
+        let count = i32::try_from(count).map_err(|_| Error::InvalidArgument)?;
+        let mut b = batch(slots, slot_size, desc, count as usize)?;
+        Ok(device().poll(&mut b, now, wall) as i32)
+    };
+    run().unwrap_or_else(fail)
+}
+
+/// Monotonic ms of the next timer event (`Infinity` if none; `now` if
+/// `wg_poll` has something to send already).
+#[no_mangle]
+pub extern "C" fn wg_next_deadline(now: f64) -> f64 {
+    if !now.is_finite() {
+        return now;
+    }
+    device().next_deadline(now)
+}
+
+/// Drains up to `cap` event records (4 little-endian u32 each); returns how many.
+#[no_mangle]
+pub unsafe extern "C" fn wg_events(out: usize, cap: usize) -> i32 {
+    let run = || -> Result<i32, Error> {
+        let cap = cap.min(crate::device::EVENT_CAPACITY);
+        let bytes = cap.checked_mul(16).ok_or(Error::InvalidArgument)?;
+        let out = output(out, bytes)?;
+        let mut events = [[0u32; 4]; crate::device::EVENT_CAPACITY];
+        let n = device().drain_events(&mut events[..cap]);
+        for (i, e) in events[..n].iter().enumerate() {
+            for (j, w) in e.iter().enumerate() {
+                let at = i * 16 + j * 4;
+                out[at..at + 4].copy_from_slice(&w.to_le_bytes());
+            }
+        }
+        Ok(n as i32)
+    };
+    run().unwrap_or_else(fail)
+}
