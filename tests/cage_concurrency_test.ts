@@ -17,16 +17,23 @@ const ETC = {
   nsswitchConf: "hosts: files dns\n",
 };
 
-async function openFds(): Promise<number> {
-  let n = 0;
-  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
-  return n;
+/** What each of this process's fds refers to (`/dev/net/tun`, `socket:[inode]`, …). */
+async function fdTargets(): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir("/proc/self/fd")) {
+    try {
+      out.push(await Deno.readLink(`/proc/self/fd/${e.name}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
 }
 
 Deno.test(`cage: ${COUNT} cages opened at once in one process all run and go away`, async () => {
   requireRoot();
   const tag = `1000.${Math.floor(Math.random() * 1e9)}`;
-  const fdsBefore = await openFds();
+  const tunFdsBefore = (await fdTargets()).filter((t) => t === "/dev/net/tun").length;
   const opened = await Promise.allSettled(
     Array.from({ length: COUNT }, (_, i) =>
       Cage.open({
@@ -40,10 +47,14 @@ Deno.test(`cage: ${COUNT} cages opened at once in one process all run and go awa
         etcFiles: ETC,
       })),
   );
+  const netlinkSockets: string[] = [];
   const cages = opened.flatMap((o) => o.status === "fulfilled" ? [o.value] : []);
   try {
     assertEquals(cages.length, COUNT, String(opened.find((o) => o.status === "rejected")));
     assertEquals(new Set(cages.map((c) => c.pid)).size, COUNT);
+    netlinkSockets.push(
+      ...await Promise.all(cages.map((c) => Deno.readLink(`/proc/self/fd/${c.netlinkFd}`))),
+    );
     cages.forEach((cage, i) =>
       configureLinks(cage.netlink(), {
         tunName: "wg0",
@@ -66,7 +77,10 @@ Deno.test(`cage: ${COUNT} cages opened at once in one process all run and go awa
     await Promise.all(cages.map((c) => c.close()));
   }
   assertEquals(await processesWith(tag), []);
-  assertEquals(await openFds(), fdsBefore, "every fd of every cage is closed");
+  const after = await fdTargets();
+  assertEquals(after.filter((t) => t === "/dev/net/tun").length, tunFdsBefore, "TUN fds closed");
+  assertEquals(netlinkSockets.length, COUNT);
+  assertEquals(after.filter((t) => netlinkSockets.includes(t)), [], "netlink sockets closed");
   for (const c of cages) {
     const gone = await Deno.stat(c.etcDir).then(() => false, () => true);
     assertEquals(gone, true, `${c.etcDir} is removed`);
@@ -92,5 +106,29 @@ Deno.test(`cage: ${COUNT} unprivileged wgcage processes at once all come up and 
     assertEquals(await processesWith(tag), []);
   } finally {
     await env.close();
+  }
+});
+
+Deno.test("cage: the cage's init holds no fd of wgcage's, not even another cage's TUN", async () => {
+  requireRoot();
+  // Each child closes every inherited fd but stdio; otherwise B's init would
+  // keep A's TUN device and netlink socket (and Deno's own fds) alive.
+  const a = await Cage.open({ argv: ["true"], tunName: "wg0", mapRoot: false, etcFiles: ETC });
+  const b = await Cage.open({
+    argv: ["sleep", "10"],
+    tunName: "wg0",
+    mapRoot: false,
+    etcFiles: ETC,
+  });
+  try {
+    await b.start();
+    const fds: string[] = [];
+    for await (const e of Deno.readDir(`/proc/${b.pid}/fd`)) fds.push(e.name);
+    assertEquals(fds.map(Number).sort((x, y) => x - y), [0, 1, 2]);
+    await a.start();
+    assertEquals(await a.wait(), 0);
+  } finally {
+    await a.close();
+    await b.close();
   }
 });
