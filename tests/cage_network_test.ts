@@ -41,6 +41,8 @@ const PROBE = [
   "echo @route6; ip -6 route show | grep -v '^fe80' | cut -d' ' -f1-3",
   "echo @resolv; cat /etc/resolv.conf",
   "echo @getent; getent hosts localhost",
+  "echo @hostname; hostname",
+  "echo @getent_name; getent hosts cagey",
   "echo @uid; id -u; id -g",
   "echo @pid; echo $$",
   "echo @ping; /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); s.settimeout(2); s.sendto(bytes([8, 0, 0, 0, 0, 0, 0, 1]), (\"127.0.0.1\", 0)); print(s.recvfrom(64)[0][0])'",
@@ -50,7 +52,7 @@ for (const who of ["nobody", "root"] as Who[]) {
   Deno.test(`cage (${who}): the command sees only lo and the TUN, configured as asked`, async () => {
     const env = await DriverEnv.create(who);
     try {
-      const r = await env.run(NET, ["sh", "-c", PROBE]);
+      const r = await env.run({ ...NET, hostname: "cagey" }, ["sh", "-c", PROBE]);
       assertEquals(r.code, 0, r.stderr);
       const s = sections(r.stdout);
       assertEquals(s.links, ["lo: 65536", "wg0: 1380"], r.stdout);
@@ -58,7 +60,12 @@ for (const who of ["nobody", "root"] as Who[]) {
       assertEquals(s.addr6, ["fd07::2/64"]);
       assertEquals(s.route4.sort(), ["10.7.0.0/24 dev wg0", "10.8.0.0/16 dev wg0"]);
       assertEquals(s.route6.sort(), ["fd07::/64 dev wg0", "fd08::/32 dev wg0"]);
-      assertEquals(s.resolv, ["nameserver 10.7.0.53", "nameserver fd07::53"]);
+      assertEquals(s.resolv.filter((l) => !l.startsWith("#") && !l.startsWith("options")), [
+        "nameserver 10.7.0.53",
+        "nameserver fd07::53",
+      ]);
+      assertEquals(s.hostname, ["cagey"]);
+      assertMatch(s.getent_name.join("\n"), /^\S+\s+cagey$/);
       assertMatch(s.getent.join("\n"), /^(127\.0\.0\.1|::1)\s+localhost/);
       const ids = who === "root" ? ["0", "0"] : ["65534", "65534"];
       assertEquals(s.uid, ids);

@@ -14,6 +14,7 @@
 import { parseCidr } from "../../src/config/cidr.ts";
 import { configureLinks } from "../../src/netlink/configure.ts";
 import { launcher } from "../../src/cage/_ffi.ts";
+import { hostsFile, nsswitchConf, resolvConf } from "../../src/dns/mod.ts";
 import { Cage, CageError, forwardSignals } from "../../src/cage/mod.ts";
 import { fromHex, toHex } from "./packets.ts";
 
@@ -66,9 +67,9 @@ async function main(args: string[]): Promise<number> {
       mapRoot: spec.mapRoot ?? false,
       hostname: spec.hostname,
       etcFiles: {
-        resolvConf: (spec.dns ?? []).map((s) => `nameserver ${s}\n`).join(""),
-        hosts: `127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n`,
-        nsswitchConf: "passwd: files\ngroup: files\nhosts: files dns\n",
+        resolvConf: resolvConf({ servers: spec.dns ?? [], search: [] }).text,
+        hosts: hostsFile(spec.hostname ?? "wgcage"),
+        nsswitchConf: nsswitchConf(),
       },
     });
   } catch (e) {
