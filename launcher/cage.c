@@ -92,6 +92,7 @@ struct plan {
   int group_count;
   int sync_fd; /* the child's end */
   int tty_fd;  /* the terminal the command takes over, or -1 */
+  bool own_group; /* the command leads its own process group */
 };
 
 static const char *const etc_targets[3] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"};
@@ -258,7 +259,7 @@ static int try_exec(const struct plan *p, const char *path) {
 }
 
 static _Noreturn void run_command(const struct plan *p) {
-  (void)setpgid(0, 0);
+  if (p->own_group) (void)setpgid(0, 0);
   if (p->tty_fd >= 0) {
     /* Take the terminal's foreground so the command can read it and gets
      * Ctrl-C; SIGTTOU is blocked so that the takeover itself is allowed. */
@@ -300,15 +301,22 @@ static _Noreturn void run_command(const struct plan *p) {
   _exit(is_missing(err) ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 }
 
-static _Noreturn void init_loop(pid_t command) {
+static _Noreturn void init_loop(const struct plan *p, pid_t command) {
   for (;;) {
     int status = 0;
-    pid_t w = waitpid(-1, &status, 0);
+    pid_t w = waitpid(-1, &status, WUNTRACED);
     if (w < 0) {
       if (errno == EINTR) continue;
       _exit(EXIT_SETUP_FAILED); /* ECHILD: cannot happen while the command runs */
     }
     if (w != command) continue; /* an orphan the init adopted: reaped */
+    if (WIFSTOPPED(status)) {
+      /* Ctrl-Z stopped the command's group. wgcage cannot suspend itself
+       * along with it, and a stopped foreground job nobody resumes would
+       * leave the terminal stuck: go on at once. */
+      if (WSTOPSIG(status) == SIGTSTP) (void)kill(p->own_group ? -command : command, SIGCONT);
+      continue;
+    }
     if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
     if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
   }
@@ -366,7 +374,7 @@ static _Noreturn void cage_child(const struct plan *p) {
   sigset_t none;
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, NULL); /* signals held so far go out now */
-  init_loop((pid_t)pid);
+  init_loop(p, (pid_t)pid);
 }
 
 /* --------------------------------------------------------------- parent --- */
@@ -627,6 +635,12 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     return rc;
   }
   plan.tty_fd = foreground_tty();
+  /* With a terminal that wgcage does not hold in the foreground (started in
+   * the background), the command stays in wgcage's process group so that the
+   * shell's job control (fg, bg, SIGTTIN) applies to it too. Otherwise it
+   * leads its own group: signals for wgcage's group reach it only once,
+   * forwarded by the init. */
+  plan.own_group = plan.tty_fd >= 0 || !(isatty(0) || isatty(1) || isatty(2));
 
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {

@@ -55,3 +55,36 @@ for (const who of ["nobody", "root"] as Who[]) {
     }
   });
 }
+
+Deno.test("cage (root): Ctrl-Z does not leave the terminal with a stopped command", async () => {
+  requireTool("script");
+  const env = await DriverEnv.create("root");
+  const inner = env.args({}, ["sh", "-c", "echo started; sleep 1; echo resumed"]).map(quote)
+    .join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qefc", inner, "/dev/null"],
+    env: { ...env.env(), TERM: "dumb" },
+    clearEnv: true,
+    cwd: env.dir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const input = child.stdin.getWriter();
+  try {
+    const out = lineWatcher(child.stdout);
+    await out.waitFor(/^started\r?$/, 15000);
+    await input.write(new TextEncoder().encode("\x1a"));
+    await out.waitFor(/^resumed\r?$/, 10000);
+    assertEquals((await child.status).code, 0);
+  } finally {
+    await input.close().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // ended
+    }
+    await child.stderr.cancel().catch(() => {});
+    await env.close();
+  }
+});
