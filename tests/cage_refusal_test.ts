@@ -155,3 +155,22 @@ Deno.test("cage: a command that is not found is 127, one that is not executable 
     await env.close();
   }
 });
+
+Deno.test("cage refuses with the fix when the host has no /etc/hosts to lay the cage's over", async () => {
+  const env = await DriverEnv.create("nobody");
+  try {
+    // In the driver's private mount namespace /etc is an overlay without hosts.
+    const prelude = 'mkdir "$0/up" "$0/work" && ' +
+      'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$0/up,workdir=$0/work" /etc && ' +
+      "rm /etc/hosts";
+    const r = await env.run({}, ["true"], { prelude });
+    assertEquals(
+      oneLine(r.stderr),
+      "wgcage: Cannot lay the cage's /etc/hosts over the host's: no such file or directory; " +
+        "make sure /etc/hosts exists on the host (a file or a symlink)",
+    );
+    assertEquals(r.code, 125);
+  } finally {
+    await env.close();
+  }
+});
