@@ -1,0 +1,151 @@
+import { DataPath, type PacketIo } from "./loop.ts";
+import { CoreAdapter } from "./core_adapter.ts";
+import { systemClock } from "./clock.ts";
+import { type Batch, type Endpoint, WgDevice } from "../wg/device.ts";
+import { Op } from "../wg/abi_enums.ts";
+import { parseCidr } from "../config/cidr.ts";
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** UDP datagrams between fake sockets, addressed by port on 127.0.0.1. */
+class MemoryNetwork {
+  readonly queues = new Map<number, { data: Uint8Array; from: Endpoint }[]>();
+  queue(port: number) {
+    let q = this.queues.get(port);
+    if (!q) this.queues.set(port, q = []);
+    return q;
+  }
+}
+
+const LOOPBACK = new Uint8Array([127, 0, 0, 1]);
+
+/** An in-memory TUN and UDP socket for one device. */
+class MemoryIo implements PacketIo<Batch> {
+  readonly fromCommand: Uint8Array[] = [];
+  readonly toCommand: Uint8Array[] = [];
+  constructor(readonly net: MemoryNetwork, readonly port: number) {}
+  readTun(b: Batch): number {
+    const n = Math.min(this.fromCommand.length, b.count);
+    for (let i = 0; i < n; i++) b.setPacket(i, this.fromCommand.shift()!);
+    return n;
+  }
+  writeTun(b: Batch, n: number): void {
+    for (let i = 0; i < n; i++) if (b.op(i) === Op.Tun) this.toCommand.push(b.packet(i).slice());
+  }
+  recvUdp(b: Batch): number {
+    const q = this.net.queue(this.port);
+    const n = Math.min(q.length, b.count);
+    for (let i = 0; i < n; i++) {
+      const d = q.shift()!;
+      b.setPacket(i, d.data, 0);
+      b.setEndpoint(i, d.from);
+    }
+    return n;
+  }
+  sendUdp(b: Batch, n: number): void {
+    for (let i = 0; i < n; i++) {
+      if (b.op(i) !== Op.Network) continue;
+      const to = b.endpoint(i);
+      assert(to && to.family === 4, "a packet to send has no IPv4 endpoint");
+      this.net.queue(to.port).push({
+        data: b.packet(i).slice(),
+        from: { family: 4, port: this.port, scopeId: 0, address: LOOPBACK },
+      });
+    }
+  }
+  wait(timeoutMs: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, Math.min(timeoutMs, 2)));
+  }
+  wake(): void {}
+}
+
+/** A minimal IPv4/UDP packet from `src` to `dst` carrying `payload`. */
+function ipv4Udp(src: number[], dst: number[], payload: Uint8Array): Uint8Array {
+  const p = new Uint8Array(28 + payload.length);
+  const v = new DataView(p.buffer);
+  p[0] = 0x45;
+  v.setUint16(2, p.length);
+  p[8] = 64;
+  p[9] = 17;
+  p.set(src, 12);
+  p.set(dst, 16);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += v.getUint16(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  v.setUint16(10, ~sum & 0xffff);
+  v.setUint16(20, 4000);
+  v.setUint16(22, 5000);
+  v.setUint16(24, 8 + payload.length);
+  p.set(payload, 28);
+  return p;
+}
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function makePath(device: WgDevice, io: MemoryIo): DataPath<Batch> {
+  return new DataPath<Batch>({
+    core: new CoreAdapter(device),
+    io,
+    clock: systemClock,
+    batches: {
+      outbound: device.batch(16, 1536),
+      inbound: device.batch(16, 2048),
+      control: device.batch(4, 1536),
+    },
+    onTurn: () => device.events(),
+  });
+}
+
+Deno.test("the data path carries packets both ways between two devices through in-memory TUN and UDP", async () => {
+  const a = await WgDevice.create();
+  const b = await WgDevice.create();
+  const keyA = crypto.getRandomValues(new Uint8Array(32));
+  const keyB = crypto.getRandomValues(new Uint8Array(32));
+  a.setPrivateKey(keyA);
+  b.setPrivateKey(keyB);
+  const peerB = a.addPeer({
+    publicKey: b.publicKey(),
+    keepalive: 0,
+    allowedIps: [parseCidr("10.0.0.2/32")],
+  });
+  b.addPeer({ publicKey: a.publicKey(), keepalive: 0, allowedIps: [parseCidr("10.0.0.1/32")] });
+  a.setEndpoint(peerB, { family: 4, port: 2, scopeId: 0, address: LOOPBACK });
+
+  const net = new MemoryNetwork();
+  const ioA = new MemoryIo(net, 1);
+  const ioB = new MemoryIo(net, 2);
+  const pathA = makePath(a, ioA);
+  const pathB = makePath(b, ioB);
+  const running = [pathA.start(), pathB.start()];
+  try {
+    const payloads = Array.from({ length: 300 }, (_, i) => new TextEncoder().encode(`packet ${i}`));
+    for (const p of payloads) ioA.fromCommand.push(ipv4Udp([10, 0, 0, 1], [10, 0, 0, 2], p));
+    await until(() => ioB.toCommand.length === payloads.length, 5000, "300 packets to arrive");
+    ioB.toCommand.forEach((pkt, i) => {
+      const want = ipv4Udp([10, 0, 0, 1], [10, 0, 0, 2], payloads[i]);
+      assert(
+        pkt.length === want.length && pkt.every((x, j) => x === want[j]),
+        `packet ${i} differs`,
+      );
+    });
+    // The reply goes back to the endpoint B learned from A's packets.
+    ioB.fromCommand.push(ipv4Udp([10, 0, 0, 2], [10, 0, 0, 1], new Uint8Array([1, 2, 3])));
+    await until(() => ioA.toCommand.length === 1, 2000, "the reply");
+    // A packet to an address no peer routes is dropped, not sent.
+    ioA.fromCommand.push(ipv4Udp([10, 0, 0, 1], [10, 9, 9, 9], new Uint8Array([9])));
+    await new Promise((r) => setTimeout(r, 50));
+    assert(ioB.toCommand.length === payloads.length, "an unrouted packet arrived");
+  } finally {
+    await pathA.stop();
+    await pathB.stop();
+    await Promise.all(running);
+  }
+});
