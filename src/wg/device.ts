@@ -369,6 +369,14 @@ export class WgDevice {
     }
   }
 
+  /**
+   * Ends the device: every byte of its memory — private key, session keys,
+   * packets — is overwritten with zeros. The device is unusable afterwards.
+   */
+  close(): void {
+    new Uint8Array(this.#core.memory.buffer).fill(0);
+  }
+
   /** `count` slots of `slotSize` bytes and their descriptors, in core memory. */
   batch(count: number, slotSize: number): Batch {
     return new Batch(this, count, slotSize);
