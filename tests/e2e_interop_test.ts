@@ -208,6 +208,7 @@ Deno.test("two peers routed by AllowedIPs", async () => {
       listenPort: WG_PORT,
       addresses: ["10.98.0.1/24"],
       peers: [{ publicKey: s.keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
+      routes: ["10.99.0.2/32"],
     });
     await startServices(ns2, { binds: ["10.98.0.1"] });
     const config = wgQuick(

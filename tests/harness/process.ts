@@ -74,7 +74,11 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
       stderr: new TextDecoder().decode(out.stderr),
     };
     if (timedOut) {
-      throw new Error(`Command timed out after ${timeoutMs} ms: ${full.join(" ")}`);
+      throw new Error(
+        `Command timed out after ${timeoutMs} ms: ${full.join(" ")}; stderr: ${
+          result.stderr.trim().split("\n").slice(-20).join("\n")
+        }`,
+      );
     }
     if (result.code !== 0 && !options.allowFailure) {
       throw new Error(
