@@ -20,6 +20,7 @@ import { Lab, type Namespace, requireRoot, requireTool } from "../tests/harness/
 import type { NsProcess, RunResult } from "../tests/harness/process.ts";
 import { endpointOf, WgPeer } from "../tests/harness/wg_peer.ts";
 import { formatKiB, PeakRssSampler, round1 } from "./_lib.ts";
+import { wgcagePair, wgcageToWireguardGo } from "./_wgcage_scenarios.ts";
 
 /** Where iperf3's two ends run in one scenario. */
 export interface IperfEnds {
@@ -129,7 +130,7 @@ export const wireguardGoPair: ThroughputScenario = {
 };
 
 /** Every row, in print order. Add wgcage rows here. */
-export const SCENARIOS: ThroughputScenario[] = [wireguardGoPair];
+export const SCENARIOS: ThroughputScenario[] = [wireguardGoPair, wgcageToWireguardGo, wgcagePair];
 
 /** The part of `iperf3 -J` output we read. */
 interface IperfJson {
@@ -280,9 +281,13 @@ async function main(argv: string[]): Promise<number> {
     console.error(`throughput: No scenario named "${values.only}"`);
     return 2;
   }
-  for (const result of await measureAll(chosen, seconds, runs)) {
+  const results = await measureAll(chosen, seconds, runs);
+  for (const result of results) {
     console.log(formatResult(result));
     console.log(formatDetails(result) + (runs > 1 ? `; runs ${result.runs.join(", ")}` : ""));
+  }
+  if (results.some((r) => r.name === ANCHOR) && results.some((r) => r.name === wgcagePair.name)) {
+    console.log(formatThroughputRatio(results));
   }
   return 0;
 }
