@@ -36,12 +36,21 @@ async function nobodyDenoDir(lab: Lab): Promise<string> {
   return dir;
 }
 
-/** Makes /dev/net/tun usable by anyone until the lab closes, then restores its mode. */
-export async function openTunToAll(lab: Lab): Promise<void> {
-  const before = (await Deno.stat("/dev/net/tun")).mode! & 0o777;
-  if (before === 0o666) return;
-  await Deno.chmod("/dev/net/tun", 0o666);
-  lab.defer(() => Deno.chmod("/dev/net/tun", before));
+/**
+ * A TUN node anyone may open, in a temp dir the lab removes. The rootless run
+ * sees it over /dev/net/tun in a private mount namespace, so the machine's
+ * own node is never changed (tests may run in parallel).
+ */
+async function openTunNode(lab: Lab): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-tun-" });
+  lab.defer(() => Deno.remove(dir, { recursive: true }));
+  await Deno.chmod(dir, 0o755);
+  const mk = await new Deno.Command("mknod", { args: [`${dir}/tun`, "c", "10", "200"] }).output();
+  if (!mk.success) {
+    throw new Error(`Cannot make a TUN node: ${new TextDecoder().decode(mk.stderr)}`);
+  }
+  await Deno.chmod(`${dir}/tun`, 0o666);
+  return dir;
 }
 
 export interface WgcageRun {
@@ -62,10 +71,18 @@ export async function runWgcage(lab: Lab, r: WgcageRun): Promise<RunResult> {
   let argv = wgcageArgv(r.args);
   const env: Record<string, string> = { ...r.env };
   if (r.rootless) {
-    await openTunToAll(lab);
+    const tunDir = await openTunNode(lab);
     env.DENO_DIR = await nobodyDenoDir(lab);
     env.HOME = "/tmp";
     argv = [
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
+      tunDir,
       "setpriv",
       `--reuid=${NOBODY}`,
       `--regid=${NOBODY}`,
