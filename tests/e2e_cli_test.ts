@@ -1,0 +1,170 @@
+/**
+ * The whole tool as users run it: the demo (wgcage ↔ wgcage over loopback,
+ * rootless), signals through wgcage to the command, key commands against
+ * `wg`, and the one-line refusals with exit status 125.
+ *
+ * Needs root (namespaces for the test's peer, mknod for a private TUN node)
+ * and wg (wireguard-tools).
+ *
+ * @module
+ */
+
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { run } from "./harness/process.ts";
+import { generateKeyPair } from "./harness/keys.ts";
+import { endpointOf, WgPeer } from "./harness/wg_peer.ts";
+import { runWgcage, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+Deno.test("the demo runs rootless: two cages talk through a WireGuard tunnel over 127.0.0.1", async () => {
+  requireRoot("The demo test");
+  const lab = await Lab.open();
+  try {
+    const r = await runWgcage(lab, { args: ["demo"], rootless: true, timeoutMs: 60_000 });
+    assert(r.code === 0, `demo exited ${r.code}: ${r.stderr}\n${r.stdout}`);
+    assert(r.stdout.includes("hello 10.13.13.2"), `demo printed: ${r.stdout}`);
+    assert(/wg0\s+UP\s+mtu 1420\s+10\.13\.13\.2\/24/.test(r.stdout), `interfaces: ${r.stdout}`);
+    assert(/^\s+lo\s+UP/m.test(r.stdout), `no lo in: ${r.stdout}`);
+    assert(r.stdout.trimEnd().endsWith("demo: ok"), `demo printed: ${r.stdout}`);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("the demo says why and how to fix it when /dev/net/tun is not accessible", async () => {
+  requireRoot("The demo test");
+  const lab = await Lab.open();
+  try {
+    const dir = await lab.tempDir();
+    await Deno.chmod(dir, 0o755);
+    const denoDir = await Deno.makeTempDir({ prefix: "wgc-denodir-" });
+    lab.defer(() => Deno.remove(denoDir, { recursive: true }));
+    await Deno.chown(denoDir, 65534, 65534);
+    // A TUN node only root may open, seen by the unprivileged user in a private mount namespace.
+    await run(["mknod", `${dir}/tun`, "c", "10", "200"]);
+    await Deno.chmod(`${dir}/tun`, 0o600);
+    const r = await run([
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
+      dir,
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "env",
+      `DENO_DIR=${denoDir}`,
+      "HOME=/tmp",
+      ...wgcageArgv(["demo"]),
+    ], { allowFailure: true, timeoutMs: 60_000 });
+    assert(r.code === 125, `exit ${r.code}: ${r.stderr}`);
+    const lines = r.stderr.trim().split("\n");
+    assert(lines.length === 1, `expected one line, got: ${r.stderr}`);
+    assert(/\/dev\/net\/tun/.test(lines[0]) && /chmod|sudo/.test(lines[0]), lines[0]);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("SIGTERM and SIGINT sent to wgcage reach the command, whose status wgcage returns", async () => {
+  requireRoot("The signal test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const ns = await lab.namespace("sig");
+    const keys = await generateKeyPair();
+    const peer = await WgPeer.start(lab, ns, {
+      listenPort: 51820,
+      addresses: ["10.99.0.1/24"],
+      peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
+    });
+    const config = await writeConfig(
+      lab,
+      wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
+        publicKey: peer.keys.publicKey,
+        allowedIps: ["10.99.0.0/24"],
+        endpoint: endpointOf("127.0.0.1", 51820),
+      }]),
+    );
+    for (const [signal, status] of [["SIGTERM", 3], ["SIGINT", 4]] as const) {
+      const script = `trap 'echo got TERM; exit 3' TERM; trap 'echo got INT; exit 4' INT; ` +
+        `echo ready; while :; do sleep 0.05; done`;
+      const p = ns.spawn(wgcageArgv(["--config", config, "--", "sh", "-c", script]));
+      await p.waitForLine("ready", 20_000);
+      p.signal(signal);
+      const s = await p.status;
+      assert(s.code === status, `${signal}: wgcage exited ${s.code}, stdout ${p.stdout}`);
+      assert(p.stdout.includes(signal === "SIGTERM" ? "got TERM" : "got INT"), p.stdout);
+    }
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("genkey, pubkey and genpsk agree with wg", async () => {
+  await requireTool("wg", "wireguard-tools");
+  const main = new URL("../src/main.ts", import.meta.url).pathname;
+  const wgcage = (args: string[], stdin?: string) =>
+    run([Deno.execPath(), "run", "-A", "--quiet", main, ...args], { stdin });
+  const priv = (await wgcage(["genkey"])).stdout.trim();
+  assert(/^[A-Za-z0-9+/]{43}=$/.test(priv), `genkey printed ${priv}`);
+  const ours = (await wgcage(["pubkey"], priv + "\n")).stdout.trim();
+  const theirs = (await run(["wg", "pubkey"], { stdin: priv + "\n" })).stdout.trim();
+  assert(ours === theirs, `pubkey ${ours} but wg pubkey ${theirs}`);
+  const wgPriv = (await run(["wg", "genkey"])).stdout.trim();
+  const ours2 = (await wgcage(["pubkey"], wgPriv)).stdout.trim();
+  const theirs2 = (await run(["wg", "pubkey"], { stdin: wgPriv })).stdout.trim();
+  assert(ours2 === theirs2, "pubkey of a wg genkey key differs");
+  const psk = (await wgcage(["genpsk"])).stdout.trim();
+  assert(/^[A-Za-z0-9+/]{43}=$/.test(psk), `genpsk printed ${psk}`);
+  const bad = await run([Deno.execPath(), "run", "-A", "--quiet", main, "pubkey"], {
+    stdin: "not a key\n",
+    allowFailure: true,
+  });
+  assert(bad.code === 125 && bad.stderr.trim().split("\n").length === 1, bad.stderr);
+});
+
+Deno.test("config and usage errors: one line naming file, line and fix; status 125; no secret echoed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-cli-" });
+  try {
+    const main = new URL("../src/main.ts", import.meta.url).pathname;
+    const secret = "aGVsbG8gd29ybGQgdGhpcyBpcyBub3QgYSByZWFsIGs=";
+    await Deno.writeTextFile(
+      `${dir}/bad.conf`,
+      `[Interface]\nPrivateKey = ${secret}\nAddress = 10.0.0.2/33\n`,
+      { mode: 0o600 },
+    );
+    const r = await run([
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      main,
+      "--config",
+      `${dir}/bad.conf`,
+      "--",
+      "true",
+    ], {
+      allowFailure: true,
+    });
+    assert(r.code === 125, `exit ${r.code}`);
+    assert(r.stderr.trim().split("\n").length === 1, `more than one line: ${r.stderr}`);
+    assert(r.stderr.includes("bad.conf:3"), `no file:line in ${r.stderr}`);
+    assert(!r.stderr.includes(secret), "the private key was echoed");
+    const u = await run([Deno.execPath(), "run", "-A", "--quiet", main, "--no-such-option"], {
+      allowFailure: true,
+    });
+    assert(u.code === 125 && u.stderr.startsWith("wgcage: "), `usage error: ${u.code} ${u.stderr}`);
+    const v = await run([Deno.execPath(), "run", "-A", "--quiet", main, "version"]);
+    assert(/^wgcage \d+\.\d+\.\d+/.test(v.stdout), v.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
