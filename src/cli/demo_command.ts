@@ -115,7 +115,7 @@ export async function demoCommand(verbose: boolean): Promise<number> {
     });
     try {
       await clientTunnel.waitForHandshake(10_000);
-      say(`handshake complete in ${(performance.now() - t0).toFixed(1)} ms`);
+      say(`client cage up and handshake complete in ${(performance.now() - t0).toFixed(1)} ms`);
       say("client cage interfaces:");
       for (const line of describeInterfaces(clientTunnel)) say(line);
       say("client cage fetches through the tunnel:");
