@@ -364,6 +364,9 @@ impl Device {
         if HEADROOM + padded + AEAD_TAG_LEN > slot.len() {
             return Outcome::drop(Reason::TooBig, id);
         }
+        // Timers that ran out before this packet act first (keys zeroed long
+        // ago must not wipe the packet staged now).
+        self.run_timers(id as usize, now);
         let peer = match self
             .peers
             .get_mut(id as usize)
@@ -617,16 +620,17 @@ impl Device {
         if let Some(rejected) = self.admit_handshake(slot, offset, RESPONSE_LEN, source, now) {
             return rejected;
         }
-        let keys = match &self.keys {
-            Some(k) => k,
-            None => return Outcome::drop(Reason::HandshakeFailed, NO_PEER),
-        };
         let mut msg = [0u8; RESPONSE_LEN];
         msg.copy_from_slice(&slot[offset..offset + RESPONSE_LEN]);
         let receiver = read_u32(&msg, 8);
         let id = match self.indices.peer_of(receiver) {
             Some(id) => id,
             None => return Outcome::drop(Reason::UnknownIndex, NO_PEER),
+        };
+        self.run_timers(id as usize, now);
+        let keys = match &self.keys {
+            Some(k) => k,
+            None => return Outcome::drop(Reason::HandshakeFailed, NO_PEER),
         };
         let peer = match self
             .peers
@@ -706,6 +710,7 @@ impl Device {
             Some(id) => id,
             None => return Outcome::drop(Reason::UnknownIndex, NO_PEER),
         };
+        self.run_timers(id as usize, now);
         let peer = match self
             .peers
             .get_mut(id as usize)
@@ -1611,6 +1616,17 @@ mod tests {
         assert!(n.a.peers[0].as_ref().unwrap().current.is_none());
         assert!(has_event(&events(&mut n.a), EventKind::KeysZeroed));
         assert!(n.a.indices.is_empty());
+    }
+
+    #[test]
+    fn a_packet_sent_long_after_the_keys_expired_survives_the_late_timer() {
+        let mut n = pair();
+        n.a_to_b(b"start", 0.0);
+        let late = ZERO_KEYS_AFTER * 4.0;
+        let staged = encrypt(&mut n.a, &ipv4(A_IP, B_IP, b"late"), late);
+        assert_eq!(staged.reason, Reason::Staged as u32);
+        let (_, tun_b) = n.pump(Vec::new(), late);
+        assert_eq!(tun_b, vec![ipv4(A_IP, B_IP, b"late")]);
     }
 
     #[test]
