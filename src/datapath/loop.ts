@@ -134,7 +134,8 @@ export class DataPath<B extends PacketBatch> {
         if (core.wantsPoll(batches.inbound, inb)) this.#pollWanted = true;
       }
 
-      // 3. control
+      // 3. control (a processed batch may have moved the next timer)
+      if (out > 0 || inb > 0) deadline = core.nextDeadline(now);
       if (this.#pollWanted || now >= deadline) {
         this.#pollWanted = false;
         const control = batches.control;
