@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { createCipheriv } from "node:crypto";
 import { CoreError } from "../src/wg/abi_enums.ts";
 import { instantiateCore } from "../src/wg/_wasm.ts";
 import { CorePrimitives, corePrimitives } from "../src/wg/primitives.ts";
@@ -153,4 +154,32 @@ Deno.test("the wrapper rejects wrong key and nonce sizes with a RangeError", () 
   assert.throws(() => core.x25519(new Uint8Array(32), new Uint8Array(33)), RangeError);
   assert.throws(() => core.blake2s(new Uint8Array(), 0), RangeError);
   assert.throws(() => core.blake2s(new Uint8Array(), 32, new Uint8Array(33)), RangeError);
+});
+
+/** ChaCha20-Poly1305 by Node's crypto (OpenSSL): an independent reference. */
+function referenceSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, msg: Uint8Array) {
+  const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
+  c.setAAD(aad, { plaintextLength: msg.length });
+  const body = c.update(msg);
+  c.final();
+  const out = new Uint8Array(msg.length + 16);
+  out.set(body);
+  out.set(c.getAuthTag(), msg.length);
+  return out;
+}
+
+Deno.test("ChaCha20-Poly1305 agrees with an independent implementation at every length to 1100 and beyond", () => {
+  const core = corePrimitives();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const nonce = crypto.getRandomValues(new Uint8Array(12));
+  const lengths = [...Array(1101).keys(), 1419, 1420, 1421, 2047, 2048, 2049, 9000, 65536];
+  const big = crypto.getRandomValues(new Uint8Array(65536));
+  for (const len of lengths) {
+    const msg = big.subarray(0, len);
+    const aad = big.subarray(len % 7, len % 7 + (len % 41));
+    const expected = referenceSeal(key, nonce, aad, msg);
+    const sealed = core.seal(key, nonce, aad, msg);
+    assert.equal(toHex(sealed), toHex(expected), `length ${len}`);
+    assert.deepEqual(core.open(key, nonce, aad, sealed), msg, `length ${len}`);
+  }
 });

@@ -89,8 +89,134 @@ pub(crate) fn xor_portable(state: &mut [u32; 16], data: &mut [u8]) {
     crate::ct::wipe(&mut ks);
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn simd_xor(_state: &mut [u32; 16], _data: &mut [u8]) -> usize {
     0
+}
+
+#[cfg(target_arch = "wasm32")]
+fn simd_xor(state: &mut [u32; 16], data: &mut [u8]) -> usize {
+    simd::xor(state, data)
+}
+
+/// Four blocks at once: lane b of vector k holds word k of block counter + b.
+#[cfg(target_arch = "wasm32")]
+mod simd {
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    fn rotl16(x: v128) -> v128 {
+        i8x16_shuffle::<2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13>(x, x)
+    }
+
+    #[inline(always)]
+    fn rotl8(x: v128) -> v128 {
+        i8x16_shuffle::<3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14>(x, x)
+    }
+
+    #[inline(always)]
+    fn rotl<const L: u32, const R: u32>(x: v128) -> v128 {
+        v128_or(u32x4_shl(x, L), u32x4_shr(x, R))
+    }
+
+    #[inline(always)]
+    fn quarter(x: &mut [v128; 16], a: usize, b: usize, c: usize, d: usize) {
+        x[a] = u32x4_add(x[a], x[b]);
+        x[d] = rotl16(v128_xor(x[d], x[a]));
+        x[c] = u32x4_add(x[c], x[d]);
+        x[b] = rotl::<12, 20>(v128_xor(x[b], x[c]));
+        x[a] = u32x4_add(x[a], x[b]);
+        x[d] = rotl8(v128_xor(x[d], x[a]));
+        x[c] = u32x4_add(x[c], x[d]);
+        x[b] = rotl::<7, 25>(v128_xor(x[b], x[c]));
+    }
+
+    /// Transposes four vectors: out[b] = (a[b], b[b], c[b], d[b]).
+    #[inline(always)]
+    fn transpose(a: v128, b: v128, c: v128, d: v128) -> [v128; 4] {
+        let t0 = i32x4_shuffle::<0, 4, 1, 5>(a, b);
+        let t1 = i32x4_shuffle::<2, 6, 3, 7>(a, b);
+        let t2 = i32x4_shuffle::<0, 4, 1, 5>(c, d);
+        let t3 = i32x4_shuffle::<2, 6, 3, 7>(c, d);
+        [
+            i64x2_shuffle::<0, 2>(t0, t2),
+            i64x2_shuffle::<1, 3>(t0, t2),
+            i64x2_shuffle::<0, 2>(t1, t3),
+            i64x2_shuffle::<1, 3>(t1, t3),
+        ]
+    }
+
+    /// The four counters of one step, in the lanes of word 12.
+    #[inline(always)]
+    fn counters(state: &[u32; 16]) -> v128 {
+        u32x4_add(u32x4_splat(state[12]), u32x4(0, 1, 2, 3))
+    }
+
+    /// 256 bytes of keystream for counters state[12] .. state[12] + 3,
+    /// as 16 vectors in output order (block 0 bytes 0..16, 16..32, ...).
+    #[inline(always)]
+    fn keystream(state: &[u32; 16]) -> [v128; 16] {
+        let mut x = [u32x4_splat(0); 16];
+        for (k, v) in x.iter_mut().enumerate() {
+            *v = u32x4_splat(state[k]);
+        }
+        x[12] = counters(state);
+        for _ in 0..10 {
+            quarter(&mut x, 0, 4, 8, 12);
+            quarter(&mut x, 1, 5, 9, 13);
+            quarter(&mut x, 2, 6, 10, 14);
+            quarter(&mut x, 3, 7, 11, 15);
+            quarter(&mut x, 0, 5, 10, 15);
+            quarter(&mut x, 1, 6, 11, 12);
+            quarter(&mut x, 2, 7, 8, 13);
+            quarter(&mut x, 3, 4, 9, 14);
+        }
+        // Add the input words again, rebuilt rather than kept alive through the rounds.
+        for k in 0..16 {
+            let input = if k == 12 {
+                counters(state)
+            } else {
+                u32x4_splat(state[k])
+            };
+            x[k] = u32x4_add(x[k], input);
+        }
+        let mut out = [u32x4_splat(0); 16];
+        for group in 0..4 {
+            let k = 4 * group;
+            let t = transpose(x[k], x[k + 1], x[k + 2], x[k + 3]);
+            for (block, v) in t.iter().enumerate() {
+                out[4 * block + group] = *v;
+            }
+        }
+        out
+    }
+
+    /// XORs all of `data` with the keystream, four blocks per step; returns `data.len()`.
+    pub fn xor(state: &mut [u32; 16], data: &mut [u8]) -> usize {
+        let mut chunks = data.chunks_exact_mut(256);
+        for chunk in &mut chunks {
+            let ks = keystream(state);
+            let p = chunk.as_mut_ptr() as *mut v128;
+            for (i, k) in ks.iter().enumerate() {
+                // Unaligned loads and stores are allowed in wasm.
+                unsafe { v128_store(p.add(i), v128_xor(v128_load(p.add(i)), *k)) };
+            }
+            state[12] = state[12].wrapping_add(4);
+        }
+        let tail = chunks.into_remainder();
+        if !tail.is_empty() {
+            let mut ks = keystream(state);
+            let bytes = unsafe { core::slice::from_raw_parts(ks.as_ptr() as *const u8, 256) };
+            for (d, k) in tail.iter_mut().zip(bytes.iter()) {
+                *d ^= k;
+            }
+            state[12] = state[12].wrapping_add(((tail.len() + 63) / 64) as u32);
+            for v in ks.iter_mut() {
+                unsafe { core::ptr::write_volatile(v, u32x4_splat(0)) };
+            }
+        }
+        data.len()
+    }
 }
 
 /// HChaCha20: a 32-byte subkey from a key and a 16-byte nonce.

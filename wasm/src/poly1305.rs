@@ -1,14 +1,18 @@
-//! Poly1305 (RFC 8439 §2.5): the one-time authenticator, with five 26-bit limbs
-//! so that every product is a native 64-bit multiply (on wasm32 as well).
+//! Poly1305 (RFC 8439 §2.5): the one-time authenticator.
+//!
+//! The accumulator is five 32-bit limbs (h4 holds the bits above 128) and r
+//! four 32-bit limbs, so a block costs twenty 32×32→64-bit multiplies and the
+//! message loads straight into limbs. Clamping clears the two low bits of
+//! r1..r3, so 2^130 ≡ 5 folds in as s_i = r_i + r_i/4 = 5·r_i/4 exactly.
+//! (In wasm32 under V8 this measured as fast as 26-bit limbs and about 25%
+//! faster than a two-lane SIMD128 version of them.)
 
 use crate::ct::{wipe, wipe_u32};
 
-const MASK26: u32 = 0x3ff_ffff;
-
 pub struct Poly1305 {
-    r: [u32; 5],
-    /// 5 · r1..r4, for the reduction 2^130 ≡ 5.
-    s: [u32; 4],
+    r: [u32; 4],
+    /// 5·r_i/4 for r1..r3.
+    s: [u32; 3],
     h: [u32; 5],
     pad: [u8; 16],
     buf: [u8; 16],
@@ -22,25 +26,17 @@ fn le32(b: &[u8]) -> u32 {
 impl Poly1305 {
     /// Starts a MAC under a one-time key (r ‖ s). `r` is clamped here.
     pub fn new(key: &[u8; 32]) -> Self {
-        let mut rb = [0u8; 16];
-        rb.copy_from_slice(&key[..16]);
-        for i in [3usize, 7, 11, 15] {
-            rb[i] &= 0x0f;
-        }
-        for i in [4usize, 8, 12] {
-            rb[i] &= 0xfc;
-        }
-        let rv = u128::from_le_bytes(rb);
-        let mut r = [0u32; 5];
-        for (i, limb) in r.iter_mut().enumerate() {
-            *limb = ((rv >> (26 * i)) as u32) & MASK26;
-        }
-        wipe(&mut rb);
+        let r = [
+            le32(&key[0..]) & 0x0fff_ffff,
+            le32(&key[4..]) & 0x0fff_fffc,
+            le32(&key[8..]) & 0x0fff_fffc,
+            le32(&key[12..]) & 0x0fff_fffc,
+        ];
         let mut pad = [0u8; 16];
         pad.copy_from_slice(&key[16..]);
         Poly1305 {
             r,
-            s: [r[1] * 5, r[2] * 5, r[3] * 5, r[4] * 5],
+            s: [r[1] + (r[1] >> 2), r[2] + (r[2] >> 2), r[3] + (r[3] >> 2)],
             h: [0; 5],
             pad,
             buf: [0; 16],
@@ -48,38 +44,52 @@ impl Poly1305 {
         }
     }
 
-    /// Absorbs 16-byte blocks; `hibit` is 1 << 24 for full blocks (the appended 1 bit).
-    fn blocks(&mut self, data: &[u8], hibit: u32) {
-        let [r0, r1, r2, r3, r4] = self.r.map(|x| x as u64);
-        let [s1, s2, s3, s4] = self.s.map(|x| x as u64);
+    /// Absorbs 16-byte blocks; `padbit` is 1 for full blocks (the appended 2^128 bit).
+    fn blocks(&mut self, data: &[u8], padbit: u32) {
+        let [r0, r1, r2, r3] = self.r.map(|x| x as u64);
+        let [s1, s2, s3] = self.s.map(|x| x as u64);
         let [mut h0, mut h1, mut h2, mut h3, mut h4] = self.h;
         for m in data.chunks_exact(16) {
-            h0 += le32(&m[0..]) & MASK26;
-            h1 += (le32(&m[3..]) >> 2) & MASK26;
-            h2 += (le32(&m[6..]) >> 4) & MASK26;
-            h3 += (le32(&m[9..]) >> 6) & MASK26;
-            h4 += (le32(&m[12..]) >> 8) | hibit;
+            // h += m
+            let mut t = h0 as u64 + le32(&m[0..]) as u64;
+            h0 = t as u32;
+            t = h1 as u64 + le32(&m[4..]) as u64 + (t >> 32);
+            h1 = t as u32;
+            t = h2 as u64 + le32(&m[8..]) as u64 + (t >> 32);
+            h2 = t as u32;
+            t = h3 as u64 + le32(&m[12..]) as u64 + (t >> 32);
+            h3 = t as u32;
+            h4 = h4.wrapping_add((t >> 32) as u32 + padbit);
 
+            // h *= r, partly reduced.
             let (a0, a1, a2, a3, a4) = (h0 as u64, h1 as u64, h2 as u64, h3 as u64, h4 as u64);
-            let d0 = a0 * r0 + a1 * s4 + a2 * s3 + a3 * s2 + a4 * s1;
-            let mut d1 = a0 * r1 + a1 * r0 + a2 * s4 + a3 * s3 + a4 * s2;
-            let mut d2 = a0 * r2 + a1 * r1 + a2 * r0 + a3 * s4 + a4 * s3;
-            let mut d3 = a0 * r3 + a1 * r2 + a2 * r1 + a3 * r0 + a4 * s4;
-            let mut d4 = a0 * r4 + a1 * r3 + a2 * r2 + a3 * r1 + a4 * r0;
+            let d0 = a0 * r0 + a1 * s3 + a2 * s2 + a3 * s1;
+            let mut d1 = a0 * r1 + a1 * r0 + a2 * s3 + a3 * s2 + a4 * s1;
+            let mut d2 = a0 * r2 + a1 * r1 + a2 * r0 + a3 * s3 + a4 * s2;
+            let mut d3 = a0 * r3 + a1 * r2 + a2 * r1 + a3 * r0 + a4 * s3;
+            let d4 = (a4 as u32) * (r0 as u32);
 
-            d1 += d0 >> 26;
-            h0 = d0 as u32 & MASK26;
-            d2 += d1 >> 26;
-            h1 = d1 as u32 & MASK26;
-            d3 += d2 >> 26;
-            h2 = d2 as u32 & MASK26;
-            d4 += d3 >> 26;
-            h3 = d3 as u32 & MASK26;
-            let c = (d4 >> 26) as u32;
-            h4 = d4 as u32 & MASK26;
-            h0 += c * 5;
-            h1 += h0 >> 26;
-            h0 &= MASK26;
+            h0 = d0 as u32;
+            d1 += d0 >> 32;
+            h1 = d1 as u32;
+            d2 += d1 >> 32;
+            h2 = d2 as u32;
+            d3 += d2 >> 32;
+            h3 = d3 as u32;
+            h4 = d4 + (d3 >> 32) as u32;
+
+            // Fold the bits at 2^130 and above back in, times 5.
+            let c = (h4 >> 2) + (h4 & !3);
+            h4 &= 3;
+            let mut t = h0 as u64 + c as u64;
+            h0 = t as u32;
+            t = h1 as u64 + (t >> 32);
+            h1 = t as u32;
+            t = h2 as u64 + (t >> 32);
+            h2 = t as u32;
+            t = h3 as u64 + (t >> 32);
+            h3 = t as u32;
+            h4 += (t >> 32) as u32;
         }
         self.h = [h0, h1, h2, h3, h4];
     }
@@ -94,11 +104,11 @@ impl Poly1305 {
                 return;
             }
             let block = self.buf;
-            self.blocks(&block, 1 << 24);
+            self.blocks(&block, 1);
             self.buf_len = 0;
         }
         let whole = data.len() & !15;
-        self.blocks(&data[..whole], 1 << 24);
+        self.blocks(&data[..whole], 1);
         let rest = &data[whole..];
         self.buf[..rest.len()].copy_from_slice(rest);
         self.buf_len = rest.len();
@@ -112,58 +122,38 @@ impl Poly1305 {
                 *b = 0;
             }
             let block = self.buf;
-            self.blocks(&block, 1 << 24);
+            self.blocks(&block, 1);
             self.buf_len = 0;
         }
     }
 
     pub fn finalize(mut self) -> [u8; 16] {
         if self.buf_len > 0 {
-            // The final partial block: a 1 byte after the message, then zeros, no high bit.
+            // The final partial block: a 1 byte after the message, then zeros, no 2^128 bit.
             let mut block = [0u8; 16];
             block[..self.buf_len].copy_from_slice(&self.buf[..self.buf_len]);
             block[self.buf_len] = 1;
             self.blocks(&block, 0);
             wipe(&mut block);
         }
-        let [mut h0, mut h1, mut h2, mut h3, mut h4] = self.h;
-        // Full carry.
-        h2 += h1 >> 26;
-        h1 &= MASK26;
-        h3 += h2 >> 26;
-        h2 &= MASK26;
-        h4 += h3 >> 26;
-        h3 &= MASK26;
-        h0 += (h4 >> 26) * 5;
-        h4 &= MASK26;
-        h1 += h0 >> 26;
-        h0 &= MASK26;
-        // g = h + 5 - 2^130; take it when it does not go negative (h >= p).
-        let mut g0 = h0 + 5;
-        let mut g1 = h1 + (g0 >> 26);
-        g0 &= MASK26;
-        let mut g2 = h2 + (g1 >> 26);
-        g1 &= MASK26;
-        let mut g3 = h3 + (g2 >> 26);
-        g2 &= MASK26;
-        let g4 = (h4 + (g3 >> 26)).wrapping_sub(1 << 26);
-        g3 &= MASK26;
-        let use_g = (g4 >> 31).wrapping_sub(1); // all ones when g4 >= 0
+        let [h0, h1, h2, h3, h4] = self.h;
+        // g = h + 5; when it reaches 2^130, h >= p and h - p = g - 2^130.
+        let mut t = h0 as u64 + 5;
+        let g0 = t as u32;
+        t = h1 as u64 + (t >> 32);
+        let g1 = t as u32;
+        t = h2 as u64 + (t >> 32);
+        let g2 = t as u32;
+        t = h3 as u64 + (t >> 32);
+        let g3 = t as u32;
+        let g4 = h4 + (t >> 32) as u32;
+        let use_g = 0u32.wrapping_sub(g4 >> 2); // all ones when g >= 2^130
         let pick = |h: u32, g: u32| (h & !use_g) | (g & use_g);
-        let v = [
-            pick(h0, g0),
-            pick(h1, g1),
-            pick(h2, g2),
-            pick(h3, g3),
-            pick(h4, g4 & MASK26),
-        ];
-        let acc = (v[0] as u128)
-            | (v[1] as u128) << 26
-            | (v[2] as u128) << 52
-            | (v[3] as u128) << 78
-            | (v[4] as u128) << 104;
-        acc.wrapping_add(u128::from_le_bytes(self.pad))
-            .to_le_bytes()
+        let v = (pick(h0, g0) as u128)
+            | (pick(h1, g1) as u128) << 32
+            | (pick(h2, g2) as u128) << 64
+            | (pick(h3, g3) as u128) << 96;
+        v.wrapping_add(u128::from_le_bytes(self.pad)).to_le_bytes()
     }
 }
 

@@ -38,10 +38,57 @@ fn fe_sub(a: &Fe, b: &Fe) -> Fe {
     h
 }
 
+/// Repeats `$body` with `$i` bound to each of 0..10, so that every index and
+/// every choice below is a constant the compiler folds (no loops, no branches).
+macro_rules! unroll10 {
+    ($i:ident => $body:block) => {{
+        {
+            let $i: usize = 0;
+            $body
+        }
+        {
+            let $i: usize = 1;
+            $body
+        }
+        {
+            let $i: usize = 2;
+            $body
+        }
+        {
+            let $i: usize = 3;
+            $body
+        }
+        {
+            let $i: usize = 4;
+            $body
+        }
+        {
+            let $i: usize = 5;
+            $body
+        }
+        {
+            let $i: usize = 6;
+            $body
+        }
+        {
+            let $i: usize = 7;
+            $body
+        }
+        {
+            let $i: usize = 8;
+            $body
+        }
+        {
+            let $i: usize = 9;
+            $body
+        }
+    }};
+}
+
 /// Brings every limb back to about its width (rounding carries; signed limbs).
 #[inline(always)]
 fn carry(h: &mut [i64; 10]) {
-    for i in 0..10 {
+    unroll10!(i => {
         let bits = width(i);
         let c = (h[i] + (1i64 << (bits - 1))) >> bits;
         h[i] -= c << bits;
@@ -50,57 +97,63 @@ fn carry(h: &mut [i64; 10]) {
         } else {
             h[0] += 19 * c;
         }
-    }
+    });
     let c = (h[0] + (1 << 25)) >> 26;
     h[0] -= c << 26;
     h[1] += c;
 }
 
 /// f·g mod p. Inputs may be sums or differences of two carried elements.
+///
+/// Limb i·j lands in limb i+j, doubled when both are odd (their bit
+/// positions round up twice), and wraps to limb i+j-10 times 19 (2^255 ≡ 19).
+#[inline(always)]
 fn fe_mul(f: &Fe, g: &Fe) -> Fe {
-    let mut g19 = [0i64; 10];
-    for j in 0..10 {
-        g19[j] = 19 * g[j];
-    }
-    let mut h = [0i64; 10];
-    for i in 0..10 {
-        // Two odd-indexed limbs multiply to twice the weight of their sum's limb.
-        let fi = f[i];
-        let fi2 = if i % 2 == 1 { 2 * fi } else { fi };
-        for j in 0..10 {
-            let a = if j % 2 == 1 { fi2 } else { fi };
-            if i + j < 10 {
-                h[i + j] += a * g[j];
-            } else {
-                h[i + j - 10] += a * g19[j];
-            }
+    let mut f2 = *f;
+    let mut g19 = *g;
+    unroll10!(i => {
+        if i % 2 == 1 {
+            f2[i] *= 2;
         }
-    }
+        g19[i] *= 19;
+    });
+    let mut h = [0i64; 10];
+    unroll10!(i => {
+        unroll10!(j => {
+            let a = if j % 2 == 1 { f2[i] } else { f[i] };
+            let b = if i + j >= 10 { g19[j] } else { g[j] };
+            h[(i + j) % 10] += a * b;
+        });
+    });
     carry(&mut h);
     h
 }
 
 /// f² mod p, using the symmetry of the product.
+#[inline(always)]
 fn fe_sq(f: &Fe) -> Fe {
-    let mut h = [0i64; 10];
-    for i in 0..10 {
-        for j in i..10 {
-            let mut a = f[i]
-                * if (i % 2 == 1) && (j % 2 == 1) {
-                    2 * f[j]
-                } else {
-                    f[j]
-                };
-            if i != j {
-                a *= 2;
-            }
-            if i + j < 10 {
-                h[i + j] += a;
-            } else {
-                h[i + j - 10] += 19 * a;
-            }
+    let mut f2 = *f;
+    unroll10!(i => {
+        if i % 2 == 1 {
+            f2[i] *= 2;
         }
-    }
+    });
+    let mut h = [0i64; 10];
+    unroll10!(i => {
+        unroll10!(j => {
+            if j >= i {
+                let a = if j % 2 == 1 { f2[i] } else { f[i] };
+                let mut p = a * f[j];
+                if i != j {
+                    p *= 2;
+                }
+                if i + j >= 10 {
+                    p *= 19;
+                }
+                h[(i + j) % 10] += p;
+            }
+        });
+    });
     carry(&mut h);
     h
 }
