@@ -120,7 +120,9 @@ export class Tunnel {
       config.peers.map((p) => p.endpoint ? resolveEndpoint(p.endpoint) : undefined),
     );
 
+    o.log?.("endpoints resolved");
     const device = await WgDevice.create();
+    o.log?.("core ready");
     const ffi = launcher();
     let udpFd = -1;
     let cage: Cage | undefined;
@@ -155,6 +157,7 @@ export class Tunnel {
         hostname: o.hostname,
         etcFiles: cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn),
       });
+      o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
       configureLinks(cage.netlink(), {
         tunName: o.tunName,
         mtu: config.iface.mtu,
@@ -162,6 +165,7 @@ export class Tunnel {
         routes: routesOf(config),
       });
 
+      o.log?.("links configured");
       const batches = {
         outbound: device.batch(BATCH, roundUp(config.iface.mtu + 64, 64)),
         inbound: device.batch(BATCH, INBOUND_SLOT),

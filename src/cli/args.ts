@@ -13,7 +13,6 @@
  * @module
  */
 
-import { parseArgs as parseOptionTokens } from "node:util";
 import type { ConfigFlags, ConfigSource } from "../config/flags.ts";
 import { closestMatch } from "../config/did_you_mean.ts";
 import { HELP_TOPICS } from "./usage.ts";
@@ -72,7 +71,11 @@ export const DEFAULT_TUN_NAME = "wg0";
 const SUBCOMMANDS = ["genkey", "pubkey", "genpsk", "demo", "version", "help"] as const;
 type Subcommand = typeof SUBCOMMANDS[number];
 
-/** wgcage's own options, in the shape `node:util` `parseArgs` takes. */
+/**
+ * wgcage's own options. (They are read by hand rather than with `node:util`
+ * `parseArgs`: loading Node compatibility costs ~26 ms of start-up, and the
+ * scanner below already does all the checking.)
+ */
 const OPTIONS = {
   config: { type: "string" },
   "config-env": { type: "string" },
@@ -264,10 +267,30 @@ function parseSubcommand(name: Subcommand, args: string[], given: OptionName[]):
 }
 
 /** Types and collects the (already checked) option tokens. */
-function parseOptionValues(tokens: string[]) {
-  return parseOptionTokens({ args: tokens, options: OPTIONS, strict: true }).values;
+type OptionValues = {
+  [K in OptionName]?: (typeof OPTIONS)[K] extends { type: "boolean" } ? boolean
+    : (typeof OPTIONS)[K] extends { multiple: true } ? string[]
+    : string;
+};
+
+/** Reads the scanner's normalised tokens (`--name` or `--name=value`). */
+function parseOptionValues(tokens: string[]): OptionValues {
+  const values: Record<string, string | string[] | boolean> = {};
+  for (const token of tokens) {
+    const equals = token.indexOf("=");
+    const name = (equals < 0 ? token.slice(2) : token.slice(2, equals)) as OptionName;
+    const spec: { type: string; multiple?: boolean } = OPTIONS[name];
+    if (spec.type === "boolean") {
+      values[name] = true;
+    } else if (spec.multiple) {
+      const list = (values[name] ??= []) as string[];
+      list.push(token.slice(equals + 1));
+    } else {
+      values[name] = token.slice(equals + 1);
+    }
+  }
+  return values as OptionValues;
 }
-type OptionValues = ReturnType<typeof parseOptionValues>;
 
 function runOptions(values: OptionValues): RunOptions {
   if (values.config !== undefined && values["config-env"] !== undefined) {
