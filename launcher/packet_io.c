@@ -15,6 +15,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -342,4 +344,12 @@ int32_t wgl_wait(int32_t fd_a, int32_t fd_b, int32_t wake, int32_t timeout_ms) {
         (void)!read(wake, &v, sizeof v);
     }
     return mask;
+}
+
+/* Marks the TUN device persistent, so that closing our fd does not unregister
+ * it there and then (an RCU grace period: ~15 ms in close()). The device lives
+ * only in the cage's network namespace, which the kernel tears down in the
+ * background once the cage and our fds are gone. */
+int32_t wgl_tun_detach_on_close(int32_t fd) {
+    return ioctl(fd, TUNSETPERSIST, 1) < 0 ? -errno : 0;
 }

@@ -158,6 +158,8 @@ export class Tunnel {
         etcFiles: cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn),
       });
       o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
+      // Best effort: without it, closing the TUN fd at exit waits for the kernel.
+      ffi.wgl_tun_detach_on_close(cage.tunFd);
       configureLinks(cage.netlink(), {
         tunName: o.tunName,
         mtu: config.iface.mtu,

@@ -15,6 +15,7 @@ export const packetIoSymbols = {
   wgl_udp_local_port: { parameters: ["i32"], result: "i32" },
   wgl_udp_recv_batch: { parameters: ["i32", "buffer", "u32", "buffer", "u32"], result: "i32" },
   wgl_udp_send_batch: { parameters: ["i32", "buffer", "u32", "buffer", "u32"], result: "i32" },
+  wgl_tun_detach_on_close: { parameters: ["i32"], result: "i32" },
   wgl_eventfd: { parameters: [], result: "i32" },
   wgl_eventfd_signal: { parameters: ["i32"], result: "i32" },
   wgl_wait: { parameters: ["i32", "i32", "i32", "i32"], result: "i32", nonblocking: true },
