@@ -69,6 +69,7 @@ for (const who of ["nobody", "root"] as Who[]) {
           assertEquals(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
         }
       }
+      assertEquals(await env.leftovers(), [], "every cage removed its temp files");
     } finally {
       await env.close();
     }
@@ -88,6 +89,7 @@ for (const who of ["nobody", "root"] as Who[]) {
         await out.done;
         assertEquals(out.text().trim().split("\n"), ["ready", "got-signal"]);
         assertEquals(status.code, 3);
+        assertEquals(await env.leftovers(), [], "the cage removed its temp files");
       } finally {
         try {
           child.kill("SIGKILL");

@@ -75,6 +75,7 @@ for (const who of ["nobody", "root"] as Who[]) {
         ["0"],
         "an ICMP echo reply (type 0) through an unprivileged ping socket",
       );
+      assertEquals(await env.leftovers(), [], "the cage removed its temp files");
     } finally {
       await env.close();
     }

@@ -91,6 +91,7 @@ Deno.test("cage refuses with the fix when /dev/net/tun is not accessible", async
         "(sudo chmod 0666 /dev/net/tun); in a container, add --device /dev/net/tun",
     );
     assertEquals(r.code, 125);
+    assertEquals(await env.leftovers(), [], "a refused cage leaves no temp files");
   } finally {
     await env.close();
   }
@@ -106,6 +107,7 @@ Deno.test("cage refuses with the fix when /dev/net/tun is missing", async () => 
         "--device /dev/net/tun; on a host, load the module (sudo modprobe tun)",
     );
     assertEquals(r.code, 125);
+    assertEquals(await env.leftovers(), [], "a refused cage leaves no temp files");
   } finally {
     await env.close();
   }
@@ -170,6 +172,7 @@ Deno.test("cage refuses with the fix when the host has no /etc/hosts to lay the 
         "make sure /etc/hosts exists on the host (a file or a symlink)",
     );
     assertEquals(r.code, 125);
+    assertEquals(await env.leftovers(), [], "a refused cage leaves no temp files");
   } finally {
     await env.close();
   }

@@ -73,9 +73,9 @@ export class DriverEnv {
     await Deno.chmod(dir, 0o755);
     await Deno.mkdir(`${dir}/deno`);
     await Deno.mkdir(`${dir}/dev`);
+    await Deno.mkdir(`${dir}/tmp`);
     if (who === "nobody") {
-      await Deno.chown(dir, NOBODY, NOBODY);
-      await Deno.chown(`${dir}/deno`, NOBODY, NOBODY);
+      for (const d of [dir, `${dir}/deno`, `${dir}/tmp`]) await Deno.chown(d, NOBODY, NOBODY);
     }
     const env = new DriverEnv(who, dir, tun.mode ?? 0o666);
     const mk = await new Deno.Command("mknod", { args: [`${dir}/dev/tun`, "c", "10", "200"] })
@@ -133,6 +133,7 @@ export class DriverEnv {
     return {
       PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       DENO_DIR: `${this.dir}/deno`,
+      TMPDIR: `${this.dir}/tmp`,
       HOME: this.dir,
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
@@ -158,6 +159,13 @@ export class DriverEnv {
     const out = await this.spawn(spec, argv, opts).output();
     const text = new TextDecoder();
     return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+  }
+
+  /** What drivers left in their temp directory (TMPDIR): should be nothing. */
+  async leftovers(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(`${this.dir}/tmp`)) names.push(e.name);
+    return names;
   }
 
   async close(): Promise<void> {
