@@ -42,7 +42,7 @@ const PROBE = [
   "echo @resolv; cat /etc/resolv.conf",
   "echo @getent; getent hosts localhost",
   "echo @hostname; hostname",
-  "echo @getent_name; getent hosts cagey",
+  "echo @getent_name; getent -s files hosts cagey",
   "echo @uid; id -u; id -g",
   "echo @pid; echo $$",
   "echo @ping; /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); s.settimeout(2); s.sendto(bytes([8, 0, 0, 0, 0, 0, 0, 1]), (\"127.0.0.1\", 0)); print(s.recvfrom(64)[0][0])'",
