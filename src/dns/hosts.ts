@@ -9,7 +9,7 @@ const HOSTNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const MAX_HOSTNAME_LENGTH = 253;
 
 /**
- * localhost for IPv4 and IPv6, and the cage's hostname on 127.0.1.1 (the
+ * localhost for IPv4 and IPv6, and the cage's hostname on 127.0.1.1 and ::1 (the
  * Debian convention: an address of the cage's own loopback, so looking the
  * hostname up never needs DNS and never leaves the cage). A dotted hostname
  * is also listed by its first label. Throws a `RangeError` for a hostname
@@ -19,7 +19,7 @@ const MAX_HOSTNAME_LENGTH = 253;
  * ```ts
  * import { hostsFile } from "./hosts.ts";
  * hostsFile("build-7");
- * // "…127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbuild-7\n"
+ * // "…::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbuild-7\n::1\tbuild-7\n"
  * ```
  */
 export function hostsFile(hostname: string): string {
@@ -38,7 +38,9 @@ export function hostsFile(hostname: string): string {
   const name = hostname.replace(/\.$/, "");
   if (name !== "" && name.toLowerCase() !== "localhost") {
     const short = name.split(".")[0];
-    lines.push(`127.0.1.1\t${short === name ? name : `${name} ${short}`}`);
+    const names = short === name ? name : `${name} ${short}`;
+    // Both families, so that an AAAA lookup of the hostname never falls through to DNS.
+    lines.push(`127.0.1.1\t${names}`, `::1\t${names}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -11,7 +11,7 @@ import { encodeRequest, type NetlinkRequest, NLM_F_ACK, NLM_F_DUMP } from "./mes
 import { errorReply, ReplayTransport, ScriptedTransport } from "./_fake_transport.ts";
 import { ADDRESS_DUMP, ADDRESS_EXISTS_CONVERSATION, fromHex } from "./_kernel_replies.ts";
 import { bytesOf, capturedMessages, hex } from "./_test_util.ts";
-import { getLink, setLink } from "./link.ts";
+import { disableLinkLocal, getLink, setLink } from "./link.ts";
 
 const IP_SEQ = 0x6b028dc6;
 
@@ -125,11 +125,12 @@ Deno.test("listAddresses reads a whole dump", () => {
 });
 
 Deno.test("addAddress reports an address that is already there with the kernel's words", () => {
-  // The capture: lo and wg0 looked up, both set up, then 10.99.0.2/32 again.
+  // The capture: lo and wg0 looked up, both set up (wg0 without link-local), then 10.99.0.2/32 again.
   const nl = new ReplayTransport(ADDRESS_EXISTS_CONVERSATION.map(fromHex));
   getLink(nl, "lo");
   getLink(nl, "wg0");
   setLink(nl, 1, "lo", { up: true });
+  disableLinkLocal(nl, 2, "wg0");
   setLink(nl, 2, "wg0", { mtu: 1420, up: true });
   throws(() => addAddress(nl, 2, "wg0", parseCidr("10.99.0.2/32")), {
     name: "NetlinkError",

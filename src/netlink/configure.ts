@@ -9,7 +9,7 @@
 import { formatCidr, maskCidr } from "../config/cidr.ts";
 import type { Cidr } from "../config/types.ts";
 import { addAddress } from "./address.ts";
-import { getLink, setLink } from "./link.ts";
+import { disableLinkLocal, getLink, setLink } from "./link.ts";
 import { addRoute, listRoutes, RT_TABLE_MAIN } from "./route.ts";
 import type { NetlinkTransport } from "./transport.ts";
 
@@ -51,6 +51,7 @@ export function configureLinks(nl: NetlinkTransport, plan: LinkPlan): void {
   const loopback = getLink(nl, "lo");
   const tun = getLink(nl, plan.tunName);
   setLink(nl, loopback.index, "lo", { up: true });
+  disableLinkLocal(nl, tun.index, plan.tunName);
   setLink(nl, tun.index, plan.tunName, { mtu: plan.mtu, up: true });
   for (const address of plan.addresses) addAddress(nl, tun.index, plan.tunName, address);
   if (plan.routes.length === 0) return;

@@ -64,6 +64,7 @@ Deno.test("configureLinks replays a real kernel conversation: lo up, wg0 MTU and
     "GETLINK lo",
     "GETLINK wg0",
     "NEWLINK index 1 flags 1 change 1 ",
+    "NEWLINK index 2 flags 0 change 0 ",
     "NEWLINK index 2 flags 1 change 1 8c050000",
     "NEWADDR family 2 /32 flags 0 index 2",
     "NEWADDR family 10 /128 flags 2 index 2",
@@ -72,7 +73,7 @@ Deno.test("configureLinks replays a real kernel conversation: lo up, wg0 MTU and
     "NEWROUTE family 10 /0 scope 0",
   ]);
   const first = nl.sent[0].seq;
-  deepStrictEqual(nl.sent.map((m) => m.seq - first), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  deepStrictEqual(nl.sent.map((m) => m.seq - first), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
 
 Deno.test("configureLinks stops at a missing TUN with ENODEV before changing anything", () => {

@@ -9,12 +9,14 @@
  */
 
 import { requestDump, requestWithAck } from "./conversation.ts";
-import { EINVAL, ENODEV } from "./errno.ts";
-import { permissionHint } from "./error.ts";
+import { EAFNOSUPPORT, EINVAL, ENODEV } from "./errno.ts";
+import { NetlinkError, permissionHint } from "./error.ts";
 import {
+  AF_INET6,
   AF_UNSPEC,
   decodeAttributes,
   HOST_LITTLE_ENDIAN,
+  nestedAttribute,
   type NetlinkMessage,
   type NetlinkRequest,
   NLM_F_REQUEST,
@@ -127,6 +129,30 @@ export function setLinkRequest(index: number, change: LinkChange): NetlinkReques
   };
 }
 
+const IFLA_AF_SPEC = 26;
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+const IN6_ADDR_GEN_MODE_NONE = 1;
+
+/**
+ * RTM_NEWLINK setting the link's IPv6 address generation mode to "none" (what
+ * `ip link set DEV addrgenmode none` sends): no fe80:: address, and so no
+ * router solicitations or other link-local chatter into the tunnel.
+ */
+export function noLinkLocalRequest(index: number): NetlinkRequest {
+  return {
+    type: RTM_NEWLINK,
+    flags: NLM_F_REQUEST,
+    header: encodeIfinfomsg(index, 0, 0),
+    attributes: [
+      nestedAttribute(IFLA_AF_SPEC, [
+        nestedAttribute(AF_INET6, [
+          { type: IFLA_INET6_ADDR_GEN_MODE, data: new Uint8Array([IN6_ADDR_GEN_MODE_NONE]) },
+        ]),
+      ]),
+    ],
+  };
+}
+
 /** Decodes an RTM_NEWLINK message (a GETLINK reply or dump entry). */
 export function decodeLink(message: NetlinkMessage): LinkInfo {
   if (message.type !== RTM_NEWLINK || message.payload.length < IFINFOMSG_SIZE) {
@@ -194,4 +220,20 @@ export function listLinks(nl: NetlinkTransport): LinkInfo[] {
     what: "list links",
     hint: permissionHint(errno),
   })).filter((message) => message.type === RTM_NEWLINK).map(decodeLink);
+}
+
+/**
+ * Keeps the kernel from giving the link an fe80:: address. Where the kernel
+ * has no IPv6 there is nothing to keep away, and nothing fails.
+ */
+export function disableLinkLocal(nl: NetlinkTransport, index: number, name: string): void {
+  try {
+    requestWithAck(nl, noLinkLocalRequest(index), () => ({
+      what: `turn off IPv6 link-local addresses on ${name}`,
+      hint: "the kernel refused 'addrgenmode none'",
+    }));
+  } catch (e) {
+    if (e instanceof NetlinkError && (e.errno === EAFNOSUPPORT || e.errno === 95)) return;
+    throw e;
+  }
 }

@@ -5,6 +5,7 @@ import {
   getLink,
   getLinkRequest,
   listLinks,
+  noLinkLocalRequest,
   setLink,
   setLinkRequest,
 } from "./link.ts";
@@ -157,4 +158,11 @@ Deno.test("setLink sends one acknowledged RTM_NEWLINK", () => {
   strictEqual(nl.sent.length, 1);
   strictEqual(nl.sent[0].type, RTM_NEWLINK);
   strictEqual(nl.sent[0].flags, 0x5);
+});
+
+Deno.test("noLinkLocalRequest matches `ip link set wg0 addrgenmode none`", () => {
+  const request = noLinkLocalRequest(2);
+  // IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: 1 } }
+  strictEqual(hex(request.attributes[0].data), "0c000a00 05000800 01000000");
+  strictEqual(request.attributes[0].type, 26);
 });

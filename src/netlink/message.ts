@@ -103,6 +103,22 @@ export function stringAttribute(type: number, value: string): Attribute {
   return { type, data };
 }
 
+/** An attribute holding other attributes (`NLA_F_NESTED` is not set, as `ip` sends them). */
+export function nestedAttribute(type: number, children: readonly Attribute[]): Attribute {
+  let length = 0;
+  for (const child of children) length += align(RTA_HDRLEN + child.data.length);
+  const data = new Uint8Array(length);
+  const view = new DataView(data.buffer);
+  let at = 0;
+  for (const child of children) {
+    view.setUint16(at, RTA_HDRLEN + child.data.length, HOST_LITTLE_ENDIAN);
+    view.setUint16(at + 2, child.type, HOST_LITTLE_ENDIAN);
+    data.set(child.data, at + RTA_HDRLEN);
+    at += align(RTA_HDRLEN + child.data.length);
+  }
+  return { type, data };
+}
+
 /** An attribute carrying raw bytes (addresses, in network order). */
 export function bytesAttribute(type: number, value: Uint8Array): Attribute {
   return { type, data: value };
