@@ -44,7 +44,7 @@ async function requireTool(name: string): Promise<void> {
 }
 
 Deno.test("Rust handshake known answers are exactly the Python reference's output", async () => {
-  const { code, out } = await run("python3", [script, "--rust"]);
+  const { code, out } = await run("/usr/bin/python3", [script, "--rust"]);
   if (code !== 0) throw new Error(`wg_handshake.py --rust failed: ${out}`);
   const rust = await Deno.readTextFile(new URL("wasm/src/noise.rs", root));
   const want = constantsIn(out);
@@ -64,8 +64,8 @@ Deno.test("wireguard-go accepts the reference initiation and the keys derived fr
   if (Deno.uid() !== 0) {
     throw new Error("This test needs root (it creates a network namespace); run it with sudo");
   }
-  for (const tool of ["ip", "wg", "wireguard-go", "python3"]) await requireTool(tool);
-  const { code, out } = await run("timeout", ["60", "python3", script, "--interop"]);
+  for (const tool of ["ip", "wg", "wireguard-go", "/usr/bin/python3"]) await requireTool(tool);
+  const { code, out } = await run("timeout", ["60", "/usr/bin/python3", script, "--interop"]);
   if (code !== 0 || !out.includes("interop ok")) {
     throw new Error(`wg_handshake.py --interop failed (exit ${code}):\n${out}`);
   }
