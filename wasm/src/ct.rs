@@ -19,8 +19,13 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Overwrites `buf` with zeros in a way the optimizer may not remove.
 pub fn wipe(buf: &mut [u8]) {
-    for b in buf.iter_mut() {
+    // Word stores for the aligned middle, byte stores for the ends.
+    let (head, words, tail) = unsafe { buf.align_to_mut::<u64>() };
+    for b in head.iter_mut().chain(tail.iter_mut()) {
         unsafe { core::ptr::write_volatile(b, 0) };
+    }
+    for w in words.iter_mut() {
+        unsafe { core::ptr::write_volatile(w, 0) };
     }
     compiler_fence(Ordering::SeqCst);
 }
@@ -58,8 +63,14 @@ mod tests {
     #[test]
     fn wipe_zeroes_everything() {
         let mut a = [0xffu8; 77];
-        wipe(&mut a);
-        assert!(a.iter().all(|&b| b == 0));
+        for start in 0..9 {
+            for end in start..77 {
+                a.fill(0xff);
+                wipe(&mut a[start..end]);
+                assert!(a[start..end].iter().all(|&b| b == 0));
+                assert!(a[..start].iter().chain(&a[end..]).all(|&b| b == 0xff));
+            }
+        }
         let mut w = [7u32; 16];
         wipe_u32(&mut w);
         assert!(w.iter().all(|&x| x == 0));
