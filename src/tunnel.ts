@@ -116,12 +116,13 @@ export class Tunnel {
   static async open(o: TunnelOptions): Promise<Tunnel> {
     const { config } = o;
     const clock = o.clock ?? systemClock;
+    const creating = WgDevice.create();
+    creating.catch(() => {});
     const endpoints = await Promise.all(
       config.peers.map((p) => p.endpoint ? resolveEndpoint(p.endpoint) : undefined),
     );
-
     o.log?.("endpoints resolved");
-    const device = await WgDevice.create();
+    const device = await creating;
     o.log?.("core ready");
     const ffi = launcher();
     let udpFd = -1;
@@ -150,6 +151,24 @@ export class Tunnel {
       }
       const listenPort = ffi.wgl_udp_local_port(udpFd);
 
+      // Handshakes start before the cage is made, so the round trip to the
+      // peers overlaps the cage's set-up; the loop picks up the responses.
+      const batches = {
+        outbound: device.batch(BATCH, roundUp(config.iface.mtu + 64, 64)),
+        inbound: device.batch(BATCH, INBOUND_SLOT),
+        control: device.batch(CONTROL_BATCH, Math.max(roundUp(config.iface.mtu + 64, 64), 256)),
+      };
+      const now = clock.now();
+      const wall = clock.wall();
+      peerIds.forEach((id, i) => {
+        if (endpoints[i]) device.initiate(id, now, wall);
+      });
+      for (let n = CONTROL_BATCH; n === CONTROL_BATCH;) {
+        n = batches.control.poll(now, wall);
+        const c = batches.control;
+        ffi.wgl_udp_send_batch(udpFd, c.slotsPointerView(), c.slotSize, c.descView(), n);
+      }
+
       cage = await Cage.open({
         argv: o.argv,
         tunName: o.tunName,
@@ -168,11 +187,6 @@ export class Tunnel {
       });
 
       o.log?.("links configured");
-      const batches = {
-        outbound: device.batch(BATCH, roundUp(config.iface.mtu + 64, 64)),
-        inbound: device.batch(BATCH, INBOUND_SLOT),
-        control: device.batch(CONTROL_BATCH, Math.max(roundUp(config.iface.mtu + 64, 64), 256)),
-      };
       let drain: () => void = () => {};
       const datapath = new DataPath<Batch>({
         core: new CoreAdapter(device),
@@ -191,9 +205,6 @@ export class Tunnel {
         endpoints,
       });
       drain = () => tunnel.#drainEvents();
-      for (const id of peerIds) {
-        if (endpoints[peerIds.indexOf(id)]) device.initiate(id, clock.now(), clock.wall());
-      }
       datapath.kick();
       return tunnel;
     } catch (e) {

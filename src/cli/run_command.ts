@@ -9,12 +9,15 @@ import type { RunOptions } from "./args.ts";
 import { hostLoadIo, loadConfig } from "../config/load.ts";
 import { forwardSignals } from "../cage/mod.ts";
 import { Tunnel } from "../tunnel.ts";
+import { compileCore } from "../wg/_wasm.ts";
 
 function stderrLine(line: string): void {
   console.error(line);
 }
 
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
+  // V8 compiles the core on background threads while the config is read.
+  compileCore().catch(() => {});
   const { config, warnings } = await loadConfig(
     { config: options.config, flags: options.flags },
     hostLoadIo,
