@@ -11,12 +11,15 @@ use crate::messages::Error;
 /// Entropy the host must supply before the generator produces anything.
 const MIN_SEED_BYTES: usize = 32;
 
+/// The generator: a ChaCha20 key that every request replaces, and how much
+/// entropy has come in so far.
 pub struct Drbg {
     key: [u8; 32],
     seeded_bytes: usize,
 }
 
 impl Drbg {
+    /// An unseeded generator; `fill` fails until `reseed` has supplied 32 bytes.
     pub const fn new() -> Self {
         Drbg {
             key: [0; 32],
