@@ -108,6 +108,47 @@ Deno.test("SIGTERM and SIGINT sent to wgcage reach the command, whose status wgc
   }
 });
 
+Deno.test("Ctrl-C while waiting for the handshake ends wgcage at once with 130, leaving nothing", async () => {
+  requireRoot("The signal test");
+  const lab = await Lab.open();
+  try {
+    const ns = await lab.namespace("int");
+    const keys = await generateKeyPair();
+    const config = await writeConfig(
+      lab,
+      wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
+        publicKey: (await generateKeyPair()).publicKey,
+        allowedIps: ["10.99.0.0/24"],
+        endpoint: endpointOf("127.0.0.1", 9),
+      }]),
+    );
+    const etcDirs = async () => {
+      const names: string[] = [];
+      for await (const e of Deno.readDir("/tmp")) {
+        if (e.name.startsWith("wgcage-etc-")) names.push(e.name);
+      }
+      return names.sort().join(",");
+    };
+    const before = await etcDirs();
+    const p = ns.spawn(wgcageArgv(["-v", "--config", config, "--", "true"]));
+    // -v says on stderr when the handshake is under way.
+    for (let waited = 0; !p.stderr.includes("handshake initiation sent"); waited += 20) {
+      assert(waited < 20_000, `wgcage never started a handshake: ${p.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const t0 = performance.now();
+    p.signal("SIGINT");
+    const s = await p.status;
+    const took = performance.now() - t0;
+    assert(s.code === 130, `exit ${s.code}: ${p.stderr}`);
+    assert(took < 2000, `took ${took} ms to stop`);
+    assert(await etcDirs() === before, "a cage's /etc files were left in /tmp");
+    assert((await ns.pids()).length === 0, "a process of the cage is left");
+  } finally {
+    await lab.close();
+  }
+});
+
 Deno.test("genkey, pubkey and genpsk agree with wg", async () => {
   await requireTool("wg", "wireguard-tools");
   const main = new URL("../src/main.ts", import.meta.url).pathname;

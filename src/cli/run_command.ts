@@ -10,12 +10,14 @@ import { hostLoadIo, loadConfig } from "../config/load.ts";
 import { forwardSignals } from "../cage/mod.ts";
 import { Tunnel } from "../tunnel.ts";
 import { compileCore } from "../wg/_wasm.ts";
+import { listenForInterruption } from "./interruption.ts";
 
 function stderrLine(line: string): void {
   console.error(line);
 }
 
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
+  const started = performance.now();
   // V8 compiles the core on background threads while the config is read.
   compileCore().catch(() => {});
   const { config, warnings } = await loadConfig(
@@ -24,13 +26,15 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
   );
   for (const w of warnings) stderrLine(w);
 
-  const started = performance.now();
+  // -v: times are seconds since wgcage began the run.
   const log = options.verbose
     ? (line: string) =>
       stderrLine(`wgcage: [${((performance.now() - started) / 1000).toFixed(3)}] ${line}`)
     : undefined;
+  log?.(`config from ${config.source}: ${config.peers.length} peer(s)`);
 
-  const tunnel = await Tunnel.open({
+  const interruption = listenForInterruption();
+  const opening = Tunnel.open({
     config,
     argv,
     tunName: options.tunName ?? "wg0",
@@ -39,15 +43,27 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     log,
     warn: stderrLine,
   });
-  // Until the command runs, a Ctrl-C ends wgcage (and so the waiting cage).
-  const stopForwarding = forwardSignals(tunnel.cage);
+  const opened = await Promise.race([opening, interruption.status]);
+  if (typeof opened === "number") {
+    interruption.remove();
+    await opening.then((t) => t.close(), () => {});
+    return opened;
+  }
+  const tunnel = opened;
+  let stopForwarding = () => {};
   try {
     if (tunnel.initiates && options.handshakeTimeoutMs > 0) {
-      await tunnel.waitForHandshake(options.handshakeTimeoutMs);
+      const handshake = tunnel.waitForHandshake(options.handshakeTimeoutMs).then(() => undefined);
+      const interrupted = await Promise.race([handshake, interruption.status]);
+      if (interrupted !== undefined) return interrupted;
     }
+    // From here on, signals are the command's to handle.
+    interruption.remove();
+    stopForwarding = forwardSignals(tunnel.cage);
     log?.("starting the command");
     return await tunnel.run();
   } finally {
+    interruption.remove();
     stopForwarding();
     await tunnel.close();
   }
