@@ -716,6 +716,25 @@ pub extern "C" fn wg_peer_initiate(peer: u32, now: f64, wall: f64) -> i32 {
     unit_status(device().initiate(peer, now))
 }
 
+/// Checks a batch call's arguments, then runs `work` on the batch; `work`
+/// returns the call's result.
+unsafe fn batch_call(
+    slots: usize,
+    slot_size: usize,
+    desc: usize,
+    count: usize,
+    times: [f64; 2],
+    work: impl FnOnce(&mut Batch) -> i32,
+) -> i32 {
+    let run = || -> Result<i32, Error> {
+        finite(&times)?;
+        let count = i32::try_from(count).map_err(|_| Error::InvalidArgument)?;
+        let mut b = batch(slots, slot_size, desc, count as usize)?;
+        Ok(work(&mut b))
+    };
+    run().unwrap_or_else(fail)
+}
+
 /// TUN → network: seals the batch in place; returns `count`.
 #[no_mangle]
 pub unsafe extern "C" fn wg_encrypt_batch(
@@ -729,14 +748,10 @@ pub unsafe extern "C" fn wg_encrypt_batch(
     if count == 0 {
         return 0;
     }
-    let run = || -> Result<i32, Error> {
-        finite(&[now, wall])?;
-        let count = i32::try_from(count).map_err(|_| Error::InvalidArgument)?;
-        let mut b = batch(slots, slot_size, desc, count as usize)?;
-        device().encrypt_batch(&mut b, now);
-        Ok(count)
-    };
-    run().unwrap_or_else(fail)
+    batch_call(slots, slot_size, desc, count, [now, wall], |b| {
+        device().encrypt_batch(b, now);
+        count as i32
+    })
 }
 
 /// Network → TUN: opens the batch in place; returns `count`.
@@ -752,14 +767,10 @@ pub unsafe extern "C" fn wg_decrypt_batch(
     if count == 0 {
         return 0;
     }
-    let run = || -> Result<i32, Error> {
-        finite(&[now, wall])?;
-        let count = i32::try_from(count).map_err(|_| Error::InvalidArgument)?;
-        let mut b = batch(slots, slot_size, desc, count as usize)?;
-        device().decrypt_batch(&mut b, now, wall);
-        Ok(count)
-    };
-    run().unwrap_or_else(fail)
+    batch_call(slots, slot_size, desc, count, [now, wall], |b| {
+        device().decrypt_batch(b, now, wall);
+        count as i32
+    })
 }
 
 /// Runs timers and fills up to `count` slots with packets to send; returns
@@ -773,19 +784,18 @@ pub unsafe extern "C" fn wg_poll(
     now: f64,
     wall: f64,
 ) -> i32 {
-    let run = || -> Result<i32, Error> {
-        finite(&[now, wall])?;
-        if slot_size < crate::messages::INITIATION_LEN {
-            return Err(Error::BufferTooSmall);
-        }
-        if count == 0 {
-            return Ok(0);
-        }
-        let count = i32::try_from(count).map_err(|_| Error::InvalidArgument)?;
-        let mut b = batch(slots, slot_size, desc, count as usize)?;
-        Ok(device().poll(&mut b, now, wall) as i32)
-    };
-    run().unwrap_or_else(fail)
+    if let Err(e) = finite(&[now, wall]) {
+        return fail(e);
+    }
+    if slot_size < crate::messages::INITIATION_LEN {
+        return fail(Error::BufferTooSmall);
+    }
+    if count == 0 {
+        return 0;
+    }
+    batch_call(slots, slot_size, desc, count, [now, wall], |b| {
+        device().poll(b, now, wall) as i32
+    })
 }
 
 /// Monotonic ms of the next timer event (`Infinity` if none; `now` if

@@ -325,10 +325,7 @@ impl Device {
     }
 
     fn peer(&mut self, id: u32) -> Result<&mut Peer, Error> {
-        self.peers
-            .get_mut(id as usize)
-            .and_then(|p| p.as_deref_mut())
-            .ok_or(Error::NoSuchPeer)
+        peer_mut(&mut self.peers, id).ok_or(Error::NoSuchPeer)
     }
 
     // ---- Outbound ----
@@ -367,11 +364,7 @@ impl Device {
         // Timers that ran out before this packet act first (keys zeroed long
         // ago must not wipe the packet staged now).
         self.run_timers(id as usize, now);
-        let peer = match self
-            .peers
-            .get_mut(id as usize)
-            .and_then(|p| p.as_deref_mut())
-        {
+        let peer = match peer_mut(&mut self.peers, id) {
             Some(p) => p,
             None => return Outcome::drop(Reason::NoRoute, NO_PEER),
         };
@@ -544,11 +537,7 @@ impl Device {
             Some(&id) => id,
             None => return Outcome::drop(Reason::UnknownPeer, NO_PEER),
         };
-        let peer = match self
-            .peers
-            .get_mut(id as usize)
-            .and_then(|p| p.as_deref_mut())
-        {
+        let peer = match peer_mut(&mut self.peers, id) {
             Some(p) => p,
             None => return Outcome::drop(Reason::UnknownPeer, NO_PEER),
         };
@@ -632,11 +621,7 @@ impl Device {
             Some(k) => k,
             None => return Outcome::drop(Reason::HandshakeFailed, NO_PEER),
         };
-        let peer = match self
-            .peers
-            .get_mut(id as usize)
-            .and_then(|p| p.as_deref_mut())
-        {
+        let peer = match peer_mut(&mut self.peers, id) {
             Some(p) => p,
             None => return Outcome::drop(Reason::UnknownIndex, NO_PEER),
         };
@@ -675,11 +660,7 @@ impl Device {
             Some(id) => id,
             None => return Outcome::drop(Reason::UnknownIndex, NO_PEER),
         };
-        let peer = match self
-            .peers
-            .get_mut(id as usize)
-            .and_then(|p| p.as_deref_mut())
-        {
+        let peer = match peer_mut(&mut self.peers, id) {
             Some(p) => p,
             None => return Outcome::drop(Reason::UnknownIndex, NO_PEER),
         };
@@ -711,11 +692,7 @@ impl Device {
             None => return Outcome::drop(Reason::UnknownIndex, NO_PEER),
         };
         self.run_timers(id as usize, now);
-        let peer = match self
-            .peers
-            .get_mut(id as usize)
-            .and_then(|p| p.as_deref_mut())
-        {
+        let peer = match peer_mut(&mut self.peers, id) {
             Some(p) => p,
             None => return Outcome::drop(Reason::UnknownIndex, NO_PEER),
         };
@@ -1052,6 +1029,12 @@ fn seal_for(peer: &mut Peer, slot: &mut [u8], len: usize, now: f64, rng: &mut Dr
 }
 
 /// Moves the peer's endpoint to where an authenticated packet came from.
+/// The live peer with this id. A free function, so that callers may hold
+/// other fields of the device (its keys, its indices) at the same time.
+fn peer_mut(peers: &mut [Option<Box<Peer>>], id: u32) -> Option<&mut Peer> {
+    peers.get_mut(id as usize).and_then(|p| p.as_deref_mut())
+}
+
 fn roam(peer: &mut Peer, source: Endpoint, events: &mut VecDeque<Event>) {
     if source.is_set() && source != peer.endpoint {
         peer.endpoint = source;
