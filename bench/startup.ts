@@ -14,10 +14,8 @@
 
 import { parseArgs } from "node:util";
 import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
-import { WgPeer } from "../tests/harness/wg_peer.ts";
-import { generateKeyPair } from "../tests/harness/keys.ts";
 import { run } from "../tests/harness/process.ts";
-import { wgcageArgv, wgQuick, writeConfig } from "../tests/e2e/wgcage.ts";
+import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
 
 const args = parseArgs({ args: Deno.args, options: { runs: { type: "string", default: "20" } } });
 const runs = Number(args.values.runs);
@@ -42,20 +40,7 @@ interface HyperfineResult {
 const lab = await Lab.open();
 try {
   const ns = await lab.namespace("startup");
-  const keys = await generateKeyPair();
-  const peer = await WgPeer.start(lab, ns, {
-    listenPort: 51820,
-    addresses: ["10.99.0.1/24"],
-    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
-  });
-  const config = await writeConfig(
-    lab,
-    wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
-      publicKey: peer.keys.publicKey,
-      allowedIps: ["10.99.0.0/24"],
-      endpoint: "127.0.0.1:51820",
-    }]),
-  );
+  const { config } = await loopbackPeer(lab, ns);
   const dir = await lab.tempDir();
   const empty = `${dir}/empty.ts`;
   await Deno.writeTextFile(empty, "");

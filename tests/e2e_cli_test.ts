@@ -12,8 +12,8 @@
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { run } from "./harness/process.ts";
 import { generateKeyPair } from "./harness/keys.ts";
-import { endpointOf, WgPeer } from "./harness/wg_peer.ts";
-import { runWgcage, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { endpointOf } from "./harness/wg_peer.ts";
+import { loopbackPeer, runWgcage, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -38,32 +38,8 @@ Deno.test("the demo says why and how to fix it when /dev/net/tun is not accessib
   requireRoot("The demo test");
   const lab = await Lab.open();
   try {
-    const dir = await lab.tempDir();
-    await Deno.chmod(dir, 0o755);
-    const denoDir = await Deno.makeTempDir({ prefix: "wgc-denodir-" });
-    lab.defer(() => Deno.remove(denoDir, { recursive: true }));
-    await Deno.chown(denoDir, 65534, 65534);
-    // A TUN node only root may open, seen by the unprivileged user in a private mount namespace.
-    await run(["mknod", `${dir}/tun`, "c", "10", "200"]);
-    await Deno.chmod(`${dir}/tun`, 0o600);
-    const r = await run([
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
-      dir,
-      "setpriv",
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      "env",
-      `DENO_DIR=${denoDir}`,
-      "HOME=/tmp",
-      ...wgcageArgv(["demo"]),
-    ], { allowFailure: true, timeoutMs: 60_000 });
+    // A TUN node only root may open, seen by the unprivileged user.
+    const r = await runWgcage(lab, { args: ["demo"], rootless: true, tunMode: 0o600 });
     assert(r.code === 125, `exit ${r.code}: ${r.stderr}`);
     const lines = r.stderr.trim().split("\n");
     assert(lines.length === 1, `expected one line, got: ${r.stderr}`);
@@ -79,20 +55,7 @@ Deno.test("SIGTERM and SIGINT sent to wgcage reach the command, whose status wgc
   const lab = await Lab.open();
   try {
     const ns = await lab.namespace("sig");
-    const keys = await generateKeyPair();
-    const peer = await WgPeer.start(lab, ns, {
-      listenPort: 51820,
-      addresses: ["10.99.0.1/24"],
-      peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
-    });
-    const config = await writeConfig(
-      lab,
-      wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
-        publicKey: peer.keys.publicKey,
-        allowedIps: ["10.99.0.0/24"],
-        endpoint: endpointOf("127.0.0.1", 51820),
-      }]),
-    );
+    const { config } = await loopbackPeer(lab, ns);
     for (const [signal, status] of [["SIGTERM", 3], ["SIGINT", 4]] as const) {
       const script = `trap 'echo got TERM; exit 3' TERM; trap 'echo got INT; exit 4' INT; ` +
         `echo ready; while :; do sleep 0.05; done`;

@@ -7,6 +7,8 @@
 
 import type { Lab, Namespace } from "../harness/netns.ts";
 import { run, type RunResult } from "../harness/process.ts";
+import { generateKeyPair } from "../harness/keys.ts";
+import { WgPeer } from "../harness/wg_peer.ts";
 
 export const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 export const NOBODY = 65534;
@@ -37,11 +39,11 @@ async function nobodyDenoDir(lab: Lab): Promise<string> {
 }
 
 /**
- * A TUN node anyone may open, in a temp dir the lab removes. The rootless run
+ * A TUN node of the given mode, in a temp dir the lab removes. The rootless run
  * sees it over /dev/net/tun in a private mount namespace, so the machine's
  * own node is never changed (tests may run in parallel).
  */
-async function openTunNode(lab: Lab): Promise<string> {
+async function privateTunNode(lab: Lab, mode: number): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "wgc-tun-" });
   lab.defer(() => Deno.remove(dir, { recursive: true }));
   await Deno.chmod(dir, 0o755);
@@ -49,7 +51,7 @@ async function openTunNode(lab: Lab): Promise<string> {
   if (!mk.success) {
     throw new Error(`Cannot make a TUN node: ${new TextDecoder().decode(mk.stderr)}`);
   }
-  await Deno.chmod(`${dir}/tun`, 0o666);
+  await Deno.chmod(`${dir}/tun`, mode);
   return dir;
 }
 
@@ -57,6 +59,8 @@ export interface WgcageRun {
   ns?: Namespace;
   args: string[];
   rootless?: boolean;
+  /** Mode of the TUN node a rootless run sees; 0o666 unless a test wants a refusal. */
+  tunMode?: number;
   stdin?: string;
   timeoutMs?: number;
   env?: Record<string, string>;
@@ -71,7 +75,7 @@ export async function runWgcage(lab: Lab, r: WgcageRun): Promise<RunResult> {
   let argv = wgcageArgv(r.args);
   const env: Record<string, string> = { ...r.env };
   if (r.rootless) {
-    const tunDir = await openTunNode(lab);
+    const tunDir = await privateTunNode(lab, r.tunMode ?? 0o666);
     env.DENO_DIR = await nobodyDenoDir(lab);
     env.HOME = "/tmp";
     argv = [
@@ -132,4 +136,29 @@ export function wgQuick(
     if (p.keepalive) lines.push(`PersistentKeepalive = ${p.keepalive}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * A wireguard-go peer listening on 51820 in `ns`, and a config for a wgcage
+ * in the same namespace that reaches it over that namespace's loopback.
+ */
+export async function loopbackPeer(
+  lab: Lab,
+  ns: Namespace,
+): Promise<{ peer: WgPeer; config: string }> {
+  const keys = await generateKeyPair();
+  const peer = await WgPeer.start(lab, ns, {
+    listenPort: 51820,
+    addresses: ["10.99.0.1/24"],
+    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
+  });
+  const config = await writeConfig(
+    lab,
+    wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
+      publicKey: peer.keys.publicKey,
+      allowedIps: ["10.99.0.0/24"],
+      endpoint: "127.0.0.1:51820",
+    }]),
+  );
+  return { peer, config };
 }
