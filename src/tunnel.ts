@@ -4,8 +4,9 @@
  * data path loop between them. `wgcage run` opens one; the demo opens two.
  *
  * Bring-up, in order: resolve endpoints (fail before anything is made) →
- * device and peers → UDP socket → cage (child waits) → links over netlink →
- * data path → handshake → the command.
+ * device and peers → UDP socket → handshake initiations sent → cage (child
+ * waits) → links over netlink → data path (which takes the responses) →
+ * the command, once a handshake completed.
  *
  * @module
  */
@@ -58,6 +59,17 @@ function shortKey(b64: string): string {
   return `${b64.slice(0, 8)}…`;
 }
 
+function udpOpenFailure(port: number, errno: number): string {
+  switch (errno) {
+    case 98: // EADDRINUSE
+      return `Cannot listen on UDP port ${port}: it is in use; choose another ListenPort or leave it out`;
+    case 13: // EACCES
+      return `Cannot listen on UDP port ${port}: ports below 1024 need root; choose ListenPort 1024 or above`;
+    default:
+      return `Cannot open a UDP socket (port ${port}): errno ${errno}; check that the host allows UDP sockets`;
+  }
+}
+
 /** Routes for the cage: every AllowedIPs prefix of every peer, each once. */
 function routesOf(config: TunnelConfig): Cidr[] {
   const seen = new Set<string>();
@@ -79,6 +91,7 @@ export class Tunnel {
   readonly device: WgDevice;
   readonly listenPort: number;
   readonly #datapath: DataPath<Batch>;
+  readonly #io: LauncherPacketIo<Batch>;
   readonly #running: Promise<void>;
   readonly #udpFd: number;
   readonly #o: TunnelOptions;
@@ -96,6 +109,7 @@ export class Tunnel {
       udpFd: number;
       listenPort: number;
       datapath: DataPath<Batch>;
+      io: LauncherPacketIo<Batch>;
       peerIds: number[];
       endpoints: (ResolvedEndpoint | undefined)[];
     },
@@ -106,6 +120,7 @@ export class Tunnel {
     this.#udpFd = parts.udpFd;
     this.listenPort = parts.listenPort;
     this.#datapath = parts.datapath;
+    this.#io = parts.io;
     this.#peerIds = parts.peerIds;
     this.#endpoints = parts.endpoints;
     this.#running = this.#datapath.start();
@@ -143,11 +158,7 @@ export class Tunnel {
 
       udpFd = ffi.wgl_udp_open(config.iface.listenPort ?? 0);
       if (udpFd < 0) {
-        throw new TunnelError(
-          `Cannot listen on UDP port ${config.iface.listenPort ?? 0}: ${
-            -udpFd === 98 ? "it is in use" : `errno ${-udpFd}`
-          }; choose another ListenPort or leave it out`,
-        );
+        throw new TunnelError(udpOpenFailure(config.iface.listenPort ?? 0, -udpFd));
       }
       const listenPort = ffi.wgl_udp_local_port(udpFd);
 
@@ -188,9 +199,10 @@ export class Tunnel {
 
       o.log?.("links configured");
       let drain: () => void = () => {};
+      const io = new LauncherPacketIo<Batch>(ffi, cage.tunFd, udpFd);
       const datapath = new DataPath<Batch>({
         core: new CoreAdapter(device),
-        io: new LauncherPacketIo<Batch>(ffi, cage.tunFd, udpFd),
+        io,
         clock,
         batches,
         onTurn: () => drain(),
@@ -201,6 +213,7 @@ export class Tunnel {
         udpFd,
         listenPort,
         datapath,
+        io,
         peerIds,
         endpoints,
       });
@@ -320,6 +333,7 @@ export class Tunnel {
     if (this.#closed) return;
     this.#closed = true;
     await this.#datapath.stop().catch(() => {});
+    this.#io.close();
     this.cage.kill();
     await this.cage.close();
     launcher().wgl_fd_close(this.#udpFd);

@@ -8,7 +8,7 @@
  */
 
 import type { PacketBatch, PacketIo } from "./loop.ts";
-import type { PacketIoSymbols } from "./packet_io_symbols.ts";
+import type { LauncherSymbols } from "../cage/_ffi.ts";
 
 /** A batch whose slots and descriptors the launcher can read and write. */
 export interface MemoryBatch extends PacketBatch {
@@ -44,12 +44,12 @@ function checked(result: number, what: string): number {
 }
 
 export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
-  readonly #sym: PacketIoSymbols;
+  readonly #sym: LauncherSymbols;
   readonly #tunFd: number;
   readonly #udpFd: number;
   readonly #wakeFd: number;
 
-  constructor(sym: PacketIoSymbols, tunFd: number, udpFd: number) {
+  constructor(sym: LauncherSymbols, tunFd: number, udpFd: number) {
     this.#sym = sym;
     this.#tunFd = tunFd;
     this.#udpFd = udpFd;
@@ -98,5 +98,10 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
 
   wake(): void {
     this.#sym.wgl_eventfd_signal(this.#wakeFd);
+  }
+
+  /** Closes the wake-up fd (the TUN and the socket belong to their owners). */
+  close(): void {
+    this.#sym.wgl_fd_close(this.#wakeFd);
   }
 }
