@@ -106,7 +106,7 @@ function usernsRefusal(host: HostFacts): string | undefined {
   return undefined;
 }
 
-function quote(s: string): string {
+export function quote(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
 

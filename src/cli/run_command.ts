@@ -11,6 +11,7 @@ import { forwardSignals } from "../cage/mod.ts";
 import { Tunnel } from "../tunnel.ts";
 import { compileCore } from "../wg/_wasm.ts";
 import { listenForInterruption } from "./interruption.ts";
+import { assertCommandExists } from "./command_lookup.ts";
 
 function stderrLine(line: string): void {
   console.error(line);
@@ -18,6 +19,7 @@ function stderrLine(line: string): void {
 
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
   const started = performance.now();
+  assertCommandExists(argv[0]);
   // V8 compiles the core on background threads while the config is read.
   compileCore().catch(() => {});
   const { config, warnings } = await loadConfig(
