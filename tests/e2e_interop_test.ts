@@ -170,31 +170,47 @@ for (const rootless of [true, false]) {
   });
 }
 
-Deno.test("PresharedKey and IPv6 inside the tunnel", async () => {
-  await requirements();
-  const lab = await Lab.open();
-  try {
-    const s = await setUp(lab, { psk: true });
-    const r = await cageRun(s, clientConfig(s), clientArgv("data", "fd99::1", { bytes: 1 << 20 }));
-    clientReport(r, "1 MiB over IPv6 with a preshared key");
-    const udp = await cageRun(s, clientConfig(s), clientArgv("udp-echo", "fd99::1", { count: 20 }));
-    clientReport(udp, "UDP echo over IPv6");
-    const wrong = wgQuick(
-      { privateKey: s.keys.privateKey, addresses: ["10.99.0.2/24"] },
-      [{
-        publicKey: s.peer.keys.publicKey,
-        presharedKey: await generatePresharedKey(),
-        allowedIps: ["10.99.0.0/24"],
-        endpoint: endpointOf(s.link.a.ipv4, WG_PORT),
-      }],
-    );
-    const bad = await cageRun(s, wrong, ["true"], { args: ["--handshake-timeout", "2"] });
-    assert(bad.code === 125, `a wrong PSK exited ${bad.code}`);
-    assert(bad.stderr.includes("No handshake"), `message: ${bad.stderr}`);
-  } finally {
-    await lab.close();
-  }
-});
+for (const rootless of [true, false]) {
+  Deno.test(`${rootless ? "rootless" : "as root"}: PresharedKey and IPv6 inside the tunnel`, async () => {
+    await requirements();
+    const lab = await Lab.open();
+    try {
+      const s = await setUp(lab, { psk: true });
+      const r = await cageRun(
+        s,
+        clientConfig(s),
+        clientArgv("data", "fd99::1", { bytes: 1 << 20 }),
+        {
+          rootless,
+        },
+      );
+      clientReport(r, "1 MiB over IPv6 with a preshared key");
+      const udp = await cageRun(
+        s,
+        clientConfig(s),
+        clientArgv("udp-echo", "fd99::1", { count: 20 }),
+        {
+          rootless,
+        },
+      );
+      clientReport(udp, "UDP echo over IPv6");
+      const wrong = wgQuick(
+        { privateKey: s.keys.privateKey, addresses: ["10.99.0.2/24"] },
+        [{
+          publicKey: s.peer.keys.publicKey,
+          presharedKey: await generatePresharedKey(),
+          allowedIps: ["10.99.0.0/24"],
+          endpoint: endpointOf(s.link.a.ipv4, WG_PORT),
+        }],
+      );
+      const bad = await cageRun(s, wrong, ["true"], { args: ["--handshake-timeout", "2"] });
+      assert(bad.code === 125, `a wrong PSK exited ${bad.code}`);
+      assert(bad.stderr.includes("No handshake"), `message: ${bad.stderr}`);
+    } finally {
+      await lab.close();
+    }
+  });
+}
 
 Deno.test("two peers routed by AllowedIPs", async () => {
   await requirements();
@@ -265,21 +281,24 @@ Deno.test("a host-name endpoint is resolved with the host's resolver", async () 
   }
 });
 
-Deno.test("the listening side in the cage, wireguard-go initiating", async () => {
-  await requirements();
-  const lab = await Lab.open();
-  try {
-    const s = await setUp(lab, { peerInitiates: true });
-    const r = await cageRun(
-      s,
-      clientConfig(s, { listen: true }),
-      clientArgv("data", "10.99.0.1", { bytes: 1 << 20 }),
-    );
-    clientReport(r, "1 MiB with wireguard-go initiating");
-  } finally {
-    await lab.close();
-  }
-});
+for (const rootless of [true, false]) {
+  Deno.test(`${rootless ? "rootless" : "as root"}: the listening side in the cage, wireguard-go initiating`, async () => {
+    await requirements();
+    const lab = await Lab.open();
+    try {
+      const s = await setUp(lab, { peerInitiates: true });
+      const r = await cageRun(
+        s,
+        clientConfig(s, { listen: true }),
+        clientArgv("data", "10.99.0.1", { bytes: 1 << 20 }),
+        { rootless },
+      );
+      clientReport(r, "1 MiB with wireguard-go initiating");
+    } finally {
+      await lab.close();
+    }
+  });
+}
 
 Deno.test("traffic resumes after the peer restarts", async () => {
   await requirements();
