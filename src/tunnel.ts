@@ -16,7 +16,7 @@ import { formatCidr } from "./config/cidr.ts";
 import { formatEndpoint, type ResolvedEndpoint } from "./config/endpoint.ts";
 import { resolveEndpoint } from "./config/resolve_endpoint.ts";
 import { Cage } from "./cage/mod.ts";
-import { launcher } from "./cage/_ffi.ts";
+import { launcher, prepareLauncher } from "./cage/_ffi.ts";
 import { configureLinks } from "./netlink/configure.ts";
 import { cageEtcFiles } from "./cage_etc.ts";
 import { type Clock, systemClock } from "./datapath/clock.ts";
@@ -139,6 +139,7 @@ export class Tunnel {
     o.log?.("endpoints resolved");
     const device = await creating;
     o.log?.("core ready");
+    await prepareLauncher();
     const ffi = launcher();
     let udpFd = -1;
     let cage: Cage | undefined;

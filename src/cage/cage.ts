@@ -31,7 +31,7 @@
  */
 
 import type { NetlinkTransport } from "../netlink/transport.ts";
-import { launcher, type LauncherSymbols } from "./_ffi.ts";
+import { launcher, type LauncherSymbols, prepareLauncher } from "./_ffi.ts";
 import { type EtcFiles, writeEtcFiles, type WrittenEtcFiles } from "./etc_files.ts";
 import { cageFailure, type FailureContext } from "./failure.ts";
 import { NETLINK_RECV_TIMEOUT_MS, NetlinkFd } from "./netlink_fd.ts";
@@ -102,6 +102,7 @@ export class Cage {
    * {@linkcode CageError} (exit status 125) when the cage cannot be made.
    */
   static async open(spec: CageSpec): Promise<Cage> {
+    await prepareLauncher();
     const ffi = launcher();
     const etc = await writeEtcFiles(spec.etcFiles);
     try {
