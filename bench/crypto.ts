@@ -3,7 +3,7 @@
  *
  * - ChaCha20-Poly1305 seal and open of 1420-byte packets, in place, over a
  *   batch of packets in the core's memory (one export call per packet);
- * - `openssl speed -evp chacha20-poly1305 -seconds 2 -bytes 1024`;
+ * - `openssl speed -evp chacha20-poly1305 -seconds 1 -bytes 1024`, best of three;
  * - X25519 operations per second (a bound on handshakes per second);
  * - the size of the .wasm module.
  *
@@ -54,12 +54,21 @@ function best(jobs: (() => void)[], trials = 3, seconds = 1): number[] {
   return out;
 }
 
-/** Bytes per second of OpenSSL's ChaCha20-Poly1305 at 1024-byte blocks. */
-async function opensslBytesPerSecond(): Promise<number> {
+/**
+ * Bytes per second of OpenSSL's ChaCha20-Poly1305 at 1024-byte blocks: the
+ * best of `trials` one-second runs, as the core's figures are best of three.
+ */
+async function opensslBytesPerSecond(trials = 3): Promise<number> {
+  let bestRate = 0;
+  for (let i = 0; i < trials; i++) bestRate = Math.max(bestRate, await opensslRun());
+  return bestRate;
+}
+
+async function opensslRun(): Promise<number> {
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command("openssl", {
-      args: ["speed", "-evp", "chacha20-poly1305", "-seconds", "2", "-bytes", "1024"],
+      args: ["speed", "-evp", "chacha20-poly1305", "-seconds", "1", "-bytes", "1024"],
       stdout: "piped",
       stderr: "piped",
     }).output();
