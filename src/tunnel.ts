@@ -138,7 +138,15 @@ export class Tunnel {
     );
     o.log?.("endpoints resolved");
     const device = await creating;
-    o.log?.("core ready");
+    const failed = device.selfTest();
+    if (failed !== 0) {
+      device.close();
+      throw new TunnelError(
+        `The WireGuard core failed its built-in self test (check ${failed}); this build is broken: ` +
+          "reinstall wgcage or rebuild it with 'deno task build'",
+      );
+    }
+    o.log?.("core ready (self test passed)");
     await prepareLauncher();
     const ffi = launcher();
     let udpFd = -1;

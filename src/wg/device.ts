@@ -109,6 +109,7 @@ function describe(code: number): string {
 /** The core's exports as this file calls them. */
 interface CoreExports {
   memory: WebAssembly.Memory;
+  wg_selftest(): number;
   wg_alloc(len: number): number;
   wg_free(ptr: number, len: number): void;
   wg_entropy(ptr: number, len: number): number;
@@ -367,6 +368,15 @@ export class WgDevice {
       }
       if (n < EVENTS_CAP) return out;
     }
+  }
+
+  /**
+   * Runs the core's built-in known-answer checks (BLAKE2s, HMAC, the KDF
+   * chain, both AEADs, X25519); 0 when all pass, else the number of the first
+   * that failed.
+   */
+  selfTest(): number {
+    return this.#core.wg_selftest();
   }
 
   /**

@@ -180,3 +180,9 @@ Deno.test("the device never prints its keys", async () => {
   assert(!shown.includes("65"), shown);
   assertEquals(shown, "WgDevice(<keys redacted>)");
 });
+
+Deno.test("the core's built-in self test passes on the embedded build", async () => {
+  const device = await WgDevice.create();
+  if (device.selfTest() !== 0) throw new Error(`self test check ${device.selfTest()} failed`);
+  device.close();
+});
