@@ -13,7 +13,7 @@ const ENDING = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 export interface Interruption {
   /** Resolves with 128 + the signal's number when one of them arrives. */
   readonly status: Promise<number>;
-  /** Stops listening. */
+  /** Stops listening; safe to call again. */
   remove(): void;
 }
 
@@ -25,5 +25,5 @@ export function listenForInterruption(): Interruption {
     Deno.addSignalListener(name, listener);
     return () => Deno.removeSignalListener(name, listener);
   });
-  return { status, remove: () => listeners.forEach((remove) => remove()) };
+  return { status, remove: () => listeners.splice(0).forEach((remove) => remove()) };
 }

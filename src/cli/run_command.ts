@@ -45,7 +45,10 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     log,
     warn: stderrLine,
   });
-  const opened = await Promise.race([opening, interruption.status]);
+  const opened = await Promise.race([opening, interruption.status]).catch((e) => {
+    interruption.remove();
+    throw e;
+  });
   if (typeof opened === "number") {
     interruption.remove();
     await opening.then((t) => t.close(), () => {});
