@@ -37,9 +37,10 @@ export interface DataPathCore<B extends PacketBatch> {
   decrypt(batch: B, n: number, now: number, wall: number): void;
   /** Fills `batch` with control and staged packets to send; returns how many. */
   poll(batch: B, now: number, wall: number): number;
-  /** True when entry `i` of a batch that was just processed asks for a poll. */
-  wantsPoll(batch: B, n: number): boolean;
-  /** Monotonic ms of the next timer event. */
+  /**
+   * Monotonic ms of the next timer event; `now` when the core already has
+   * something to send (a staged packet, a keepalive, an initiation).
+   */
   nextDeadline(now: number): number;
 }
 
@@ -121,7 +122,6 @@ export class DataPath<B extends PacketBatch> {
         this.stats.tunPackets += out;
         core.encrypt(batches.outbound, out, now, wall);
         io.sendUdp(batches.outbound, out);
-        if (core.wantsPoll(batches.outbound, out)) this.#pollWanted = true;
       }
 
       // 2. inbound
@@ -131,7 +131,6 @@ export class DataPath<B extends PacketBatch> {
         core.decrypt(batches.inbound, inb, now, wall);
         io.writeTun(batches.inbound, inb);
         io.sendUdp(batches.inbound, inb);
-        if (core.wantsPoll(batches.inbound, inb)) this.#pollWanted = true;
       }
 
       // 3. control (a processed batch may have moved the next timer)
