@@ -85,15 +85,16 @@ Deno.test("Ctrl-C while waiting for the handshake ends wgcage at once with 130, 
         endpoint: endpointOf("127.0.0.1", 9),
       }]),
     );
-    const etcDirs = async () => {
+    // A private TMPDIR: the cage's /etc files go there, and nothing else does
+    // (other tests running in parallel use /tmp).
+    const tmp = await Deno.makeTempDir({ prefix: "wgc-int-tmp-" });
+    lab.defer(() => Deno.remove(tmp, { recursive: true }));
+    const leftovers = async () => {
       const names: string[] = [];
-      for await (const e of Deno.readDir("/tmp")) {
-        if (e.name.startsWith("wgcage-etc-")) names.push(e.name);
-      }
-      return names.sort().join(",");
+      for await (const e of Deno.readDir(tmp)) names.push(e.name);
+      return names;
     };
-    const before = await etcDirs();
-    const p = ns.spawn(wgcageArgv(["-v", "--config", config, "--", "true"]));
+    const p = ns.spawn(wgcageArgv(["-v", "--config", config, "--", "true"]), { TMPDIR: tmp });
     // -v says on stderr when the handshake is under way.
     for (let waited = 0; !p.stderr.includes("handshake initiation sent"); waited += 20) {
       assert(waited < 20_000, `wgcage never started a handshake: ${p.stderr}`);
@@ -105,7 +106,8 @@ Deno.test("Ctrl-C while waiting for the handshake ends wgcage at once with 130, 
     const took = performance.now() - t0;
     assert(s.code === 130, `exit ${s.code}: ${p.stderr}`);
     assert(took < 2000, `took ${took} ms to stop`);
-    assert(await etcDirs() === before, "a cage's /etc files were left in /tmp");
+    const left = await leftovers();
+    assert(left.length === 0, `left in TMPDIR: ${left.join(", ")}`);
     assert((await ns.pids()).length === 0, "a process of the cage is left");
   } finally {
     await lab.close();
