@@ -32,8 +32,9 @@ for (const who of ["nobody", "root"] as Who[]) {
       const out = lineWatcher(child.stdout);
       await type("echo hello-$((6*7))\n");
       await out.waitFor(/^hello-42\r?$/, 15000);
-      await type("sleep 30; echo slept\n");
-      await new Promise((r) => setTimeout(r, 500));
+      // The job prints once it owns the terminal's foreground and runs.
+      await type("sh -c 'echo sleep-started; exec sleep 30'; echo slept\n");
+      await out.waitFor(/^sleep-started\r?$/, 15000);
       await type("\x03");
       await type("echo after-ctrl-c $?\n");
       await out.waitFor(/^after-ctrl-c 130\r?$/, 5000);
