@@ -82,10 +82,10 @@ function ipv4Udp(src: number[], dst: number[], payload: Uint8Array): Uint8Array 
   return p;
 }
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+async function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
-    if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    if (performance.now() > end) throw new Error(`Timed out waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -136,9 +136,17 @@ Deno.test("the data path carries packets both ways between two devices through i
     // 128 staged packets, however slowly the handshake goes; once they have
     // arrived the session exists and the rest go straight through.
     send(0, 100);
-    await until(() => ioB.toCommand.length === 100, 10_000, "100 staged packets to arrive");
+    await until(
+      () => ioB.toCommand.length === 100,
+      10_000,
+      () => `100 staged packets to arrive (${ioB.toCommand.length} did)`,
+    );
     send(100, payloads.length);
-    await until(() => ioB.toCommand.length === payloads.length, 10_000, "400 packets to arrive");
+    await until(
+      () => ioB.toCommand.length === payloads.length,
+      10_000,
+      () => `400 packets to arrive (${ioB.toCommand.length} did)`,
+    );
     ioB.toCommand.forEach((pkt, i) => {
       const want = ipv4Udp([10, 0, 0, 1], [10, 0, 0, 2], payloads[i]);
       assert(
@@ -148,7 +156,7 @@ Deno.test("the data path carries packets both ways between two devices through i
     });
     // The reply goes back to the endpoint B learned from A's packets.
     ioB.fromCommand.push(ipv4Udp([10, 0, 0, 2], [10, 0, 0, 1], new Uint8Array([1, 2, 3])));
-    await until(() => ioA.toCommand.length === 1, 10_000, "the reply");
+    await until(() => ioA.toCommand.length === 1, 10_000, () => "the reply");
     // A packet to an address no peer routes is dropped, not sent.
     ioA.fromCommand.push(ipv4Udp([10, 0, 0, 1], [10, 9, 9, 9], new Uint8Array([9])));
     await new Promise((r) => setTimeout(r, 50));

@@ -1137,7 +1137,7 @@ mod tests {
 
     use super::*;
     use crate::messages::{
-        REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
+        MAX_STAGED_PACKETS, REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
         REKEY_TIMEOUT_JITTER_MAX, ZERO_KEYS_AFTER,
     };
 
@@ -1360,6 +1360,19 @@ mod tests {
         let stats = n.a.stats(0).unwrap();
         assert_eq!(stats[0], WALL + 2.0);
         assert_eq!(stats[3], 1.0);
+    }
+
+    #[test]
+    fn at_most_128_packets_wait_for_a_handshake_and_the_oldest_go_first() {
+        let mut n = pair();
+        let packet = |i: u32| ipv4(A_IP, B_IP, &i.to_be_bytes());
+        for i in 0..200 {
+            let out = encrypt(&mut n.a, &packet(i), 0.0);
+            assert_eq!(out.reason, Reason::Staged as u32);
+        }
+        let (_, tun_b) = n.pump(Vec::new(), 0.0);
+        let newest: Vec<Vec<u8>> = (200 - MAX_STAGED_PACKETS as u32..200).map(packet).collect();
+        assert_eq!(tun_b, newest);
     }
 
     #[test]
