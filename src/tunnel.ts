@@ -86,6 +86,12 @@ function routesOf(config: TunnelConfig): Cidr[] {
   return routes;
 }
 
+interface HandshakeWaiter {
+  readonly deadline: number;
+  readonly resolve: () => void;
+  readonly reject: () => void;
+}
+
 export class Tunnel {
   readonly cage: Cage;
   readonly device: WgDevice;
@@ -97,7 +103,9 @@ export class Tunnel {
   readonly #o: TunnelOptions;
   readonly #peerIds: number[];
   readonly #endpoints: (ResolvedEndpoint | undefined)[];
-  readonly #handshakeWaiters: (() => void)[] = [];
+  readonly #clock: Clock;
+  /** Who waits for the first handshake, and until when (monotonic ms). */
+  readonly #handshakeWaiters: HandshakeWaiter[] = [];
   #sessions = 0;
   #closed = false;
 
@@ -112,9 +120,11 @@ export class Tunnel {
       io: LauncherPacketIo<Batch>;
       peerIds: number[];
       endpoints: (ResolvedEndpoint | undefined)[];
+      clock: Clock;
     },
   ) {
     this.#o = o;
+    this.#clock = parts.clock;
     this.cage = parts.cage;
     this.device = parts.device;
     this.#udpFd = parts.udpFd;
@@ -225,8 +235,12 @@ export class Tunnel {
         io,
         peerIds,
         endpoints,
+        clock,
       });
-      drain = () => tunnel.#drainEvents();
+      drain = () => {
+        tunnel.#drainEvents();
+        tunnel.#checkHandshakeDeadlines();
+      };
       datapath.kick();
       return tunnel;
     } catch (e) {
@@ -255,7 +269,7 @@ export class Tunnel {
           this.#o.log?.(
             `${who}: handshake complete (${ev.a === 1 ? "we initiated" : "they initiated"})`,
           );
-          for (const w of this.#handshakeWaiters.splice(0)) w();
+          for (const w of this.#handshakeWaiters.splice(0)) w.resolve();
           break;
         case EventKind.HandshakeSent:
           this.#o.log?.(`${who}: handshake initiation sent${ev.a === 1 ? " (retry)" : ""}`);
@@ -287,18 +301,32 @@ export class Tunnel {
    */
   async waitForHandshake(timeoutMs: number): Promise<void> {
     if (this.#sessions > 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const done = new Promise<void>((resolve) => this.#handshakeWaiters.push(resolve));
-    const failed = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#handshakeTimeout(timeoutMs)), timeoutMs);
+    // The data path keeps the deadline: it turns by then even when idle. (A
+    // timer would do too, but the first setTimeout in a Deno process loads
+    // Node's timers, ~13 ms of start-up.)
+    const deadline = this.#clock.now() + timeoutMs;
+    const done = new Promise<void>((resolve, reject) => {
+      this.#handshakeWaiters.push({
+        deadline,
+        resolve,
+        reject: () => reject(this.#handshakeTimeout(timeoutMs)),
+      });
     });
+    this.#datapath.wakeAt(deadline);
     const stopped = this.#running.then(() => {
       throw new TunnelError("The data path stopped before a handshake completed");
     });
-    try {
-      await Promise.race([done, failed, stopped]);
-    } finally {
-      clearTimeout(timer);
+    await Promise.race([done, stopped]);
+  }
+
+  #checkHandshakeDeadlines(): void {
+    const now = this.#clock.now();
+    for (let i = this.#handshakeWaiters.length - 1; i >= 0; i--) {
+      const w = this.#handshakeWaiters[i];
+      if (now >= w.deadline) {
+        this.#handshakeWaiters.splice(i, 1);
+        w.reject();
+      }
     }
   }
 

@@ -32,17 +32,19 @@ export async function writeEtcFiles(files: EtcFiles): Promise<WrittenEtcFiles> {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    const write = async (name: string, text: string) => {
+    // Synchronous: three small files, and Deno's async writeTextFile loads
+    // its streams implementation on first use (~4 ms of start-up).
+    const write = (name: string, text: string) => {
       const path = `${dir}/${name}`;
-      await Deno.writeTextFile(path, text, { mode: 0o644 });
-      await Deno.chmod(path, 0o644); // the umask may have narrowed it
+      Deno.writeTextFileSync(path, text, { mode: 0o644 });
+      Deno.chmodSync(path, 0o644); // the umask may have narrowed it
       return path;
     };
     return {
       dir,
-      resolvConfPath: await write("resolv.conf", files.resolvConf),
-      hostsPath: await write("hosts", files.hosts),
-      nsswitchConfPath: await write("nsswitch.conf", files.nsswitchConf),
+      resolvConfPath: write("resolv.conf", files.resolvConf),
+      hostsPath: write("hosts", files.hosts),
+      nsswitchConfPath: write("nsswitch.conf", files.nsswitchConf),
       remove,
     };
   } catch (e) {

@@ -82,6 +82,8 @@ export class DataPath<B extends PacketBatch> {
   readonly stats: DataPathStats = { turns: 0, tunPackets: 0, udpDatagrams: 0, waits: 0 };
   #stopped = false;
   #pollWanted = true;
+  /** Monotonic ms by which an idle wait must end, for the owner's own deadline. */
+  #wakeAt = Infinity;
   #done: Promise<void> | undefined;
   readonly #o: DataPathOptions<B>;
 
@@ -99,6 +101,17 @@ export class DataPath<B extends PacketBatch> {
   kick(): void {
     this.#pollWanted = true;
     this.#o.io.wake();
+  }
+
+  /**
+   * Makes the loop turn (and call `onTurn`) no later than monotonic time `at`,
+   * even when idle: how the owner keeps a deadline of its own without a timer.
+   */
+  wakeAt(at: number): void {
+    if (at < this.#wakeAt) {
+      this.#wakeAt = at;
+      this.#o.io.wake();
+    }
   }
 
   async stop(): Promise<void> {
@@ -145,12 +158,14 @@ export class DataPath<B extends PacketBatch> {
         } while (filled === control.count);
         deadline = core.nextDeadline(now);
       }
+      if (now >= this.#wakeAt) this.#wakeAt = Infinity;
       onTurn?.();
 
       // 4. idle, or yield under load
       if (out === 0 && inb === 0) {
         this.stats.waits++;
-        const wait = Math.max(0, Math.min(deadline - clock.now(), MAX_WAIT_MS));
+        const until = Math.min(deadline, this.#wakeAt);
+        const wait = Math.max(0, Math.min(until - clock.now(), MAX_WAIT_MS));
         await io.wait(Math.ceil(wait));
         busySince = clock.now();
       } else if (clock.now() - busySince > MAX_BUSY_MS) {

@@ -167,3 +167,59 @@ Deno.test("the data path carries packets both ways between two devices through i
     await Promise.all(running);
   }
 });
+
+Deno.test("wakeAt makes an idle loop turn by the owner's deadline, then wait as long as the core allows", async () => {
+  let now = 0;
+  const waits: number[] = [];
+  let wakeUp = () => {};
+  const turnsAt: number[] = [];
+  const idleCore = {
+    encrypt() {},
+    decrypt() {},
+    poll: () => 0,
+    nextDeadline: () => 1e9,
+  };
+  const idleIo: PacketIo<{ count: number }> = {
+    readTun: () => 0,
+    writeTun() {},
+    recvUdp: () => 0,
+    sendUdp() {},
+    // Time passes only in waits: by the requested timeout, or not at all when woken.
+    wait(ms) {
+      waits.push(ms);
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          now += ms;
+          resolve();
+        }, 0);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    },
+    wake: () => wakeUp(),
+  };
+  const batch = { count: 1 };
+  const path = new DataPath({
+    core: idleCore,
+    io: idleIo,
+    clock: { now: () => now, wall: () => 0 },
+    batches: { outbound: batch, inbound: batch, control: batch },
+    onTurn: () => turnsAt.push(now),
+  });
+  const running = path.start();
+  try {
+    await until(() => waits.length >= 1, 2000, () => "the first wait");
+    assert(waits[0] === 1000, `an idle loop waits at most 1 s, not ${waits[0]}`);
+    path.wakeAt(now + 250);
+    await until(() => turnsAt.some((t) => t >= 250), 2000, () => `a turn at 250 (${turnsAt})`);
+    assert(waits.includes(250), `the loop waited for the wake time: ${waits}`);
+    const after = waits.length;
+    await until(() => waits.length > after + 1, 2000, () => "more waits");
+    assert(waits.slice(after).every((w) => w === 1000), `back to 1 s waits: ${waits}`);
+  } finally {
+    await path.stop();
+    await running;
+  }
+});
