@@ -26,10 +26,8 @@ export function parseKey(text: string, secret: boolean): Key {
   if (!KEY_BASE64.test(text)) {
     throw new TypeError("expected 44 characters of base64 ending in '='");
   }
-  const binary = atob(text);
-  const bytes = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) bytes[i] = binary.charCodeAt(i);
-  return new Key(bytes, secret);
+  // Uint8Array.fromBase64 is V8's own; atob would load Deno's base64 module (~2 ms at start-up).
+  return new Key(Uint8Array.fromBase64(text), secret);
 }
 
 /** True when both keys hold the same bytes (not constant-time: for config checks only). */

@@ -32,7 +32,7 @@ export class Key {
     this.bytes.fill(0);
   }
   toString(): string {
-    return this.secret ? "<redacted>" : btoa(String.fromCharCode(...this.bytes));
+    return this.secret ? "<redacted>" : this.bytes.toBase64();
   }
   toJSON(): string {
     return this.toString();
