@@ -22,15 +22,10 @@ export const cageSymbols = {
 
 /** Small fd helpers: launcher/fd.c. */
 export const fdSymbols = {
-  wgl_fd_read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  wgl_fd_write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   wgl_fd_recv: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   wgl_fd_send: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   wgl_fd_close: { parameters: ["i32"], result: "i32" },
-  wgl_fd_set_nonblock: { parameters: ["i32", "i32"], result: "i32" },
-  wgl_fd_is_nonblock: { parameters: ["i32"], result: "i32" },
   wgl_fd_set_recv_timeout: { parameters: ["i32", "u32"], result: "i32" },
-  wgl_fd_wait_readable: { parameters: ["i32", "i32"], result: "i32", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

@@ -13,10 +13,10 @@
 
 import { parseCidr } from "../../src/config/cidr.ts";
 import { configureLinks } from "../../src/netlink/configure.ts";
-import { launcher } from "../../src/cage/_ffi.ts";
 import { hostsFile, nsswitchConf, resolvConf } from "../../src/dns/mod.ts";
 import { Cage, CageError, forwardSignals } from "../../src/cage/mod.ts";
 import { fromHex, toHex } from "./packets.ts";
+import { readFd, waitReadable, writeFd } from "./raw_fd.ts";
 
 /** What the driver sets up. */
 export interface DriverSpec {
@@ -34,7 +34,6 @@ export interface DriverSpec {
 }
 
 async function pumpTun(cage: Cage, spec: DriverSpec, done: Promise<unknown>): Promise<void> {
-  const ffi = launcher();
   let finished = false;
   done.then(() => finished = true);
   const buf = new Uint8Array(65536);
@@ -42,11 +41,11 @@ async function pumpTun(cage: Cage, spec: DriverSpec, done: Promise<unknown>): Pr
   const file = spec.capture ? await Deno.open(spec.capture, { append: true, create: true }) : null;
   try {
     while (!finished) {
-      if (packet) ffi.wgl_fd_write(cage.tunFd, packet, packet.length);
-      await ffi.wgl_fd_wait_readable(cage.tunFd, 100);
+      if (packet) writeFd(cage.tunFd, packet);
+      await waitReadable(cage.tunFd, 100);
       for (;;) {
-        const n = ffi.wgl_fd_read(cage.tunFd, buf, buf.length);
-        if (n <= 0) break; // -EAGAIN: drained
+        const n = readFd(cage.tunFd, buf);
+        if (n <= 0) break; // EAGAIN: drained
         if (file) await file.write(new TextEncoder().encode(toHex(buf.subarray(0, n)) + "\n"));
       }
     }
