@@ -17,6 +17,7 @@ import { formatEndpoint, type ResolvedEndpoint } from "./config/endpoint.ts";
 import { resolveEndpoint } from "./config/resolve_endpoint.ts";
 import { Cage } from "./cage/mod.ts";
 import { launcher, prepareLauncher } from "./cage/_ffi.ts";
+import { wipeResidentPages } from "./cage/wipe.ts";
 import { configureLinks } from "./netlink/configure.ts";
 import { cageEtcFiles } from "./cage_etc.ts";
 import { type Clock, systemClock } from "./datapath/clock.ts";
@@ -374,6 +375,6 @@ export class Tunnel {
     this.cage.kill();
     await this.cage.close();
     launcher().wgl_fd_close(this.#udpFd);
-    this.device.close();
+    this.device.close(wipeResidentPages);
   }
 }

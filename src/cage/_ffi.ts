@@ -28,6 +28,11 @@ export const fdSymbols = {
   wgl_fd_set_recv_timeout: { parameters: ["i32", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/** Zeroing memory page by page: launcher/wipe.c. */
+export const wipeSymbols = {
+  wgl_wipe_resident: { parameters: ["buffer", "u64"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
 /**
  * Every export of the launcher. The packet I/O half (launcher/packet_io.c:
  * wgl_tun_read_batch, wgl_tun_write_batch, wgl_udp_*, wgl_wait, …) is
@@ -36,6 +41,7 @@ export const fdSymbols = {
 export const launcherSymbols = {
   ...cageSymbols,
   ...fdSymbols,
+  ...wipeSymbols,
   ...packetIoSymbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
