@@ -4,8 +4,9 @@
  * The WireGuard core's memory is a few MiB, mostly packet slots that a short
  * run never fills. Writing zeros over all of it makes the kernel allocate
  * every untouched page only to clear it again (~5 ms for 5 MiB). mincore(2)
- * says which pages are resident; a page that is not has never been written
- * (or was never read either), so it holds nothing to wipe.
+ * says which pages are resident; a page that is not was never written, so it
+ * holds nothing to wipe. (Nor does it when swapped out: zeroing it would fault
+ * it back in, and the copy on the swap device would stay as it is either way.)
  */
 #include <errno.h>
 #include <stdint.h>
