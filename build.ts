@@ -52,6 +52,9 @@ const CC_FLAGS = [
   "-Wextra",
   "-Werror",
   "-D_GNU_SOURCE",
+  // Every symbol bound at load: the cage's child never enters the dynamic
+  // linker, whose data it may have unmapped (launcher/release.h).
+  "-Wl,-z,now",
 ];
 
 class BuildError extends Error {}

@@ -21,6 +21,7 @@
  * Stages and sync bytes are drawn in README.md.
  */
 #include "cage.h"
+#include "release.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +94,7 @@ struct plan {
   int sync_fd; /* the child's end */
   int tty_fd;  /* the terminal the command takes over, or -1 */
   bool own_group; /* the command leads its own process group */
+  struct release_plan release; /* the parent's memory the child unmaps */
 };
 
 static const char *const etc_targets[3] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"};
@@ -271,9 +273,13 @@ static _Noreturn void run_command(const struct plan *p) {
     (void)ioctl(p->tty_fd, TIOCSPGRP, &self);
   }
   if (p->mode == MODE_SUDO) {
-    if (setgroups((size_t)p->group_count, p->groups) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
-    if (setresgid(p->gid, p->gid, p->gid) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
-    if (setresuid(p->uid, p->uid, p->uid) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
+    /* Raw syscalls: glibc's wrappers would signal the parent's threads
+     * (setxid broadcast), whose descriptors are gone from this process. */
+    if (syscall(SYS_setgroups, (size_t)p->group_count, p->groups) != 0) {
+      child_fail(p, WGL_STAGE_CREDS, errno);
+    }
+    if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
+    if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
   }
   reset_signal_dispositions();
   sigset_t none;
@@ -323,6 +329,16 @@ static _Noreturn void init_loop(const struct plan *p, pid_t command) {
 }
 
 static _Noreturn void cage_child(const struct plan *p) {
+  /* First let go of the parent's memory (release.h), with no signal handler
+   * of the parent's left to run on what is unmapped, nor its signal stack. */
+  sigset_t all;
+  sigfillset(&all);
+  (void)sigprocmask(SIG_SETMASK, &all, NULL);
+  reset_signal_dispositions();
+  stack_t no_altstack = {.ss_flags = SS_DISABLE};
+  (void)sigaltstack(&no_altstack, NULL);
+  release_plan_apply(&p->release);
+
   sigset_t forwarded;
   sigemptyset(&forwarded);
   for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaddset(&forwarded, forwarded_signals[i]);
@@ -380,6 +396,7 @@ static _Noreturn void cage_child(const struct plan *p) {
 /* --------------------------------------------------------------- parent --- */
 
 static void plan_free(struct plan *p) {
+  release_plan_free(&p->release);
   if (p->candidates != NULL) {
     for (char **c = p->candidates; *c != NULL; c++) free(*c);
   }
@@ -619,6 +636,41 @@ static void reap(pid_t pid) {
   }
 }
 
+static size_t add_strings(uintptr_t *keep, size_t n, size_t cap, char *const *list) {
+  if (list == NULL) return n;
+  if (n < cap) keep[n++] = (uintptr_t)list;
+  for (; *list != NULL && n < cap; list++) keep[n++] = (uintptr_t)*list;
+  return n;
+}
+
+/* Plans what the child unmaps of the parent's memory: everything private and
+ * anonymous except what holds the plan, the request its strings point into,
+ * the environment, this stack and the thread's TLS. Without a plan (an error
+ * here) the child keeps everything, as a plain fork would. */
+static void plan_release(struct plan *p, const uint8_t *request, uint32_t request_len) {
+  size_t env_count = 0;
+  while (p->envp != NULL && p->envp[env_count] != NULL) env_count++;
+  size_t cap = 64 + env_count;
+  for (char **c = p->candidates; c != NULL && *c != NULL; c++) cap++;
+  for (char **a = p->argv; a != NULL && *a != NULL; a++) cap++;
+  uintptr_t *keep = malloc(cap * sizeof *keep);
+  if (keep == NULL) return;
+  size_t n = 0;
+  keep[n++] = (uintptr_t)__builtin_frame_address(0);
+  keep[n++] = (uintptr_t)p;
+  keep[n++] = (uintptr_t)__builtin_thread_pointer();
+  keep[n++] = (uintptr_t)&errno;
+  keep[n++] = (uintptr_t)request;
+  keep[n++] = (uintptr_t)(request + request_len - 1);
+  keep[n++] = (uintptr_t)p->groups;
+  keep[n++] = (uintptr_t)p->sh_argv;
+  n = add_strings(keep, n, cap, p->argv);
+  n = add_strings(keep, n, cap, p->candidates);
+  n = add_strings(keep, n, cap, p->envp);
+  (void)release_plan_make(&p->release, keep, n);
+  free(keep);
+}
+
 int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   if (out == NULL) return -EINVAL;
   for (int i = 0; i < WGL_OUT_WORDS; i++) out[i] = -1;
@@ -650,6 +702,7 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     return rc;
   }
   plan.sync_fd = pair[1];
+  plan_release(&plan, request, request_len);
 
   unsigned long flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
   if (plan.mode == MODE_USERNS) flags |= CLONE_NEWUSER;
