@@ -343,7 +343,6 @@ static _Noreturn void cage_child(const struct plan *p) {
   sigemptyset(&forwarded);
   for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaddset(&forwarded, forwarded_signals[i]);
   (void)sigprocmask(SIG_SETMASK, &forwarded, NULL);
-  reset_signal_dispositions();
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   close_fds_except(p->sync_fd);
 
