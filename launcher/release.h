@@ -3,9 +3,10 @@
  *
  * The cage's init is cloned with fork semantics and never execs: left alone
  * it would share every page of wgcage's memory copy-on-write for the whole
- * run, so each page wgcage writes afterwards (the JS heap, the WireGuard
- * core's memory) would be copied first (~7 us a page), and the init would pin
- * the old copies. The parent lists, before the clone, every private
+ * run, so each page wgcage writes afterwards (the JS heap, Deno's own
+ * allocations; V8 keeps the WireGuard core's memory out of forks already)
+ * would be copied first (~7 us a page), and the init would pin the old
+ * copies. The parent lists, before the clone, every private
  * anonymous mapping the child does not need; the child unmaps them first
  * thing, and wgcage's pages are its own again.
  */

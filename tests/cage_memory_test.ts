@@ -1,8 +1,9 @@
 /**
  * The cage's init lets go of wgcage's memory right after the clone
  * (launcher/release.c): it does not keep a copy-on-write share of the JS heap
- * or of the WireGuard core's memory for the whole run, so wgcage's writes stay
- * cheap and the pages are not held twice.
+ * and Deno's allocations for the whole run, so wgcage's writes stay cheap and
+ * the pages are not held twice. (WebAssembly memories are not inherited by a
+ * fork at all, so the ballast is a plain ArrayBuffer.)
  */
 
 import { Cage } from "../src/cage/mod.ts";
@@ -26,7 +27,7 @@ function mappingsOver(pid: number, start: bigint, end: bigint): string[] {
 
 Deno.test("cage: the init does not map wgcage's memory written before the clone", async () => {
   requireRoot();
-  // 64 MiB written (resident) before the clone, as the JS heap and the core's memory are.
+  // 64 MiB written (resident) before the clone, as the JS heap is.
   const ballast = new Uint8Array(64 << 20).fill(1);
   const start = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(ballast)));
   const end = start + BigInt(ballast.length);
