@@ -94,6 +94,7 @@ struct plan {
   int sync_fd; /* the child's end */
   int tty_fd;  /* the terminal the command takes over, or -1 */
   bool own_group; /* the command leads its own process group */
+  bool job_control; /* wgcage is a job of an interactive shell: stops propagate */
   struct release_plan release; /* the parent's memory the child unmaps */
 };
 
@@ -170,6 +171,28 @@ static void forward_signal(int sig) {
     (void)kill(pid, sig);
     /* As a terminal hang-up does: a stopped command must wake to die. */
     if (sig == SIGHUP || sig == SIGTERM) (void)kill(pid, SIGCONT);
+  }
+  errno = saved;
+}
+
+/* The signal that tells the init to resume a command whose stop stopped
+ * wgcage (job control), with si_value 1 when wgcage has the terminal. */
+#define WGL_SIG_RESUME (SIGRTMIN + 4)
+
+/* The terminal of a job-control session, for resume_command. */
+static int resume_tty = -1;
+
+/* wgcage was continued (fg or bg) after the command's stop had stopped it:
+ * si_value 1 means it has the terminal's foreground, which goes back to the
+ * command's group first. SIGTTOU is blocked while this runs. */
+static void resume_command(int sig, siginfo_t *info, void *ctx) {
+  (void)sig;
+  (void)ctx;
+  int saved = errno;
+  pid_t pid = command_pid;
+  if (pid > 0) {
+    if (info->si_value.sival_int == 1 && resume_tty >= 0) (void)ioctl(resume_tty, TIOCSPGRP, &pid);
+    (void)kill(-pid, SIGCONT);
   }
   errno = saved;
 }
@@ -317,10 +340,20 @@ static _Noreturn void init_loop(const struct plan *p, pid_t command) {
     }
     if (w != command) continue; /* an orphan the init adopted: reaped */
     if (WIFSTOPPED(status)) {
-      /* Ctrl-Z stopped the command's group. wgcage cannot suspend itself
-       * along with it, and a stopped foreground job nobody resumes would
-       * leave the terminal stuck: go on at once. */
-      if (WSTOPSIG(status) == SIGTSTP) (void)kill(p->own_group ? -command : command, SIGCONT);
+      int stop = WSTOPSIG(status);
+      bool job_stop = stop == SIGTSTP || stop == SIGTTIN || stop == SIGTTOU;
+      if (job_stop && p->job_control) {
+        /* Ctrl-Z (or a background read) stopped the command's group: stop
+         * wgcage's group too, as the shell expects of its job. The shell
+         * continues wgcage, which then has us resume the command
+         * (resume_command). This init, in that group too, is not stopped:
+         * the kernel spares a namespace's init. */
+        (void)kill(0, stop);
+      } else if (stop == SIGTSTP) {
+        /* No shell to resume the job would leave the terminal stuck with a
+         * stopped command: go on at once. */
+        (void)kill(p->own_group ? -command : command, SIGCONT);
+      }
       continue;
     }
     if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
@@ -380,6 +413,16 @@ static _Noreturn void cage_child(const struct plan *p) {
   fwd.sa_handler = forward_signal;
   fwd.sa_flags = SA_RESTART;
   for (size_t i = 0; i < FORWARDED_COUNT; i++) (void)sigaction(forwarded_signals[i], &fwd, NULL);
+  if (p->job_control) {
+    resume_tty = p->tty_fd;
+    struct sigaction resume;
+    memset(&resume, 0, sizeof resume);
+    resume.sa_sigaction = resume_command;
+    resume.sa_flags = SA_RESTART | SA_SIGINFO;
+    sigemptyset(&resume.sa_mask);
+    sigaddset(&resume.sa_mask, SIGTTOU);
+    (void)sigaction(WGL_SIG_RESUME, &resume, NULL);
+  }
 
   long pid = raw_fork_with(0);
   if (pid < 0) child_fail(p, WGL_STAGE_FORK, errno);
@@ -692,6 +735,10 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
    * leads its own group: signals for wgcage's group reach it only once,
    * forwarded by the init. */
   plan.own_group = plan.tty_fd >= 0 || !(isatty(0) || isatty(1) || isatty(2));
+  /* A job of an interactive shell: our parent leads another process group of
+   * our session. Only then does anyone resume a stopped job. */
+  pid_t shell = getppid();
+  plan.job_control = plan.tty_fd >= 0 && getsid(shell) == getsid(0) && getpgid(shell) != getpgrp();
 
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -790,10 +837,19 @@ int wgl_cage_signal(int pid, int sig) {
   return kill(pid, sig) == 0 ? 0 : -errno;
 }
 
+int wgl_cage_resume(int pid, int tty_fd) {
+  union sigval value;
+  value.sival_int = tty_fd >= 0 && tcgetpgrp(tty_fd) == getpgrp() ? 1 : 0;
+  return sigqueue((pid_t)pid, WGL_SIG_RESUME, value) == 0 ? 0 : -errno;
+}
+
 int wgl_tty_reclaim(int tty_fd) {
   if (tty_fd < 0 || !isatty(tty_fd)) return 0;
   pid_t ours = getpgrp();
-  if (tcgetpgrp(tty_fd) == ours) return 0;
+  pid_t foreground = tcgetpgrp(tty_fd);
+  if (foreground == ours) return 0;
+  /* After `bg` the shell holds the terminal again: it is not ours to take. */
+  if (foreground >= 0 && foreground == getpgid(getppid())) return 0;
   sigset_t ttou, old;
   sigemptyset(&ttou);
   sigaddset(&ttou, SIGTTOU);

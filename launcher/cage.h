@@ -81,7 +81,12 @@ int wgl_cage_wait(int pid);
 /* Sends sig to the cage's init (which forwards it to the command). */
 int wgl_cage_signal(int pid, int sig);
 
-/* Makes the caller's process group the terminal's foreground group again. */
+/* Makes the caller's process group the terminal's foreground group again,
+ * unless the caller's parent (a shell that ran it with `bg`) holds it. */
 int wgl_tty_reclaim(int tty_fd);
+
+/* wgcage was continued: has the init resume the command, giving it the
+ * terminal's foreground when wgcage has it. */
+int wgl_cage_resume(int pid, int tty_fd);
 
 #endif

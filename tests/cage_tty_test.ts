@@ -91,3 +91,50 @@ Deno.test("cage (root): Ctrl-Z does not leave the terminal with a stopped comman
     await env.close();
   }
 });
+
+for (const who of ["nobody", "root"] as Who[]) {
+  Deno.test(`cage (${who}): under a job-control shell, Ctrl-Z stops the job and fg resumes the command`, async () => {
+    requireTool("script");
+    requireTool("bash");
+    const env = await DriverEnv.create(who);
+    const program =
+      "import time; print('started', flush=True); time.sleep(1.5); print('resumed', flush=True)";
+    const line = env.args({}, ["/usr/bin/python3", "-c", program]).map(quote).join(" ");
+    const child = new Deno.Command("script", {
+      args: ["-qefc", "bash --norc --noprofile -i", "/dev/null"],
+      env: { ...env.env(), TERM: "dumb", PS1: "cage$ " },
+      clearEnv: true,
+      cwd: env.dir,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const input = child.stdin.getWriter();
+    const type = (s: string) => input.write(new TextEncoder().encode(s));
+    try {
+      const out = lineWatcher(child.stdout);
+      await type(`${line}\n`);
+      await out.waitFor(/^started\r?$/, 15000);
+      await type("\x1a");
+      // bash reports its job stopped and gets the terminal back.
+      await out.waitFor(/Stopped/, 10000);
+      await type("echo shell-back\n");
+      await out.waitFor(/^shell-back\r?$/, 5000);
+      await type("fg\n");
+      await out.waitFor(/^resumed\r?$/, 10000);
+      await type("echo fg-status $?\n");
+      await out.waitFor(/^fg-status 0\r?$/, 10000);
+      await type("exit 0\n");
+      assertEquals((await child.status).code, 0);
+    } finally {
+      await input.close().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // ended
+      }
+      await child.stderr.cancel().catch(() => {});
+      await env.close();
+    }
+  });
+}

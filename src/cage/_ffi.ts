@@ -18,6 +18,7 @@ export const cageSymbols = {
   wgl_cage_wait: { parameters: ["i32"], result: "i32", nonblocking: true },
   wgl_cage_signal: { parameters: ["i32", "i32"], result: "i32" },
   wgl_tty_reclaim: { parameters: ["i32"], result: "i32" },
+  wgl_cage_resume: { parameters: ["i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Small fd helpers: launcher/fd.c. */

@@ -76,6 +76,8 @@ export class Cage {
   #started = false;
   #status: Promise<number> | undefined;
   #reaped = false;
+  /** Removes the SIGCONT listener of job control, when there is one. */
+  #stopResuming: () => void = () => {};
   #closed = false;
 
   private constructor(
@@ -153,6 +155,21 @@ export class Cage {
     this.#closeSync();
     if (rc === 1) throw cageFailure(out[0], out[1], this.#ctx);
     if (rc < 0) throw cageFailure(Stage.Sync, -rc, this.#ctx);
+    if (this.#ttyFd >= 0) this.#resumeOnContinue();
+  }
+
+  /**
+   * Job control: when Ctrl-Z stopped the command, the init stopped wgcage
+   * too, so the shell saw its job stop. When the shell continues wgcage (fg
+   * or bg), the init resumes the command, handing it the terminal if wgcage
+   * has it.
+   */
+  #resumeOnContinue(): void {
+    const resume = () => {
+      if (!this.#reaped) this.#ffi.wgl_cage_resume(this.pid, this.#ttyFd);
+    };
+    Deno.addSignalListener("SIGCONT", resume);
+    this.#stopResuming = () => Deno.removeSignalListener("SIGCONT", resume);
   }
 
   /**
@@ -162,6 +179,7 @@ export class Cage {
   wait(): Promise<number> {
     this.#status ??= this.#ffi.wgl_cage_wait(this.pid).then((status) => {
       this.#reaped = true;
+      this.#stopResuming();
       if (this.#ttyFd >= 0) this.#ffi.wgl_tty_reclaim(this.#ttyFd);
       if (status < 0) throw new Error(`Cannot wait for the cage: errno ${-status}`);
       return status;
