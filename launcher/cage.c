@@ -584,6 +584,40 @@ static int plan_parse(struct plan *p, const uint8_t *req, uint32_t len) {
   return plan_candidates(p, path_env);
 }
 
+/* The parent of `pid` from /proc/PID/stat, or -1. */
+static pid_t parent_of(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char *end = strrchr(buf, ')'); /* the name may hold anything */
+  int ppid;
+  if (end == NULL || sscanf(end + 1, " %*c %d", &ppid) != 1) return -1;
+  return (pid_t)ppid;
+}
+
+/* Whether a shell does job control for our process group, that is whether
+ * the group is not orphaned: going up through the parents that share it
+ * (`npm test` runs `sh -c`, which runs wgcage), one has its parent in
+ * another group of our session. Only then does anyone resume a stopped job,
+ * and only then does the kernel stop the group for SIGTSTP at all. */
+static bool job_controlled(void) {
+  pid_t group = getpgrp(), session = getsid(0);
+  pid_t pid = getppid();
+  for (int depth = 0; depth < 64 && pid > 0; depth++) {
+    if (getsid(pid) != session) return false;
+    pid_t theirs = getpgid(pid);
+    if (theirs < 0) return false;
+    if (theirs != group) return true;
+    pid = parent_of(pid);
+  }
+  return false;
+}
+
 /* The terminal the command should take over: one of 0..2 that is a terminal
  * whose foreground process group is ours (wgcage runs in the foreground). */
 static int foreground_tty(void) {
@@ -735,10 +769,7 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
    * leads its own group: signals for wgcage's group reach it only once,
    * forwarded by the init. */
   plan.own_group = plan.tty_fd >= 0 || !(isatty(0) || isatty(1) || isatty(2));
-  /* A job of an interactive shell: our parent leads another process group of
-   * our session. Only then does anyone resume a stopped job. */
-  pid_t shell = getppid();
-  plan.job_control = plan.tty_fd >= 0 && getsid(shell) == getsid(0) && getpgid(shell) != getpgrp();
+  plan.job_control = plan.tty_fd >= 0 && job_controlled();
 
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {

@@ -92,14 +92,21 @@ Deno.test("cage (root): Ctrl-Z does not leave the terminal with a stopped comman
   }
 });
 
-for (const who of ["nobody", "root"] as Who[]) {
-  Deno.test(`cage (${who}): under a job-control shell, Ctrl-Z stops the job and fg resumes the command`, async () => {
+// Run by the shell itself, and through `sh script` (as `npm test` runs its
+// commands): the job's leader is then sh, wgcage's parent, in wgcage's group.
+for (const [who, throughSh] of [["nobody", false], ["root", false], ["root", true]] as const) {
+  const how = throughSh ? " through sh" : "";
+  Deno.test(`cage (${who}): under a job-control shell${how}, Ctrl-Z stops the job and fg resumes the command`, async () => {
     requireTool("script");
     requireTool("bash");
     const env = await DriverEnv.create(who);
     const program =
       "import time; print('started', flush=True); time.sleep(1.5); print('resumed', flush=True)";
-    const line = env.args({}, ["/usr/bin/python3", "-c", program]).map(quote).join(" ");
+    let line = env.args({}, ["/usr/bin/python3", "-c", program]).map(quote).join(" ");
+    if (throughSh) {
+      await Deno.writeTextFile(`${env.dir}/job.sh`, `${line}\necho job-done\n`);
+      line = `sh ${quote(`${env.dir}/job.sh`)}`;
+    }
     const child = new Deno.Command("script", {
       args: ["-qefc", "bash --norc --noprofile -i", "/dev/null"],
       env: { ...env.env(), TERM: "dumb", PS1: "cage$ " },
@@ -122,6 +129,7 @@ for (const who of ["nobody", "root"] as Who[]) {
       await out.waitFor(/^shell-back\r?$/, 5000);
       await type("fg\n");
       await out.waitFor(/^resumed\r?$/, 10000);
+      if (throughSh) await out.waitFor(/^job-done\r?$/, 10000);
       await type("echo fg-status $?\n");
       await out.waitFor(/^fg-status 0\r?$/, 10000);
       await type("exit 0\n");
