@@ -19,7 +19,9 @@ for (const who of ["nobody", "root"] as Who[]) {
     const inner = env.args({}, ["bash", "--norc", "--noprofile", "-i"]).map(quote).join(" ");
     const child = new Deno.Command("script", {
       args: ["-qefc", inner, "/dev/null"],
-      env: { ...env.env(), TERM: "dumb", PS1: "cage$ " },
+      // HISTFILE empty: bash saves no history into the test's directory, not
+      // even when a failed test leaves it to exit on a hang-up later.
+      env: { ...env.env(), TERM: "dumb", PS1: "cage$ ", HISTFILE: "" },
       clearEnv: true,
       cwd: env.dir,
       stdin: "piped",
@@ -109,7 +111,9 @@ for (const [who, throughSh] of [["nobody", false], ["root", false], ["root", tru
     }
     const child = new Deno.Command("script", {
       args: ["-qefc", "bash --norc --noprofile -i", "/dev/null"],
-      env: { ...env.env(), TERM: "dumb", PS1: "cage$ " },
+      // HISTFILE empty: bash saves no history into the test's directory, not
+      // even when a failed test leaves it to exit on a hang-up later.
+      env: { ...env.env(), TERM: "dumb", PS1: "cage$ ", HISTFILE: "" },
       clearEnv: true,
       cwd: env.dir,
       stdin: "piped",
