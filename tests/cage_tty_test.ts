@@ -12,26 +12,45 @@ function quote(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
 
+/** `command` run by `script` under a pseudo-terminal, in the test's directory. */
+function underPty(env: DriverEnv, command: string) {
+  const child = new Deno.Command("script", {
+    args: ["-qefc", command, "/dev/null"],
+    // HISTFILE empty: bash saves no history into the test's directory, not
+    // even when a failed test leaves it to exit on a hang-up later.
+    env: { ...env.env(), TERM: "dumb", PS1: "cage$ ", HISTFILE: "" },
+    clearEnv: true,
+    cwd: env.dir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const input = child.stdin.getWriter();
+  return {
+    out: lineWatcher(child.stdout),
+    status: child.status,
+    type: (s: string) => input.write(new TextEncoder().encode(s)),
+    /** Ends `script` if it still runs and releases its pipes. */
+    async close(): Promise<void> {
+      await input.close().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // ended
+      }
+      await child.stderr.cancel().catch(() => {});
+    },
+  };
+}
+
 for (const who of ["nobody", "root"] as Who[]) {
   Deno.test(`cage (${who}): an interactive shell gets the terminal, Ctrl-C and its status`, async () => {
     requireTool("script");
     const env = await DriverEnv.create(who);
     const inner = env.args({}, ["bash", "--norc", "--noprofile", "-i"]).map(quote).join(" ");
-    const child = new Deno.Command("script", {
-      args: ["-qefc", inner, "/dev/null"],
-      // HISTFILE empty: bash saves no history into the test's directory, not
-      // even when a failed test leaves it to exit on a hang-up later.
-      env: { ...env.env(), TERM: "dumb", PS1: "cage$ ", HISTFILE: "" },
-      clearEnv: true,
-      cwd: env.dir,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const input = child.stdin.getWriter();
-    const type = (s: string) => input.write(new TextEncoder().encode(s));
+    const pty = underPty(env, inner);
+    const { out, type } = pty;
     try {
-      const out = lineWatcher(child.stdout);
       await type("echo hello-$((6*7))\n");
       await out.waitFor(/^hello-42\r?$/, 15000);
       // The job prints once it owns the terminal's foreground and runs.
@@ -41,19 +60,13 @@ for (const who of ["nobody", "root"] as Who[]) {
       await type("echo after-ctrl-c $?\n");
       await out.waitFor(/^after-ctrl-c 130\r?$/, 5000);
       await type("exit 5\n");
-      const status = await child.status;
+      const status = await pty.status;
       await out.done;
       assertEquals(status.code, 5);
       assert(!out.text().split(/\r?\n/).includes("slept"), "Ctrl-C ended the sleep");
       assert(!/no job control|cannot set terminal process group/.test(out.text()), out.text());
     } finally {
-      await input.close().catch(() => {});
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // ended
-      }
-      await child.stderr.cancel().catch(() => {});
+      await pty.close();
       await env.close();
     }
   });
@@ -66,30 +79,15 @@ Deno.test("cage (root): Ctrl-Z does not leave the terminal with a stopped comman
   // which its init sees and continues.
   const program = "import time; print('started', flush=True); time.sleep(1); print('resumed')";
   const inner = env.args({}, ["/usr/bin/python3", "-c", program]).map(quote).join(" ");
-  const child = new Deno.Command("script", {
-    args: ["-qefc", inner, "/dev/null"],
-    env: { ...env.env(), TERM: "dumb" },
-    clearEnv: true,
-    cwd: env.dir,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const input = child.stdin.getWriter();
+  const pty = underPty(env, inner);
+  const { out, type } = pty;
   try {
-    const out = lineWatcher(child.stdout);
     await out.waitFor(/^started\r?$/, 15000);
-    await input.write(new TextEncoder().encode("\x1a"));
+    await type("\x1a");
     await out.waitFor(/resumed\r?$/, 10000);
-    assertEquals((await child.status).code, 0);
+    assertEquals((await pty.status).code, 0);
   } finally {
-    await input.close().catch(() => {});
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // ended
-    }
-    await child.stderr.cancel().catch(() => {});
+    await pty.close();
     await env.close();
   }
 });
@@ -109,21 +107,9 @@ for (const [who, throughSh] of [["nobody", false], ["root", false], ["root", tru
       await Deno.writeTextFile(`${env.dir}/job.sh`, `${line}\necho job-done\n`);
       line = `sh ${quote(`${env.dir}/job.sh`)}`;
     }
-    const child = new Deno.Command("script", {
-      args: ["-qefc", "bash --norc --noprofile -i", "/dev/null"],
-      // HISTFILE empty: bash saves no history into the test's directory, not
-      // even when a failed test leaves it to exit on a hang-up later.
-      env: { ...env.env(), TERM: "dumb", PS1: "cage$ ", HISTFILE: "" },
-      clearEnv: true,
-      cwd: env.dir,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const input = child.stdin.getWriter();
-    const type = (s: string) => input.write(new TextEncoder().encode(s));
+    const pty = underPty(env, "bash --norc --noprofile -i");
+    const { out, type } = pty;
     try {
-      const out = lineWatcher(child.stdout);
       await type(`${line}\n`);
       await out.waitFor(/^started\r?$/, 15000);
       await type("\x1a");
@@ -137,15 +123,9 @@ for (const [who, throughSh] of [["nobody", false], ["root", false], ["root", tru
       await type("echo fg-status $?\n");
       await out.waitFor(/^fg-status 0\r?$/, 10000);
       await type("exit 0\n");
-      assertEquals((await child.status).code, 0);
+      assertEquals((await pty.status).code, 0);
     } finally {
-      await input.close().catch(() => {});
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // ended
-      }
-      await child.stderr.cancel().catch(() => {});
+      await pty.close();
       await env.close();
     }
   });
