@@ -95,6 +95,10 @@ Deno.test("formatIp writes RFC 5952 text and round-trips through parseIp", () =>
     ["::ffff:10.0.0.1", "::ffff:10.0.0.1"],
     ["0:0:0:0:0:ffff:a00:1", "::ffff:10.0.0.1"],
     ["1:2:3:4:5:6:7:0", "1:2:3:4:5:6:7:0"],
+    ["fd99:0:0:0:0:0:0:1", "fd99::1"],
+    ["0:0:0:0:0:0:0:0", "::"],
+    ["1:0:2:0:0:3:0:0", "1:0:2::3:0:0"],
+    ["1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"],
   ];
   for (const [text, formatted] of cases) {
     strictEqual(formatIp(parseIp(text).bytes), formatted, text);

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { formatIp } from "../../src/config/ip.ts";
+
 /** Link types we decode (values from the pcap LINKTYPE registry). */
 export const LinkType = {
   Ethernet: 1,
@@ -176,8 +178,8 @@ export function decodeIp(packet: Uint8Array): Decoded {
     const base = {
       family: 6 as const,
       protocol,
-      src: formatIpv6(packet.subarray(8, 24)),
-      dst: formatIpv6(packet.subarray(24, 40)),
+      src: formatIp(packet.subarray(8, 24)),
+      dst: formatIp(packet.subarray(24, 40)),
     };
     if (protocol === 44) return base; // fragment header: ports only in the first; not needed
     return { ...base, ...decodeTransport(protocol, packet.subarray(offset)) };
@@ -206,29 +208,6 @@ function decodeTransport(protocol: number, segment: Uint8Array): Decoded {
     return { icmpType: segment[0] };
   }
   return {};
-}
-
-/** Formats 16 bytes as an IPv6 address (lower-case, longest zero run as `::`). */
-export function formatIpv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i >= 2) [bestStart, bestLength] = [i, j - i];
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const head = hex.slice(0, bestStart).join(":");
-  const tail = hex.slice(bestStart + bestLength).join(":");
-  return `${head}::${tail}`;
 }
 
 /** A one-line description of a packet, for assertion messages. */
