@@ -306,6 +306,7 @@ impl<T: Copy + PartialEq> Trie<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rand::Rand;
 
     /// The deliberately naive reference: a list scanned from end to start.
     struct Naive {
@@ -331,19 +332,6 @@ mod tests {
         }
         fn remove_value(&mut self, value: u32) {
             self.entries.retain(|e| e.3 != value);
-        }
-    }
-
-    struct Rand(u64);
-    impl Rand {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn bytes(&mut self, n: usize) -> Vec<u8> {
-            (0..n).map(|_| self.next() as u8).collect()
         }
     }
 

@@ -17,5 +17,7 @@ pub mod replay;
 pub mod rng;
 pub mod selftest;
 pub mod tai64n;
+#[cfg(test)]
+mod test_rand;
 pub mod timers;
 pub mod x25519;

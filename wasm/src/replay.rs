@@ -103,6 +103,7 @@ fn position(counter: u64) -> (usize, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rand::Rand;
     use std::collections::HashSet;
 
     const W: u64 = REPLAY_WINDOW;
@@ -241,17 +242,6 @@ mod tests {
             self.seen.insert(c);
             self.highest = Some(self.highest.map_or(c, |h| h.max(c)));
             true
-        }
-    }
-
-    /// xorshift64*, deterministic.
-    struct Rand(u64);
-    impl Rand {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
         }
     }
 
