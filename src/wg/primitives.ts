@@ -17,6 +17,17 @@
 import { wasmBytes } from "./_wasm_asset.ts";
 import { CoreError } from "./abi_enums.ts";
 
+/** Seal or open: key, nonce, AAD, the input, and where the output goes (pointers and lengths). */
+type AeadExport = (
+  key: number,
+  nonce: number,
+  aad: number,
+  aadLen: number,
+  input: number,
+  inputLen: number,
+  out: number,
+) => number;
+
 /** The primitive exports of the core (wasm/README.md, "Primitives"). */
 interface PrimitiveExports {
   memory: WebAssembly.Memory;
@@ -25,42 +36,10 @@ interface PrimitiveExports {
   wg_selftest(): number;
   wg_x25519(out: number, scalar: number, point: number): number;
   wg_x25519_base(out: number, scalar: number): number;
-  wg_aead_seal(
-    key: number,
-    nonce: number,
-    aad: number,
-    aadLen: number,
-    msg: number,
-    msgLen: number,
-    out: number,
-  ): number;
-  wg_aead_open(
-    key: number,
-    nonce: number,
-    aad: number,
-    aadLen: number,
-    ct: number,
-    ctLen: number,
-    out: number,
-  ): number;
-  wg_xaead_seal(
-    key: number,
-    nonce: number,
-    aad: number,
-    aadLen: number,
-    msg: number,
-    msgLen: number,
-    out: number,
-  ): number;
-  wg_xaead_open(
-    key: number,
-    nonce: number,
-    aad: number,
-    aadLen: number,
-    ct: number,
-    ctLen: number,
-    out: number,
-  ): number;
+  wg_aead_seal: AeadExport;
+  wg_aead_open: AeadExport;
+  wg_xaead_seal: AeadExport;
+  wg_xaead_open: AeadExport;
   wg_blake2s(
     out: number,
     outLen: number,
