@@ -16,6 +16,7 @@ import {
   Node,
   pair,
   sameEndpoint,
+  seededEntropy,
   text,
 } from "./core_net.ts";
 
@@ -210,6 +211,38 @@ Deno.test("a flood of handshakes puts the device under load on its own", async (
     for (const r of b.decrypt([init.bytes], a.ep, i)) reasons.add(r.reason);
   }
   assert(reasons.has(Reason.CookieSent), `reasons: ${[...reasons]}`);
+});
+
+Deno.test("a burst of junk that fails MAC1 does not cost the next handshake a cookie round trip", async () => {
+  const { net, a, b } = await pair();
+  // Datagrams shaped like initiations (148 bytes) and responses (92), the
+  // rest random: none has a valid MAC1. Both sides get 300 of them, in
+  // batches, from many sources.
+  const random = seededEntropy(0x6a756e6b);
+  const junk = Array.from({ length: 300 }, (_, i) => {
+    const d = new Uint8Array(i % 2 === 0 ? 148 : 92);
+    random(d);
+    new DataView(d.buffer).setUint32(0, i % 2 === 0 ? 1 : 2, true);
+    return d;
+  });
+  for (const node of [a, b]) {
+    for (let i = 0; i < junk.length; i += 16) {
+      const from = loopback(10 + i / 16, 40000 + i);
+      const got = node.decrypt(junk.slice(i, i + 16), from, i);
+      assert(got.every((o) => o.op === Op.None && o.reason === Reason.BadMac1));
+    }
+  }
+  // The handshake completes within this one instant of the devices' clock: a
+  // cookie reply would hold A's retry back until REKEY_TIMEOUT (5 s) passed.
+  const now = 300;
+  const hello = ipv4(A_IP, B_IP, text("after the junk"));
+  net.pump(a, a.encrypt([hello], now), now);
+  const kinds = a.dev.events().map((e) => e.kind);
+  assert(!kinds.includes(EventKind.CookieReceived), "A got a cookie reply");
+  const sent = net.wire.filter((w) => w.from === b).map((w) => w.bytes.length);
+  assert(!sent.includes(64), `B sent a cookie reply: datagrams of ${sent} bytes`);
+  assert(kinds.includes(EventKind.SessionStarted));
+  assertEquals(b.tun, [hello]);
 });
 
 Deno.test("a replayed initiation is refused and does not disturb the session", async () => {

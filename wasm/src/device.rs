@@ -47,6 +47,51 @@ pub const LOAD_AUTO: u32 = 0;
 pub const LOAD_ALWAYS: u32 = 1;
 pub const LOAD_NEVER: u32 = 2;
 
+/// Decides whether the device is under load: by the `wg_device_set_load`
+/// mode, or (auto) by the rate of handshake messages that passed MAC1, the
+/// ones that can go on to cost a Diffie-Hellman. (The kernel measures the depth
+/// of its handshake queue instead, which junk fills only while its workers
+/// lag behind; this core has no queue, so it counts a rate, and junk must not
+/// be part of it.)
+struct LoadMeter {
+    mode: u32,
+    window_start: f64,
+    count: u32,
+    until: f64,
+}
+
+impl LoadMeter {
+    fn new() -> Self {
+        LoadMeter {
+            mode: LOAD_AUTO,
+            window_start: f64::NEG_INFINITY,
+            count: 0,
+            until: f64::NEG_INFINITY,
+        }
+    }
+
+    /// Counts one handshake message with a valid MAC1; true while the
+    /// device is under load. Call it only after MAC1 passed: junk that fails
+    /// MAC1 must not make real peers pay a cookie round trip.
+    fn count_valid_handshake(&mut self, now: f64) -> bool {
+        match self.mode {
+            LOAD_ALWAYS => true,
+            LOAD_NEVER => false,
+            _ => {
+                if !(now - self.window_start < 1000.0) {
+                    self.window_start = now;
+                    self.count = 0;
+                }
+                self.count = self.count.saturating_add(1);
+                if self.count > UNDER_LOAD_HANDSHAKES_PER_SECOND {
+                    self.until = now + 1000.0;
+                }
+                now < self.until
+            }
+        }
+    }
+}
+
 /// One event record: kind, peer, a, b.
 pub type Event = [u32; 4];
 
@@ -130,10 +175,7 @@ pub struct Device {
     keys: Option<StaticKeys>,
     checker: Option<CookieChecker>,
     limiter: RateLimiter,
-    load_mode: u32,
-    load_window_start: f64,
-    load_count: u32,
-    under_load_until: f64,
+    load: LoadMeter,
     /// Indexed by peer id; ids are never reused.
     peers: Vec<Option<Box<Peer>>>,
     by_key: BTreeMap<[u8; 32], u32>,
@@ -159,10 +201,7 @@ impl Device {
             keys: None,
             checker: None,
             limiter: RateLimiter::new(),
-            load_mode: LOAD_AUTO,
-            load_window_start: f64::NEG_INFINITY,
-            load_count: 0,
-            under_load_until: f64::NEG_INFINITY,
+            load: LoadMeter::new(),
             peers: Vec::new(),
             by_key: BTreeMap::new(),
             indices: IndexTable::new(),
@@ -209,7 +248,7 @@ impl Device {
         if mode > LOAD_NEVER {
             return Err(Error::InvalidArgument);
         }
-        self.load_mode = mode;
+        self.load.mode = mode;
         Ok(())
     }
 
@@ -446,27 +485,9 @@ impl Device {
         }
     }
 
-    /// Counts a handshake message; true while the device is under load.
-    fn under_load(&mut self, now: f64) -> bool {
-        match self.load_mode {
-            LOAD_ALWAYS => true,
-            LOAD_NEVER => false,
-            _ => {
-                if !(now - self.load_window_start < 1000.0) {
-                    self.load_window_start = now;
-                    self.load_count = 0;
-                }
-                self.load_count = self.load_count.saturating_add(1);
-                if self.load_count > UNDER_LOAD_HANDSHAKES_PER_SECOND {
-                    self.under_load_until = now + 1000.0;
-                }
-                now < self.under_load_until
-            }
-        }
-    }
-
-    /// MAC1, and under load MAC2 (else a cookie reply) and the per-source
-    /// rate limit. `None` lets the message through.
+    /// MAC1 first: a message that fails it costs one BLAKE2s and is dropped
+    /// without counting toward load. Then, under load, MAC2 (else a cookie
+    /// reply) and the per-source rate limit. `None` lets the message through.
     fn admit_handshake(
         &mut self,
         slot: &mut [u8],
@@ -475,7 +496,6 @@ impl Device {
         source: Endpoint,
         now: f64,
     ) -> Option<Outcome> {
-        let under_load = self.under_load(now);
         let checker = match self.checker.as_mut() {
             Some(c) => c,
             None => return Some(Outcome::drop(Reason::HandshakeFailed, NO_PEER)),
@@ -484,7 +504,7 @@ impl Device {
         if !checker.check_mac1(msg) {
             return Some(Outcome::drop(Reason::BadMac1, NO_PEER));
         }
-        if !under_load {
+        if !self.load.count_valid_handshake(now) {
             return None;
         }
         let (src, src_len) = source.cookie_source();
@@ -1140,6 +1160,7 @@ mod tests {
         MAX_STAGED_PACKETS, REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
         REKEY_TIMEOUT_JITTER_MAX, ZERO_KEYS_AFTER,
     };
+    use crate::test_rand::Rand;
 
     const SLOT: usize = 2048;
 
@@ -1748,6 +1769,84 @@ mod tests {
             Reason::StaleTimestamp as u32,
             "load passes after a second"
         );
+    }
+
+    /// `count` datagrams shaped like initiations and responses (type and
+    /// size right, the rest random), so none carries a valid MAC1, each from
+    /// its own random source.
+    fn handshake_sized_junk(r: &mut Rand, count: u32) -> Vec<(Vec<u8>, Endpoint)> {
+        (0..count)
+            .map(|i| {
+                let (kind, len) = if i % 2 == 0 {
+                    (MSG_INITIATION, INITIATION_LEN)
+                } else {
+                    (MSG_RESPONSE, RESPONSE_LEN)
+                };
+                let mut junk = r.bytes(len);
+                junk[..4].copy_from_slice(&kind.to_le_bytes());
+                let from = endpoint(r.next() as u8, 1 + (r.next() % 0xFFFF) as u32);
+                (junk, from)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn junk_that_fails_mac1_does_not_put_the_device_under_load() {
+        const JUNK: u32 = 300;
+        assert!(JUNK > UNDER_LOAD_HANDSHAKES_PER_SECOND);
+        let mut n = pair();
+        let mut r = Rand(0x6a75_6e6b);
+        // Both sides get the junk: the responder checks initiations, the
+        // initiator responses, and each would answer with a cookie under load.
+        for dev in [&mut n.a, &mut n.b] {
+            for (i, (junk, from)) in handshake_sized_junk(&mut r, JUNK).into_iter().enumerate() {
+                let out = decrypt(dev, &junk, from, i as f64);
+                assert_eq!(
+                    (out.op, out.reason),
+                    (Op::None as u32, Reason::BadMac1 as u32)
+                );
+            }
+        }
+        let now = JUNK as f64;
+        n.a.initiate(0, now).unwrap();
+        let init = poll(&mut n.a, now).remove(0);
+        let resp = decrypt(&mut n.b, &init.bytes, a_ep(), now);
+        assert_eq!(
+            (resp.op, resp.reason, resp.bytes.len()),
+            (Op::Network as u32, Reason::Ok as u32, RESPONSE_LEN),
+            "a response, not a cookie reply"
+        );
+        let done = decrypt(&mut n.a, &resp.bytes, b_ep(), now);
+        assert_eq!(done.reason, Reason::HandshakeConsumed as u32);
+        let seen = events(&mut n.a);
+        assert!(has_event(&seen, EventKind::SessionStarted));
+        assert!(!has_event(&seen, EventKind::CookieReceived));
+    }
+
+    #[test]
+    fn only_handshakes_with_a_valid_mac1_count_toward_load() {
+        let mut n = pair();
+        n.a.initiate(0, 0.0).unwrap();
+        let init = poll(&mut n.a, 0.0).remove(0).bytes;
+        let mut r = Rand(0x6c6f_6164);
+        let junk = handshake_sized_junk(&mut r, 2 * UNDER_LOAD_HANDSHAKES_PER_SECOND);
+        // Up to the limit, MAC1-valid messages (replays of one initiation)
+        // interleaved with junk: the device is not under load.
+        let mut reasons = Vec::new();
+        for (i, (junk, from)) in junk.iter().enumerate() {
+            if i % 2 == 0 {
+                reasons.push(decrypt(&mut n.b, &init, a_ep(), 1.0).reason);
+            }
+            decrypt(&mut n.b, junk, *from, 1.0);
+        }
+        assert_eq!(reasons.len() as u32, UNDER_LOAD_HANDSHAKES_PER_SECOND);
+        assert!(
+            !reasons.contains(&(Reason::CookieSent as u32)),
+            "not under load at the limit"
+        );
+        // One more valid message crosses it.
+        let over = decrypt(&mut n.b, &init, a_ep(), 2.0);
+        assert_eq!(over.reason, Reason::CookieSent as u32);
     }
 
     #[test]

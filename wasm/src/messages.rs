@@ -62,7 +62,8 @@ pub const REPLAY_WINDOW: u64 = 8128;
 /// Packets held per peer while a handshake is under way.
 pub const MAX_STAGED_PACKETS: usize = 128;
 pub const MAX_PEERS: usize = 1 << 16;
-/// Handshake messages per second above which the device counts as under load.
+/// Handshake messages with a valid MAC1 per second above which the device
+/// counts as under load.
 pub const UNDER_LOAD_HANDSHAKES_PER_SECOND: u32 = 256;
 /// Per-source handshake rate limit (as the kernel): packets per second and burst.
 pub const RATELIMIT_PACKETS_PER_SECOND: f64 = 20.0;

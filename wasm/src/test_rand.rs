@@ -1,5 +1,6 @@
 //! A deterministic generator for tests (xorshift64*): reproducible random
-//! inputs for the property tests of the trie and the replay window.
+//! inputs for the property tests of the trie and the replay window, and
+//! junk datagrams for the device's tests.
 
 pub struct Rand(pub u64);
 
