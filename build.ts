@@ -57,6 +57,20 @@ const CC_FLAGS = [
   "-Wl,-z,now",
 ];
 
+/** The cage's init (launcher/init/): a small program of its own, exec'd from a memfd. */
+const INIT_FLAGS = [
+  "-std=c11",
+  "-O2",
+  "-fPIE",
+  "-pie",
+  "-Wall",
+  "-Wextra",
+  "-Werror",
+  "-Wmissing-prototypes",
+  "-D_GNU_SOURCE",
+  "-Wl,-z,now",
+];
+
 class BuildError extends Error {}
 
 async function run(cmd: string, args: string[], what: string): Promise<string> {
@@ -187,10 +201,11 @@ async function wasmCommand(check: boolean): Promise<void> {
 async function launcherCommand(): Promise<void> {
   const version = (await run(CC, ["--version"], "build the launcher")).split("\n")[0];
   const files = await sourceFiles("launcher/", [".c", ".h"]);
-  if (!files.some((f) => f.endsWith(".c"))) {
-    throw new BuildError("Cannot build the launcher: launcher/ has no C sources");
+  const initFiles = await sourceFiles("launcher/init/", [".c", ".h"]);
+  if (!files.some((f) => f.endsWith(".c")) || !initFiles.some((f) => f.endsWith(".c"))) {
+    throw new BuildError("Cannot build the launcher: launcher/ or launcher/init/ has no C sources");
   }
-  const hash = await inputsHash(files, CC_FLAGS, version);
+  const hash = await inputsHash([...files, ...initFiles], [...CC_FLAGS, ...INIT_FLAGS], version);
   const existing = await readIfExists(path(LAUNCHER_ASSET));
   if (existing && headerHash(existing) === hash) return;
   await Deno.mkdir(path("target"), { recursive: true });
@@ -200,12 +215,23 @@ async function launcherCommand(): Promise<void> {
     [...CC_FLAGS, ...files.filter((f) => f.endsWith(".c")).map(path), "-o", out],
     "build the launcher",
   );
+  const initOut = path("target/wgcage-init");
+  await run(
+    CC,
+    [...INIT_FLAGS, ...initFiles.filter((f) => f.endsWith(".c")).map(path), "-o", initOut],
+    "build the cage's init",
+  );
   const bytes = await Deno.readFile(out);
+  const initBytes = await Deno.readFile(initOut);
   await Deno.writeTextFile(
     path(LAUNCHER_ASSET),
-    assetModule("launcherBytes", hash, bytes, "The native launcher, from launcher/."),
+    assetModule("launcherBytes", hash, bytes, "The native launcher, from launcher/.") +
+      assetModule("initBytes", hash, initBytes, "The cage's init, from launcher/init/.")
+        .split("\n").slice(2).join("\n"),
   );
-  console.log(`build: wrote ${LAUNCHER_ASSET} (${bytes.length} bytes)`);
+  console.log(
+    `build: wrote ${LAUNCHER_ASSET} (${bytes.length} bytes, init ${initBytes.length} bytes)`,
+  );
 }
 
 async function main(args: string[]): Promise<number> {

@@ -2,13 +2,14 @@
  * cage.c — the cage: a child cloned into new user (when not root), network,
  * mount, UTS and PID namespaces. It creates the TUN device and an rtnetlink
  * socket inside its network namespace, hands both to the parent, waits for
- * the go-ahead, lays the generated /etc files over the host's, mounts a fresh
- * /proc, and becomes the init (PID 1) that runs the command.
+ * the go-ahead, covers the hidden host paths, lays the /etc files over the
+ * host's, mounts a fresh /proc, and execs the init program (init/init.c),
+ * which runs the command as PID 1 of the cage.
  *
  * The parent (Deno) is multi-threaded. Between clone and exec the child runs
  * only async-signal-safe code: no malloc, no stdio, no locks, no pthread_*,
  * no raise/abort (glibc's cached thread id is the parent's). Everything it
- * needs — argv, the PATH candidates, map lines, group lists — is prepared in
+ * needs — the init's argv, map lines, the hidden paths — is prepared in
  * `struct plan` before the clone.
  *
  * Clone choice: the raw clone syscall with fork semantics (no CLONE_VM, no
@@ -58,8 +59,6 @@ extern char **environ;
 
 /* Exit statuses of the cage's init when it did not get to run the command. */
 #define EXIT_SETUP_FAILED 125
-#define EXIT_NOT_EXECUTABLE 126
-#define EXIT_NOT_FOUND 127
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -70,20 +69,31 @@ extern char **environ;
 
 enum mode { MODE_USERNS = 0, MODE_ROOT = 1, MODE_SUDO = 2 };
 
-/* The signals the init forwards to the command. */
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+/* The signals the init forwards to the command: blocked in the child from
+ * the clone on, so that one arriving before the init's handlers are in place
+ * waits for them (the mask and pending signals survive the exec). */
+static const int forwarded_signals[] = {WGL_FORWARDED_SIGNALS};
 #define FORWARDED_COUNT (sizeof forwarded_signals / sizeof forwarded_signals[0])
+
+/* Where the child writes the /etc files: a tmpfs of its own, mounted for a
+ * moment over /proc (which exists everywhere and gets a fresh mount right
+ * after). The files live only in the cage's mount namespace, so nothing is
+ * left on the host whenever and however wgcage ends. */
+#define ETC_STAGING "/proc"
 
 /* Everything the child needs, prepared before clone. */
 struct plan {
   enum mode mode;
   bool map_root;
   const char *tun_name;
+  bool no_userns; /* as root: no user namespace (no boundary) */
   const char *hostname; /* NULL: keep the host's */
-  const char *etc_sources[3];
-  char **argv;        /* argc + 1 entries, NULL-terminated */
-  char **sh_argv;     /* argc + 2 entries: "sh", slot for the path, argv[1..] */
-  char **candidates;  /* where to look for argv[0], NULL-terminated */
+  const char *etc_contents[3];
+  const char **hidden; /* host paths covered with /dev/null, hidden_count of them */
+  uint32_t hidden_count;
+  int init_fd;        /* the init program (memfd) */
+  char **init_argv;   /* see init/init.c; NULL-terminated */
+  char *init_numbers; /* the numeric init arguments, one buffer */
   char **envp;
   char ping_range[32]; /* "GID GID\n" for net.ipv4.ping_group_range */
   /* MODE_SUDO: the credentials the command drops to. */
@@ -99,12 +109,12 @@ struct plan {
 };
 
 static const char *const etc_targets[3] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"};
+static const char *const etc_staged[3] = {ETC_STAGING "/resolv.conf", ETC_STAGING "/hosts",
+                                          ETC_STAGING "/nsswitch.conf"};
 static const uint32_t etc_stages[3] = {WGL_STAGE_BIND_RESOLV, WGL_STAGE_BIND_HOSTS,
                                        WGL_STAGE_BIND_NSSWITCH};
 
 /* ---------------------------------------------------------------- child --- */
-
-static volatile sig_atomic_t command_pid;
 
 static long raw_fork_with(unsigned long flags) {
 #if defined(__s390__) || defined(__CRIS__)
@@ -137,10 +147,13 @@ static void child_await(const struct plan *p, char expected) {
   }
 }
 
-static void close_fds_except(int keep) {
+/* Closes every fd from 3 on but `a` and `b`. */
+static void close_fds_except(int a, int b) {
+  int keep = a < b ? a : b, keep2 = a < b ? b : a;
 #ifdef SYS_close_range
   if (syscall(SYS_close_range, 3U, (unsigned)keep - 1U, 0U) == 0 &&
-      syscall(SYS_close_range, (unsigned)keep + 1U, ~0U, 0U) == 0) {
+      syscall(SYS_close_range, (unsigned)keep + 1U, (unsigned)keep2 - 1U, 0U) == 0 &&
+      syscall(SYS_close_range, (unsigned)keep2 + 1U, ~0U, 0U) == 0) {
     return;
   }
 #endif
@@ -150,7 +163,7 @@ static void close_fds_except(int keep) {
     max = lim.rlim_cur < 65536 ? (long)lim.rlim_cur : 65536;
   }
   for (long fd = 3; fd < max; fd++) {
-    if (fd != keep) (void)close((int)fd);
+    if (fd != keep && fd != keep2) (void)close((int)fd);
   }
 }
 
@@ -162,39 +175,6 @@ static void reset_signal_dispositions(void) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     (void)sigaction(sig, &dfl, NULL); /* glibc's internal signals fail: fine */
   }
-}
-
-static void forward_signal(int sig) {
-  int saved = errno;
-  pid_t pid = command_pid;
-  if (pid > 0) {
-    (void)kill(pid, sig);
-    /* As a terminal hang-up does: a stopped command must wake to die. */
-    if (sig == SIGHUP || sig == SIGTERM) (void)kill(pid, SIGCONT);
-  }
-  errno = saved;
-}
-
-/* The signal that tells the init to resume a command whose stop stopped
- * wgcage (job control), with si_value 1 when wgcage has the terminal. */
-#define WGL_SIG_RESUME (SIGRTMIN + 4)
-
-/* The terminal of a job-control session, for resume_command. */
-static int resume_tty = -1;
-
-/* wgcage was continued (fg or bg) after the command's stop had stopped it:
- * si_value 1 means it has the terminal's foreground, which goes back to the
- * command's group first. SIGTTOU is blocked while this runs. */
-static void resume_command(int sig, siginfo_t *info, void *ctx) {
-  (void)sig;
-  (void)ctx;
-  int saved = errno;
-  pid_t pid = command_pid;
-  if (pid > 0) {
-    if (info->si_value.sival_int == 1 && resume_tty >= 0) (void)ioctl(resume_tty, TIOCSPGRP, &pid);
-    (void)kill(-pid, SIGCONT);
-  }
-  errno = saved;
 }
 
 static void make_tun(const struct plan *p, int *tun_fd) {
@@ -266,99 +246,59 @@ static void write_ping_range(const struct plan *p) {
   (void)close(fd);
 }
 
-static bool is_missing(int err) {
-  return err == ENOENT || err == ENOTDIR || err == ESTALE || err == ENODEV || err == ETIMEDOUT ||
-         err == ELOOP || err == ENAMETOOLONG;
+/* Covers each hidden host path (a daemon's socket) with /dev/null: connect()
+ * to it is then refused, and the program falls back as if the daemon did not
+ * run. A path that is gone, or that the caller could not reach anyway
+ * (EACCES), needs no cover. */
+static void hide_paths(const struct plan *p) {
+  for (uint32_t i = 0; i < p->hidden_count; i++) {
+    if (mount("/dev/null", p->hidden[i], NULL, MS_BIND, NULL) == 0) continue;
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR || err == EACCES) continue;
+    child_fail(p, WGL_STAGE_HIDE, err);
+  }
 }
 
-/* execve, falling back to sh for a file without a valid header (as execvp). */
-static int try_exec(const struct plan *p, const char *path) {
-  execve(path, p->argv, p->envp);
-  int err = errno;
-  if (err == ENOEXEC) {
-    p->sh_argv[1] = (char *)path;
-    execve("/bin/sh", p->sh_argv, p->envp);
-    err = errno;
+static int write_all(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return errno;
+  size_t len = strlen(text), done = 0;
+  while (done < len) {
+    ssize_t n = write(fd, text + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      (void)close(fd);
+      return err;
+    }
+    done += (size_t)n;
   }
+  int err = fchmod(fd, 0644) == 0 ? 0 : errno; /* the umask may have narrowed it */
+  (void)close(fd);
   return err;
 }
 
-static _Noreturn void run_command(const struct plan *p) {
-  if (p->own_group) (void)setpgid(0, 0);
-  if (p->tty_fd >= 0) {
-    /* Take the terminal's foreground so the command can read it and gets
-     * Ctrl-C; SIGTTOU is blocked so that the takeover itself is allowed. */
-    sigset_t ttou;
-    sigemptyset(&ttou);
-    sigaddset(&ttou, SIGTTOU);
-    (void)sigprocmask(SIG_BLOCK, &ttou, NULL);
-    pid_t self = getpid();
-    (void)ioctl(p->tty_fd, TIOCSPGRP, &self);
+/* Writes the /etc files into a tmpfs of the cage's own and binds them over
+ * the host's; the tmpfs is then detached (the binds keep the files). */
+static void lay_etc_files(const struct plan *p) {
+  if (mount("tmpfs", ETC_STAGING, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") != 0) {
+    child_fail(p, WGL_STAGE_ETC_FILES, errno);
   }
-  if (p->mode == MODE_SUDO) {
-    /* Raw syscalls: glibc's wrappers would signal the parent's threads
-     * (setxid broadcast), whose descriptors are gone from this process. */
-    if (syscall(SYS_setgroups, (size_t)p->group_count, p->groups) != 0) {
-      child_fail(p, WGL_STAGE_CREDS, errno);
-    }
-    if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
-    if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) != 0) child_fail(p, WGL_STAGE_CREDS, errno);
+  for (int i = 0; i < 3; i++) {
+    int err = write_all(etc_staged[i], p->etc_contents[i]);
+    if (err != 0) child_fail(p, WGL_STAGE_ETC_FILES, err);
+    err = bind_over(etc_staged[i], etc_targets[i]);
+    if (err != 0) child_fail(p, etc_stages[i], err);
   }
-  reset_signal_dispositions();
-  sigset_t none;
-  sigemptyset(&none);
-  (void)sigprocmask(SIG_SETMASK, &none, NULL);
-
-  int err = ENOENT;
-  bool denied = false;
-  if (p->candidates[0] == NULL) {
-    err = try_exec(p, p->argv[0]);
-  } else {
-    for (char **c = p->candidates; *c != NULL; c++) {
-      err = try_exec(p, *c);
-      struct stat st;
-      if (err == EACCES && stat(*c, &st) != 0) err = ENOENT; /* a directory we cannot search */
-      if (err == EACCES) {
-        denied = true;
-      } else if (!is_missing(err)) {
-        break;
-      }
-    }
-    if (is_missing(err) && denied) err = EACCES;
-  }
-  child_report(p->sync_fd, WGL_STAGE_EXEC, err);
-  _exit(is_missing(err) ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+  if (umount2(ETC_STAGING, MNT_DETACH) != 0) child_fail(p, WGL_STAGE_ETC_FILES, errno);
 }
 
-static _Noreturn void init_loop(const struct plan *p, pid_t command) {
-  for (;;) {
-    int status = 0;
-    pid_t w = waitpid(-1, &status, WUNTRACED);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      _exit(EXIT_SETUP_FAILED); /* ECHILD: cannot happen while the command runs */
-    }
-    if (w != command) continue; /* an orphan the init adopted: reaped */
-    if (WIFSTOPPED(status)) {
-      int stop = WSTOPSIG(status);
-      bool job_stop = stop == SIGTSTP || stop == SIGTTIN || stop == SIGTTOU;
-      if (job_stop && p->job_control) {
-        /* Ctrl-Z (or a background read) stopped the command's group: stop
-         * wgcage's group too, as the shell expects of its job. The shell
-         * continues wgcage, which then has us resume the command
-         * (resume_command). This init, in that group too, is not stopped:
-         * the kernel spares a namespace's init. */
-        (void)kill(0, stop);
-      } else if (stop == SIGTSTP) {
-        /* No shell to resume the job would leave the terminal stuck with a
-         * stopped command: go on at once. */
-        (void)kill(p->own_group ? -command : command, SIGCONT);
-      }
-      continue;
-    }
-    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
-  }
+static _Noreturn void exec_init(const struct plan *p) {
+  /* The init gets the sync socket (close-on-exec until now) and sets it
+   * close-on-exec again for the command. */
+  if (fcntl(p->sync_fd, F_SETFD, 0) != 0) child_fail(p, WGL_STAGE_INIT_EXEC, errno);
+  syscall(SYS_execveat, p->init_fd, "", p->init_argv, p->envp, AT_EMPTY_PATH);
+  child_fail(p, WGL_STAGE_INIT_EXEC, errno);
 }
 
 static _Noreturn void cage_child(const struct plan *p) {
@@ -375,9 +315,10 @@ static _Noreturn void cage_child(const struct plan *p) {
   sigset_t forwarded;
   sigemptyset(&forwarded);
   for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaddset(&forwarded, forwarded_signals[i]);
+  sigaddset(&forwarded, WGL_SIG_RESUME);
   (void)sigprocmask(SIG_SETMASK, &forwarded, NULL);
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  close_fds_except(p->sync_fd);
+  close_fds_except(p->sync_fd, p->init_fd);
 
   child_await(p, SYNC_MAPS_WRITTEN);
 
@@ -395,10 +336,10 @@ static _Noreturn void cage_child(const struct plan *p) {
 
   child_await(p, SYNC_GO);
 
-  for (int i = 0; i < 3; i++) {
-    int err = bind_over(p->etc_sources[i], etc_targets[i]);
-    if (err != 0) child_fail(p, etc_stages[i], err);
-  }
+  /* Before the /etc files: /etc/resolv.conf may be a symlink into a hidden
+   * directory, and the bind must land on top. */
+  hide_paths(p);
+  lay_etc_files(p);
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
     child_fail(p, WGL_STAGE_PROC, errno);
   }
@@ -407,44 +348,16 @@ static _Noreturn void cage_child(const struct plan *p) {
    * the host's view, which only affects tools that read /sys/class/net. */
   (void)mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
   write_ping_range(p);
-
-  struct sigaction fwd;
-  memset(&fwd, 0, sizeof fwd);
-  fwd.sa_handler = forward_signal;
-  fwd.sa_flags = SA_RESTART;
-  for (size_t i = 0; i < FORWARDED_COUNT; i++) (void)sigaction(forwarded_signals[i], &fwd, NULL);
-  if (p->job_control) {
-    resume_tty = p->tty_fd;
-    struct sigaction resume;
-    memset(&resume, 0, sizeof resume);
-    resume.sa_sigaction = resume_command;
-    resume.sa_flags = SA_RESTART | SA_SIGINFO;
-    sigemptyset(&resume.sa_mask);
-    sigaddset(&resume.sa_mask, SIGTTOU);
-    (void)sigaction(WGL_SIG_RESUME, &resume, NULL);
-  }
-
-  long pid = raw_fork_with(0);
-  if (pid < 0) child_fail(p, WGL_STAGE_FORK, errno);
-  if (pid == 0) run_command(p);
-  command_pid = (pid_t)pid;
-  (void)close(p->sync_fd); /* the parent sees EOF once the command has exec'd */
-  sigset_t none;
-  sigemptyset(&none);
-  (void)sigprocmask(SIG_SETMASK, &none, NULL); /* signals held so far go out now */
-  init_loop(p, (pid_t)pid);
+  exec_init(p);
 }
 
 /* --------------------------------------------------------------- parent --- */
 
 static void plan_free(struct plan *p) {
   release_plan_free(&p->release);
-  if (p->candidates != NULL) {
-    for (char **c = p->candidates; *c != NULL; c++) free(*c);
-  }
-  free(p->candidates);
-  free(p->argv);
-  free(p->sh_argv);
+  free(p->hidden);
+  free(p->init_argv);
+  free(p->init_numbers);
   free(p->groups);
 }
 
@@ -462,42 +375,6 @@ static uint32_t read_u32le(const uint8_t *b) {
   return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-static char *join_path(const char *dir, size_t dir_len, const char *name) {
-  size_t name_len = strlen(name);
-  char *s = malloc(dir_len + 1 + name_len + 1);
-  if (s == NULL) return NULL;
-  memcpy(s, dir, dir_len);
-  size_t n = dir_len;
-  if (n > 0) s[n++] = '/';
-  memcpy(s + n, name, name_len + 1);
-  return s;
-}
-
-/* The PATH candidates for argv[0], as execvp would try them. */
-static int plan_candidates(struct plan *p, const char *path_env) {
-  const char *name = p->argv[0];
-  size_t count = 1;
-  if (strchr(name, '/') == NULL) {
-    for (const char *c = path_env; *c != '\0'; c++) count += *c == ':';
-    count += 1;
-  }
-  p->candidates = calloc(count, sizeof(char *));
-  if (p->candidates == NULL) return -ENOMEM;
-  if (strchr(name, '/') != NULL || name[0] == '\0') return 0;
-  size_t k = 0;
-  const char *start = path_env;
-  for (;;) {
-    const char *end = strchrnul(start, ':');
-    /* An empty element means the current directory. */
-    p->candidates[k] = join_path(start, (size_t)(end - start), name);
-    if (p->candidates[k] == NULL) return -ENOMEM;
-    k++;
-    if (*end == '\0') break;
-    start = end + 1;
-  }
-  return 0;
-}
-
 static int parse_id(const char *s, unsigned *out) {
   if (s == NULL || *s == '\0') return -EINVAL;
   char *end = NULL;
@@ -508,8 +385,9 @@ static int parse_id(const char *s, unsigned *out) {
   return 0;
 }
 
-/* Mode and credentials: a user namespace when not root; as root, the sudo
- * user's identity (with their supplementary groups) unless map_root. */
+/* Mode and credentials: the caller's identity when not root; as root, the
+ * sudo user's identity (with their supplementary groups) unless map_root. In
+ * every mode the cage gets a user namespace of its own (unless no_userns). */
 static int plan_identity(struct plan *p) {
   gid_t ping_gid;
   if (geteuid() != 0) {
@@ -553,35 +431,78 @@ static int plan_identity(struct plan *p) {
   return 0;
 }
 
-static int plan_parse(struct plan *p, const uint8_t *req, uint32_t len) {
-  if (req == NULL || len < 16) return -EINVAL;
+static int plan_parse(struct plan *p, const uint8_t *req, uint32_t len, const char **path_env,
+                      char ***argv, uint32_t *argc_out) {
+  if (req == NULL || len < WGL_CAGE_REQUEST_HEADER) return -EINVAL;
   uint32_t version = read_u32le(req), flags = read_u32le(req + 4), argc = read_u32le(req + 8);
-  if (version != WGL_CAGE_REQUEST_VERSION || argc == 0 || argc > len) return -EINVAL;
+  uint32_t hidden = read_u32le(req + 12), init_fd = read_u32le(req + 16);
+  if (version != WGL_CAGE_REQUEST_VERSION || argc == 0 || argc > len || hidden > len ||
+      init_fd > INT_MAX) {
+    return -EINVAL;
+  }
   p->map_root = (flags & WGL_CAGE_MAP_ROOT) != 0;
-  uint32_t pos = 16;
+  p->no_userns = (flags & WGL_CAGE_NO_USERNS) != 0;
+  p->init_fd = (int)init_fd;
+  uint32_t pos = WGL_CAGE_REQUEST_HEADER;
   p->tun_name = next_string(req, len, &pos);
   p->hostname = next_string(req, len, &pos);
-  for (int i = 0; i < 3; i++) p->etc_sources[i] = next_string(req, len, &pos);
-  const char *path_env = next_string(req, len, &pos);
-  if (p->tun_name == NULL || p->hostname == NULL || p->etc_sources[2] == NULL || path_env == NULL) {
+  for (int i = 0; i < 3; i++) p->etc_contents[i] = next_string(req, len, &pos);
+  *path_env = next_string(req, len, &pos);
+  if (p->tun_name == NULL || p->hostname == NULL || p->etc_contents[2] == NULL ||
+      *path_env == NULL) {
     return -EINVAL;
   }
   size_t tun_len = strlen(p->tun_name);
   if (tun_len == 0 || tun_len >= IFNAMSIZ) return -EINVAL;
   if (p->hostname[0] == '\0') p->hostname = NULL;
-  p->argv = calloc((size_t)argc + 1, sizeof(char *));
-  p->sh_argv = calloc((size_t)argc + 2, sizeof(char *));
-  if (p->argv == NULL || p->sh_argv == NULL) return -ENOMEM;
+  p->hidden = calloc((size_t)hidden + 1, sizeof(char *));
+  *argv = calloc((size_t)argc + 1, sizeof(char *));
+  if (p->hidden == NULL || *argv == NULL) return -ENOMEM;
+  p->hidden_count = hidden;
+  for (uint32_t i = 0; i < hidden; i++) {
+    p->hidden[i] = next_string(req, len, &pos);
+    if (p->hidden[i] == NULL || p->hidden[i][0] != '/') return -EINVAL;
+  }
   for (uint32_t i = 0; i < argc; i++) {
     const char *arg = next_string(req, len, &pos);
     if (arg == NULL) return -EINVAL;
-    p->argv[i] = (char *)arg;
+    (*argv)[i] = (char *)arg;
   }
-  if (p->argv[0][0] == '\0') return -EINVAL;
-  p->sh_argv[0] = "sh";
-  for (uint32_t i = 1; i < argc; i++) p->sh_argv[i + 1] = p->argv[i];
+  if ((*argv)[0][0] == '\0') return -EINVAL;
+  *argc_out = argc;
   p->envp = environ;
-  return plan_candidates(p, path_env);
+  return 0;
+}
+
+/* The init's argv (init/init.c): its numbers are formatted into one buffer,
+ * the PATH and the command's argv point into the request. */
+static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uint32_t argc) {
+  size_t size = 5 * 16 + (size_t)(p->group_count + 1) * 12;
+  p->init_numbers = malloc(size);
+  p->init_argv = calloc((size_t)argc + 9, sizeof(char *));
+  if (p->init_numbers == NULL || p->init_argv == NULL) return -ENOMEM;
+  int flags = (p->own_group ? INIT_FLAG_OWN_GROUP : 0) |
+              (p->job_control ? INIT_FLAG_JOB_CONTROL : 0) |
+              (p->mode == MODE_SUDO ? INIT_FLAG_DROP_TO_USER : 0);
+  char *at = p->init_numbers, *end = p->init_numbers + size;
+  long numbers[5] = {p->sync_fd, p->tty_fd, flags, (long)p->uid, (long)p->gid};
+  p->init_argv[0] = "wgcage-init";
+  for (int i = 0; i < 5; i++) {
+    p->init_argv[1 + i] = at;
+    at += snprintf(at, (size_t)(end - at), "%ld", numbers[i]) + 1;
+  }
+  p->init_argv[6] = at;
+  if (p->mode != MODE_SUDO || p->group_count == 0) {
+    at += snprintf(at, (size_t)(end - at), "-") + 1;
+  } else {
+    for (int i = 0; i < p->group_count; i++) {
+      at += snprintf(at, (size_t)(end - at), i == 0 ? "%u" : ",%u", (unsigned)p->groups[i]);
+    }
+    at++;
+  }
+  p->init_argv[7] = (char *)path_env;
+  for (uint32_t i = 0; i < argc; i++) p->init_argv[8 + i] = argv[i];
+  return 0;
 }
 
 /* The parent of `pid` from /proc/PID/stat, or -1. */
@@ -635,6 +556,19 @@ static int write_file(const char *path, const char *text) {
   int err = n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EIO);
   close(fd);
   return err;
+}
+
+/* As root, root stays root and every id maps to itself: files keep their
+ * owners and the sudo user exists in the cage, but capabilities held in the
+ * cage's user namespace reach only the namespaces it owns. */
+static int write_root_maps(pid_t pid) {
+  char path[64];
+  const char *identity = "0 0 4294967295\n";
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  int rc = write_file(path, identity);
+  if (rc < 0) return rc;
+  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+  return write_file(path, identity);
 }
 
 static int write_maps(pid_t pid, bool map_root) {
@@ -726,9 +660,8 @@ static size_t add_strings(uintptr_t *keep, size_t n, size_t cap, char *const *li
 static void plan_release(struct plan *p, const uint8_t *request, uint32_t request_len) {
   size_t env_count = 0;
   while (p->envp != NULL && p->envp[env_count] != NULL) env_count++;
-  size_t cap = 64 + env_count;
-  for (char **c = p->candidates; c != NULL && *c != NULL; c++) cap++;
-  for (char **a = p->argv; a != NULL && *a != NULL; a++) cap++;
+  size_t cap = 64 + env_count + p->hidden_count;
+  for (char **a = p->init_argv; a != NULL && *a != NULL; a++) cap++;
   uintptr_t *keep = malloc(cap * sizeof *keep);
   if (keep == NULL) return;
   size_t n = 0;
@@ -738,10 +671,9 @@ static void plan_release(struct plan *p, const uint8_t *request, uint32_t reques
   keep[n++] = (uintptr_t)&errno;
   keep[n++] = (uintptr_t)request;
   keep[n++] = (uintptr_t)(request + request_len - 1);
-  keep[n++] = (uintptr_t)p->groups;
-  keep[n++] = (uintptr_t)p->sh_argv;
-  n = add_strings(keep, n, cap, p->argv);
-  n = add_strings(keep, n, cap, p->candidates);
+  keep[n++] = (uintptr_t)p->init_numbers;
+  n = add_strings(keep, n, cap, (char *const *)p->hidden);
+  n = add_strings(keep, n, cap, p->init_argv);
   n = add_strings(keep, n, cap, p->envp);
   (void)release_plan_make(&p->release, keep, n);
   free(keep);
@@ -755,9 +687,13 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
 
   struct plan plan;
   memset(&plan, 0, sizeof plan);
-  int rc = plan_parse(&plan, request, request_len);
+  const char *path_env = NULL;
+  char **argv = NULL;
+  uint32_t argc = 0;
+  int rc = plan_parse(&plan, request, request_len, &path_env, &argv, &argc);
   if (rc == 0) rc = plan_identity(&plan);
   if (rc < 0) {
+    free(argv);
     plan_free(&plan);
     out[WGL_OUT_ERRNO] = -rc;
     return rc;
@@ -779,25 +715,47 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     return rc;
   }
   plan.sync_fd = pair[1];
+  rc = plan_init_argv(&plan, path_env, argv, argc);
+  free(argv);
+  if (rc < 0) {
+    close(pair[0]);
+    close(pair[1]);
+    plan_free(&plan);
+    out[WGL_OUT_ERRNO] = -rc;
+    return rc;
+  }
   plan_release(&plan, request, request_len);
 
   unsigned long flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
-  if (plan.mode == MODE_USERNS) flags |= CLONE_NEWUSER;
+  bool userns = plan.mode == MODE_USERNS || !plan.no_userns;
+  if (userns) flags |= CLONE_NEWUSER;
+  /* wgcage is not dumpable (its memory holds keys; protect.c), and a clone
+   * inherits that. The child must be dumpable for the parent to write its
+   * uid_map, so it is cloned from a dumpable moment. Until it execs the init
+   * a process of wgcage's own user outside the cage could read it: outside
+   * the threat model (SECURITY.md); no process of the cage exists yet. */
+  int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  if (dumpable == 0) (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   long pid = raw_fork_with(flags);
   if (pid == 0) cage_child(&plan);
   int clone_errno = errno;
+  if (dumpable == 0) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   close(pair[1]);
   plan_free(&plan);
   if (pid < 0) {
     close(pair[0]);
     out[WGL_OUT_STAGE] = WGL_STAGE_CLONE;
     out[WGL_OUT_ERRNO] = clone_errno;
+    out[WGL_OUT_MODE] = (int32_t)plan.mode;
     return -clone_errno;
   }
 
   uint32_t stage = WGL_STAGE_NONE;
   int err = 0;
   if (plan.mode == MODE_USERNS && (rc = write_maps((pid_t)pid, plan.map_root)) < 0) {
+    stage = WGL_STAGE_MAPS;
+    err = -rc;
+  } else if (plan.mode != MODE_USERNS && userns && (rc = write_root_maps((pid_t)pid)) < 0) {
     stage = WGL_STAGE_MAPS;
     err = -rc;
   } else if ((rc = send_byte(pair[0], SYNC_MAPS_WRITTEN)) < 0) {

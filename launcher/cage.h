@@ -11,20 +11,40 @@
 
 #include <stdint.h>
 
+#include <signal.h>
+
 /* Request flags (word 1 of the request header). */
 #define WGL_CAGE_MAP_ROOT 1u /* the command runs as uid/gid 0 of the cage */
+#define WGL_CAGE_NO_USERNS 2u /* as root: no user namespace (no boundary) */
 
 /* Request layout, prepared by the caller (little-endian u32 header):
  *   word 0  version (WGL_CAGE_REQUEST_VERSION)
  *   word 1  flags
  *   word 2  argc (>= 1)
- *   word 3  reserved, 0
+ *   word 3  hidden path count
+ *   word 4  fd of the init program (a memfd, see init/init.c)
+ *   word 5  reserved, 0
  * then NUL-terminated strings, in this order:
- *   tun name, hostname ("" keeps the host's), resolv.conf source,
- *   hosts source, nsswitch.conf source, PATH for the command lookup,
+ *   tun name, hostname ("" keeps the host's), the contents of resolv.conf,
+ *   hosts and nsswitch.conf, PATH for the command lookup, the hidden paths
+ *   (host files, e.g. daemon sockets, covered in the cage),
  *   argv[0] .. argv[argc - 1]
  */
-#define WGL_CAGE_REQUEST_VERSION 1u
+#define WGL_CAGE_REQUEST_VERSION 2u
+#define WGL_CAGE_REQUEST_HEADER 24u
+
+/* The signals the init forwards to the command. */
+#define WGL_FORWARDED_SIGNALS SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH
+
+/* The signal that tells the init to resume a command whose stop stopped
+ * wgcage (job control), with si_value 1 when wgcage has the terminal. */
+#define WGL_SIG_RESUME (SIGRTMIN + 4)
+
+/* The init's FLAGS argument (init/init.c). */
+#define INIT_FLAG_OWN_GROUP 1
+#define INIT_FLAG_JOB_CONTROL 2
+#define INIT_FLAG_DROP_TO_USER 4
+#define INIT_FLAG_ALL 7
 
 /* Where a cage failed; reported as {stage, errno} (two u32). */
 enum wgl_cage_stage {
@@ -46,6 +66,10 @@ enum wgl_cage_stage {
   WGL_STAGE_FORK = 15,         /* the init forks the command */
   WGL_STAGE_CREDS = 16,        /* setgroups/setgid/setuid (sudo mode) */
   WGL_STAGE_EXEC = 17,         /* execve of the command */
+  WGL_STAGE_HIDE = 18,         /* cover a hidden host path */
+  WGL_STAGE_ETC_FILES = 19,    /* write the /etc files into the cage's tmpfs */
+  WGL_STAGE_CONFINE = 20,      /* no_new_privs and the terminal filter */
+  WGL_STAGE_INIT_EXEC = 21,    /* exec the init program */
 };
 
 /* Output of wgl_cage_open (i32 words). */

@@ -6,42 +6,8 @@
  */
 
 import { assert, assertEquals } from "./cage/assert.ts";
-import { DriverEnv, lineWatcher, requireTool, type Who } from "./cage/harness.ts";
-
-function quote(s: string): string {
-  return `'${s.replaceAll("'", "'\\''")}'`;
-}
-
-/** `command` run by `script` under a pseudo-terminal, in the test's directory. */
-function underPty(env: DriverEnv, command: string) {
-  const child = new Deno.Command("script", {
-    args: ["-qefc", command, "/dev/null"],
-    // HISTFILE empty: bash saves no history into the test's directory, not
-    // even when a failed test leaves it to exit on a hang-up later.
-    env: { ...env.env(), TERM: "dumb", PS1: "cage$ ", HISTFILE: "" },
-    clearEnv: true,
-    cwd: env.dir,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const input = child.stdin.getWriter();
-  return {
-    out: lineWatcher(child.stdout),
-    status: child.status,
-    type: (s: string) => input.write(new TextEncoder().encode(s)),
-    /** Ends `script` if it still runs and releases its pipes. */
-    async close(): Promise<void> {
-      await input.close().catch(() => {});
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // ended
-      }
-      await child.stderr.cancel().catch(() => {});
-    },
-  };
-}
+import { DriverEnv, requireTool, type Who } from "./cage/harness.ts";
+import { quote, underPty } from "./cage/pty.ts";
 
 for (const who of ["nobody", "root"] as Who[]) {
   Deno.test(`cage (${who}): an interactive shell gets the terminal, Ctrl-C and its status`, async () => {

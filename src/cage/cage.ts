@@ -31,8 +31,8 @@
  */
 
 import type { NetlinkTransport } from "../netlink/transport.ts";
-import { launcher, type LauncherSymbols, prepareLauncher } from "./_ffi.ts";
-import { type EtcFiles, writeEtcFiles, type WrittenEtcFiles } from "./etc_files.ts";
+import { initProgramFd, launcher, type LauncherSymbols, prepareLauncher } from "./_ffi.ts";
+import type { EtcFiles } from "./etc_files.ts";
 import { cageFailure, type FailureContext } from "./failure.ts";
 import { NETLINK_RECV_TIMEOUT_MS, NetlinkFd } from "./netlink_fd.ts";
 import { DEFAULT_PATH, encodeRequest } from "./request.ts";
@@ -53,6 +53,14 @@ export interface CageSpec {
   readonly hostname?: string;
   /** The PATH the command is looked up in; the environment's when absent. */
   readonly path?: string;
+  /** Absolute host paths (daemon sockets) covered with /dev/null in the cage. */
+  readonly hidePaths?: readonly string[];
+  /**
+   * As root, give the cage no user namespace of its own: no boundary, the
+   * command keeps root's capabilities over the host. For hosts that refuse
+   * user namespaces even to root.
+   */
+  readonly noUserns?: boolean;
 }
 
 /** A running (or finished) cage. */
@@ -65,11 +73,8 @@ export class Cage {
   readonly netlinkFd: number;
   /** `userns` (rootless), `root`, or `sudo` (root, running the command as the sudo user). */
   readonly mode: CageMode;
-  /** The private directory holding the generated /etc files (removed by close). */
-  readonly etcDir: string;
 
   readonly #ffi: LauncherSymbols;
-  readonly #etc: WrittenEtcFiles;
   readonly #ctx: FailureContext;
   readonly #ttyFd: number;
   #syncFd: number;
@@ -83,7 +88,6 @@ export class Cage {
   private constructor(
     ffi: LauncherSymbols,
     out: Int32Array,
-    etc: WrittenEtcFiles,
     ctx: FailureContext,
   ) {
     this.#ffi = ffi;
@@ -93,8 +97,6 @@ export class Cage {
     this.netlinkFd = out[OutWord.Netlink];
     this.#ttyFd = out[OutWord.Tty];
     this.mode = ctx.mode;
-    this.#etc = etc;
-    this.etcDir = etc.dir;
     this.#ctx = ctx;
   }
 
@@ -106,32 +108,30 @@ export class Cage {
   static async open(spec: CageSpec): Promise<Cage> {
     await prepareLauncher();
     const ffi = launcher();
-    const etc = await writeEtcFiles(spec.etcFiles);
-    try {
-      const request = encodeRequest({
-        argv: spec.argv,
-        tunName: spec.tunName,
-        mapRoot: spec.mapRoot,
-        hostname: spec.hostname ?? "",
-        resolvConfPath: etc.resolvConfPath,
-        hostsPath: etc.hostsPath,
-        nsswitchConfPath: etc.nsswitchConfPath,
-        path: spec.path ?? Deno.env.get("PATH") ?? DEFAULT_PATH,
-      });
-      const out = new Int32Array(OutWord.Count);
-      const rc = ffi.wgl_cage_open(request, request.length, out);
-      const ctx: FailureContext = {
-        command: spec.argv[0],
-        tunName: spec.tunName,
-        mode: cageMode(out[OutWord.Mode]),
-      };
-      if (rc < 0) throw cageFailure(out[OutWord.Stage], out[OutWord.Errno], ctx);
-      ffi.wgl_fd_set_recv_timeout(out[OutWord.Netlink], NETLINK_RECV_TIMEOUT_MS);
-      return new Cage(ffi, out, etc, ctx);
-    } catch (e) {
-      await etc.remove();
-      throw e;
-    }
+    const request = encodeRequest({
+      argv: spec.argv,
+      tunName: spec.tunName,
+      mapRoot: spec.mapRoot,
+      noUserns: spec.noUserns ?? false,
+      hostname: spec.hostname ?? "",
+      resolvConf: spec.etcFiles.resolvConf,
+      hosts: spec.etcFiles.hosts,
+      nsswitchConf: spec.etcFiles.nsswitchConf,
+      path: spec.path ?? Deno.env.get("PATH") ?? DEFAULT_PATH,
+      hidePaths: spec.hidePaths ?? [],
+      initFd: initProgramFd(),
+    });
+    const out = new Int32Array(OutWord.Count);
+    const rc = ffi.wgl_cage_open(request, request.length, out);
+    const ctx: FailureContext = {
+      command: spec.argv[0],
+      tunName: spec.tunName,
+      mode: cageMode(out[OutWord.Mode]),
+      userns: !(spec.noUserns ?? false),
+    };
+    if (rc < 0) throw cageFailure(out[OutWord.Stage], out[OutWord.Errno], ctx);
+    ffi.wgl_fd_set_recv_timeout(out[OutWord.Netlink], NETLINK_RECV_TIMEOUT_MS);
+    return new Cage(ffi, out, ctx);
   }
 
   /** The netlink socket as a transport for src/netlink. */
@@ -200,8 +200,8 @@ export class Cage {
   }
 
   /**
-   * Closes the fds, ends the cage if it still runs, waits for it, and removes
-   * the temp files. Safe to call twice.
+   * Closes the fds, ends the cage if it still runs, and waits for it. Safe to
+   * call twice.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -211,7 +211,6 @@ export class Cage {
     this.#ffi.wgl_fd_close(this.netlinkFd);
     this.kill();
     await this.wait().catch(() => {});
-    await this.#etc.remove();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

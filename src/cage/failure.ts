@@ -82,6 +82,8 @@ export interface FailureContext {
   readonly command: string;
   readonly tunName: string;
   readonly mode: CageMode;
+  /** Whether the cage was to get a user namespace of its own (always, unless --no-userns as root). */
+  readonly userns?: boolean;
 }
 
 const SUDO_HINT = "run with sudo -E wgcage …";
@@ -144,6 +146,21 @@ export function cageFailure(
     const usernsStage = stage === Stage.Clone || stage === Stage.Maps ||
       (denied && stage !== Stage.TunOpen);
     if (userns !== undefined && usernsStage) return refuse(userns);
+  }
+
+  // As root the cage still gets a user namespace, so that the command's
+  // capabilities reach only the cage; a host that refuses one even to root
+  // (a container's seccomp profile) gets its own message.
+  if (
+    ctx.mode !== "userns" && ctx.userns !== false && (stage === Stage.Clone || stage === Stage.Maps)
+  ) {
+    if (denied || errno === 22 /* EINVAL */ || errno === ENOSPC || errno === EUSERS) {
+      return refuse(
+        `wgcage: Cannot give the cage its own user namespace as root: ${what} (the host, e.g. a ` +
+          "container's seccomp profile, refuses it); allow user namespaces, or pass --no-userns " +
+          "to run without that boundary (the command then keeps root's power over the host)",
+      );
+    }
   }
 
   switch (stage) {
@@ -211,6 +228,26 @@ export function cageFailure(
       return refuse(
         `wgcage: Cannot start the command in the cage: ${what}; ` +
           "raise the process limit (ulimit -u)",
+      );
+    case Stage.Hide:
+      return refuse(
+        `wgcage: Cannot hide a host socket in the cage: ${what}; ` +
+          "name the sockets the cage may keep with --keep-socket, or report this",
+      );
+    case Stage.EtcFiles:
+      return refuse(
+        `wgcage: Cannot write the cage's /etc files into its own tmpfs: ${what}; ` +
+          "the host must allow tmpfs mounts in a new mount namespace",
+      );
+    case Stage.Confine:
+      return refuse(
+        `wgcage: Cannot confine the command (no_new_privs and a seccomp filter): ${what}; ` +
+          "the kernel needs seccomp filters (CONFIG_SECCOMP_FILTER)",
+      );
+    case Stage.InitExec:
+      return refuse(
+        `wgcage: Cannot start the cage's init program: ${what}; the host must allow ` +
+          "executing a memfd (sysctl vm.memfd_noexec=0)",
       );
     case Stage.Credentials:
       return refuse(

@@ -10,3 +10,4 @@ export { CageError, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_REFUSED } from "./
 export type { EtcFiles } from "./etc_files.ts";
 export { FORWARDED_SIGNALS, forwardSignals, type SignalName } from "./signals.ts";
 export type { CageMode } from "./stage.ts";
+export { protectProcess } from "./protect.ts";

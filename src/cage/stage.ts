@@ -25,6 +25,10 @@ export const Stage = {
   Fork: 15,
   Credentials: 16,
   Exec: 17,
+  Hide: 18,
+  EtcFiles: 19,
+  Confine: 20,
+  InitExec: 21,
 } as const;
 
 /** One of the {@linkcode Stage} values. */

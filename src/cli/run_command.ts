@@ -7,7 +7,7 @@
 
 import type { RunOptions } from "./args.ts";
 import { hostLoadIo, loadConfig } from "../config/load.ts";
-import { forwardSignals } from "../cage/mod.ts";
+import { forwardSignals, protectProcess } from "../cage/mod.ts";
 import { Tunnel } from "../tunnel.ts";
 import { compileCore } from "../wg/_wasm.ts";
 import { listenForInterruption } from "./interruption.ts";
@@ -20,6 +20,8 @@ function stderrLine(line: string): void {
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
   const started = performance.now();
   assertCommandExists(argv[0]);
+  // Before any secret is read: no core file, no /proc/PID/mem for others.
+  await protectProcess();
   // V8 compiles the core on background threads while the config is read.
   compileCore().catch(() => {});
   const { config, warnings } = await loadConfig(

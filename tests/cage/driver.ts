@@ -22,6 +22,10 @@ import { readFd, waitReadable, writeFd } from "./raw_fd.ts";
 export interface DriverSpec {
   tunName?: string;
   mapRoot?: boolean;
+  /** As root: no user namespace for the cage (no boundary). */
+  noUserns?: boolean;
+  /** Host paths covered in the cage. */
+  hidePaths?: string[];
   mtu?: number;
   addresses?: string[];
   routes?: string[];
@@ -64,6 +68,8 @@ async function main(args: string[]): Promise<number> {
       argv,
       tunName,
       mapRoot: spec.mapRoot ?? false,
+      noUserns: spec.noUserns,
+      hidePaths: spec.hidePaths,
       hostname: spec.hostname,
       etcFiles: {
         resolvConf: resolvConf({ servers: spec.dns ?? [], search: [] }).text,

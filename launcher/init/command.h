@@ -1,0 +1,34 @@
+/*
+ * command.h — the init's child: becomes the command.
+ */
+#ifndef WGL_INIT_COMMAND_H
+#define WGL_INIT_COMMAND_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* What the command is and how it runs, parsed from the init's argv. */
+struct command_plan {
+  int sync_fd;       /* failures go here as {stage, errno}; close-on-exec */
+  int tty_fd;        /* the terminal whose foreground the command takes, or -1 */
+  bool own_group;    /* the command leads its own process group */
+  bool job_control;  /* wgcage is a job of an interactive shell */
+  bool drop_to_user; /* sudo mode: become uid/gid with groups before exec */
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  int group_count;
+  const char *path; /* PATH for the lookup of argv[0] */
+  char **argv;      /* NULL-terminated */
+  char **envp;
+};
+
+/* Reports {stage, errno} on the sync socket and exits with 125. */
+_Noreturn void command_fail(const struct command_plan *c, unsigned stage, int err);
+
+/* In the forked child: process group, terminal, credentials, no_new_privs,
+ * the terminal filter, default signals, then execve over the PATH
+ * candidates. On failure reports {EXEC, errno} and exits 126 or 127. */
+_Noreturn void command_run(const struct command_plan *c);
+
+#endif
