@@ -10,6 +10,7 @@
  */
 
 import { packetIoSymbols } from "../datapath/packet_io_symbols.ts";
+import { environSymbols } from "./environ_symbols.ts";
 import { CageError, EXIT_REFUSED } from "./error.ts";
 
 /** The cage's half: launcher/cage.h. */
@@ -52,6 +53,7 @@ export const launcherSymbols = {
   ...wipeSymbols,
   ...protectSymbols,
   ...packetIoSymbols,
+  ...environSymbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded launcher's functions. */

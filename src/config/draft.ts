@@ -28,6 +28,8 @@ export interface InterfaceDraft {
   /** The `[Interface]` header line; `""` when made from flags. */
   readonly at: string;
   privateKey?: Key;
+  /** Where the private key was given: its line, or the key file flag. */
+  privateKeySite?: Site;
   addresses: Cidr[];
   dnsServers: string[];
   dnsSearch: string[];
@@ -40,6 +42,8 @@ export interface PeerDraft {
   /** The `[Peer]` header line; `""` when made from flags. */
   readonly at: string;
   publicKey?: Key;
+  /** Where the public key was given: its line, or the flag. */
+  publicKeySite?: Site;
   presharedKey?: Key;
   allowedIps: Cidr[];
   endpoint?: EndpointSpec;

@@ -21,6 +21,7 @@ import {
   parseMtu,
 } from "./values.ts";
 import { ConfigError } from "./config_error.ts";
+import { MAX_INPUT_BYTES, MAX_INPUT_SHOWN } from "./read_limited.ts";
 
 /** Where the config text comes from: `--config FILE`, `--config -`, `--config-env VAR`. */
 export type ConfigSource =
@@ -95,7 +96,8 @@ export interface ParsedFlags {
 
 /** What reading key files needs from the host. */
 export interface KeyFileIo {
-  readTextFile(path: string): Promise<string>;
+  /** At most `maxBytes` bytes of the file (fewer when it ends first). */
+  readFile(path: string, maxBytes: number): Promise<Uint8Array>;
   stat(path: string): Promise<{ mode: number | null }>;
 }
 
@@ -196,15 +198,23 @@ export async function readSecretFile(
   io: KeyFileIo,
   warnings: string[],
 ): Promise<string> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await io.readTextFile(path);
+    bytes = await io.readFile(path, MAX_INPUT_BYTES + 1);
   } catch (error) {
     throw new ConfigError(
       `wgcage: Cannot read ${what} '${path}': ${readFailure(error)}`,
       { cause: error },
     );
   }
+  if (bytes.length > MAX_INPUT_BYTES) {
+    bytes.fill(0);
+    throw new ConfigError(
+      `wgcage: Cannot read ${what} '${path}': it holds over ${MAX_INPUT_SHOWN}, far more than a config or key; check the path`,
+    );
+  }
+  const text = new TextDecoder().decode(bytes);
+  bytes.fill(0);
   const warning = await accessWarning(path, io);
   if (warning !== undefined) warnings.push(warning);
   return text;

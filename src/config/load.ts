@@ -17,25 +17,31 @@ import {
 } from "./flags.ts";
 import { mergeFlags } from "./merge.ts";
 import { readWgQuick } from "./wg_quick.ts";
+import { MessageGuard } from "./message_guard.ts";
+import { checkPeerKeys, coreKeyMath } from "./peer_keys.ts";
+import { MAX_INPUT_BYTES, MAX_INPUT_SHOWN, readAtMost, readFileAtMost } from "./read_limited.ts";
+import { takeEnvironmentVariable } from "../cage/environ.ts";
 
 /** What loading needs from the host; tests pass fakes. */
 export interface LoadIo extends KeyFileIo {
-  readTextFile(path: string): Promise<string>;
-  /** All of standard input as text. */
-  readStdin(): Promise<string>;
-  env(name: string): string | undefined;
-  stat(path: string): Promise<{ mode: number | null }>;
+  /** At most `maxBytes` bytes of standard input (fewer when it ends first). */
+  readStdin(maxBytes: number): Promise<Uint8Array>;
+  /**
+   * An environment variable's value, which is then gone from the process's
+   * environment, its original block (/proc/self/environ) included.
+   */
+  takeEnv(name: string): Promise<string | undefined>;
 }
 
 /** The host: real files, real stdin, the real environment. */
 export const hostLoadIo: LoadIo = {
-  readTextFile: (path) => Deno.readTextFile(path),
-  readStdin() {
+  readFile: readFileAtMost,
+  readStdin(maxBytes) {
     // Reading a terminal would wait for typing that nobody expects to do.
     if (Deno.stdin.isTerminal()) return Promise.reject(new Error("stdin is a terminal"));
-    return new Response(Deno.stdin.readable).text();
+    return readAtMost(Deno.stdin, maxBytes);
   },
-  env: (name) => Deno.env.get(name),
+  takeEnv: takeEnvironmentVariable,
   stat: (path) => Deno.stat(path),
 };
 
@@ -52,19 +58,59 @@ export interface LoadedConfig {
   readonly warnings: string[];
 }
 
+/** Flags whose values are paths: shown whole in messages, never taken for secrets. */
+const PATH_FLAGS: readonly (keyof ConfigFlags)[] = ["privateKeyFile", "pskFile"];
+
 /**
  * Reads, merges (defaults < file < flags) and checks the tunnel config.
  * Throws a {@linkcode ConfigError} with a one-line message naming the problem
- * and its fix.
+ * and its fix. No message, error or warning, shows a key or a long value:
+ * all of them pass through one {@linkcode MessageGuard} that knows every text
+ * read here.
  */
 export async function loadConfig(request: ConfigRequest, io: LoadIo): Promise<LoadedConfig> {
-  const accessWarnings: string[] = [];
-  const file = request.config === undefined
-    ? undefined
-    : await readSource(request.config, io, accessWarnings);
-  const flags = await parseConfigFlags(request.flags, io, accessWarnings);
-  const config = finalizeConfig(mergeFlags(file, flags, request.flags));
-  return { config, warnings: [...accessWarnings, ...config.warnings] };
+  const guard = new MessageGuard();
+  for (const name of Object.keys(request.flags) as (keyof ConfigFlags)[]) {
+    if (PATH_FLAGS.includes(name)) continue;
+    const value = request.flags[name];
+    for (const text of Array.isArray(value) ? value : [value ?? ""]) guard.addInput(text);
+  }
+  const watched = watch(io, guard);
+  try {
+    const accessWarnings: string[] = [];
+    const file = request.config === undefined
+      ? undefined
+      : await readSource(request.config, watched, accessWarnings);
+    const flags = await parseConfigFlags(request.flags, watched, accessWarnings);
+    const draft = mergeFlags(file, flags, request.flags);
+    const config = finalizeConfig(draft);
+    checkPeerKeys(draft, await coreKeyMath());
+    const warnings = [...accessWarnings, ...config.warnings].map((line) => guard.clean(line));
+    return {
+      config: { ...config, warnings: config.warnings.map((w) => guard.clean(w)) },
+      warnings,
+    };
+  } catch (error) {
+    throw guard.cleanError(error);
+  }
+}
+
+/** `io`, with every text it reads recorded in `guard`. */
+function watch(io: LoadIo, guard: MessageGuard): LoadIo {
+  const record = (bytes: Uint8Array) => {
+    guard.addInput(new TextDecoder().decode(bytes));
+    return bytes;
+  };
+  return {
+    readFile: (path, maxBytes) => io.readFile(path, maxBytes).then(record),
+    readStdin: (maxBytes) => io.readStdin(maxBytes).then(record),
+    async takeEnv(name) {
+      const text = await io.takeEnv(name);
+      if (text !== undefined) guard.addInput(text);
+      return text;
+    },
+    stat: (path) => io.stat(path),
+  };
 }
 
 async function readSource(
@@ -78,9 +124,9 @@ async function readSource(
       return readWgQuick(nonEmpty(text, `Config file '${source.path}' is empty`), source.path);
     }
     case "stdin": {
-      let text: string;
+      let bytes: Uint8Array;
       try {
-        text = await io.readStdin();
+        bytes = await io.readStdin(MAX_INPUT_BYTES + 1);
       } catch (error) {
         throw new ConfigError(
           `wgcage: Cannot read the config from stdin: ${
@@ -89,13 +135,36 @@ async function readSource(
           { cause: error },
         );
       }
+      if (bytes.length > MAX_INPUT_BYTES) {
+        bytes.fill(0);
+        throw new ConfigError(
+          `wgcage: Cannot read the config from stdin: it holds over ${MAX_INPUT_SHOWN}, far more than a config; pipe in the wg-quick config itself`,
+        );
+      }
+      const text = new TextDecoder().decode(bytes);
+      bytes.fill(0);
       return readWgQuick(nonEmpty(text, "The config on stdin is empty"), "<stdin>");
     }
     case "env": {
-      const text = io.env(source.name);
+      let text: string | undefined;
+      try {
+        text = await io.takeEnv(source.name);
+      } catch (error) {
+        throw new ConfigError(
+          `wgcage: ${
+            error instanceof Error ? error.message : String(error)
+          }; pass the config with --config FILE or --config - instead`,
+          { cause: error },
+        );
+      }
       if (text === undefined) {
         throw new ConfigError(
           `wgcage: Environment variable ${source.name} is not set; put the config text in it (e.g. a CI secret) or use --config FILE`,
+        );
+      }
+      if (new TextEncoder().encode(text).length > MAX_INPUT_BYTES) {
+        throw new ConfigError(
+          `wgcage: Environment variable ${source.name} holds over ${MAX_INPUT_SHOWN}, far more than a config; put the wg-quick config text itself in it`,
         );
       }
       return readWgQuick(

@@ -28,22 +28,28 @@ interface FakeFile {
   mode?: number;
 }
 
-/** An in-memory host: files with modes, stdin, environment. */
+/** An in-memory host: files with modes, stdin, environment (which `takeEnv` empties). */
 function fakeIo(
   files: Record<string, FakeFile>,
   options: { stdin?: string; env?: Record<string, string> } = {},
 ): LoadIo {
+  const bytes = (text: string, maxBytes: number) =>
+    new TextEncoder().encode(text).subarray(0, maxBytes);
   return {
-    readTextFile(path) {
+    readFile(path, maxBytes) {
       const file = files[path];
       if (file === undefined) return Promise.reject(new Deno.errors.NotFound(path));
-      return Promise.resolve(file.text);
+      return Promise.resolve(bytes(file.text, maxBytes));
     },
-    readStdin() {
+    readStdin(maxBytes) {
       if (options.stdin === undefined) return Promise.reject(new Error("stdin is closed"));
-      return Promise.resolve(options.stdin);
+      return Promise.resolve(bytes(options.stdin, maxBytes));
     },
-    env: (name) => options.env?.[name],
+    takeEnv(name) {
+      const value = options.env?.[name];
+      delete options.env?.[name];
+      return Promise.resolve(value);
+    },
     stat(path) {
       const file = files[path];
       if (file === undefined) return Promise.reject(new Deno.errors.NotFound(path));

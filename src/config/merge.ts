@@ -41,6 +41,7 @@ export function mergeFlags(
     if (flags.privateKey !== undefined) {
       iface.privateKey?.wipe();
       iface.privateKey = flags.privateKey;
+      iface.privateKeySite = flagSite(FLAG_NAMES.privateKeyFile);
     }
     if (flags.addresses !== undefined) iface.addresses = flags.addresses;
     if (flags.dns !== undefined) {
@@ -73,7 +74,10 @@ export function mergeFlags(
 }
 
 function applyPeerFlags(peer: PeerDraft, flags: ParsedFlags): void {
-  if (flags.publicKey !== undefined) peer.publicKey = flags.publicKey;
+  if (flags.publicKey !== undefined) {
+    peer.publicKey = flags.publicKey;
+    peer.publicKeySite = flagSite(FLAG_NAMES.publicKey);
+  }
   if (flags.presharedKey !== undefined) {
     peer.presharedKey?.wipe();
     peer.presharedKey = flags.presharedKey;

@@ -236,6 +236,7 @@ function setInterfaceKey(
   switch (key) {
     case "PrivateKey":
       iface.privateKey = parseKeyValue(site, value, "private");
+      iface.privateKeySite = site;
       return;
     case "Address":
       iface.addresses.push(...parseAddresses(site, value));
@@ -263,6 +264,7 @@ function setPeerKey(peer: PeerDraft, site: Site, key: string, value: string): vo
   switch (key) {
     case "PublicKey":
       peer.publicKey = parseKeyValue(site, value, "public");
+      peer.publicKeySite = site;
       return;
     case "PresharedKey":
       peer.presharedKey = parseKeyValue(site, value, "preshared");

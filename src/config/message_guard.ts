@@ -1,0 +1,142 @@
+/**
+ * The one place that decides what a config message may show. Every error and
+ * warning the loader produces passes through {@linkcode MessageGuard.clean},
+ * which knows the text the loader read (the config, key files, flag values):
+ *
+ * 1. Control characters become `?`, so a message stays one line and cannot
+ *    drive the terminal.
+ * 2. A quoted value longer than 40 characters that came from the input is
+ *    cut to its first 40 and `…`; a message still over 600 characters loses
+ *    its middle (the place comes first, the fix last).
+ * 3. Secrets are redacted: any run of 20 or more base64 characters in the
+ *    input may be a key or part of one (a key can sit on the wrong line, lose
+ *    a character, or be glued to the next line), and a stretch of a message
+ *    that shares 10 characters with such a run is shown as `<redacted>`.
+ *
+ * Keys are checked against what was read, not against where they belong,
+ * because the broken inputs are exactly the ones whose keys are misplaced.
+ *
+ * @module
+ */
+
+import { ConfigError } from "./config_error.ts";
+
+/** What a redacted stretch of a message shows instead. */
+export const REDACTED = "<redacted>";
+
+/** Quoted input values longer than this are cut to this many characters and `…`. */
+export const MAX_VALUE_SHOWN = 40;
+
+/** A message longer than this loses its middle. */
+export const MAX_MESSAGE_LENGTH = 600;
+
+/** A base64 run this long in the input may hold a key or part of one. */
+const SECRET_RUN = 20;
+
+/** A stretch of a message sharing this many characters with a secret run is redacted. */
+const SHARED = 10;
+
+const BASE64_RUN = /[A-Za-z0-9+/=]+/g;
+
+/** A 32-byte key in standard base64, as `wg` writes it. */
+const KEY_TOKEN = /[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=/g;
+
+/**
+ * C0 and C1 controls, DEL, line and paragraph separators, and the bidi
+ * embedding, override and isolate controls.
+ */
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A quoted value: a `'` at the start or after blank space, `(` or `=`, up to
+ * the next `'` that ends a word (followed by the end, blank space or
+ * punctuation). An apostrophe inside a word ("peer's") opens nothing.
+ */
+const QUOTED = /(^|[\s(=])'(.*?)'(?=$|[\s;:,.)?!])/g;
+
+/** Words of the config format: never secret, even when a secret was glued to one. */
+const VOCABULARY = new Set(
+  [
+    "PrivateKey",
+    "PublicKey",
+    "PresharedKey",
+    "AllowedIPs",
+    "PersistentKeepalive",
+    "ListenPort",
+    "SaveConfig",
+    "Interface",
+  ].map((word) => word.toLowerCase()),
+);
+
+/** Keeps secrets and oversized values out of the loader's messages. */
+export class MessageGuard {
+  /** Base64 runs of the input (and the hex of any key among them), joined by newlines. */
+  #secrets = "";
+  /** Every input text, for telling a value from the message's own words. */
+  readonly #inputs: string[] = [];
+
+  /** Records text the loader read: a config, a key file, a flag's value. */
+  addInput(text: string): void {
+    this.#inputs.push(text);
+    const runs: string[] = [];
+    for (const [run] of text.matchAll(BASE64_RUN)) {
+      if (run.length < SECRET_RUN) continue;
+      runs.push(run);
+      for (const [token] of run.matchAll(KEY_TOKEN)) {
+        const bytes = Uint8Array.fromBase64(token);
+        runs.push(bytes.toHex(), bytes.toHex().toUpperCase());
+        bytes.fill(0);
+      }
+    }
+    if (runs.length > 0) this.#secrets += `\n${runs.join("\n")}\n`;
+  }
+
+  /** The message as it may be shown: one line, values cut, secrets redacted. */
+  clean(message: string): string {
+    let text = message.replace(UNPRINTABLE, "?");
+    // A first, rough bound keeps the value search below linear in the input.
+    if (text.length > 8 * MAX_MESSAGE_LENGTH) text = cutMiddle(text, 4 * MAX_MESSAGE_LENGTH);
+    text = text.replace(QUOTED, (whole, before: string, value: string) => {
+      if (value.length <= MAX_VALUE_SHOWN || !this.#isInput(value)) return whole;
+      return `${before}'${value.slice(0, MAX_VALUE_SHOWN)}…'`;
+    });
+    if (text.length > MAX_MESSAGE_LENGTH) text = cutMiddle(text, MAX_MESSAGE_LENGTH);
+    return this.#redact(text);
+  }
+
+  /**
+   * The error to throw instead of `error`: a {@linkcode ConfigError} keeps its
+   * class, anything else becomes an `Error`; the message is cleaned and the
+   * original (which may hold the secret) is not kept as the cause.
+   */
+  cleanError(error: unknown): Error {
+    const message = this.clean(error instanceof Error ? error.message : String(error));
+    return error instanceof ConfigError ? new ConfigError(message) : new Error(message);
+  }
+
+  #isInput(value: string): boolean {
+    // Skips the first character: a section name is shown as '[name]' with
+    // the blank space inside the brackets dropped.
+    const probe = value.slice(1, MAX_VALUE_SHOWN + 1);
+    return this.#inputs.some((input) => input.includes(probe));
+  }
+
+  #redact(text: string): string {
+    if (this.#secrets === "") return text;
+    return text.replace(BASE64_RUN, (run) => {
+      if (run.length < SHARED || VOCABULARY.has(run.toLowerCase())) return run;
+      for (let at = 0; at + SHARED <= run.length; at++) {
+        if (this.#secrets.includes(run.slice(at, at + SHARED))) return REDACTED;
+      }
+      return run;
+    });
+  }
+}
+
+/** Keeps the start and the end of `text`, `length` characters in all. */
+function cutMiddle(text: string, length: number): string {
+  const head = Math.ceil((length - 3) / 2);
+  const tail = length - 3 - head;
+  return `${text.slice(0, head)} … ${text.slice(text.length - tail)}`;
+}
