@@ -86,7 +86,7 @@ struct plan {
   enum mode mode;
   bool map_root;
   const char *tun_name;
-  bool no_userns; /* as root: no user namespace (no boundary) */
+  bool no_userns;       /* as root: no user namespace (no boundary) */
   const char *hostname; /* NULL: keep the host's */
   const char *etc_contents[3];
   const char **hidden; /* host paths covered with /dev/null, hidden_count of them */
@@ -101,10 +101,10 @@ struct plan {
   gid_t gid;
   gid_t *groups;
   int group_count;
-  int sync_fd; /* the child's end */
-  int tty_fd;  /* the terminal the command takes over, or -1 */
-  bool own_group; /* the command leads its own process group */
-  bool job_control; /* wgcage is a job of an interactive shell: stops propagate */
+  int sync_fd;                 /* the child's end */
+  int tty_fd;                  /* the terminal the command takes over, or -1 */
+  bool own_group;              /* the command leads its own process group */
+  bool job_control;            /* wgcage is a job of an interactive shell: stops propagate */
   struct release_plan release; /* the parent's memory the child unmaps */
 };
 
@@ -577,10 +577,12 @@ static int write_maps(pid_t pid, bool map_root) {
   int rc = write_file(path, "deny");
   if (rc < 0 && rc != -ENOENT) return rc;
   snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-  snprintf(line, sizeof line, "%u %u 1\n", map_root ? 0U : (unsigned)geteuid(), (unsigned)geteuid());
+  snprintf(line, sizeof line, "%u %u 1\n", map_root ? 0U : (unsigned)geteuid(),
+           (unsigned)geteuid());
   if ((rc = write_file(path, line)) < 0) return rc;
   snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-  snprintf(line, sizeof line, "%u %u 1\n", map_root ? 0U : (unsigned)getegid(), (unsigned)getegid());
+  snprintf(line, sizeof line, "%u %u 1\n", map_root ? 0U : (unsigned)getegid(),
+           (unsigned)getegid());
   return write_file(path, line);
 }
 

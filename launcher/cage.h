@@ -14,7 +14,7 @@
 #include <signal.h>
 
 /* Request flags (word 1 of the request header). */
-#define WGL_CAGE_MAP_ROOT 1u /* the command runs as uid/gid 0 of the cage */
+#define WGL_CAGE_MAP_ROOT 1u  /* the command runs as uid/gid 0 of the cage */
 #define WGL_CAGE_NO_USERNS 2u /* as root: no user namespace (no boundary) */
 
 /* Request layout, prepared by the caller (little-endian u32 header):
@@ -61,15 +61,15 @@ enum wgl_cage_stage {
   WGL_STAGE_BIND_RESOLV = 10,  /* bind resolv.conf over /etc */
   WGL_STAGE_BIND_HOSTS = 11,
   WGL_STAGE_BIND_NSSWITCH = 12,
-  WGL_STAGE_PROC = 13,         /* mount a fresh /proc */
-  WGL_STAGE_PING = 14,         /* net.ipv4.ping_group_range */
-  WGL_STAGE_FORK = 15,         /* the init forks the command */
-  WGL_STAGE_CREDS = 16,        /* setgroups/setgid/setuid (sudo mode) */
-  WGL_STAGE_EXEC = 17,         /* execve of the command */
-  WGL_STAGE_HIDE = 18,         /* cover a hidden host path */
-  WGL_STAGE_ETC_FILES = 19,    /* write the /etc files into the cage's tmpfs */
-  WGL_STAGE_CONFINE = 20,      /* no_new_privs and the terminal filter */
-  WGL_STAGE_INIT_EXEC = 21,    /* exec the init program */
+  WGL_STAGE_PROC = 13,      /* mount a fresh /proc */
+  WGL_STAGE_PING = 14,      /* net.ipv4.ping_group_range */
+  WGL_STAGE_FORK = 15,      /* the init forks the command */
+  WGL_STAGE_CREDS = 16,     /* setgroups/setgid/setuid (sudo mode) */
+  WGL_STAGE_EXEC = 17,      /* execve of the command */
+  WGL_STAGE_HIDE = 18,      /* cover a hidden host path */
+  WGL_STAGE_ETC_FILES = 19, /* write the /etc files into the cage's tmpfs */
+  WGL_STAGE_CONFINE = 20,   /* no_new_privs and the terminal filter */
+  WGL_STAGE_INIT_EXEC = 21, /* exec the init program */
 };
 
 /* Output of wgl_cage_open (i32 words). */

@@ -16,12 +16,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,305 +51,304 @@ static uint32_t *desc_at(uint32_t *desc, uint32_t i) { return desc + (size_t)i *
 
 int32_t wgl_tun_read_batch(int32_t fd, uint8_t *slots, uint32_t slot_size, uint32_t *desc,
                            uint32_t count, uint32_t headroom) {
-    if (slot_size <= headroom + SEAL_TAILROOM) return -EINVAL;
-    uint32_t n = 0;
-    while (n < count) {
-        uint8_t *at = slots + (size_t)n * slot_size + headroom;
-        ssize_t r = read(fd, at, slot_size - headroom - SEAL_TAILROOM);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || n > 0) break;
-            return -errno;
-        }
-        if (r == 0) break;
-        uint32_t *d = desc_at(desc, n);
-        memset(d, 0, DESC_WORDS * sizeof *d);
-        d[D_OFFSET] = headroom;
-        d[D_LEN] = (uint32_t)r;
-        d[D_PEER] = UINT32_MAX;
-        n++;
+  if (slot_size <= headroom + SEAL_TAILROOM) return -EINVAL;
+  uint32_t n = 0;
+  while (n < count) {
+    uint8_t *at = slots + (size_t)n * slot_size + headroom;
+    ssize_t r = read(fd, at, slot_size - headroom - SEAL_TAILROOM);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || n > 0) break;
+      return -errno;
     }
-    return (int32_t)n;
+    if (r == 0) break;
+    uint32_t *d = desc_at(desc, n);
+    memset(d, 0, DESC_WORDS * sizeof *d);
+    d[D_OFFSET] = headroom;
+    d[D_LEN] = (uint32_t)r;
+    d[D_PEER] = UINT32_MAX;
+    n++;
+  }
+  return (int32_t)n;
 }
 
 int32_t wgl_tun_write_batch(int32_t fd, const uint8_t *slots, uint32_t slot_size,
                             const uint32_t *desc, uint32_t count) {
-    int32_t written = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        const uint32_t *d = desc + (size_t)i * DESC_WORDS;
-        if (d[D_OP] != OP_TUN) continue;
-        if ((uint64_t)d[D_OFFSET] + d[D_LEN] > slot_size) continue;
-        const uint8_t *at = slots + (size_t)i * slot_size + d[D_OFFSET];
-        ssize_t r;
-        do r = write(fd, at, d[D_LEN]);
-        while (r < 0 && errno == EINTR);
-        /* A full TUN queue drops the packet, as a full NIC queue would. */
-        if (r >= 0) written++;
-    }
-    return written;
+  int32_t written = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    const uint32_t *d = desc + (size_t)i * DESC_WORDS;
+    if (d[D_OP] != OP_TUN) continue;
+    if ((uint64_t)d[D_OFFSET] + d[D_LEN] > slot_size) continue;
+    const uint8_t *at = slots + (size_t)i * slot_size + d[D_OFFSET];
+    ssize_t r;
+    do r = write(fd, at, d[D_LEN]);
+    while (r < 0 && errno == EINTR);
+    /* A full TUN queue drops the packet, as a full NIC queue would. */
+    if (r >= 0) written++;
+  }
+  return written;
 }
 
 static int socket_domain(int fd) {
-    int domain = 0;
-    socklen_t len = sizeof domain;
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return -1;
-    return domain;
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return -1;
+  return domain;
 }
 
 static void grow_buffer(int fd, int opt, int force_opt, int bytes) {
-    /* The FORCE variant passes rmem_max/wmem_max when we have CAP_NET_ADMIN. */
-    if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) < 0)
-        (void)setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+  /* The FORCE variant passes rmem_max/wmem_max when we have CAP_NET_ADMIN. */
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) < 0)
+    (void)setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
 }
 
 /* A non-blocking UDP socket on [::]:port accepting IPv4 too, or on 0.0.0.0:port
  * where the host has no IPv6. */
 int32_t wgl_udp_open(uint32_t port) {
-    if (port > 65535) return -EINVAL;
-    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        int off = 0;
-        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-        struct sockaddr_in6 a;
-        memset(&a, 0, sizeof a);
-        a.sin6_family = AF_INET6;
-        a.sin6_port = htons((uint16_t)port);
-        a.sin6_addr = in6addr_any;
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0) goto bound;
-        int saved = errno;
-        close(fd);
-        if (saved != EADDRNOTAVAIL && saved != EAFNOSUPPORT) return -saved;
-    } else if (errno != EAFNOSUPPORT) {
-        return -errno;
+  if (port > 65535) return -EINVAL;
+  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    int off = 0;
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons((uint16_t)port);
+    a.sin6_addr = in6addr_any;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0) goto bound;
+    int saved = errno;
+    close(fd);
+    if (saved != EADDRNOTAVAIL && saved != EAFNOSUPPORT) return -saved;
+  } else if (errno != EAFNOSUPPORT) {
+    return -errno;
+  }
+  fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+      int saved = errno;
+      close(fd);
+      return -saved;
     }
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    {
-        struct sockaddr_in a;
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_port = htons((uint16_t)port);
-        a.sin_addr.s_addr = htonl(INADDR_ANY);
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-            int saved = errno;
-            close(fd);
-            return -saved;
-        }
-    }
+  }
 bound:
-    grow_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, 4 << 20);
-    grow_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, 4 << 20);
-    return fd;
+  grow_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, 4 << 20);
+  grow_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, 4 << 20);
+  return fd;
 }
 
 int32_t wgl_udp_local_port(int32_t fd) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
-    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return -EAFNOSUPPORT;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+  if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  return -EAFNOSUPPORT;
 }
 
 static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 static void endpoint_from_sockaddr(uint32_t *d, const struct sockaddr_storage *ss) {
-    uint8_t *addr = (uint8_t *)&d[D_ADDR];
-    memset(addr, 0, 16);
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-        d[D_PORT] = ntohs(s6->sin6_port);
-        if (memcmp(s6->sin6_addr.s6_addr, v4_mapped_prefix, 12) == 0) {
-            d[D_FAMILY] = 4;
-            d[D_SCOPE] = 0;
-            memcpy(addr, s6->sin6_addr.s6_addr + 12, 4);
-        } else {
-            d[D_FAMILY] = 6;
-            d[D_SCOPE] = s6->sin6_scope_id;
-            memcpy(addr, s6->sin6_addr.s6_addr, 16);
-        }
-    } else if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-        d[D_FAMILY] = 4;
-        d[D_PORT] = ntohs(s4->sin_port);
-        d[D_SCOPE] = 0;
-        memcpy(addr, &s4->sin_addr, 4);
+  uint8_t *addr = (uint8_t *)&d[D_ADDR];
+  memset(addr, 0, 16);
+  if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+    d[D_PORT] = ntohs(s6->sin6_port);
+    if (memcmp(s6->sin6_addr.s6_addr, v4_mapped_prefix, 12) == 0) {
+      d[D_FAMILY] = 4;
+      d[D_SCOPE] = 0;
+      memcpy(addr, s6->sin6_addr.s6_addr + 12, 4);
     } else {
-        d[D_FAMILY] = 0;
-        d[D_PORT] = 0;
-        d[D_SCOPE] = 0;
+      d[D_FAMILY] = 6;
+      d[D_SCOPE] = s6->sin6_scope_id;
+      memcpy(addr, s6->sin6_addr.s6_addr, 16);
     }
+  } else if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+    d[D_FAMILY] = 4;
+    d[D_PORT] = ntohs(s4->sin_port);
+    d[D_SCOPE] = 0;
+    memcpy(addr, &s4->sin_addr, 4);
+  } else {
+    d[D_FAMILY] = 0;
+    d[D_PORT] = 0;
+    d[D_SCOPE] = 0;
+  }
 }
 
 /* Fills *ss for sending on a socket of `domain`; returns its length, or 0 when
  * the endpoint cannot be reached through this socket. */
-static socklen_t sockaddr_from_endpoint(struct sockaddr_storage *ss, const uint32_t *d, int domain) {
-    const uint8_t *addr = (const uint8_t *)&d[D_ADDR];
-    memset(ss, 0, sizeof *ss);
-    if (d[D_PORT] == 0 || d[D_PORT] > 65535) return 0;
-    if (domain == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)d[D_PORT]);
-        if (d[D_FAMILY] == 4) {
-            memcpy(s6->sin6_addr.s6_addr, v4_mapped_prefix, 12);
-            memcpy(s6->sin6_addr.s6_addr + 12, addr, 4);
-        } else if (d[D_FAMILY] == 6) {
-            memcpy(s6->sin6_addr.s6_addr, addr, 16);
-            s6->sin6_scope_id = d[D_SCOPE];
-        } else {
-            return 0;
-        }
-        return sizeof *s6;
+static socklen_t sockaddr_from_endpoint(struct sockaddr_storage *ss, const uint32_t *d,
+                                        int domain) {
+  const uint8_t *addr = (const uint8_t *)&d[D_ADDR];
+  memset(ss, 0, sizeof *ss);
+  if (d[D_PORT] == 0 || d[D_PORT] > 65535) return 0;
+  if (domain == AF_INET6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)d[D_PORT]);
+    if (d[D_FAMILY] == 4) {
+      memcpy(s6->sin6_addr.s6_addr, v4_mapped_prefix, 12);
+      memcpy(s6->sin6_addr.s6_addr + 12, addr, 4);
+    } else if (d[D_FAMILY] == 6) {
+      memcpy(s6->sin6_addr.s6_addr, addr, 16);
+      s6->sin6_scope_id = d[D_SCOPE];
+    } else {
+      return 0;
     }
-    if (domain == AF_INET && d[D_FAMILY] == 4) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)d[D_PORT]);
-        memcpy(&s4->sin_addr, addr, 4);
-        return sizeof *s4;
-    }
-    return 0;
+    return sizeof *s6;
+  }
+  if (domain == AF_INET && d[D_FAMILY] == 4) {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)d[D_PORT]);
+    memcpy(&s4->sin_addr, addr, 4);
+    return sizeof *s4;
+  }
+  return 0;
 }
 
 int32_t wgl_udp_recv_batch(int32_t fd, uint8_t *slots, uint32_t slot_size, uint32_t *desc,
                            uint32_t count) {
-    struct mmsghdr msgs[CHUNK];
-    struct iovec iovs[CHUNK];
-    struct sockaddr_storage names[CHUNK];
-    uint32_t n = 0;
-    while (n < count) {
-        uint32_t want = count - n < CHUNK ? count - n : CHUNK;
-        memset(msgs, 0, sizeof msgs[0] * want);
-        for (uint32_t i = 0; i < want; i++) {
-            iovs[i].iov_base = slots + (size_t)(n + i) * slot_size;
-            iovs[i].iov_len = slot_size;
-            msgs[i].msg_hdr.msg_iov = &iovs[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = &names[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof names[i];
-        }
-        int r = recvmmsg(fd, msgs, want, MSG_DONTWAIT, NULL);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || n > 0) break;
-            return -errno;
-        }
-        for (int i = 0; i < r; i++) {
-            uint32_t *d = desc_at(desc, n + (uint32_t)i);
-            d[D_OFFSET] = 0;
-            /* A datagram larger than a slot is cut short: give the core nothing to parse. */
-            d[D_LEN] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
-            d[D_OP] = OP_NONE;
-            d[D_PEER] = UINT32_MAX;
-            d[D_REASON] = 0;
-            endpoint_from_sockaddr(d, &names[i]);
-        }
-        n += (uint32_t)r;
-        if ((uint32_t)r < want) break;
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iovs[CHUNK];
+  struct sockaddr_storage names[CHUNK];
+  uint32_t n = 0;
+  while (n < count) {
+    uint32_t want = count - n < CHUNK ? count - n : CHUNK;
+    memset(msgs, 0, sizeof msgs[0] * want);
+    for (uint32_t i = 0; i < want; i++) {
+      iovs[i].iov_base = slots + (size_t)(n + i) * slot_size;
+      iovs[i].iov_len = slot_size;
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &names[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof names[i];
     }
-    return (int32_t)n;
+    int r = recvmmsg(fd, msgs, want, MSG_DONTWAIT, NULL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || n > 0) break;
+      return -errno;
+    }
+    for (int i = 0; i < r; i++) {
+      uint32_t *d = desc_at(desc, n + (uint32_t)i);
+      d[D_OFFSET] = 0;
+      /* A datagram larger than a slot is cut short: give the core nothing to parse. */
+      d[D_LEN] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+      d[D_OP] = OP_NONE;
+      d[D_PEER] = UINT32_MAX;
+      d[D_REASON] = 0;
+      endpoint_from_sockaddr(d, &names[i]);
+    }
+    n += (uint32_t)r;
+    if ((uint32_t)r < want) break;
+  }
+  return (int32_t)n;
 }
 
 static int wait_writable(int fd, int timeout_ms) {
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    int r;
-    do r = poll(&p, 1, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    return r > 0;
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  int r;
+  do r = poll(&p, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  return r > 0;
 }
 
 int32_t wgl_udp_send_batch(int32_t fd, const uint8_t *slots, uint32_t slot_size,
                            const uint32_t *desc, uint32_t count) {
-    int domain = socket_domain(fd);
-    if (domain < 0) return -errno;
-    struct mmsghdr msgs[CHUNK];
-    struct iovec iovs[CHUNK];
-    struct sockaddr_storage names[CHUNK];
-    int32_t sent = 0;
-    uint32_t i = 0;
-    while (i < count) {
-        uint32_t n = 0;
-        for (; i < count && n < CHUNK; i++) {
-            const uint32_t *d = desc + (size_t)i * DESC_WORDS;
-            if (d[D_OP] != OP_NETWORK) continue;
-            if ((uint64_t)d[D_OFFSET] + d[D_LEN] > slot_size) continue;
-            socklen_t len = sockaddr_from_endpoint(&names[n], d, domain);
-            if (len == 0) continue;
-            iovs[n].iov_base = (void *)(slots + (size_t)i * slot_size + d[D_OFFSET]);
-            iovs[n].iov_len = d[D_LEN];
-            memset(&msgs[n], 0, sizeof msgs[n]);
-            msgs[n].msg_hdr.msg_iov = &iovs[n];
-            msgs[n].msg_hdr.msg_iovlen = 1;
-            msgs[n].msg_hdr.msg_name = &names[n];
-            msgs[n].msg_hdr.msg_namelen = len;
-            n++;
-        }
-        uint32_t done = 0;
-        int waited = 0;
-        while (done < n) {
-            int r = sendmmsg(fd, msgs + done, n - done, MSG_DONTWAIT);
-            if (r > 0) {
-                done += (uint32_t)r;
-                sent += r;
-                continue;
-            }
-            if (r < 0 && errno == EINTR) continue;
-            if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && !waited) {
-                waited = 1;
-                if (wait_writable(fd, SEND_WAIT_MS)) continue;
-            }
-            /* Unreachable or refused destinations fail one message: skip it. */
-            if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
-                done++;
-                continue;
-            }
-            break;
-        }
+  int domain = socket_domain(fd);
+  if (domain < 0) return -errno;
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iovs[CHUNK];
+  struct sockaddr_storage names[CHUNK];
+  int32_t sent = 0;
+  uint32_t i = 0;
+  while (i < count) {
+    uint32_t n = 0;
+    for (; i < count && n < CHUNK; i++) {
+      const uint32_t *d = desc + (size_t)i * DESC_WORDS;
+      if (d[D_OP] != OP_NETWORK) continue;
+      if ((uint64_t)d[D_OFFSET] + d[D_LEN] > slot_size) continue;
+      socklen_t len = sockaddr_from_endpoint(&names[n], d, domain);
+      if (len == 0) continue;
+      iovs[n].iov_base = (void *)(slots + (size_t)i * slot_size + d[D_OFFSET]);
+      iovs[n].iov_len = d[D_LEN];
+      memset(&msgs[n], 0, sizeof msgs[n]);
+      msgs[n].msg_hdr.msg_iov = &iovs[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      msgs[n].msg_hdr.msg_name = &names[n];
+      msgs[n].msg_hdr.msg_namelen = len;
+      n++;
     }
-    return sent;
+    uint32_t done = 0;
+    int waited = 0;
+    while (done < n) {
+      int r = sendmmsg(fd, msgs + done, n - done, MSG_DONTWAIT);
+      if (r > 0) {
+        done += (uint32_t)r;
+        sent += r;
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && !waited) {
+        waited = 1;
+        if (wait_writable(fd, SEND_WAIT_MS)) continue;
+      }
+      /* Unreachable or refused destinations fail one message: skip it. */
+      if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
+        done++;
+        continue;
+      }
+      break;
+    }
+  }
+  return sent;
 }
 
 int32_t wgl_eventfd(void) {
-    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    return fd < 0 ? -errno : fd;
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
 }
 
 int32_t wgl_eventfd_signal(int32_t fd) {
-    uint64_t one = 1;
-    ssize_t r;
-    do r = write(fd, &one, sizeof one);
-    while (r < 0 && errno == EINTR);
-    return r < 0 && errno != EAGAIN ? -errno : 0;
+  uint64_t one = 1;
+  ssize_t r;
+  do r = write(fd, &one, sizeof one);
+  while (r < 0 && errno == EINTR);
+  return r < 0 && errno != EAGAIN ? -errno : 0;
 }
 
 /* Waits until one of the fds is readable (a negative fd is ignored) or the
  * timeout passes. Bit i of the result is set when fds[i] is readable; a
  * signalled eventfd given as `wake` is drained. */
 int32_t wgl_wait(int32_t fd_a, int32_t fd_b, int32_t wake, int32_t timeout_ms) {
-    struct pollfd p[3] = {
-        {.fd = fd_a, .events = POLLIN},
-        {.fd = fd_b, .events = POLLIN},
-        {.fd = wake, .events = POLLIN},
-    };
-    int r;
-    do r = poll(p, 3, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) return -errno;
-    int32_t mask = 0;
-    for (int i = 0; i < 3; i++)
-        if (p[i].fd >= 0 && (p[i].revents & (POLLIN | POLLERR | POLLHUP))) mask |= 1 << i;
-    if (mask & 4) {
-        uint64_t v;
-        (void)!read(wake, &v, sizeof v);
-    }
-    return mask;
+  struct pollfd p[3] = {
+      {.fd = fd_a, .events = POLLIN},
+      {.fd = fd_b, .events = POLLIN},
+      {.fd = wake, .events = POLLIN},
+  };
+  int r;
+  do r = poll(p, 3, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  int32_t mask = 0;
+  for (int i = 0; i < 3; i++)
+    if (p[i].fd >= 0 && (p[i].revents & (POLLIN | POLLERR | POLLHUP))) mask |= 1 << i;
+  if (mask & 4) {
+    uint64_t v;
+    (void)!read(wake, &v, sizeof v);
+  }
+  return mask;
 }
 
 /* Marks the TUN device persistent, so that closing our fd does not unregister
  * it there and then (an RCU grace period: ~15 ms in close()). The device lives
  * only in the cage's network namespace, which the kernel tears down in the
  * background once the cage and our fds are gone. */
-int32_t wgl_tun_detach_on_close(int32_t fd) {
-    return ioctl(fd, TUNSETPERSIST, 1) < 0 ? -errno : 0;
-}
+int32_t wgl_tun_detach_on_close(int32_t fd) { return ioctl(fd, TUNSETPERSIST, 1) < 0 ? -errno : 0; }

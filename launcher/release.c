@@ -66,7 +66,7 @@ static bool parse_mapping(char *line, struct mapping *m) {
   m->private_ = e[4] == 'p';
   s = e + 6;
   (void)strtoull(s, &e, 16); /* offset */
-  s = strchr(e + 1, ' '); /* past the device */
+  s = strchr(e + 1, ' ');    /* past the device */
   if (s == NULL) return false;
   unsigned long long inode = strtoull(s, &e, 10);
   while (*e == ' ') e++;

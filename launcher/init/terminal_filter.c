@@ -61,7 +61,9 @@
 #define RET(value) BPF_STMT(BPF_RET | BPF_K, (value))
 
 int terminal_filter_install(void) {
-  /* Jump offsets count the instructions skipped; every target is named. */
+  /* Jump offsets count the instructions skipped; every target is named. The
+   * table keeps its own layout (numbers and comments in columns). */
+  /* clang-format off */
   struct sock_filter code[] = {
 #if defined(X32_BIT)
       /* 0 */ LOAD(offsetof(struct seccomp_data, arch)),
@@ -93,6 +95,7 @@ int terminal_filter_install(void) {
       /* 11 */ RET(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
 #endif
   };
+  /* clang-format on */
   struct sock_fprog prog = {.len = (unsigned short)(sizeof code / sizeof code[0]), .filter = code};
   /* Without no_new_privs an unprivileged process may not install a filter,
    * and a setuid program could shed it; the command gets it in every mode. */
