@@ -51,6 +51,8 @@ const CC_FLAGS = [
   "-Wall",
   "-Wextra",
   "-Werror",
+  // Every exported function is declared in its header (fd.h, packet_io.h, …).
+  "-Wmissing-prototypes",
   "-D_GNU_SOURCE",
   // Every symbol bound at load: the cage's child never enters the dynamic
   // linker, whose data it may have unmapped (launcher/release.h).

@@ -3,6 +3,8 @@
  * received from C: datagrams on the netlink socket, a receive timeout, and
  * close. Every function returns >= 0 or -errno.
  */
+#include "fd.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>

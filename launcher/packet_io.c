@@ -13,6 +13,8 @@
  * wgl_wait, which the host calls from a worker thread when a batch came back
  * empty.
  */
+#include "packet_io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>

@@ -8,6 +8,8 @@
  * holds nothing to wipe. (Nor does it when swapped out: zeroing it would fault
  * it back in, and the copy on the swap device would stay as it is either way.)
  */
+#include "wipe.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
