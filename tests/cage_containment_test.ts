@@ -114,6 +114,30 @@ Deno.test("cage (root): the command cannot enter a host namespace, not even as r
   }
 });
 
+for (const [who, spec] of [["nobody", { mapRoot: true }], ["root", {}]] as const) {
+  Deno.test(`cage (${who}, root of the cage): a hidden host socket stays hidden, even after umount`, async () => {
+    requireTool("python3");
+    requireTool("unshare");
+    const env = await DriverEnv.create(who);
+    try {
+      const socket = `${env.dir}/daemon.sock`;
+      const bind = await new Deno.Command("python3", {
+        args: ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", socket],
+      }).output();
+      assert(bind.success, "made the test's socket");
+      const probe = `umount ${socket} 2>/dev/null; unshare -Urm umount ${socket} 2>/dev/null; ` +
+        `[ -S ${socket} ] && echo visible || echo hidden`;
+      const hidden = await env.run({ ...spec, hidePaths: [socket] }, ["sh", "-c", probe]);
+      assertEquals(hidden.code, 0, hidden.stderr);
+      assertEquals(hidden.stdout.trim(), "hidden");
+      const shown = await env.run(spec, ["sh", "-c", probe]);
+      assertEquals(shown.stdout.trim(), "visible", "without hiding, the socket is there");
+    } finally {
+      await env.close();
+    }
+  });
+}
+
 Deno.test("cage (sudo): a passwordless sudo in the cage does not make the command root", async () => {
   requireTool("sudo");
   const env = await DriverEnv.create("root");

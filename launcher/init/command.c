@@ -9,13 +9,16 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define EXIT_SETUP_FAILED 125
@@ -84,6 +87,26 @@ static int exec_along_path(const struct command_plan *c) {
   return denied ? EACCES : err;
 }
 
+/* A command that runs as root of the cage (--root, or root without sudo)
+ * keeps every capability over the cage's own namespaces but CAP_SYS_ADMIN:
+ * with it, it could unmount what the cage laid over the host's files (the
+ * hidden daemon sockets, the /etc files), as Docker and Podman drop it by
+ * default. A user namespace it makes itself cannot undo them either: mounts
+ * copied into a namespace of a less privileged user namespace are locked. */
+static int drop_mount_admin(void) {
+  if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) != 0) return -errno;
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capget, &header, data) != 0) return -errno;
+  unsigned word = CAP_SYS_ADMIN / 32, bit = 1u << (CAP_SYS_ADMIN % 32);
+  data[word].effective &= ~bit;
+  data[word].permitted &= ~bit;
+  data[word].inheritable &= ~bit;
+  if (syscall(SYS_capset, &header, data) != 0) return -errno;
+  return 0;
+}
+
 static void reset_signal_dispositions(void) {
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
@@ -110,7 +133,9 @@ _Noreturn void command_run(const struct command_plan *c) {
     if (setresgid(c->gid, c->gid, c->gid) != 0) command_fail(c, WGL_STAGE_CREDS, errno);
     if (setresuid(c->uid, c->uid, c->uid) != 0) command_fail(c, WGL_STAGE_CREDS, errno);
   }
-  int rc = terminal_filter_install();
+  int rc = getuid() == 0 ? drop_mount_admin() : 0;
+  if (rc < 0) command_fail(c, WGL_STAGE_CONFINE, -rc);
+  rc = terminal_filter_install();
   if (rc < 0) command_fail(c, WGL_STAGE_CONFINE, -rc);
   reset_signal_dispositions();
   sigset_t none;
