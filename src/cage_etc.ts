@@ -1,7 +1,8 @@
 /**
  * The /etc files a tunnel's cage gets: resolv.conf from `DNS =` (or the
- * host's, when the cage can reach its servers), hosts with localhost and the
- * cage's name, and an nsswitch.conf that keeps name lookups on files and DNS.
+ * host's, with a warning unless the tunnel routes its servers and they are
+ * public), hosts with localhost and the cage's name, and an nsswitch.conf
+ * that keeps name lookups on files and DNS.
  *
  * @module
  */
@@ -19,6 +20,7 @@ export function cageEtcFiles(
     servers: config.iface.dnsServers,
     search: config.iface.dnsSearch,
     hostResolvConf: config.iface.dnsServers.length > 0 ? undefined : readHostResolvConf(),
+    routes: config.peers.flatMap((peer) => peer.allowedIps),
   });
   if (resolv.warning) warn(resolv.warning);
   return { resolvConf: resolv.text, hosts: hostsFile(hostname), nsswitchConf: nsswitchConf() };

@@ -130,7 +130,9 @@ export async function parseConfigFlags(
     parsed.dns = {
       servers: entries.flatMap((entry) => entry.servers),
       search: entries.flatMap((entry) => entry.search),
+      warnings: entries.flatMap((entry) => entry.warnings),
     };
+    warnings.push(...parsed.dns.warnings);
   }
   if (flags.mtu !== undefined) parsed.mtu = parseMtu(flagSite(FLAG_NAMES.mtu), flags.mtu);
   if (flags.listenPort !== undefined) {

@@ -3,6 +3,7 @@ import { hostLoadIo, loadConfig, type LoadIo } from "./load.ts";
 import { ConfigError } from "./config_error.ts";
 import { formatCidr } from "./cidr.ts";
 import type { ConfigFlags } from "./flags.ts";
+import { corePrimitives } from "../wg/primitives.ts";
 
 const PRIVATE = "IMGyfWxyOFd5vribqxh4YSEY0RjR5KvL1Vtf9PTiwkE=";
 const OTHER_PRIVATE = "QKNRge9DfG1nVVyMw1dCBZjud4LQUYPtFLN4at4HlGI=";
@@ -433,4 +434,228 @@ Deno.test("the host loader reads the config from a piped stdin", async () => {
   strictEqual(new TextDecoder().decode(output.stderr), "");
   strictEqual(new TextDecoder().decode(output.stdout), "<stdin> 1 1400\n");
   strictEqual(output.code, 0);
+});
+
+const MIB = 1024 * 1024;
+
+Deno.test("loadConfig refuses a config or key file, stdin or variable over 1 MiB, reading at most 1 MiB + 1 bytes", async () => {
+  const asked: number[] = [];
+  const huge = `${WG_CONF}#${"x".repeat(2 * MIB)}\n`;
+  const base = fakeIo({ "big.conf": { text: huge }, "big.key": { text: huge } }, {
+    stdin: huge,
+    env: { WG_CONF: huge },
+  });
+  const io: LoadIo = {
+    ...base,
+    readFile(path, maxBytes) {
+      asked.push(maxBytes);
+      return base.readFile(path, maxBytes);
+    },
+    readStdin(maxBytes) {
+      asked.push(maxBytes);
+      return base.readStdin(maxBytes);
+    },
+  };
+  await configError(
+    loadConfig({ config: { kind: "file", path: "big.conf" }, flags: {} }, io),
+    "wgcage: Cannot read config file 'big.conf': it holds over 1 MiB, far more than a config or key; check the path",
+  );
+  await configError(
+    loadConfig({ flags: { ...WIRECAGE_FLAGS, privateKeyFile: "big.key" } }, io),
+    "wgcage: Cannot read --wg-private-key-file file 'big.key': it holds over 1 MiB, far more than a config or key; check the path",
+  );
+  await configError(
+    loadConfig({ config: { kind: "stdin" }, flags: {} }, io),
+    "wgcage: Cannot read the config from stdin: it holds over 1 MiB, far more than a config; pipe in the wg-quick config itself",
+  );
+  await configError(
+    loadConfig({ config: { kind: "env", name: "WG_CONF" }, flags: {} }, io),
+    "wgcage: Environment variable WG_CONF holds over 1 MiB, far more than a config; put the wg-quick config text itself in it",
+  );
+  deepStrictEqual(asked, [MIB + 1, MIB + 1, MIB + 1]);
+  // Exactly 1 MiB is still read.
+  const padded = WG_CONF + "#".repeat(MIB - new TextEncoder().encode(WG_CONF).length);
+  const { config } = await loadConfig(
+    { config: { kind: "file", path: "max.conf" }, flags: {} },
+    fakeIo({ "max.conf": { text: padded } }),
+  );
+  strictEqual(config.iface.mtu, 1400);
+});
+
+Deno.test("the host loader refuses /dev/zero as the config and as a key file", async () => {
+  await configError(
+    loadConfig({ config: { kind: "file", path: "/dev/zero" }, flags: {} }, hostLoadIo),
+    "wgcage: Cannot read config file '/dev/zero': it holds over 1 MiB, far more than a config or key; check the path",
+  );
+  await configError(
+    loadConfig({ flags: { ...WIRECAGE_FLAGS, privateKeyFile: "/dev/zero" } }, hostLoadIo),
+    "wgcage: Cannot read --wg-private-key-file file '/dev/zero': it holds over 1 MiB, far more than a config or key; check the path",
+  );
+});
+
+Deno.test("a long value is shown cut to its first 40 characters", async () => {
+  const value = "1".repeat(MIB - 1000);
+  await configError(
+    loadConfig(
+      { config: { kind: "file", path: "wg.conf" }, flags: {} },
+      fakeIo({ "wg.conf": { text: WG_CONF.replace("MTU = 1400", `MTU = ${value}`) } }),
+    ),
+    `wgcage: wg.conf:5: MTU '${"1".repeat(40)}…' is not a number; use e.g. 1420`,
+  );
+  await configError(
+    loadConfig(
+      { flags: { ...WIRECAGE_FLAGS, endpoint: `${"a".repeat(5000)}:1:2` } },
+      fakeIo(KEY_FILES),
+    ),
+    `wgcage: --wg-endpoint '${
+      "a".repeat(40)
+    }…' is not valid (an IPv6 address needs brackets, as in [fd00::1]:51820); write it as HOST:PORT or [IPV6]:PORT, e.g. vpn.example.com:51820`,
+  );
+});
+
+/** Little-endian bytes of a number below 2^256, as base64: a public key. */
+function keyOf(n: bigint): string {
+  const bytes = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) bytes[i] = Number((n >> BigInt(8 * i)) & 0xffn);
+  return bytes.toBase64();
+}
+
+const P = 2n ** 255n - 19n;
+
+Deno.test("loadConfig refuses peer keys that cannot make a session, naming the line or flag", async () => {
+  const ours = corePrimitives().x25519Base(Uint8Array.fromBase64(PRIVATE)).toBase64();
+  const withPeer = (key: string) => WG_CONF.replace(`PublicKey = ${PEER_A}`, `PublicKey = ${key}`);
+  const FIX = "use the peer's public key (run 'wg pubkey' on the peer)";
+  const cases: [string, string][] = [
+    [keyOf(0n), `wgcage: wg.conf:9: PublicKey is all zeros, not a key; ${FIX}`],
+    [
+      ours,
+      `wgcage: wg.conf:9: PublicKey is our own public key (that of PrivateKey at wg.conf:2), not the peer's; ${FIX}`,
+    ],
+  ];
+  // Points of order 1, 2 and 4, as the curve's numbers and in their other spellings.
+  for (const u of [1n, P - 1n, P, P + 1n, 2n ** 255n, 2n ** 255n + 1n]) {
+    cases.push([
+      keyOf(u),
+      `wgcage: wg.conf:9: PublicKey is a low-order point, not a usable public key (no shared secret comes of it); ${FIX}`,
+    ]);
+  }
+  for (const [key, message] of cases) {
+    await configError(
+      loadConfig(
+        { config: { kind: "file", path: "wg.conf" }, flags: {} },
+        fakeIo({ "wg.conf": { text: withPeer(key) } }),
+      ),
+      message,
+    );
+  }
+  await configError(
+    loadConfig({ flags: { ...WIRECAGE_FLAGS, publicKey: keyOf(0n) } }, fakeIo(KEY_FILES)),
+    `wgcage: --wg-public-key is all zeros, not a key; ${FIX}`,
+  );
+  await configError(
+    loadConfig({ flags: { ...WIRECAGE_FLAGS, publicKey: ours } }, fakeIo(KEY_FILES)),
+    `wgcage: --wg-public-key is our own public key (that of --wg-private-key-file), not the peer's; ${FIX}`,
+  );
+  // A key file replacing the config's private key makes the config's peer key ours.
+  const otherPublic = corePrimitives().x25519Base(Uint8Array.fromBase64(OTHER_PRIVATE)).toBase64();
+  await configError(
+    loadConfig(
+      { config: { kind: "file", path: "wg.conf" }, flags: { privateKeyFile: "other.key" } },
+      fakeIo({ ...KEY_FILES, "wg.conf": { text: withPeer(otherPublic) } }),
+    ),
+    `wgcage: wg.conf:9: PublicKey is our own public key (that of --wg-private-key-file), not the peer's; ${FIX}`,
+  );
+});
+
+Deno.test("a DNS entry that looks like a mistyped server is taken as a search domain, with a warning", async () => {
+  const { config, warnings } = await loadConfig(
+    { config: { kind: "file", path: "wg.conf" }, flags: { dns: ["10.0.0.53,corp.1"] } },
+    fakeIo({ "wg.conf": { text: WG_CONF.replace("DNS = 10.0.0.1", "DNS =a10.77.0.1") } }),
+  );
+  deepStrictEqual(config.iface.dnsSearch, ["corp.1"]);
+  const file = await loadConfig(
+    { config: { kind: "file", path: "wg.conf" }, flags: {} },
+    fakeIo({ "wg.conf": { text: WG_CONF.replace("DNS = 10.0.0.1", "DNS =a10.77.0.1") } }),
+  );
+  deepStrictEqual(file.config.iface.dnsServers, []);
+  deepStrictEqual(file.config.iface.dnsSearch, ["a10.77.0.1"]);
+  deepStrictEqual(file.warnings.filter((w) => /dns/i.test(w)), [
+    "wgcage: wg.conf:4: DNS entry 'a10.77.0.1' is not an IP address, taken as a search domain; if it is meant as a server, write the address alone (10.77.0.1)",
+  ]);
+  deepStrictEqual(warnings.filter((w) => /dns/i.test(w)), [
+    "wgcage: --wg-dns entry 'corp.1' is not an IP address, taken as a search domain; if it is meant as a server, write its IP address",
+    "wgcage: wg.conf:4: DNS entry 'a10.77.0.1' is not an IP address, taken as a search domain; if it is meant as a server, write the address alone (10.77.0.1)",
+  ]);
+  // Ordinary search domains say nothing.
+  const plain = await loadConfig(
+    { config: { kind: "file", path: "wg.conf" }, flags: { dns: ["10.0.0.53, corp.example"] } },
+    fakeIo({ "wg.conf": { text: WG_CONF } }),
+  );
+  deepStrictEqual(plain.warnings.filter((w) => /dns/i.test(w)), []);
+});
+
+Deno.test("an Endpoint host or DNS search domain that looks like a key is refused, not looked up", async () => {
+  const bare = PSK.replace(/[+/=]/g, "").replace(/^A+/, "x") + "Zz";
+  const keyLike = "Zq3kP9vLm2TxR7wYc4Hn8bJd";
+  await configError(
+    loadConfig(
+      { config: { kind: "file", path: "wg.conf" }, flags: {} },
+      fakeIo({
+        "wg.conf": {
+          text: WG_CONF.replace(
+            "Endpoint = 127.0.0.1:51820",
+            `Endpoint = ${keyLike}.example:51820`,
+          ),
+        },
+      }),
+    ),
+    "wgcage: wg.conf:11: Endpoint host looks like a key (a long run of mixed-case letters), not a host name; write the peer's HOST:PORT, a host name in lower case",
+  );
+  await configError(
+    loadConfig({ flags: { ...WIRECAGE_FLAGS, dns: [`10.0.0.1, ${bare}`] } }, fakeIo(KEY_FILES)),
+    "wgcage: --wg-dns entry looks like a key (a long run of mixed-case letters), not a server or a search domain; write servers like 10.0.0.1 and domains in lower case, like corp.example",
+  );
+  // The same name in lower case is a host name.
+  const { config } = await loadConfig(
+    { flags: { ...WIRECAGE_FLAGS, endpoint: `${keyLike.toLowerCase()}.example:51820` } },
+    fakeIo(KEY_FILES),
+  );
+  strictEqual(config.peers[0].endpoint?.host, `${keyLike.toLowerCase()}.example`);
+});
+
+Deno.test("a one-line config (line breaks lost) says so without showing its keys", async () => {
+  await configError(
+    loadConfig(
+      { config: { kind: "env", name: "WG_CONF" }, flags: {} },
+      fakeIo({}, { env: { WG_CONF: WG_CONF.replaceAll("\n", " ") } }),
+    ),
+    "wgcage: $WG_CONF:1: Section header '[Interface]' has more text after it on the same line; put the header and each 'Key = value' on a line of its own (were the line breaks lost when the config was pasted?)",
+  );
+  await configError(
+    loadConfig(
+      { config: { kind: "file", path: "wg.conf" }, flags: {} },
+      fakeIo({
+        "wg.conf": { text: WG_CONF.replace(`PrivateKey = ${PRIVATE}`, `PrivateKey: ${PRIVATE}`) },
+      }),
+    ),
+    "wgcage: wg.conf:2: Unknown key 'PrivateKey: <redacted>' in [Interface]; expected one of PrivateKey, Address, DNS, MTU, ListenPort, Table, FwMark, SaveConfig, PreUp, PostUp, PreDown, PostDown",
+  );
+  await configError(
+    loadConfig(
+      { config: { kind: "file", path: "wg.conf" }, flags: {} },
+      fakeIo({ "wg.conf": { text: WG_CONF.replace("[Peer]", `[Peer ${PEER_B}`) } }),
+    ),
+    "wgcage: wg.conf:8: Section header '[Peer <redacted>' has no closing ']'",
+  );
+});
+
+Deno.test("the host loader takes --config-env's variable out of the environment", async () => {
+  Deno.env.set("WGC_LOAD_TEST_CONF", WG_CONF);
+  const { config } = await loadConfig(
+    { config: { kind: "env", name: "WGC_LOAD_TEST_CONF" }, flags: {} },
+    hostLoadIo,
+  );
+  strictEqual(config.source, "$WGC_LOAD_TEST_CONF");
+  strictEqual(Deno.env.get("WGC_LOAD_TEST_CONF"), undefined);
 });

@@ -9,9 +9,10 @@
  *    cut to its first 40 and `…`; a message still over 600 characters loses
  *    its middle (the place comes first, the fix last).
  * 3. Secrets are redacted: any run of 20 or more base64 characters in the
- *    input may be a key or part of one (a key can sit on the wrong line, lose
- *    a character, or be glued to the next line), and a stretch of a message
- *    that shares 10 characters with such a run is shown as `<redacted>`.
+ *    input that looks random may be a key or part of one (a key can sit on
+ *    the wrong line, lose a character, or be glued to the next line), and a
+ *    stretch of a message that shares 10 characters with such a run is shown
+ *    as `<redacted>`.
  *
  * Keys are checked against what was read, not against where they belong,
  * because the broken inputs are exactly the ones whose keys are misplaced.
@@ -33,10 +34,17 @@ export const MAX_MESSAGE_LENGTH = 600;
 /** A base64 run this long in the input may hold a key or part of one. */
 const SECRET_RUN = 20;
 
+/**
+ * ...made of at least this many different characters (20 characters of a key
+ * have about 15; a run of one digit, or of `A`, the all-zero key, is no secret).
+ */
+const SECRET_VARIETY = 6;
+
 /** A stretch of a message sharing this many characters with a secret run is redacted. */
 const SHARED = 10;
 
-const BASE64_RUN = /[A-Za-z0-9+/=]+/g;
+/** Base64 without its padding: a key's `=` and the config's `=` are no secret. */
+const BASE64_RUN = /[A-Za-z0-9+/]+/g;
 
 /** A 32-byte key in standard base64, as `wg` writes it. */
 const KEY_TOKEN = /[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=/g;
@@ -81,13 +89,12 @@ export class MessageGuard {
     this.#inputs.push(text);
     const runs: string[] = [];
     for (const [run] of text.matchAll(BASE64_RUN)) {
-      if (run.length < SECRET_RUN) continue;
-      runs.push(run);
-      for (const [token] of run.matchAll(KEY_TOKEN)) {
-        const bytes = Uint8Array.fromBase64(token);
-        runs.push(bytes.toHex(), bytes.toHex().toUpperCase());
-        bytes.fill(0);
-      }
+      if (mayBeSecret(run)) runs.push(run);
+    }
+    for (const [token] of text.matchAll(KEY_TOKEN)) {
+      const bytes = Uint8Array.fromBase64(token);
+      runs.push(bytes.toHex(), bytes.toHex().toUpperCase());
+      bytes.fill(0);
     }
     if (runs.length > 0) this.#secrets += `\n${runs.join("\n")}\n`;
   }
@@ -124,14 +131,29 @@ export class MessageGuard {
 
   #redact(text: string): string {
     if (this.#secrets === "") return text;
-    return text.replace(BASE64_RUN, (run) => {
-      if (run.length < SHARED || VOCABULARY.has(run.toLowerCase())) return run;
+    // A redacted run takes its padding with it.
+    return text.replace(/[A-Za-z0-9+/]+={0,2}/g, (padded) => {
+      const run = padded.replace(/=+$/, "");
+      if (run.length < SHARED || VOCABULARY.has(run.toLowerCase())) return padded;
       for (let at = 0; at + SHARED <= run.length; at++) {
         if (this.#secrets.includes(run.slice(at, at + SHARED))) return REDACTED;
       }
-      return run;
-    });
+      return padded;
+    }).replaceAll(`${REDACTED}…`, REDACTED);
   }
+}
+
+/**
+ * Whether a run of base64 characters from the input may be (part of) a key:
+ * long enough, varied enough, and mixed like random text (a digit, `+` or
+ * `/`, or four letters of each case), which a long word of the config, even
+ * misspelt ("PersistentKeepalives"), is not. Of random 20-character runs,
+ * about 1 in 25,000 fails this.
+ */
+function mayBeSecret(run: string): boolean {
+  if (run.length < SECRET_RUN || new Set(run).size < SECRET_VARIETY) return false;
+  if (/[0-9+/]/.test(run)) return true;
+  return run.replace(/[^A-Z]/g, "").length >= 4 && run.replace(/[^a-z]/g, "").length >= 4;
 }
 
 /** Keeps the start and the end of `text`, `length` characters in all. */

@@ -93,14 +93,36 @@ function parseCidrValue(site: Site, entry: string, mask: boolean): Cidr {
 export interface DnsEntries {
   readonly servers: string[];
   readonly search: string[];
+  /** Search domains that look like a mistyped server address, worded as warnings. */
+  readonly warnings: string[];
 }
+
+/**
+ * True for text holding a run of 20 or more base64 characters with both
+ * upper and lower case letters: a key or part of one (a random run of 20
+ * lacks either case once in 15,000). Host names and search domains are
+ * case-insensitive, so a real one can always be written in lower case.
+ */
+export function looksLikeKey(text: string): boolean {
+  for (const [run] of text.matchAll(/[A-Za-z0-9+/]{20,}/g)) {
+    if (/[A-Z]/.test(run) && /[a-z]/.test(run)) return true;
+  }
+  return false;
+}
+
+/** An IPv4 address inside a longer text, e.g. in `a10.77.0.1`. */
+const EMBEDDED_IPV4 = /(?:^|[^0-9])((?:[0-9]{1,3}\.){3}[0-9]{1,3})(?![0-9])/;
 
 const DOMAIN =
   /^([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.?$/;
 
-/** Parses `DNS =` entries into servers and search domains. */
+/**
+ * Parses `DNS =` entries into servers and search domains. A search domain
+ * that looks like a mistyped address (its last label is a number, or an
+ * IPv4 address is inside it) is kept, with a warning.
+ */
 export function parseDns(site: Site, text: string): DnsEntries {
-  const entries: DnsEntries = { servers: [], search: [] };
+  const entries: DnsEntries = { servers: [], search: [], warnings: [] };
   for (const entry of splitList(text)) {
     if (entry.includes(":") || /^[0-9.]+$/.test(entry)) {
       try {
@@ -113,8 +135,22 @@ export function parseDns(site: Site, text: string): DnsEntries {
           }); write a server like 10.0.0.1 or fd00::1`,
         );
       }
+    } else if (looksLikeKey(entry)) {
+      fail(
+        site,
+        `${site.name} entry looks like a key (a long run of mixed-case letters), not a server or a search domain; write servers like 10.0.0.1 and domains in lower case, like corp.example`,
+      );
     } else if (DOMAIN.test(entry) && entry.length <= 253) {
       entries.search.push(entry);
+      const address = EMBEDDED_IPV4.exec(entry)?.[1];
+      if (address !== undefined || /(^|\.)[0-9]+\.?$/.test(entry)) {
+        const fix = address !== undefined
+          ? `if it is meant as a server, write the address alone (${address})`
+          : "if it is meant as a server, write its IP address";
+        entries.warnings.push(
+          `wgcage: ${site.at}${site.name} entry '${entry}' is not an IP address, taken as a search domain; ${fix}`,
+        );
+      }
     } else {
       fail(
         site,
@@ -173,8 +209,9 @@ export function parseKeepalive(site: Site, text: string): number {
 
 /** Parses a peer endpoint: `host:port`, `[ipv6]:port`. */
 export function parseEndpointValue(site: Site, text: string): EndpointSpec {
+  let spec: EndpointSpec;
   try {
-    return parseEndpointSpec(text);
+    spec = parseEndpointSpec(text);
   } catch (error) {
     return fail(
       site,
@@ -183,6 +220,14 @@ export function parseEndpointValue(site: Site, text: string): EndpointSpec {
       }); write it as HOST:PORT or [IPV6]:PORT, e.g. vpn.example.com:51820`,
     );
   }
+  // A key there would be looked up with the host's resolver, and so sent out.
+  if (looksLikeKey(spec.host)) {
+    fail(
+      site,
+      `${site.name} host looks like a key (a long run of mixed-case letters), not a host name; write the peer's HOST:PORT, a host name in lower case`,
+    );
+  }
+  return spec;
 }
 
 function reason(error: unknown): string {

@@ -23,6 +23,7 @@
 
 import type { TunnelConfig } from "./types.ts";
 import { closestMatch } from "./did_you_mean.ts";
+import { MessageGuard } from "./message_guard.ts";
 import {
   type ConfigDraft,
   emptyInterface,
@@ -143,7 +144,8 @@ export function readWgQuick(text: string, source: string): ConfigDraft {
 
 /**
  * Parses and checks wg-quick text into a {@linkcode TunnelConfig}, with no
- * flags laid over it.
+ * flags laid over it. Its messages pass through a {@linkcode MessageGuard},
+ * as the loader's do.
  *
  * @example
  * ```ts
@@ -157,14 +159,29 @@ export function readWgQuick(text: string, source: string): ConfigDraft {
  * ```
  */
 export function parseWgQuick(text: string, source: string): TunnelConfig {
-  return finalizeConfig(readWgQuick(text, source));
+  const guard = new MessageGuard();
+  guard.addInput(text);
+  try {
+    const config = finalizeConfig(readWgQuick(text, source));
+    return { ...config, warnings: config.warnings.map((line) => guard.clean(line)) };
+  } catch (error) {
+    throw guard.cleanError(error);
+  }
 }
 
 function openSection(draft: ConfigDraft, line: string, lineNumber: number): Section {
   const site: Site = { at: `${draft.source}:${lineNumber}: `, name: "" };
-  if (!line.endsWith("]")) fail(site, `Section header '${line}' has no closing ']'`);
-  const name = line.slice(1, -1).trim();
+  const close = line.indexOf("]");
+  if (close < 0) fail(site, `Section header '${line}' has no closing ']'`);
+  const name = line.slice(1, close).trim();
   const lower = name.toLowerCase();
+  if (close < line.length - 1 && (lower === "interface" || lower === "peer")) {
+    // A config pasted as one line (a CI secret, say) lost its line breaks.
+    fail(
+      site,
+      `Section header '[${name}]' has more text after it on the same line; put the header and each 'Key = value' on a line of its own (were the line breaks lost when the config was pasted?)`,
+    );
+  }
   if (lower === "interface") {
     if (draft.iface !== undefined) {
       fail(
@@ -245,6 +262,7 @@ function setInterfaceKey(
       const dns = parseDns(site, value);
       iface.dnsServers.push(...dns.servers);
       iface.dnsSearch.push(...dns.search);
+      draft.warnings.push(...dns.warnings);
       return;
     }
     case "MTU":

@@ -203,6 +203,11 @@ const ERRORS: [string, string, string][] = [
     "wgcage: wg.conf:1: Section header '[Interface' has no closing ']'",
   ],
   [
+    "a header with more on its line (line breaks lost)",
+    `[Interface] PrivateKey = ${PRIVATE} Address = 10.0.0.2\n`,
+    "wgcage: wg.conf:1: Section header '[Interface]' has more text after it on the same line; put the header and each 'Key = value' on a line of its own (were the line breaks lost when the config was pasted?)",
+  ],
+  [
     "a second [Interface]",
     file(IFACE, [PEER]) + "[Interface]\n",
     "wgcage: wg.conf:8: A second [Interface] section (the first is at wg.conf:1); merge them into one",

@@ -1,10 +1,13 @@
 /**
  * The cage's /etc/resolv.conf: the tunnel's DNS servers when `DNS =` names
- * some, otherwise the host's file, minus resolvers the cage cannot reach.
+ * some, otherwise the host's file, minus resolvers the cage cannot reach, and
+ * a warning whenever the ones left may not be reachable through the tunnel.
  *
  * @module
  */
 
+import type { Cidr } from "../config/types.ts";
+import { parseCidr } from "../config/cidr.ts";
 import { parseIp } from "../config/ip.ts";
 
 /** What {@linkcode resolvConf} is given. */
@@ -15,6 +18,11 @@ export interface ResolvConfOptions {
   readonly search: readonly string[];
   /** The host's /etc/resolv.conf text; undefined when it has none. */
   readonly hostResolvConf?: string;
+  /**
+   * The cage's routes (every peer's AllowedIPs): a host resolver outside
+   * them is unreachable from the cage. None when absent.
+   */
+  readonly routes?: readonly Cidr[];
 }
 
 /** The file's text, and a one-line warning for the user when DNS will not work as they may expect. */
@@ -48,8 +56,11 @@ const SET_DNS_FIX = "set DNS = in the [Interface] section or pass --wg-dns";
  * - Without: the host's file, unchanged when the cage can use it. Its
  *   resolvers on loopback (127.0.0.0/8, ::1, e.g. systemd-resolved's
  *   127.0.0.53) are the host's own and unreachable from the cage's separate
- *   loopback, so they are commented out and a warning names the fix. Search
- *   domains, when given, replace the host's `search`/`domain` lines.
+ *   loopback, so they are commented out and a warning names the fix. The
+ *   others stay, with a warning when one is outside `routes` (the cage has
+ *   no route to it) or on a private or link-local network (the tunnel's
+ *   peer is unlikely to reach the host's own network). Search domains, when
+ *   given, replace the host's `search`/`domain` lines.
  *
  * Throws a `TypeError` when a server is not an IP address.
  *
@@ -62,7 +73,7 @@ const SET_DNS_FIX = "set DNS = in the [Interface] section or pass --wg-dns";
  */
 export function resolvConf(options: ResolvConfOptions): ResolvConf {
   if (options.servers.length > 0) return fromServers(options.servers, options.search);
-  return fromHost(options.hostResolvConf, options.search);
+  return fromHost(options.hostResolvConf, options.search, options.routes ?? []);
 }
 
 function fromServers(servers: readonly string[], search: readonly string[]): ResolvConf {
@@ -88,7 +99,11 @@ function fromServers(servers: readonly string[], search: readonly string[]): Res
 const NAMESERVER_LINE = /^\s*nameserver\s+(\S+)/;
 const SEARCH_LINE = /^\s*(search|domain)(\s|$)/;
 
-function fromHost(host: string | undefined, search: readonly string[]): ResolvConf {
+function fromHost(
+  host: string | undefined,
+  search: readonly string[],
+  routes: readonly Cidr[],
+): ResolvConf {
   const searchLine = search.length > 0 ? `search ${search.join(" ")}` : undefined;
   if (host === undefined) {
     return {
@@ -98,18 +113,17 @@ function fromHost(host: string | undefined, search: readonly string[]): ResolvCo
         `wgcage: The host has no /etc/resolv.conf, so the cage has no DNS server; ${SET_DNS_FIX}`,
     };
   }
-  const unreachable: string[] = [];
-  const usable: string[] = [];
+  const servers: HostServers = { loopback: [], unrouted: [], local: [], routed: [] };
   let searchWritten = false;
   const lines: string[] = [];
   for (const line of host.split("\n")) {
     const nameserver = NAMESERVER_LINE.exec(line)?.[1];
     if (nameserver !== undefined && isLocalResolver(nameserver)) {
-      unreachable.push(nameserver);
+      servers.loopback.push(nameserver);
       lines.push(`# ${line.trim()}  # on the host's loopback: unreachable from the cage`);
       continue;
     }
-    if (nameserver !== undefined) usable.push(nameserver);
+    if (nameserver !== undefined) servers[reach(nameserver, routes)].push(nameserver);
     if (searchLine !== undefined && SEARCH_LINE.test(line)) {
       if (!searchWritten) lines.push(searchLine);
       searchWritten = true;
@@ -124,28 +138,76 @@ function fromHost(host: string | undefined, search: readonly string[]): ResolvCo
   const text = lines.join("\n");
   return {
     text: text.endsWith("\n") || text === "" ? text : text + "\n",
-    warning: hostWarning(unreachable, usable),
+    warning: hostWarning(servers),
   };
 }
 
-function hostWarning(
-  unreachable: readonly string[],
-  usable: readonly string[],
-): string | undefined {
-  if (unreachable.length === 0) {
-    return usable.length === 0
-      ? `wgcage: The host's resolv.conf names no DNS server, so the cage has none; ${SET_DNS_FIX}`
-      : undefined;
+/** The host's resolvers by how the cage would reach them. */
+interface HostServers {
+  /** The host's own loopback: commented out. */
+  readonly loopback: string[];
+  /** Outside every route of the cage. */
+  readonly unrouted: string[];
+  /** Routed into the tunnel, but on a private or link-local network. */
+  readonly local: string[];
+  /** Routed into the tunnel, public. */
+  readonly routed: string[];
+}
+
+/** Networks that are someone's own: the host's LAN is rarely the peer's. */
+const LOCAL_NETWORKS = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "169.254.0.0/16",
+  "100.64.0.0/10",
+  "fc00::/7",
+  "fe80::/10",
+].map(parseCidr);
+
+function reach(server: string, routes: readonly Cidr[]): "unrouted" | "local" | "routed" {
+  const bytes = serverAddress(server);
+  if (bytes === undefined || !routes.some((route) => contains(route, bytes))) return "unrouted";
+  return LOCAL_NETWORKS.some((network) => contains(network, bytes)) ? "local" : "routed";
+}
+
+function contains(cidr: Cidr, address: Uint8Array): boolean {
+  if (cidr.address.length !== address.length) return false;
+  for (let bit = 0; bit < cidr.prefix; bit++) {
+    const mask = 0x80 >> (bit & 7);
+    if ((cidr.address[bit >> 3] & mask) !== (address[bit >> 3] & mask)) return false;
   }
-  const which = unreachable.length === 1
-    ? `resolver ${unreachable[0]} is`
-    : `resolvers ${unreachable.join(", ")} are`;
-  if (usable.length === 0) {
-    return `wgcage: The host's ${which} on loopback and unreachable from the cage; ${SET_DNS_FIX}`;
+  return true;
+}
+
+function hostWarning(servers: HostServers): string | undefined {
+  const { loopback, unrouted, local, routed } = servers;
+  if (loopback.length + unrouted.length + local.length + routed.length === 0) {
+    return `wgcage: The host's resolv.conf names no DNS server, so the cage has none; ${SET_DNS_FIX}`;
   }
-  return `wgcage: The host's ${which} on loopback and unreachable from the cage, so it uses only ${
-    usable.join(", ")
-  }; ${SET_DNS_FIX} to choose`;
+  const problems: string[] = [];
+  if (loopback.length > 0) {
+    problems.push(`${its(loopback)} on loopback and unreachable from the cage`);
+  }
+  if (unrouted.length > 0) {
+    problems.push(`${its(unrouted)} outside AllowedIPs, so the cage has no route there`);
+  }
+  if (local.length > 0) {
+    problems.push(
+      `${its(local)} on a private or link-local network, which the tunnel's peer may not reach`,
+    );
+  }
+  if (problems.length === 0) return undefined;
+  return `wgcage: No DNS server is set (DNS = or --wg-dns), so the cage uses the host's resolv.conf, but ${
+    problems.join(", and ")
+  }; ${SET_DNS_FIX}`;
+}
+
+/** "its resolver A is" or "its resolvers A, B are". */
+function its(servers: readonly string[]): string {
+  return servers.length === 1
+    ? `its resolver ${servers[0]} is`
+    : `its resolvers ${servers.join(", ")} are`;
 }
 
 /** The bytes of a `nameserver` value, without any `%zone`; undefined when it is not an address. */
