@@ -8,15 +8,21 @@ pub mod chacha20;
 pub mod cookie;
 pub mod ct;
 pub mod device;
+pub mod device_timers;
+pub mod ip;
 pub mod kdf;
 pub mod messages;
 pub mod noise;
 pub mod peer;
 pub mod poly1305;
+pub mod receive;
 pub mod replay;
 pub mod rng;
 pub mod selftest;
+pub mod send;
 pub mod tai64n;
+#[cfg(test)]
+mod test_pair;
 #[cfg(test)]
 mod test_rand;
 pub mod timers;

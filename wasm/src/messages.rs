@@ -2,6 +2,8 @@
 //! and the flat enums the ABI speaks in. Everything that crosses the ABI as a
 //! number is defined here and nowhere else.
 
+use core::ops::Range;
+
 // ---- Message types and sizes (whitepaper §5.4) ----
 
 pub const MSG_INITIATION: u32 = 1;
@@ -24,6 +26,17 @@ pub const TRANSPORT_MIN_LEN: usize = TRANSPORT_HEADER_LEN + AEAD_TAG_LEN;
 pub const PADDING_MULTIPLE: usize = 16;
 /// Room the host leaves in front of a packet for the transport header.
 pub const HEADROOM: usize = TRANSPORT_HEADER_LEN;
+
+/// Fields the device reads or writes itself, as byte ranges (the handshake
+/// messages' other fields are noise.rs's). All integers are little endian.
+pub const MSG_TYPE: Range<usize> = 0..4;
+/// An initiation's or a response's own index.
+pub const HANDSHAKE_SENDER: Range<usize> = 4..8;
+/// A response's copy of the initiator's index.
+pub const RESPONSE_RECEIVER: Range<usize> = 8..12;
+pub const COOKIE_REPLY_RECEIVER: Range<usize> = 4..8;
+pub const TRANSPORT_RECEIVER: Range<usize> = 4..8;
+pub const TRANSPORT_COUNTER: Range<usize> = 8..16;
 
 // ---- Noise constants (whitepaper §5.4) ----
 

@@ -181,6 +181,27 @@ pub struct PendingHandshake {
     pub local_index: u32,
 }
 
+/// Why a peer is asked for an initiation (`Peer::want_handshake`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Initiation {
+    /// Something needs a session (data is staged, one aged or went quiet):
+    /// a new series of attempts, unless one sent less than REKEY_TIMEOUT ago
+    /// is pending (whitepaper §6.3).
+    New,
+    /// The host asked for a handshake now (`wg_peer_initiate`): a new series
+    /// even so.
+    Forced,
+    /// The retransmit timer ran out: the current series goes on.
+    Retransmission,
+}
+
+/// Which attempt of a series a due initiation is (`HandshakeSent`'s `a`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    First,
+    Retransmission,
+}
+
 /// Counters reported by `wg_peer_stats`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PeerStats {
@@ -209,8 +230,8 @@ pub struct Peer {
     pub last_timestamp: [u8; 12],
     pub last_initiation_consumed: Option<f64>,
     pub last_initiation_sent: Option<f64>,
-    /// An initiation to emit on the next poll: `Some(is_retransmission)`.
-    pub initiation_due: Option<bool>,
+    /// An initiation to emit on the next poll, and which attempt it is.
+    pub initiation_due: Option<Attempt>,
     /// The due initiation replaces a session that aged (RekeyStarted).
     pub rekey_due: bool,
     /// The receive-side rekey was already tried for the current keypair.
@@ -289,24 +310,27 @@ impl Peer {
         }
     }
 
-    /// Asks for an initiation on the next poll. A new series (not a
-    /// retransmission) is not started while one sent less than
-    /// REKEY_TIMEOUT ago is pending (whitepaper §6.3), unless `forced`.
-    pub fn want_handshake(&mut self, now: f64, retransmission: bool, forced: bool) {
-        if !retransmission {
-            let recent = self
-                .last_initiation_sent
-                .map(|at| now - at < crate::messages::REKEY_TIMEOUT)
-                .unwrap_or(false);
-            if recent && !forced {
-                return;
+    /// Asks for an initiation on the next poll (see `Initiation`). A due
+    /// first attempt stays the first.
+    pub fn want_handshake(&mut self, now: f64, why: Initiation) {
+        let attempt = match why {
+            Initiation::Retransmission => Attempt::Retransmission,
+            Initiation::New | Initiation::Forced => {
+                let recent = self
+                    .last_initiation_sent
+                    .map(|at| now - at < crate::messages::REKEY_TIMEOUT)
+                    .unwrap_or(false);
+                if recent && why == Initiation::New {
+                    return;
+                }
+                if self.initiation_due.is_none() {
+                    self.timers.handshake_wanted(now);
+                }
+                Attempt::First
             }
-            if self.initiation_due.is_none() {
-                self.timers.handshake_wanted(now);
-            }
-        }
-        if self.initiation_due != Some(false) {
-            self.initiation_due = Some(retransmission);
+        };
+        if self.initiation_due != Some(Attempt::First) {
+            self.initiation_due = Some(attempt);
         }
     }
 

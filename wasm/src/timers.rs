@@ -13,7 +13,8 @@
 //!   an authenticated packet in either direction.
 //!
 //! This file only keeps the deadlines: hooks named for what happened move
-//! them, and `take_expired` reports which ran out. The peer acts on them.
+//! them, and `take_expired` reports which ran out. device_timers.rs acts on
+//! them.
 
 use crate::messages::{
     KEEPALIVE_TIMEOUT, NEW_HANDSHAKE_AFTER, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
