@@ -4,9 +4,9 @@
  * unsetenv(3) only drops a pointer from `environ`; the string itself stays in
  * the block the kernel copied onto the stack at exec, between env_start and
  * env_end (fields 50 and 51 of /proc/self/stat). That block is what
- * /proc/PID/environ shows, and a forked child gets a copy of it. wgcage reads
- * its config from a variable with --config-env and then erases the value
- * there too, before the cage's init is forked.
+ * /proc/PID/environ shows, and a child cloned or forked from the process
+ * starts with a copy of it. wgcage reads its config from a variable with
+ * --config-env and then erases the value there too, before the cage is made.
  *
  * Returns >= 0 on success and -errno on failure; never exits the process.
  */

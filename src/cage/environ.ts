@@ -3,9 +3,9 @@
  * whole config, keys included, to wgcage, and nothing started afterwards may
  * see it. Unsetting the variable is not enough: /proc/PID/environ shows the
  * block the kernel copied at exec, which unsetenv(3) leaves as it was, and
- * the cage's init, a fork of wgcage, would get a copy of that block. So the
- * value is also overwritten there (launcher/environ.c). This must run before
- * the cage is made.
+ * a child cloned from wgcage (as the cage is) starts with a copy of that
+ * block. So the value is also overwritten there (launcher/environ.c). This
+ * must run before the cage is made.
  *
  * @module
  */

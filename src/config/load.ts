@@ -150,6 +150,8 @@ async function readSource(
       try {
         text = await io.takeEnv(source.name);
       } catch (error) {
+        // The launcher's own refusals (not built, cannot load) say what to do.
+        if (error instanceof Error && "exitCode" in error) throw error;
         throw new ConfigError(
           `wgcage: ${
             error instanceof Error ? error.message : String(error)

@@ -659,3 +659,17 @@ Deno.test("the host loader takes --config-env's variable out of the environment"
   strictEqual(config.source, "$WGC_LOAD_TEST_CONF");
   strictEqual(Deno.env.get("WGC_LOAD_TEST_CONF"), undefined);
 });
+
+Deno.test("a variable that cannot be erased from the environment is refused, with another way in", async () => {
+  const io: LoadIo = {
+    ...fakeIo({}),
+    takeEnv: () =>
+      Promise.reject(
+        new Error("Cannot erase WG_CONF from the process's original environment (errno 2)"),
+      ),
+  };
+  await configError(
+    loadConfig({ config: { kind: "env", name: "WG_CONF" }, flags: {} }, io),
+    "wgcage: Cannot erase WG_CONF from the process's original environment (errno 2); pass the config with --config FILE or --config - instead",
+  );
+});

@@ -113,13 +113,19 @@ export class MessageGuard {
   }
 
   /**
-   * The error to throw instead of `error`: a {@linkcode ConfigError} keeps its
-   * class, anything else becomes an `Error`; the message is cleaned and the
-   * original (which may hold the secret) is not kept as the cause.
+   * The error to throw instead of `error`, its message cleaned: a
+   * {@linkcode ConfigError} is made anew, without the original (which may
+   * hold the secret) as its cause; another error with an exit status (the
+   * launcher's) keeps its class; anything else becomes an `Error`.
    */
   cleanError(error: unknown): Error {
     const message = this.clean(error instanceof Error ? error.message : String(error));
-    return error instanceof ConfigError ? new ConfigError(message) : new Error(message);
+    if (error instanceof ConfigError) return new ConfigError(message);
+    if (error instanceof Error && typeof (error as { exitCode?: unknown }).exitCode === "number") {
+      error.message = message;
+      return error;
+    }
+    return new Error(message);
   }
 
   #isInput(value: string): boolean {

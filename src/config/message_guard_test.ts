@@ -90,6 +90,9 @@ Deno.test("cleanError keeps a ConfigError a ConfigError and drops the original",
   strictEqual(cleaned instanceof ConfigError, true);
   strictEqual(cleaned.message, "wgcage: bad '<redacted>'");
   strictEqual(cleaned.cause, undefined);
+  const launcher = Object.assign(new Error(`wgcage: launcher ${KEY}`), { exitCode: 125 });
+  strictEqual(guard.cleanError(launcher), launcher);
+  strictEqual(launcher.message, "wgcage: launcher <redacted>");
   const internal = guard.cleanError(new TypeError(`oops ${KEY}`));
   strictEqual(internal instanceof ConfigError, false);
   strictEqual(internal.message, "oops <redacted>");
