@@ -38,8 +38,8 @@ export function inNamespace(ns: string | undefined, argv: readonly string[]): st
  * Runs a command to completion and returns its output. Throws with the
  * command line, exit status and stderr when it fails (unless `allowFailure`).
  *
- * @example
- * ```ts
+ * @example In a namespace a test made (not run by `deno test --doc`: it needs one)
+ * ```ts ignore
  * const { stdout } = await run(["ip", "-j", "link"], { ns: "wgc-1-1-a" });
  * ```
  */
