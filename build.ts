@@ -7,7 +7,9 @@
  *   each machine (not committed), rebuilt only when its sources change.
  *
  * Usage: `deno task build` (both), `deno task build --check`,
- * `deno task build:launcher` (the launcher only).
+ * `deno task build:launcher` (the launcher only), `deno run -A build.ts
+ * --target aarch64` (the launcher for another architecture, with Debian's
+ * cross compiler, into `target/aarch64/_launcher_asset.ts`; for releases).
  *
  * @module
  */
@@ -73,6 +75,14 @@ const INIT_FLAGS = [
   "-Wl,-z,now",
 ];
 
+/**
+ * Launcher targets for release builds (`--target ARCH`), named as
+ * `Deno.build.arch` names them; each compiles with Debian's cross gcc
+ * (`gcc-aarch64-linux-gnu`), or the compiler in `CC_<ARCH>`.
+ */
+const TARGETS = ["x86_64", "aarch64"] as const;
+type Target = typeof TARGETS[number];
+
 class BuildError extends Error {}
 
 async function run(cmd: string, args: string[], what: string): Promise<string> {
@@ -100,6 +110,9 @@ function installHint(cmd: string): string {
   if (cmd === RUSTC) {
     return "install Debian's Rust with the wasm32 standard library: " +
       "apt-get install rustc libstd-rust-dev-wasm32 (or set WGCAGE_RUSTC)";
+  }
+  if (cmd === "aarch64-linux-gnu-gcc") {
+    return "install Debian's cross compiler: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross";
   }
   return "install a C compiler (apt-get install gcc) or use a release binary, which needs none";
 }
@@ -200,53 +213,80 @@ async function wasmCommand(check: boolean): Promise<void> {
   console.log(`build: wrote ${WASM_ASSET} (${bytes.length} bytes of wasm)`);
 }
 
-async function launcherCommand(): Promise<void> {
-  const version = (await run(CC, ["--version"], "build the launcher")).split("\n")[0];
+/** Where one launcher build goes: the host's into src/, a `--target` one under target/ARCH/. */
+interface LauncherOutput {
+  readonly cc: string;
+  readonly dir: string;
+  readonly asset: string;
+}
+
+const HOST_LAUNCHER: LauncherOutput = { cc: CC, dir: "target/", asset: LAUNCHER_ASSET };
+
+function targetLauncher(arch: Target): LauncherOutput {
+  const cc = Deno.env.get(`CC_${arch.toUpperCase()}`) ?? `${arch}-linux-gnu-gcc`;
+  return { cc, dir: `target/${arch}/`, asset: `target/${arch}/_launcher_asset.ts` };
+}
+
+async function launcherCommand(output: LauncherOutput): Promise<void> {
+  const version = (await run(output.cc, ["--version"], "build the launcher")).split("\n")[0];
   const files = await sourceFiles("launcher/", [".c", ".h"]);
   const initFiles = await sourceFiles("launcher/init/", [".c", ".h"]);
   if (!files.some((f) => f.endsWith(".c")) || !initFiles.some((f) => f.endsWith(".c"))) {
     throw new BuildError("Cannot build the launcher: launcher/ or launcher/init/ has no C sources");
   }
   const hash = await inputsHash([...files, ...initFiles], [...CC_FLAGS, ...INIT_FLAGS], version);
-  const existing = await readIfExists(path(LAUNCHER_ASSET));
+  const existing = await readIfExists(path(output.asset));
   if (existing && headerHash(existing) === hash) return;
-  await Deno.mkdir(path("target"), { recursive: true });
-  const out = path("target/libwgcage_launcher.so");
+  await Deno.mkdir(path(output.dir), { recursive: true });
+  const out = path(`${output.dir}libwgcage_launcher.so`);
   await run(
-    CC,
+    output.cc,
     [...CC_FLAGS, ...files.filter((f) => f.endsWith(".c")).map(path), "-o", out],
     "build the launcher",
   );
-  const initOut = path("target/wgcage-init");
+  const initOut = path(`${output.dir}wgcage-init`);
   await run(
-    CC,
+    output.cc,
     [...INIT_FLAGS, ...initFiles.filter((f) => f.endsWith(".c")).map(path), "-o", initOut],
     "build the cage's init",
   );
   const bytes = await Deno.readFile(out);
   const initBytes = await Deno.readFile(initOut);
   await Deno.writeTextFile(
-    path(LAUNCHER_ASSET),
+    path(output.asset),
     assetModule("launcherBytes", hash, bytes, "The native launcher, from launcher/.") +
       assetModule("initBytes", hash, initBytes, "The cage's init, from launcher/init/.")
         .split("\n").slice(2).join("\n"),
   );
   console.log(
-    `build: wrote ${LAUNCHER_ASSET} (${bytes.length} bytes, init ${initBytes.length} bytes)`,
+    `build: wrote ${output.asset} (${bytes.length} bytes, init ${initBytes.length} bytes)`,
   );
 }
 
 async function main(args: string[]): Promise<number> {
   const check = args.includes("--check");
   const launcherOnly = args.includes("--launcher");
-  const unknown = args.filter((a) => a !== "--check" && a !== "--launcher");
+  const at = args.indexOf("--target");
+  const arch = at >= 0 ? args[at + 1] : undefined;
+  const unknown = args.filter((a, i) =>
+    a !== "--check" && a !== "--launcher" && (at < 0 || (i !== at && i !== at + 1))
+  );
   if (unknown.length > 0) {
-    console.error(`build: Unknown option '${unknown[0]}'; use --check or --launcher`);
+    console.error(`build: Unknown option '${unknown[0]}'; use --check, --launcher or --target`);
+    return 2;
+  }
+  if (at >= 0 && !TARGETS.includes(arch as Target)) {
+    console.error(`build: Unknown target '${arch ?? ""}'; use --target ${TARGETS.join(" or ")}`);
     return 2;
   }
   try {
+    // A cross target builds the launcher only: the WASM core is the same everywhere.
+    if (at >= 0) {
+      await launcherCommand(targetLauncher(arch as Target));
+      return 0;
+    }
     if (!launcherOnly) await wasmCommand(check);
-    await launcherCommand();
+    await launcherCommand(HOST_LAUNCHER);
     return 0;
   } catch (e) {
     if (e instanceof BuildError) {

@@ -1,6 +1,8 @@
 /**
  * How to start wgcage itself again (the demo runs its own programs inside its
- * cages): the binary alone when compiled, `deno run -A main.ts` from source.
+ * cages): the binary alone when compiled, else `deno run -A` of the main
+ * module this process was started with: `src/main.ts` from source, the one
+ * bundled file in the npm package.
  *
  * @module
  */
@@ -12,6 +14,7 @@ export function isCompiled(): boolean {
 
 export function selfCommand(): string[] {
   if (isCompiled()) return [Deno.execPath()];
-  const main = new URL("../main.ts", import.meta.url).pathname;
-  return [Deno.execPath(), "run", "-A", "--quiet", main];
+  const main = new URL(Deno.mainModule).pathname;
+  // No deno.json or lock file of the working directory applies to wgcage.
+  return [Deno.execPath(), "run", "-A", "--quiet", "--no-config", "--no-lock", main];
 }

@@ -1,0 +1,178 @@
+/**
+ * The npm package as a user gets it: `deno run -A tools/release.ts pack:npm`
+ * packs it, `npm install -g --prefix DIR` installs it from that tarball into
+ * an empty prefix (its `deno` dependency comes from the npm registry), and
+ * the installed `wgcage` runs the demo and a caged command through a tunnel
+ * to wireguard-go, as uid 65534, with a PATH on which no C compiler, no Deno
+ * of the machine's and no Node can be found.
+ *
+ * Needs root (a namespace for the peer, a private TUN node), npm, and the npm
+ * registry (or npm's cache) for the `deno` package.
+ *
+ * @module
+ */
+
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { run } from "./harness/process.ts";
+import { loopbackPeer, NOBODY, nobodyDenoDir, privateTunNode } from "./e2e/wgcage.ts";
+import { VERSION } from "../src/version.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** A directory of symlinks to the few tools the runs need: no cc, gcc, deno or node. */
+async function bareTools(dir: string): Promise<string> {
+  const bin = `${dir}/tools`;
+  await Deno.mkdir(bin);
+  for (const tool of ["sh", "readlink", "dirname", "uname", "ls"]) {
+    const found = await run(["sh", "-c", `command -v ${tool}`]);
+    await Deno.symlink(found.stdout.trim(), `${bin}/${tool}`);
+  }
+  return bin;
+}
+
+/** `argv` as uid 65534 with only `env`, seeing a 0666 TUN node over /dev/net/tun. */
+async function asNobody(
+  lab: Lab,
+  env: Record<string, string>,
+  argv: string[],
+): Promise<string[]> {
+  const tunDir = await privateTunNode(lab, 0o666);
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
+    tunDir,
+    "setpriv",
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    "--clear-groups",
+    "env",
+    "-i",
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...argv,
+  ];
+}
+
+Deno.test({
+  name: "the npm package installs from its tarball and runs the demo and a caged command " +
+    "as an unprivileged user with no compiler, Deno or Node on PATH",
+  sanitizeResources: false,
+  fn: async () => {
+    requireRoot("The npm package test");
+    await requireTool("npm", "npm");
+    await requireTool("wireguard-go", "wireguard-go");
+    const lab = await Lab.open();
+    try {
+      const dir = await Deno.makeTempDir({ prefix: "wgc-npm-" });
+      lab.defer(() => Deno.remove(dir, { recursive: true }));
+      await Deno.chmod(dir, 0o755);
+
+      const packed = await run(
+        [Deno.execPath(), "run", "-A", `${ROOT}tools/release.ts`, "pack:npm", "--out", dir],
+        { timeoutMs: 120_000 },
+      );
+      const tarball = `${dir}/wgcage-${VERSION}.tgz`;
+      assert(packed.stdout.includes(tarball), `pack:npm printed: ${packed.stdout}`);
+
+      // The package holds one module, the launcher script and its metadata; nothing native.
+      const listed = await run(["tar", "tzf", tarball]);
+      assert(
+        listed.stdout.trim().split("\n").sort().join(" ") ===
+          "package/README.md package/bin/wgcage package/package.json package/wgcage.js",
+        `tarball holds: ${listed.stdout}`,
+      );
+
+      const prefix = `${dir}/prefix`;
+      const started = performance.now();
+      await run(
+        ["npm", "install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", tarball],
+        { timeoutMs: 300_000 },
+      );
+      console.log(`npm install of the tarball: ${Math.round(performance.now() - started)} ms`);
+
+      const tools = await bareTools(dir);
+      const env = {
+        PATH: `${prefix}/bin:${tools}`,
+        HOME: "/tmp",
+        DENO_DIR: await nobodyDenoDir(lab),
+      };
+      const noCompiler = await run(
+        await asNobody(lab, env, ["sh", "-c", "command -v cc gcc clang deno node"]),
+        { allowFailure: true },
+      );
+      assert(noCompiler.stdout.trim() === "", `found on PATH: ${noCompiler.stdout}`);
+
+      const demo = await run(await asNobody(lab, env, ["wgcage", "demo"]), {
+        allowFailure: true,
+        timeoutMs: 60_000,
+      });
+      assert(demo.code === 0, `demo exited ${demo.code}: ${demo.stderr}\n${demo.stdout}`);
+      assert(demo.stdout.trimEnd().endsWith("demo: ok"), `demo printed: ${demo.stdout}`);
+
+      // A caged command through a real tunnel to wireguard-go on the namespace's loopback.
+      const ns = await lab.namespace("npm");
+      const { config } = await loopbackPeer(lab, ns);
+      await Deno.chown(config, NOBODY, NOBODY);
+      const caged = await run(
+        await asNobody(lab, env, ["wgcage", "--config", config, "--", "ls", "/sys/class/net"]),
+        { ns: ns.name, allowFailure: true, timeoutMs: 60_000 },
+      );
+      assert(caged.code === 0, `wgcage exited ${caged.code}: ${caged.stderr}`);
+      assert(
+        caged.stdout.trim().split(/\s+/).sort().join(" ") === "lo wg0",
+        `the caged command saw: ${caged.stdout}`,
+      );
+    } finally {
+      await lab.close();
+    }
+  },
+});
+
+Deno.test("the npm package's bin execs Deno itself: no Node process stays in between", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-npmbin-" });
+  try {
+    // A package laid out as npm lays it out, with a stand-in for the deno binary
+    // that reports its own argv and which process it is.
+    const pkg = `${dir}/lib/node_modules/wgcage`;
+    await Deno.mkdir(`${pkg}/bin`, { recursive: true });
+    await Deno.mkdir(`${pkg}/node_modules/@deno/linux-x64-glibc`, { recursive: true });
+    await Deno.mkdir(`${pkg}/node_modules/@deno/linux-arm64-glibc`, { recursive: true });
+    await Deno.copyFile(`${ROOT}npm/bin/wgcage`, `${pkg}/bin/wgcage`);
+    await Deno.chmod(`${pkg}/bin/wgcage`, 0o755);
+    for (const platform of ["linux-x64-glibc", "linux-arm64-glibc"]) {
+      const fake = `${pkg}/node_modules/@deno/${platform}/deno`;
+      await Deno.writeTextFile(fake, '#!/bin/sh\necho "pid $$ args $*"\n');
+      await Deno.chmod(fake, 0o755);
+    }
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.symlink("../lib/node_modules/wgcage/bin/wgcage", `${dir}/bin/wgcage`);
+
+    const out = await run([
+      "sh",
+      "-c",
+      `echo "pid $$"; exec "$0" version "a b"`,
+      `${dir}/bin/wgcage`,
+    ]);
+    const [outer, inner] = out.stdout.trim().split("\n");
+    // The same pid twice: sh exec'd the script, the script exec'd "deno".
+    assert(inner.startsWith(`${outer} args run -A`), `ran: ${out.stdout}`);
+    assert(inner.endsWith(`${pkg}/wgcage.js version a b`), `ran: ${inner}`);
+
+    // Without any deno binary beside it: one line, exit 125.
+    await Deno.remove(`${pkg}/node_modules`, { recursive: true });
+    const missing = await run([`${dir}/bin/wgcage`, "version"], { allowFailure: true });
+    assert(missing.code === 125, `exit ${missing.code}`);
+    assert(missing.stderr.trim().split("\n").length === 1, missing.stderr);
+    assert(/Cannot find the Deno binary/.test(missing.stderr), missing.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,319 @@
+/**
+ * Release artifacts, from one command, into `dist/`:
+ *
+ * - `wgcage-x86_64-linux`, `wgcage-aarch64-linux`: one-file binaries from
+ *   `deno compile`, each with its own architecture's launcher and init
+ *   (`build.ts --target ARCH`, Debian's cross gcc for the other one);
+ * - `wgcage-<version>.tgz`: the npm package (`npm/`): one bundled module with
+ *   the WASM core and both launchers embedded, run by the `deno` npm package;
+ * - `SHA256SUMS` over all of them, in `sha256sum -c` form.
+ *
+ * `deno compile` downloads its runtime (denort) for each target. Where it
+ * cannot, `DENORT_BIN_X86_64` / `DENORT_BIN_AARCH64` name a denort binary for
+ * that target (`DENORT_BIN` counts for the host's own); without one, that
+ * binary is skipped with one line saying so, the rest is still built, and the
+ * command exits 1 at the end unless `--partial` is given.
+ *
+ * Usage: `deno task release [--partial]`, `deno task pack:npm [--out DIR]` (the
+ * npm package only, into DIR instead of dist/).
+ *
+ * @module
+ */
+
+import { VERSION } from "../src/version.ts";
+
+const root = new URL("../", import.meta.url);
+const path = (rel: string) => new URL(rel, root).pathname;
+
+/** Architectures as `Deno.build.arch` names them, with their compile targets. */
+export const ARCHES = {
+  x86_64: "x86_64-unknown-linux-gnu",
+  aarch64: "aarch64-unknown-linux-gnu",
+} as const;
+export type Arch = keyof typeof ARCHES;
+
+/** The modules src/main.ts imports dynamically; `deno compile` must include them. */
+const DYNAMIC_IMPORTS = [
+  "src/cage/_launcher_asset.ts",
+  "src/cli/demo_command.ts",
+  "src/cli/key_commands.ts",
+  "src/cli/info_commands.ts",
+];
+
+export class ReleaseError extends Error {}
+
+async function run(
+  cmd: string,
+  args: string[],
+  what: string,
+  opts: { cwd?: string; env?: Record<string, string>; clearEnv?: string[] } = {},
+): Promise<string> {
+  let env: Record<string, string> | undefined;
+  if (opts.env || opts.clearEnv) {
+    env = { ...Deno.env.toObject(), ...opts.env };
+    for (const name of opts.clearEnv ?? []) delete env[name];
+  }
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    env,
+    clearEnv: env !== undefined,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const stderr = new TextDecoder().decode(out.stderr);
+    throw new ReleaseError(
+      `Cannot ${what}: '${cmd} ${args[0] ?? ""}' failed:\n${stderr.trimEnd()}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Builds the launcher and init for each architecture into target/ARCH/_launcher_asset.ts. */
+async function buildLaunchers(): Promise<void> {
+  for (const arch of Object.keys(ARCHES)) {
+    await run(
+      Deno.execPath(),
+      ["run", "-A", path("build.ts"), "--target", arch],
+      `build the ${arch} launcher`,
+    );
+  }
+}
+
+/**
+ * A copy of src/ (and deno.json, for its compiler options) in `dir`, with
+ * `src/cage/_launcher_asset.ts` replaced by `launcherAsset` and `extra` files
+ * added beside it. The tree itself is never changed.
+ */
+async function stageSource(
+  dir: string,
+  launcherAsset: string,
+  extra: Record<string, string> = {},
+): Promise<string> {
+  await Deno.remove(dir, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await Deno.mkdir(dir, { recursive: true });
+  await run("cp", ["-R", path("src"), dir], "copy the sources");
+  await Deno.copyFile(path("deno.json"), `${dir}deno.json`);
+  await Deno.writeTextFile(`${dir}src/cage/_launcher_asset.ts`, launcherAsset);
+  for (const [rel, text] of Object.entries(extra)) await Deno.writeTextFile(`${dir}${rel}`, text);
+  return dir;
+}
+
+function denortFor(arch: Arch): string | undefined {
+  const own = Deno.env.get(`DENORT_BIN_${arch.toUpperCase()}`);
+  if (own) return own;
+  return arch === Deno.build.arch ? Deno.env.get("DENORT_BIN") || undefined : undefined;
+}
+
+/** The last line of a failed `deno compile` that says why, without the backtrace. */
+function compileCause(stderr: string): string {
+  // deno colours its output; the cause is the deepest "N: …" line before the backtrace.
+  // deno-lint-ignore no-control-regex
+  const plain = stderr.replace(/\x1b\[[0-9;]*m/g, "");
+  const causes = [...plain.matchAll(/^\s+\d+: (.+)$/gm)].map((m) => m[1]).filter((c) =>
+    c !== "<unknown>"
+  );
+  return causes.at(-1) ?? plain.split("\n").find((l) => l.startsWith("error:")) ?? plain.trim();
+}
+
+/**
+ * `deno compile` for one architecture; returns the artifact's name, or
+ * undefined after printing one line when the runtime could not be had.
+ */
+async function compileBinary(arch: Arch): Promise<string | undefined> {
+  const name = `wgcage-${arch}-linux`;
+  const asset = await Deno.readTextFile(path(`target/${arch}/_launcher_asset.ts`));
+  const dir = await stageSource(path(`target/stage/compile-${arch}/`), asset);
+  const denort = denortFor(arch);
+  const args = [
+    "compile",
+    "-A",
+    "--no-lock",
+    "--config",
+    `${dir}deno.json`,
+    "--target",
+    ARCHES[arch],
+    ...DYNAMIC_IMPORTS.flatMap((m) => ["--include", `${dir}${m}`]),
+    "--output",
+    path(`dist/${name}`),
+    `${dir}src/main.ts`,
+  ];
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    // DENORT_BIN is the host's runtime: never let it stand in for another architecture's.
+    env: denort ? { DENORT_BIN: denort } : {},
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (out.success) return name;
+  const stderr = new TextDecoder().decode(out.stderr);
+  const cause = compileCause(stderr);
+  if (/denort|dl\.deno\.land|error sending request|dns error/i.test(stderr)) {
+    console.error(
+      `release: skipped dist/${name}: deno compile cannot get its ${ARCHES[arch]} runtime ` +
+        `(${cause}); set DENORT_BIN_${arch.toUpperCase()}=/path/to/denort or build where ` +
+        `dl.deno.land is reachable`,
+    );
+    return undefined;
+  }
+  throw new ReleaseError(`Cannot compile dist/${name}: ${cause}\n${stderr.trimEnd()}`);
+}
+
+/** The launcher module of the npm package: both architectures, picked when loaded. */
+const NPM_LAUNCHER_ASSET = `// @generated by tools/release.ts — do not edit.
+// The launcher and init for the machine running this module, out of the two
+// prebuilt ones (build.ts --target x86_64 / aarch64).
+import * as x86_64 from "./_launcher_asset_x86_64.ts";
+import * as aarch64 from "./_launcher_asset_aarch64.ts";
+
+const builds: Record<string, typeof x86_64> = { x86_64, aarch64 };
+const build = builds[Deno.build.arch];
+if (!build) {
+  throw new Error(\`wgcage has no launcher for \${Deno.build.arch}; it runs on x86_64 and aarch64\`);
+}
+export const launcherBytesHash: string = build.launcherBytesHash;
+export const launcherBytes: Uint8Array = build.launcherBytes;
+export const initBytes: Uint8Array = build.initBytes;
+`;
+
+/** Builds OUT/wgcage-VERSION.tgz (staged in `stage`); returns its name. Expects buildLaunchers() done. */
+async function packNpm(out: string, stage: string): Promise<string> {
+  const extra: Record<string, string> = {};
+  for (const arch of Object.keys(ARCHES)) {
+    extra[`src/cage/_launcher_asset_${arch}.ts`] = await Deno.readTextFile(
+      path(`target/${arch}/_launcher_asset.ts`),
+    );
+  }
+  const dir = await stageSource(stage, NPM_LAUNCHER_ASSET, extra);
+  const pkg = `${dir}package/`;
+  await Deno.mkdir(`${pkg}bin`, { recursive: true });
+  const bundle = `${dir}bundle.js`;
+  // One module: the dynamic imports of src/main.ts and of the launcher's
+  // asset are inlined (no code splitting), node: built-ins stay imports.
+  await run(Deno.execPath(), [
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--no-lock",
+    "--config",
+    `${dir}deno.json`,
+    "--output",
+    bundle,
+    `${dir}src/main.ts`,
+  ], "bundle src/main.ts");
+  const body = await Deno.readTextFile(bundle);
+  const local = [...body.matchAll(/\bimport\(\s*["']([^"']+)["']/g)].map((m) => m[1])
+    .filter((s) => !s.startsWith("node:"));
+  if (local.length > 0) {
+    throw new ReleaseError(
+      `Cannot bundle wgcage into one module: it still imports ${local.join(", ")}`,
+    );
+  }
+  await Deno.writeTextFile(
+    `${pkg}wgcage.js`,
+    `// wgcage ${VERSION}: src/main.ts bundled by tools/release.ts, with the WireGuard core\n` +
+      `// (WebAssembly) and the x86_64 and aarch64 launchers embedded. Run by bin/wgcage.\n` +
+      body,
+  );
+  const manifest = JSON.parse(await Deno.readTextFile(path("npm/package.json")));
+  manifest.version = VERSION;
+  await Deno.writeTextFile(`${pkg}package.json`, JSON.stringify(manifest, null, 2) + "\n");
+  await Deno.copyFile(path("npm/README.md"), `${pkg}README.md`);
+  await Deno.copyFile(path("npm/bin/wgcage"), `${pkg}bin/wgcage`);
+  await Deno.chmod(`${pkg}bin/wgcage`, 0o755);
+  const name = `wgcage-${VERSION}.tgz`;
+  await run(
+    "npm",
+    ["pack", "--silent", "--pack-destination", out],
+    "pack the npm package",
+    {
+      cwd: pkg,
+    },
+  );
+  await Deno.stat(`${out}/${name}`).catch(() => {
+    throw new ReleaseError(`Cannot pack the npm package: npm pack did not write ${out}/${name}`);
+  });
+  return name;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(file));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Writes dist/SHA256SUMS over `names`, in the form `sha256sum -c` reads. */
+export async function writeSums(dir: string, names: string[]): Promise<void> {
+  const lines = [];
+  for (const name of [...names].sort()) {
+    lines.push(`${await sha256File(`${dir}/${name}`)}  ${name}`);
+  }
+  await Deno.writeTextFile(`${dir}/SHA256SUMS`, lines.join("\n") + "\n");
+}
+
+/** Removes what an earlier run left in dist/, so that no stale artifact is summed. */
+async function clearDist(names: string[]): Promise<void> {
+  await Deno.mkdir(path("dist"), { recursive: true });
+  for (const name of [...names, "SHA256SUMS"]) {
+    await Deno.remove(path(`dist/${name}`)).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+}
+
+async function release(partial: boolean): Promise<number> {
+  const binaries = Object.keys(ARCHES).map((a) => `wgcage-${a}-linux`);
+  await clearDist([...binaries, `wgcage-${VERSION}.tgz`]);
+  await buildLaunchers();
+  const built: string[] = [];
+  const skipped: string[] = [];
+  for (const arch of Object.keys(ARCHES) as Arch[]) {
+    const name = await compileBinary(arch);
+    if (name) built.push(name);
+    else skipped.push(`wgcage-${arch}-linux`);
+  }
+  built.push(await packNpm(path("dist"), path("target/stage/npm/")));
+  await writeSums(path("dist"), built);
+  console.log(`release: wrote dist/ ${[...built, "SHA256SUMS"].join(" ")}`);
+  if (skipped.length === 0) return 0;
+  console.error(
+    `release: missing ${skipped.join(", ")} (see above)${partial ? "; --partial" : ""}`,
+  );
+  return partial ? 0 : 1;
+}
+
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  const at = rest.indexOf("--out");
+  const out = at >= 0 ? rest[at + 1] : undefined;
+  const unknown = command === "release"
+    ? rest.filter((a) => a !== "--partial")
+    : rest.filter((_, i) => at < 0 || (i !== at && i !== at + 1));
+  if ((command !== "release" && command !== "pack:npm") || unknown.length > 0 || out === "") {
+    console.error(
+      `release: Unknown arguments '${args.join(" ")}'; ` +
+        "use 'release [--partial]' or 'pack:npm [--out DIR]'",
+    );
+    return 2;
+  }
+  try {
+    if (command === "release") return await release(rest.includes("--partial"));
+    if (out === undefined) await clearDist([`wgcage-${VERSION}.tgz`]);
+    const dest = out === undefined ? path("dist") : await Deno.realPath(out);
+    const stage = out === undefined ? path("target/stage/npm/") : `${dest}/stage/`;
+    await buildLaunchers();
+    console.log(`release: wrote ${dest}/${await packNpm(dest, stage)}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ReleaseError) {
+      console.error(`release: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
