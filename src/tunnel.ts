@@ -35,6 +35,10 @@ export interface TunnelOptions {
   readonly tunName: string;
   /** Run the command as uid 0 of the cage. */
   readonly mapRoot: boolean;
+  /** As root: no user namespace for the cage (no boundary). */
+  readonly noUserns?: boolean;
+  /** Host sockets covered in the cage (see cage/host_sockets.ts). */
+  readonly hidePaths: readonly string[];
   readonly hostname?: string;
   /** Called with each line of `-v` output. */
   readonly log?: (line: string) => void;
@@ -204,6 +208,8 @@ export class Tunnel {
         argv: o.argv,
         tunName: o.tunName,
         mapRoot: o.mapRoot,
+        noUserns: o.noUserns,
+        hidePaths: o.hidePaths,
         hostname: o.hostname,
         etcFiles: cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn),
       });

@@ -174,3 +174,29 @@ Deno.test("config and usage errors: one line naming file, line and fix; status 1
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--no-userns: as root the cage shares the host's user namespace (no boundary); rootless it is refused in one line", async () => {
+  requireRoot("The --no-userns test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const ns = await lab.namespace("nouserns");
+    const { config } = await loopbackPeer(lab, ns);
+    const hostUserns = await Deno.readLink("/proc/self/ns/user");
+    const probe = ["--config", config, "--", "readlink", "/proc/self/ns/user"];
+    const caged = await runWgcage(lab, { ns, args: probe });
+    assert(caged.code === 0, `exit ${caged.code}: ${caged.stderr}`);
+    assert(caged.stdout.trim() !== hostUserns, `the cage had no user namespace: ${caged.stdout}`);
+    const bare = await runWgcage(lab, { ns, args: ["--no-userns", ...probe] });
+    assert(bare.code === 0, `exit ${bare.code}: ${bare.stderr}`);
+    assert(bare.stdout.trim() === hostUserns, `--no-userns: ${bare.stdout} != ${hostUserns}`);
+    const rootless = await runWgcage(lab, { args: ["--no-userns", ...probe], rootless: true });
+    const lines = rootless.stderr.trim().split("\n");
+    assert(rootless.code === 125, `rootless: exit ${rootless.code}: ${rootless.stderr}`);
+    assert(lines.length === 1, `more than one line: ${rootless.stderr}`);
+    assert(lines[0].startsWith("wgcage: --no-userns is for root only"), lines[0]);
+    assert(rootless.stdout === "", `the command ran: ${rootless.stdout}`);
+  } finally {
+    await lab.close();
+  }
+});

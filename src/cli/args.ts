@@ -37,8 +37,14 @@ export interface RunOptions {
   handshakeTimeoutMs: number;
   /** `-v`, `--verbose` */
   verbose: boolean;
-  /** `--root`: the command runs as uid 0 inside the cage. */
+  /** `--root`: the command runs as uid/gid 0 of the cage. */
   root: boolean;
+  /** `--no-userns` (root only): the cage gets no user namespace, so no boundary. */
+  noUserns: boolean;
+  /** `--hide-sockets`: cover every host unix socket, not only the name services'. */
+  hideSockets: boolean;
+  /** `--keep-socket PATH`, repeatable: host sockets the cage may still reach. */
+  keepSockets: string[];
   /**
    * `--tun-name`; otherwise taken from a config file name (`wg0.conf` → `wg0`)
    * when that is a valid interface name, else `wg0`. Always set by
@@ -93,6 +99,9 @@ const OPTIONS = {
   "tun-name": { type: "string" },
   hostname: { type: "string" },
   root: { type: "boolean" },
+  "no-userns": { type: "boolean" },
+  "hide-sockets": { type: "boolean" },
+  "keep-socket": { type: "string", multiple: true },
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
@@ -108,6 +117,14 @@ const SHORT_NAMES = new Map<string, OptionName>(
 );
 
 const HELP_HINT = "see 'wgcage help'";
+
+/** What the parser needs to know about the host; tests give their own. */
+export interface ParseHost {
+  /** Whether wgcage runs as root (`--no-userns` is for root only). */
+  isRoot(): boolean;
+}
+
+const THIS_HOST: ParseHost = { isRoot: () => Deno.uid() === 0 };
 
 /** Options split from the rest of argv. */
 interface Scanned {
@@ -132,7 +149,7 @@ interface Scanned {
  * command.kind; // "run"
  * ```
  */
-export function parseArgs(argv: string[]): Command {
+export function parseArgs(argv: string[], host: ParseHost = THIS_HOST): Command {
   if (argv.length === 0) {
     throw new UsageError(
       `wgcage: No command given; run e.g. 'wgcage --config wg.conf -- ip a', or ${HELP_HINT}`,
@@ -152,7 +169,7 @@ export function parseArgs(argv: string[]): Command {
       `wgcage: No command to run; put it after the options, e.g. 'wgcage --config wg.conf -- ip a'`,
     );
   }
-  return { kind: "run", options: runOptions(values), argv: scanned.rest };
+  return { kind: "run", options: runOptions(values, host), argv: scanned.rest };
 }
 
 function isSubcommand(word: string | undefined): word is Subcommand {
@@ -292,7 +309,7 @@ function parseOptionValues(tokens: string[]): OptionValues {
   return values as OptionValues;
 }
 
-function runOptions(values: OptionValues): RunOptions {
+function runOptions(values: OptionValues, host: ParseHost): RunOptions {
   if (values.config !== undefined && values["config-env"] !== undefined) {
     throw new UsageError("wgcage: Use either --config or --config-env, not both");
   }
@@ -327,6 +344,9 @@ function runOptions(values: OptionValues): RunOptions {
     handshakeTimeoutMs: handshakeTimeout(values["handshake-timeout"]),
     verbose: values.verbose ?? false,
     root: values.root ?? false,
+    noUserns: noUserns(values["no-userns"] ?? false, host),
+    hideSockets: values["hide-sockets"] ?? false,
+    keepSockets: values["keep-socket"] ?? [],
     tunName: values["tun-name"] === undefined
       ? defaultTunName(config)
       : checkedTunName(values["tun-name"]),
@@ -334,6 +354,16 @@ function runOptions(values: OptionValues): RunOptions {
   if (config !== undefined) options.config = config;
   if (values.hostname !== undefined) options.hostname = checkedHostname(values.hostname);
   return options;
+}
+
+function noUserns(given: boolean, host: ParseHost): boolean {
+  if (given && !host.isRoot()) {
+    throw new UsageError(
+      "wgcage: --no-userns is for root only: without root the cage always gets a user namespace " +
+        "of its own; leave it out",
+    );
+  }
+  return given;
 }
 
 function handshakeTimeout(text: string | undefined): number {

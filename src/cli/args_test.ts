@@ -1,17 +1,21 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import { type Command, defaultTunName, parseArgs, UsageError } from "./args.ts";
+import { type Command, defaultTunName, parseArgs, type ParseHost, UsageError } from "./args.ts";
 import { HELP_TOPICS, helpText, USAGE } from "./usage.ts";
 
 const PEER = "WLBgRfhkm5RRLUKzqZn6H5Iaojwov27AJdgR1sBO1k4=";
 
-function run(argv: string[]): Extract<Command, { kind: "run" }> {
-  const command = parseArgs(argv);
+/** The parser's view of the host: not root, unless a test says so. */
+const ROOTLESS: ParseHost = { isRoot: () => false };
+const ROOT: ParseHost = { isRoot: () => true };
+
+function run(argv: string[], host = ROOTLESS): Extract<Command, { kind: "run" }> {
+  const command = parseArgs(argv, host);
   if (command.kind !== "run") throw new Error(`expected a run command, got ${command.kind}`);
   return command;
 }
 
 Deno.test("parseArgs runs the command after '--' with a config file", () => {
-  deepStrictEqual(parseArgs(["--config", "wg.conf", "--", "ip", "a"]), {
+  deepStrictEqual(parseArgs(["--config", "wg.conf", "--", "ip", "a"], ROOTLESS), {
     kind: "run",
     options: {
       config: { kind: "file", path: "wg.conf" },
@@ -19,6 +23,9 @@ Deno.test("parseArgs runs the command after '--' with a config file", () => {
       handshakeTimeoutMs: 10_000,
       verbose: false,
       root: false,
+      noUserns: false,
+      hideSockets: false,
+      keepSockets: [],
       tunName: "wg",
     },
     argv: ["ip", "a"],
@@ -123,6 +130,34 @@ Deno.test("parseArgs reads the cage options", () => {
   strictEqual(run(["--handshake-timeout=0", "sh"]).options.handshakeTimeoutMs, 0);
 });
 
+Deno.test("parseArgs reads the host socket options; --keep-socket repeats", () => {
+  const { options } = run([
+    "--hide-sockets",
+    "--keep-socket",
+    "/run/user/1000/bus",
+    "--keep-socket=/tmp/.X11-unix/X0",
+    "sh",
+  ]);
+  strictEqual(options.hideSockets, true);
+  deepStrictEqual(options.keepSockets, ["/run/user/1000/bus", "/tmp/.X11-unix/X0"]);
+  // Without --hide-sockets a kept socket is still taken (only the defaults are hidden then).
+  deepStrictEqual(run(["--keep-socket", "agent.sock", "sh"]).options.keepSockets, ["agent.sock"]);
+  strictEqual(run(["sh"]).options.hideSockets, false);
+});
+
+Deno.test("parseArgs takes --no-userns as root, and refuses it otherwise", () => {
+  strictEqual(run(["--no-userns", "sh"], ROOT).options.noUserns, true);
+  strictEqual(run(["sh"], ROOT).options.noUserns, false);
+  throws(() => parseArgs(["--no-userns", "sh"], ROOTLESS), {
+    message: "wgcage: --no-userns is for root only: without root the cage always gets a user " +
+      "namespace of its own; leave it out",
+  });
+  // Asked only when the option is given.
+  const asked: string[] = [];
+  parseArgs(["sh"], { isRoot: () => (asked.push("isRoot"), false) });
+  deepStrictEqual(asked, []);
+});
+
 Deno.test("parseArgs passes values that start with '-' to value-taking options", () => {
   strictEqual(run(["--tun-name", "-x", "sh"]).options.tunName, "-x");
 });
@@ -176,6 +211,14 @@ const ERRORS: [string[], string][] = [
   ],
   [["--config"], "wgcage: --config needs a value; see 'wgcage help'"],
   [["--root=yes", "sh"], "wgcage: --root takes no value; see 'wgcage help'"],
+  [["--hide-sockets=all", "sh"], "wgcage: --hide-sockets takes no value; see 'wgcage help'"],
+  [["--keep-socket"], "wgcage: --keep-socket needs a value; see 'wgcage help'"],
+  [["--keep-socket=", "sh"], "wgcage: --keep-socket needs a value; see 'wgcage help'"],
+  [
+    ["--hide-socket", "sh"],
+    "wgcage: Unknown option '--hide-socket'; did you mean '--hide-sockets'?",
+  ],
+  [["--hide-sockets", "demo"], "wgcage: --hide-sockets does not apply to 'demo'; remove it"],
   [["--config", "a", "--config", "b", "sh"], "wgcage: --config is given twice; give it once"],
   [
     ["--config", "a", "--config-env", "B", "sh"],
@@ -216,14 +259,15 @@ const ERRORS: [string[], string][] = [
   [["--root", "demo"], "wgcage: --root does not apply to 'demo'; remove it"],
   [["demo", "--fast"], "wgcage: Unexpected '--fast' after 'demo'; the only option is -v (verbose)"],
   [["help", "confg"], "wgcage: No help topic 'confg'; did you mean 'config'?"],
-  [["help", "everything"], "wgcage: No help topic 'everything'; topics are config, exit"],
+  [["help", "everything"], "wgcage: No help topic 'everything'; topics are config, exit, cage"],
+  [["help", "cgae"], "wgcage: No help topic 'cgae'; did you mean 'cage'?"],
   [["help", "config", "exit"], "wgcage: 'help' takes one topic at most; see 'wgcage help'"],
 ];
 
 Deno.test("parseArgs refuses bad command lines with one line naming the problem", async (t) => {
   for (const [argv, message] of ERRORS) {
     await t.step(argv.join(" "), () => {
-      throws(() => parseArgs(argv), (error: unknown) => {
+      throws(() => parseArgs(argv, ROOTLESS), (error: unknown) => {
         if (!(error instanceof UsageError)) throw error;
         strictEqual(error.message, message);
         strictEqual(error.exitCode, 125);
@@ -279,12 +323,41 @@ Deno.test("the usage text shows both examples, every option and the exit statuse
     "--tun-name",
     "--hostname",
     "--root",
+    "--no-userns",
+    "--hide-sockets",
+    "--keep-socket",
     "--verbose",
     "--help",
     "--version",
   ];
   for (const option of options) strictEqual(USAGE.includes(`${option} `), true, option);
   for (const status of ["125", "126", "127"]) strictEqual(USAGE.includes(status), true, status);
+});
+
+Deno.test("the help says what --root and --no-userns give, and what the cage hides", () => {
+  const usage = USAGE.replace(/\s+/g, " ");
+  for (
+    const text of [
+      "--root run CMD as uid/gid 0 of the cage, with capabilities only over the cage's own namespaces",
+      "--no-userns as root only, and NO BOUNDARY",
+      "CMD keeps root's capabilities over the host and can leave the cage",
+      "a container's seccomp profile",
+    ]
+  ) strictEqual(usage.includes(text), true, text);
+  const cage = helpText("cage")!.replace(/\s+/g, " ");
+  for (
+    const text of [
+      "CMD runs as uid/gid 0 of the cage, with capabilities only over the cage's own namespaces",
+      "Rootless, the files it makes on the host belong to you",
+      "under sudo, uid 0 is the host's root on the shared file system (every id maps to itself)",
+      "no_new_privs still holds: setuid programs cannot raise it",
+      "NO BOUNDARY",
+      "nscd",
+      "systemd-resolved",
+      "abstract unix sockets are out of reach",
+      "--keep-socket PATH",
+    ]
+  ) strictEqual(cage.includes(text), true, text);
 });
 
 Deno.test("helpText has a text for every topic the parser accepts", () => {

@@ -17,6 +17,7 @@ import { FETCH_ARG, SERVE_ARG } from "../demo/inside.ts";
 import { genkey, pubkey } from "../wg/keys.ts";
 import { Tunnel } from "../tunnel.ts";
 import { selfCommand } from "./self_command.ts";
+import { hostSocketsToHide } from "../cage/host_sockets.ts";
 
 const SERVER_ADDR = "10.13.13.1";
 const CLIENT_ADDR = "10.13.13.2";
@@ -53,6 +54,8 @@ export async function demoCommand(verbose: boolean): Promise<number> {
   const server = await keypair();
   const client = await keypair();
   const self = selfCommand();
+  // As for any cage: no lookup leaves through the host's name services.
+  const hidePaths = hostSocketsToHide({ hideAll: false, keep: [] }).paths;
 
   const serverConfig: TunnelConfig = {
     source: "<demo>",
@@ -76,6 +79,7 @@ export async function demoCommand(verbose: boolean): Promise<number> {
     argv: [...self, SERVE_ARG, SERVER_ADDR, String(HTTP_PORT)],
     tunName: "wg0",
     mapRoot: false,
+    hidePaths,
     hostname: "server",
     log: log("server"),
     warn: () => {},
@@ -109,6 +113,7 @@ export async function demoCommand(verbose: boolean): Promise<number> {
       argv: [...self, FETCH_ARG, `http://${SERVER_ADDR}:${HTTP_PORT}/`],
       tunName: "wg0",
       mapRoot: false,
+      hidePaths,
       hostname: "client",
       log: log("client"),
       warn: () => {},

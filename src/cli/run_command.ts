@@ -12,6 +12,7 @@ import { Tunnel } from "../tunnel.ts";
 import { compileCore } from "../wg/_wasm.ts";
 import { listenForInterruption } from "./interruption.ts";
 import { assertCommandExists } from "./command_lookup.ts";
+import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
 
 function stderrLine(line: string): void {
   console.error(line);
@@ -36,6 +37,14 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
       stderrLine(`wgcage: [${((performance.now() - started) / 1000).toFixed(3)}] ${line}`)
     : undefined;
   log?.(`config from ${config.source}: ${config.peers.length} peer(s)`);
+  const sockets = hostSocketsToHide({
+    hideAll: options.hideSockets,
+    keep: options.keepSockets,
+    runtimeDir: Deno.env.get("XDG_RUNTIME_DIR"),
+  });
+  const truncated = hiddenWarning(sockets);
+  if (truncated !== undefined) stderrLine(truncated);
+  log?.(describeHidden(sockets, options.hideSockets));
 
   const interruption = listenForInterruption();
   const opening = Tunnel.open({
@@ -43,6 +52,8 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     argv,
     tunName: options.tunName ?? "wg0",
     mapRoot: options.root,
+    noUserns: options.noUserns,
+    hidePaths: sockets.paths,
     hostname: options.hostname,
     log,
     warn: stderrLine,

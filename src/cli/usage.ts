@@ -5,7 +5,7 @@
  */
 
 /** Topics `wgcage help TOPIC` knows. */
-export const HELP_TOPICS = ["config", "exit"] as const;
+export const HELP_TOPICS = ["config", "exit", "cage"] as const;
 
 /** The main help text (also shown on stderr when wgcage runs without arguments). */
 export const USAGE = `wgcage: run a command whose only network is a WireGuard tunnel
@@ -16,7 +16,7 @@ Usage:
   wgcage pubkey                        print the public key of the key on stdin
   wgcage demo [-v]                     show a cage talking to a local peer
   wgcage version
-  wgcage help [config | exit]
+  wgcage help [config | exit | cage]
 
 Examples:
   wgcage --config wg.conf -- ip a
@@ -43,7 +43,17 @@ Cage:
                               wait for the first handshake (default 10; 0: no)
   --tun-name NAME             interface name (default: wg1 for wg1.conf, or wg0)
   --hostname NAME             the cage's host name
-  --root                      run CMD as root inside the cage (default: as you)
+  --root                      run CMD as uid/gid 0 of the cage, with
+                              capabilities only over the cage's own namespaces
+                              (default: as you; see 'wgcage help cage')
+  --no-userns                 as root only, and NO BOUNDARY: the cage gets no
+                              user namespace, CMD keeps root's capabilities
+                              over the host and can leave the cage; for hosts
+                              that refuse a user namespace even to root (a
+                              container's seccomp profile)
+  --hide-sockets              hide every host unix socket under /run, /tmp and
+                              $XDG_RUNTIME_DIR, not only name services'
+  --keep-socket PATH          let CMD reach the host socket PATH (repeatable)
   -v, --verbose               say what wgcage does, on stderr
   -h, --help                  show this help
   -V, --version               show the version
@@ -95,6 +105,44 @@ Signals sent to wgcage (INT, TERM, HUP, QUIT, USR1, USR2, WINCH) are passed on
 to CMD. When CMD exits, everything it left running in the cage ends too.
 `;
 
+const CAGE_HELP = `Who CMD runs as, and what of the host it can reach:
+
+  wgcage (not root)   CMD runs as you, in a user namespace of its own, with
+                      no capabilities
+  sudo wgcage         CMD runs as the user who ran sudo, with that user's
+                      groups; root only sets the cage up
+  wgcage as root      (no SUDO_UID) CMD runs as root of the cage, as with --root
+
+  --root              CMD runs as uid/gid 0 of the cage, with capabilities only
+                      over the cage's own namespaces. Rootless, the files it
+                      makes on the host belong to you; under sudo, uid 0 is the
+                      host's root on the shared file system (every id maps to
+                      itself). no_new_privs still holds: setuid programs cannot
+                      raise it. As root of the cage it can also undo the cage's
+                      mounts, such as the covers over host sockets below.
+  --no-userns         As root only. NO BOUNDARY: the cage gets no user
+                      namespace, so CMD keeps root's capabilities over the host
+                      and can leave the cage. Only for hosts that refuse a user
+                      namespace even to root (a container's seccomp profile).
+
+The cage shares the host's file system, and a unix socket file on it leads to
+whatever daemon listens there, outside the tunnel. (The host's abstract unix
+sockets are out of reach already: they belong to the host's network namespace.)
+
+  by default          the sockets of the host's name services are covered, so
+                      that no lookup leaves outside the tunnel: nscd (glibc
+                      asks it before nsswitch.conf), systemd-resolved, avahi,
+                      and the system D-Bus, through which both also answer
+  --hide-sockets      also covers every other socket file under /run, /tmp and
+                      $XDG_RUNTIME_DIR, up to 8 levels deep: the user's D-Bus,
+                      docker.sock, ssh and gpg agents, X11, socket proxies
+  --keep-socket PATH  leaves the socket PATH reachable (repeatable); PATH must
+                      be a socket, and cannot be a name service's
+
+A socket that a daemon creates, or re-creates on a restart, after the cage
+started is not covered.
+`;
+
 /**
  * The text for `wgcage help [TOPIC]`; undefined for an unknown topic
  * (the argument parser refuses those first).
@@ -107,6 +155,8 @@ export function helpText(topic?: string): string | undefined {
       return CONFIG_HELP;
     case "exit":
       return EXIT_HELP;
+    case "cage":
+      return CAGE_HELP;
     default:
       return undefined;
   }

@@ -31,7 +31,7 @@ export async function writeConfig(
 }
 
 /** A DENO_DIR the unprivileged user can write, removed by the lab. */
-async function nobodyDenoDir(lab: Lab): Promise<string> {
+export async function nobodyDenoDir(lab: Lab): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "wgc-denodir-" });
   lab.defer(() => Deno.remove(dir, { recursive: true }));
   await Deno.chown(dir, NOBODY, NOBODY);
@@ -43,7 +43,7 @@ async function nobodyDenoDir(lab: Lab): Promise<string> {
  * sees it over /dev/net/tun in a private mount namespace, so the machine's
  * own node is never changed (tests may run in parallel).
  */
-async function privateTunNode(lab: Lab, mode: number): Promise<string> {
+export async function privateTunNode(lab: Lab, mode: number): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "wgc-tun-" });
   lab.defer(() => Deno.remove(dir, { recursive: true }));
   await Deno.chmod(dir, 0o755);

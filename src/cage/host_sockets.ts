@@ -1,0 +1,258 @@
+/**
+ * Which host unix sockets the cage covers with /dev/null.
+ *
+ * The cage shares the host's file system, and a unix socket file is a way
+ * out of the cage that no network namespace closes: whatever answers on it
+ * works for the command, outside the tunnel. glibc asks nscd before it reads
+ * nsswitch.conf, so with nscd on the host every lookup in the cage would be
+ * made by the host's resolver, in clear text; systemd-resolved and avahi
+ * answer lookups on their own sockets and over the system D-Bus.
+ *
+ * - By default the cage covers the name services' sockets (nscd, every
+ *   socket in /run/systemd/resolve/, avahi) and the system D-Bus, so that no
+ *   lookup leaves outside the tunnel. The directory /run/systemd/resolve/
+ *   itself stays: /etc/resolv.conf may be a symlink to a file in it.
+ * - `--hide-sockets` covers every other socket file under /run, /var/run,
+ *   /tmp and $XDG_RUNTIME_DIR too (the user bus, docker.sock, agents, X11).
+ * - `--keep-socket PATH` leaves PATH reachable, except a name service's.
+ *
+ * Abstract unix sockets (names in no file system, e.g. `@/tmp/.X11-unix/X0`)
+ * need no cover: they belong to a network namespace, and the cage has its
+ * own, so the host's are already out of its reach.
+ *
+ * Paths are resolved (/var/run → /run) and given once each; the launcher
+ * covers them before it lays the /etc files (launcher/cage.c, hide_paths).
+ * The list is taken as the cage is made: a socket that a daemon creates (or
+ * re-creates, restarting) later is not covered.
+ *
+ * @module
+ */
+
+import { CageError, EXIT_REFUSED } from "./error.ts";
+
+/** What to hide besides the name services. */
+export interface HostSocketPolicy {
+  /** `--hide-sockets`: every socket file under the walked directories. */
+  readonly hideAll: boolean;
+  /** `--keep-socket` paths, as given. */
+  readonly keep: readonly string[];
+  /** $XDG_RUNTIME_DIR, walked with `hideAll` when it is an absolute path. */
+  readonly runtimeDir?: string;
+}
+
+/** The sockets to cover, and how the search for them went. */
+export interface HostSockets {
+  /** Absolute, resolved paths, each once. */
+  readonly paths: string[];
+  /** Directory entries looked at by the `--hide-sockets` walk. */
+  readonly entries: number;
+  /** Directories the walk did not enter: deeper than {@linkcode WALK_MAX_DEPTH}. */
+  readonly tooDeep: number;
+  /** Directories the walk could not read. */
+  readonly unreadable: number;
+  /** Where the walk stopped at {@linkcode WALK_MAX_ENTRIES}, if it did. */
+  readonly stoppedIn?: string;
+}
+
+/** What the search needs from the file system (the host's, or a fake in tests). */
+export interface SocketFs {
+  /** The path with every symlink resolved; undefined when it cannot be. */
+  realPath(path: string): string | undefined;
+  /** Whether `path` itself (not a symlink's target) is a socket. */
+  isSocket(path: string): boolean;
+  /** The entries of a directory; undefined when it cannot be read. */
+  readDir(path: string): Iterable<SocketFsEntry> | undefined;
+}
+
+/** A directory entry as {@linkcode SocketFs.readDir} gives it (not followed). */
+export interface SocketFsEntry {
+  readonly name: string;
+  readonly isDirectory: boolean;
+  readonly isSymlink: boolean;
+  readonly isFile: boolean;
+}
+
+/** Sockets of daemons that answer name lookups. */
+const NAME_SERVICE_SOCKETS = [
+  "/var/run/nscd/socket", // the path glibc asks, before nsswitch.conf
+  "/run/nscd/socket",
+  "/run/avahi-daemon/socket", // nss-mdns asks avahi here
+  "/var/run/avahi-daemon/socket",
+];
+
+/** Directories whose every socket belongs to a name service (not the directory: resolv.conf). */
+const NAME_SERVICE_DIRS = ["/run/systemd/resolve", "/var/run/systemd/resolve"];
+
+/**
+ * The system D-Bus: systemd-resolved (org.freedesktop.resolve1) and avahi
+ * answer lookups over it. Hidden by default; `--keep-socket` may give it back.
+ */
+const SYSTEM_BUS = ["/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket"];
+
+/** Where `--hide-sockets` looks, besides $XDG_RUNTIME_DIR. */
+const WALK_ROOTS = ["/run", "/var/run", "/tmp"];
+
+/** How many directory levels below each root `--hide-sockets` enters. */
+export const WALK_MAX_DEPTH = 8;
+
+/** How many directory entries `--hide-sockets` looks at, at most, in all. */
+export const WALK_MAX_ENTRIES = 20_000;
+
+/** The host's file system. */
+export const hostSocketFs: SocketFs = {
+  realPath(path) {
+    try {
+      return Deno.realPathSync(path);
+    } catch {
+      return undefined;
+    }
+  },
+  isSocket(path) {
+    try {
+      return Deno.lstatSync(path).isSocket === true;
+    } catch {
+      return false;
+    }
+  },
+  readDir(path) {
+    try {
+      // Read it all now, so that an error surfaces here.
+      return [...Deno.readDirSync(path)];
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** The resolved name-service sockets that exist: never reachable from the cage. */
+function nameServiceSockets(fs: SocketFs): Set<string> {
+  const found = new Set<string>();
+  for (const path of NAME_SERVICE_SOCKETS) addSocket(fs, path, found);
+  for (const dir of NAME_SERVICE_DIRS) {
+    const real = fs.realPath(dir);
+    if (real === undefined) continue;
+    for (const entry of fs.readDir(real) ?? []) {
+      if (!entry.isDirectory) addSocket(fs, `${real}/${entry.name}`, found);
+    }
+  }
+  return found;
+}
+
+/** Adds the socket `path` leads to, resolved, when it is one. */
+function addSocket(fs: SocketFs, path: string, into: Set<string>): void {
+  const real = fs.realPath(path);
+  if (real !== undefined && fs.isSocket(real)) into.add(real);
+}
+
+/**
+ * The host sockets the cage covers under `policy`. Throws a
+ * {@linkcode CageError} (exit status 125) for a `--keep-socket` path that is
+ * not a socket, or is a name service's.
+ *
+ * @example
+ * ```ts
+ * import { hostSocketsToHide } from "./host_sockets.ts";
+ * const { paths } = hostSocketsToHide({ hideAll: false, keep: [] });
+ * // e.g. ["/run/nscd/socket"] where nscd runs
+ * ```
+ */
+export function hostSocketsToHide(policy: HostSocketPolicy, fs = hostSocketFs): HostSockets {
+  const nameServices = nameServiceSockets(fs);
+  const kept = new Set(policy.keep.map((path) => keptSocket(fs, path, nameServices)));
+  const hidden = new Set(nameServices);
+  for (const path of SYSTEM_BUS) addSocket(fs, path, hidden);
+  let walk: Omit<HostSockets, "paths"> = { entries: 0, tooDeep: 0, unreadable: 0 };
+  if (policy.hideAll) {
+    const roots = [...WALK_ROOTS];
+    if (policy.runtimeDir?.startsWith("/")) roots.push(policy.runtimeDir);
+    walk = walkForSockets(fs, roots, hidden);
+  }
+  return { paths: [...hidden].filter((path) => !kept.has(path)), ...walk };
+}
+
+/** The resolved path of a `--keep-socket` socket; throws when it cannot be kept. */
+function keptSocket(fs: SocketFs, path: string, nameServices: Set<string>): string {
+  const refuse = (why: string) =>
+    new CageError(`wgcage: Cannot keep '${path}' for the cage: ${why}`, EXIT_REFUSED);
+  const real = fs.realPath(path);
+  if (real === undefined) {
+    throw refuse(
+      'no such file; name a unix socket of the host, e.g. --keep-socket "$XDG_RUNTIME_DIR/bus"',
+    );
+  }
+  if (!fs.isSocket(real)) throw refuse("it is not a unix socket; name a socket file");
+  if (nameServices.has(real)) {
+    throw refuse(
+      "it is a name service's socket, and lookups through it would leave outside the tunnel; " +
+        "leave --keep-socket out (the cage resolves names through the tunnel)",
+    );
+  }
+  return real;
+}
+
+/**
+ * Every socket file under `roots`, breadth first, at most
+ * {@linkcode WALK_MAX_DEPTH} levels down and {@linkcode WALK_MAX_ENTRIES}
+ * entries in all. A symlinked directory is never entered (it may lead out
+ * of the trees); a symlink to a socket adds the socket.
+ */
+function walkForSockets(
+  fs: SocketFs,
+  roots: readonly string[],
+  into: Set<string>,
+): Omit<HostSockets, "paths"> {
+  const seen = new Set<string>();
+  const queue: { dir: string; depth: number }[] = [];
+  for (const root of roots) {
+    const real = fs.realPath(root);
+    if (real !== undefined && !seen.has(real)) {
+      seen.add(real);
+      queue.push({ dir: real, depth: 0 });
+    }
+  }
+  let entries = 0;
+  let tooDeep = 0;
+  let unreadable = 0;
+  for (let i = 0; i < queue.length; i++) {
+    const { dir, depth } = queue[i];
+    const listing = fs.readDir(dir);
+    if (listing === undefined) {
+      unreadable++;
+      continue;
+    }
+    const base = dir === "/" ? "" : dir;
+    for (const entry of listing) {
+      if (++entries > WALK_MAX_ENTRIES) {
+        return { entries: WALK_MAX_ENTRIES, tooDeep, unreadable, stoppedIn: dir };
+      }
+      const path = `${base}/${entry.name}`;
+      if (entry.isDirectory) {
+        if (seen.has(path)) continue;
+        seen.add(path);
+        if (depth < WALK_MAX_DEPTH) queue.push({ dir: path, depth: depth + 1 });
+        else tooDeep++;
+      } else if (entry.isSymlink) {
+        addSocket(fs, path, into);
+      } else if (!entry.isFile && fs.isSocket(path)) {
+        into.add(path);
+      }
+    }
+  }
+  return { entries, tooDeep, unreadable };
+}
+
+/** The `-v` line saying what was hidden. */
+export function describeHidden(sockets: HostSockets, hideAll: boolean): string {
+  const n = sockets.paths.length;
+  const what = `hiding ${n} host socket${n === 1 ? "" : "s"} from the cage`;
+  if (!hideAll) return `${what} (name services and the system bus; --hide-sockets hides all)`;
+  return `${what} (looked at ${sockets.entries} entries; skipped ${sockets.tooDeep} ` +
+    `directories deeper than ${WALK_MAX_DEPTH} levels and ${sockets.unreadable} unreadable)`;
+}
+
+/** The warning when the walk stopped early, if it did. */
+export function hiddenWarning(sockets: HostSockets): string | undefined {
+  if (sockets.stoppedIn === undefined) return undefined;
+  return `wgcage: warning: --hide-sockets stopped after ${WALK_MAX_ENTRIES} entries, in ` +
+    `'${sockets.stoppedIn}'; sockets it did not reach stay reachable from the cage`;
+}
