@@ -11,6 +11,7 @@
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { USAGE } from "./cli/usage.ts";
 import { runCommand } from "./cli/run_command.ts";
+import { claimSigusr1 } from "./cage/signals.ts";
 import { demoFetch, demoServe, FETCH_ARG, SERVE_ARG } from "./demo/inside.ts";
 
 // The other subcommands are imported when used: each module loaded costs
@@ -41,6 +42,13 @@ function report(e: unknown): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // First, before anything waits: `deno run` would answer a SIGUSR1 with a
+  // debugger on 127.0.0.1:9229 from 500 ms after start on.
+  try {
+    await claimSigusr1();
+  } catch (e) {
+    return report(e);
+  }
   // The demo's own programs, run inside its cages.
   if (argv[0] === SERVE_ARG) return await demoServe(argv[1], Number(argv[2]));
   if (argv[0] === FETCH_ARG) return await demoFetch(argv[1]);

@@ -12,6 +12,7 @@
 import { packetIoSymbols } from "../datapath/packet_io_symbols.ts";
 import { environSymbols } from "./environ_symbols.ts";
 import { CageError, EXIT_REFUSED } from "./error.ts";
+import { sigusr1Symbols } from "./sigusr1_symbols.ts";
 
 /** The cage's half: launcher/cage.h. */
 export const cageSymbols = {
@@ -54,6 +55,7 @@ export const launcherSymbols = {
   ...protectSymbols,
   ...packetIoSymbols,
   ...environSymbols,
+  ...sigusr1Symbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded launcher's functions. */

@@ -102,7 +102,9 @@ const EXIT_HELP = `wgcage exits with CMD's status, so it fits in scripts and CI:
   128+N     CMD was killed by signal N (e.g. 143 for SIGTERM)
 
 Signals sent to wgcage (INT, TERM, HUP, QUIT, USR1, USR2, WINCH) are passed on
-to CMD. When CMD exits, everything it left running in the cage ends too.
+to CMD while it runs. Before it runs, INT, TERM and HUP stop wgcage (130, 143,
+129) and USR1 is ignored. When CMD exits, everything it left running in the
+cage ends too.
 `;
 
 const CAGE_HELP = `Who CMD runs as, and what of the host it can reach:
