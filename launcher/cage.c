@@ -246,16 +246,51 @@ static void write_ping_range(const struct plan *p) {
   (void)close(fd);
 }
 
-/* Covers each hidden host path (a daemon's socket) with /dev/null: connect()
- * to it is then refused, and the program falls back as if the daemon did not
- * run. A path that is gone, or that the caller could not reach anyway
- * (EACCES), needs no cover. */
+/* "/proc/self/fd/N" for fd, without stdio (the child may not allocate). */
+static void fd_path(int fd, char out[32]) {
+  static const char prefix[] = "/proc/self/fd/";
+  char digits[12];
+  int n = 0;
+  do {
+    digits[n++] = (char)('0' + fd % 10);
+    fd /= 10;
+  } while (fd > 0 && n < (int)sizeof digits);
+  size_t at = sizeof prefix - 1;
+  memcpy(out, prefix, at);
+  while (n > 0) out[at++] = digits[--n];
+  out[at] = '\0';
+}
+
+/* Covers each hidden host path: a socket with /dev/null, so that connect()
+ * is refused and the program falls back as if the daemon did not run; a
+ * directory (a daemon's own, e.g. /run/nscd) with an empty read-only tmpfs,
+ * which also hides a socket the daemon re-creates there later (a new inode
+ * would not be under a cover bound to the old one). The path is opened with
+ * O_NOFOLLOW and the cover mounted on that very file through /proc/self/fd,
+ * so a symlink swapped in after wgcage looked cannot redirect it. A path
+ * that is gone, is a symlink, or that the caller could not reach anyway
+ * (EACCES) needs no cover. */
 static void hide_paths(const struct plan *p) {
   for (uint32_t i = 0; i < p->hidden_count; i++) {
-    if (mount("/dev/null", p->hidden[i], NULL, MS_BIND, NULL) == 0) continue;
+    int fd = open(p->hidden[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == ELOOP) continue;
+      child_fail(p, WGL_STAGE_HIDE, errno);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) child_fail(p, WGL_STAGE_HIDE, errno);
+    char target[32];
+    fd_path(fd, target);
+    int rc = 0;
+    if (S_ISSOCK(st.st_mode)) {
+      rc = mount("/dev/null", target, NULL, MS_BIND, NULL);
+    } else if (S_ISDIR(st.st_mode)) {
+      rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "mode=0755,size=4k,nr_inodes=1");
+    }
     int err = errno;
-    if (err == ENOENT || err == ENOTDIR || err == EACCES) continue;
-    child_fail(p, WGL_STAGE_HIDE, err);
+    (void)close(fd);
+    if (rc != 0 && err != EACCES) child_fail(p, WGL_STAGE_HIDE, err);
   }
 }
 

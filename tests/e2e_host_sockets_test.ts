@@ -97,29 +97,51 @@ case "$resolv" in /run/*) mkdir -p "\${resolv%/*}"; : > "$resolv" ;; esac
 mount --bind "$dir/resolv.conf" "$resolv"
 mount --bind "$dir/nsswitch.conf" /etc/nsswitch.conf
 mkdir /run/nscd
-nscd -F -f "$dir/nscd.conf" &
-i=0
-until [ -S /run/nscd/socket ]; do
-  i=$((i + 1))
-  [ $i -lt 200 ] || { echo "nscd did not start" >&2; exit 99; }
-  sleep 0.05
-done
+start_nscd() {
+  nscd -F -f "$dir/nscd.conf" &
+  nscd_pid=$!
+  i=0
+  until [ -S /run/nscd/socket ]; do
+    i=$((i + 1))
+    [ $i -lt 200 ] || { echo "nscd did not start" >&2; exit 99; }
+    sleep 0.05
+  done
+}
+start_nscd
 [ "$tun" = - ] || mount --bind "$tun" /dev/net/tun
 echo "outside: $(getent ahostsv4 ${OUTSIDE} | head -n 1)"
 echo "nscd-before: $(lookups)"
 set +e
-"$@"
+"$@" &
+cage=$!
+# Once the cage has looked, nscd restarts: its socket is made anew, a new
+# file that a cover bound to the old one would not hide.
+i=0
+until [ -e "$dir/flags/probed" ] || [ $i -ge 600 ]; do i=$((i + 1)); sleep 0.05; done
+echo "nscd-mid: $(lookups)"
+kill $nscd_pid; wait $nscd_pid 2>/dev/null
+rm -f /run/nscd/socket
+start_nscd
+echo "nscd-restarted: $(lookups)"
+: > "$dir/flags/restarted"
+wait $cage
 status=$?
 echo "nscd-after: $(lookups)"
 exit $status
 `;
 
-/** What the cage runs: a lookup, and a plain connect to nscd's socket. */
+/**
+ * What the cage runs: a lookup and a plain connect to nscd's socket, then,
+ * once nscd restarted on the host ($0 is the flags directory), the connect
+ * again.
+ */
 const CAGE_PROBE = [
   "sh",
   "-c",
   `getent ahostsv4 ${PROBE} | head -n 1; ` +
-  `socat -u OPEN:/dev/null UNIX-CONNECT:/var/run/nscd/socket 2>/dev/null; echo "nscd-connect: $?"`,
+  `socat -u OPEN:/dev/null UNIX-CONNECT:/var/run/nscd/socket 2>/dev/null; echo "nscd-connect: $?"; ` +
+  `: > "$0/probed"; i=0; until [ -e "$0/restarted" ] || [ $i -ge 600 ]; do i=$((i + 1)); sleep 0.05; done; ` +
+  `socat -u OPEN:/dev/null UNIX-CONNECT:/var/run/nscd/socket 2>/dev/null; echo "nscd-connect-after-restart: $?"`,
 ];
 
 function field(stdout: string, name: string): string {
@@ -143,6 +165,8 @@ async function hostFiles(lab: Lab): Promise<string> {
   lab.defer(() => Deno.remove(dir, { recursive: true }));
   await Deno.chmod(dir, 0o755);
   await Deno.writeTextFile(`${dir}/nscd.conf`, NSCD_CONF);
+  await Deno.mkdir(`${dir}/flags`);
+  await Deno.chmod(`${dir}/flags`, 0o777); // the rootless cage writes its flag there
   await Deno.writeTextFile(`${dir}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1\n");
   await Deno.writeTextFile(
     `${dir}/nsswitch.conf`,
@@ -184,7 +208,7 @@ for (const rootless of [true, false]) {
         }]),
         rootless ? NOBODY : 0,
       );
-      let wgcage = wgcageArgv(["-v", "--config", config, "--", ...CAGE_PROBE]);
+      let wgcage = wgcageArgv(["-v", "--config", config, "--", ...CAGE_PROBE, `${dir}/flags`]);
       let tun = "-";
       if (rootless) {
         tun = `${await privateTunNode(lab, 0o666)}/tun`;
@@ -228,11 +252,19 @@ for (const rootless of [true, false]) {
       await tunnelDns.waitForDnsQuery((q) => q.name === PROBE && q.from === "10.99.0.2");
       // ...not to nscd, whose socket the cage cannot even connect to...
       assert(
-        field(r.stdout, "nscd-before") === field(r.stdout, "nscd-after"),
+        field(r.stdout, "nscd-before") === field(r.stdout, "nscd-mid"),
         `nscd answered lookups while the cage ran: ${said}`,
       );
+      assert(
+        field(r.stdout, "nscd-restarted") === field(r.stdout, "nscd-after"),
+        `the restarted nscd answered lookups while the cage ran: ${said}`,
+      );
       assert(field(r.stdout, "nscd-connect") !== "0", `the cage connected to nscd: ${said}`);
-      assert(/hiding 1 host socket from the cage/.test(r.stderr), `-v said: ${r.stderr}`);
+      assert(
+        field(r.stdout, "nscd-connect-after-restart") !== "0",
+        `after nscd restarted, the cage connected to its new socket: ${said}`,
+      );
+      assert(/hiding 1 host path from the cage/.test(r.stderr), `-v said: ${r.stderr}`);
       // ...and not to the host's resolver.
       const hostQueries = hostDns.dnsQueries().map((q) => q.name);
       assert(hostQueries.includes(OUTSIDE), `the host's resolver saw: ${hostQueries}`);
@@ -338,7 +370,7 @@ for (const rootless of [true, false]) {
         assert(reached(hidden, path) === "refused", `--hide-sockets: ${hidden.stdout}`);
       }
       assert(
-        /hiding \d+ host sockets from the cage \(looked at \d+ entries/.test(hidden.stderr),
+        /hiding \d+ host paths from the cage \(looked at \d+ entries/.test(hidden.stderr),
         `-v said: ${hidden.stderr}`,
       );
 

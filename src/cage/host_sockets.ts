@@ -8,10 +8,12 @@
  * made by the host's resolver, in clear text; systemd-resolved and avahi
  * answer lookups on their own sockets and over the system D-Bus.
  *
- * - By default the cage covers the name services' sockets (nscd, every
- *   socket in /run/systemd/resolve/, avahi) and the system D-Bus, so that no
- *   lookup leaves outside the tunnel. The directory /run/systemd/resolve/
- *   itself stays: /etc/resolv.conf may be a symlink to a file in it.
+ * - By default the cage covers the name services' directories (/run/nscd,
+ *   /run/systemd/resolve, /run/avahi-daemon) and the system D-Bus's
+ *   (/run/dbus) with an empty read-only tmpfs, so that no lookup leaves
+ *   outside the tunnel, even through a socket a daemon re-creates there
+ *   after a restart. (/etc/resolv.conf may be a symlink into
+ *   /run/systemd/resolve: the cage's own is laid over the symlink itself.)
  * - `--hide-sockets` covers every other socket file under /run, /var/run,
  *   /tmp and $XDG_RUNTIME_DIR too (the user bus, docker.sock, agents, X11).
  * - `--keep-socket PATH` leaves PATH reachable, except a name service's.
@@ -22,8 +24,8 @@
  *
  * Paths are resolved (/var/run → /run) and given once each; the launcher
  * covers them before it lays the /etc files (launcher/cage.c, hide_paths).
- * The list is taken as the cage is made: a socket that a daemon creates (or
- * re-creates, restarting) later is not covered.
+ * The list is taken as the cage is made: a socket that a daemon creates
+ * later outside a covered directory is not covered.
  *
  * @module
  */
@@ -72,22 +74,26 @@ export interface SocketFsEntry {
   readonly isFile: boolean;
 }
 
-/** Sockets of daemons that answer name lookups. */
-const NAME_SERVICE_SOCKETS = [
-  "/var/run/nscd/socket", // the path glibc asks, before nsswitch.conf
-  "/run/nscd/socket",
-  "/run/avahi-daemon/socket", // nss-mdns asks avahi here
-  "/var/run/avahi-daemon/socket",
+/**
+ * The directories of daemons that answer name lookups: nscd (glibc asks its
+ * socket before it reads nsswitch.conf), systemd-resolved (varlink), avahi
+ * (nss-mdns).
+ */
+const NAME_SERVICE_DIRS = [
+  "/run/nscd",
+  "/var/run/nscd",
+  "/run/systemd/resolve",
+  "/var/run/systemd/resolve",
+  "/run/avahi-daemon",
+  "/var/run/avahi-daemon",
 ];
 
-/** Directories whose every socket belongs to a name service (not the directory: resolv.conf). */
-const NAME_SERVICE_DIRS = ["/run/systemd/resolve", "/var/run/systemd/resolve"];
-
 /**
- * The system D-Bus: systemd-resolved (org.freedesktop.resolve1) and avahi
- * answer lookups over it. Hidden by default; `--keep-socket` may give it back.
+ * The system D-Bus's directory: systemd-resolved (org.freedesktop.resolve1)
+ * and avahi answer lookups over the bus. Hidden by default; `--keep-socket`
+ * may give its socket back.
  */
-const SYSTEM_BUS = ["/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket"];
+const SYSTEM_BUS_DIRS = ["/run/dbus", "/var/run/dbus"];
 
 /** Where `--hide-sockets` looks, besides $XDG_RUNTIME_DIR. */
 const WALK_ROOTS = ["/run", "/var/run", "/tmp"];
@@ -124,18 +130,27 @@ export const hostSocketFs: SocketFs = {
   },
 };
 
-/** The resolved name-service sockets that exist: never reachable from the cage. */
-function nameServiceSockets(fs: SocketFs): Set<string> {
+/** The resolved directories among `dirs` that exist. */
+function existingDirs(fs: SocketFs, dirs: readonly string[]): Set<string> {
   const found = new Set<string>();
-  for (const path of NAME_SERVICE_SOCKETS) addSocket(fs, path, found);
-  for (const dir of NAME_SERVICE_DIRS) {
+  for (const dir of dirs) {
     const real = fs.realPath(dir);
-    if (real === undefined) continue;
-    for (const entry of fs.readDir(real) ?? []) {
-      if (!entry.isDirectory) addSocket(fs, `${real}/${entry.name}`, found);
-    }
+    if (real !== undefined && fs.readDir(real) !== undefined) found.add(real);
   }
   return found;
+}
+
+/** Whether `path` lies inside one of `dirs`. */
+function inside(path: string, dirs: Set<string>): boolean {
+  for (const dir of dirs) if (path.startsWith(`${dir}/`)) return true;
+  return false;
+}
+
+/** The sockets directly in `dir` (resolved), e.g. when the directory itself must stay. */
+function socketsIn(fs: SocketFs, dir: string, into: Set<string>): void {
+  for (const entry of fs.readDir(dir) ?? []) {
+    if (!entry.isDirectory) addSocket(fs, `${dir}/${entry.name}`, into);
+  }
 }
 
 /** Adds the socket `path` leads to, resolved, when it is one. */
@@ -157,21 +172,32 @@ function addSocket(fs: SocketFs, path: string, into: Set<string>): void {
  * ```
  */
 export function hostSocketsToHide(policy: HostSocketPolicy, fs = hostSocketFs): HostSockets {
-  const nameServices = nameServiceSockets(fs);
+  const nameServices = existingDirs(fs, NAME_SERVICE_DIRS);
   const kept = new Set(policy.keep.map((path) => keptSocket(fs, path, nameServices)));
   const hidden = new Set(nameServices);
-  for (const path of SYSTEM_BUS) addSocket(fs, path, hidden);
+  // The bus's directory is covered whole, unless a socket in it is kept:
+  // then its other sockets are covered one by one.
+  for (const dir of existingDirs(fs, SYSTEM_BUS_DIRS)) {
+    if ([...kept].some((k) => k.startsWith(`${dir}/`))) {
+      socketsIn(fs, dir, hidden);
+    } else {
+      hidden.add(dir);
+    }
+  }
   let walk: Omit<HostSockets, "paths"> = { entries: 0, tooDeep: 0, unreadable: 0 };
   if (policy.hideAll) {
     const roots = [...WALK_ROOTS];
     if (policy.runtimeDir?.startsWith("/")) roots.push(policy.runtimeDir);
     walk = walkForSockets(fs, roots, hidden);
   }
-  return { paths: [...hidden].filter((path) => !kept.has(path)), ...walk };
+  // A socket inside a covered directory needs no cover of its own.
+  const covered = new Set([...hidden].filter((p) => fs.readDir(p) !== undefined));
+  const paths = [...hidden].filter((p) => !kept.has(p) && !inside(p, covered));
+  return { paths, ...walk };
 }
 
 /** The resolved path of a `--keep-socket` socket; throws when it cannot be kept. */
-function keptSocket(fs: SocketFs, path: string, nameServices: Set<string>): string {
+function keptSocket(fs: SocketFs, path: string, nameServiceDirs: Set<string>): string {
   const refuse = (why: string) =>
     new CageError(`wgcage: Cannot keep '${path}' for the cage: ${why}`, EXIT_REFUSED);
   const real = fs.realPath(path);
@@ -181,7 +207,7 @@ function keptSocket(fs: SocketFs, path: string, nameServices: Set<string>): stri
     );
   }
   if (!fs.isSocket(real)) throw refuse("it is not a unix socket; name a socket file");
-  if (nameServices.has(real)) {
+  if (inside(real, nameServiceDirs)) {
     throw refuse(
       "it is a name service's socket, and lookups through it would leave outside the tunnel; " +
         "leave --keep-socket out (the cage resolves names through the tunnel)",
@@ -244,8 +270,10 @@ function walkForSockets(
 /** The `-v` line saying what was hidden. */
 export function describeHidden(sockets: HostSockets, hideAll: boolean): string {
   const n = sockets.paths.length;
-  const what = `hiding ${n} host socket${n === 1 ? "" : "s"} from the cage`;
-  if (!hideAll) return `${what} (name services and the system bus; --hide-sockets hides all)`;
+  const what = `hiding ${n} host path${n === 1 ? "" : "s"} from the cage`;
+  if (!hideAll) {
+    return `${what} (the name services' and the system bus's directories; --hide-sockets hides all)`;
+  }
   return `${what} (looked at ${sockets.entries} entries; skipped ${sockets.tooDeep} ` +
     `directories deeper than ${WALK_MAX_DEPTH} levels and ${sockets.unreadable} unreadable)`;
 }
