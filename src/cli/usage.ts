@@ -119,9 +119,9 @@ const CAGE_HELP = `Who CMD runs as, and what of the host it can reach:
                       over the cage's own namespaces. Rootless, the files it
                       makes on the host belong to you; under sudo, uid 0 is the
                       host's root on the shared file system (every id maps to
-                      itself). no_new_privs still holds: setuid programs cannot
-                      raise it. As root of the cage it can also undo the cage's
-                      mounts, such as the covers over host sockets below.
+                      itself). It has no CAP_SYS_ADMIN, so it cannot undo the
+                      cage's mounts (the covers over host sockets below), and
+                      no_new_privs holds: setuid programs cannot raise it.
   --no-userns         As root only. NO BOUNDARY: the cage gets no user
                       namespace, so CMD keeps root's capabilities over the host
                       and can leave the cage. Only for hosts that refuse a user
@@ -131,18 +131,20 @@ The cage shares the host's file system, and a unix socket file on it leads to
 whatever daemon listens there, outside the tunnel. (The host's abstract unix
 sockets are out of reach already: they belong to the host's network namespace.)
 
-  by default          the sockets of the host's name services are covered, so
-                      that no lookup leaves outside the tunnel: nscd (glibc
-                      asks it before nsswitch.conf), systemd-resolved, avahi,
-                      and the system D-Bus, through which both also answer
+  by default          the directories of the host's name services are covered
+                      with an empty one, so that no lookup leaves outside the
+                      tunnel: nscd (glibc asks it before nsswitch.conf),
+                      systemd-resolved, avahi, and the system D-Bus, through
+                      which both also answer; a daemon restarting meanwhile
+                      stays hidden
   --hide-sockets      also covers every other socket file under /run, /tmp and
                       $XDG_RUNTIME_DIR, up to 8 levels deep: the user's D-Bus,
                       docker.sock, ssh and gpg agents, X11, socket proxies
   --keep-socket PATH  leaves the socket PATH reachable (repeatable); PATH must
                       be a socket, and cannot be a name service's
 
-A socket that a daemon creates, or re-creates on a restart, after the cage
-started is not covered.
+A socket that a daemon creates after the cage started, outside those
+directories, is not covered.
 `;
 
 /**
