@@ -116,6 +116,16 @@ const LATE_SIGUSR1_SETTLE_MS = 100;
  * Also throws it when the launcher cannot be loaded.
  */
 export async function claimSigusr1(): Promise<void> {
+  // NODE_OPTIONS=--inspect (or --inspect-brk, --inspect-wait) has `deno run`
+  // open a debugger before any of wgcage runs; close it and refuse.
+  if (/--inspect/.test(Deno.env.get("NODE_OPTIONS") ?? "")) {
+    (await import("node:inspector")).close();
+    throw new CageError(
+      "wgcage: Refusing to run with a debugger open (NODE_OPTIONS asks for --inspect): any " +
+        "local user could run code inside wgcage; unset NODE_OPTIONS",
+      EXIT_REFUSED,
+    );
+  }
   await prepareLauncher();
   if (!takeSigusr1(launcher())) return;
   const inspector = await import("node:inspector");
