@@ -3,6 +3,8 @@
  *
  * - `wasm/` (Rust, Debian's rustc for wasm32 + simd128) → `src/wg/_wasm_asset.ts`,
  *   committed; `--check` rebuilds it and fails when the committed one differs.
+ * - the `@abi` sections of `wasm/src/messages.rs` → `src/wg/abi.ts` and
+ *   `launcher/abi.h`, committed; `--check` fails when either is stale.
  * - `launcher/` (C, the system `cc`) → `src/cage/_launcher_asset.ts`, generated on
  *   each machine (not committed), rebuilt only when its sources change.
  *
@@ -213,6 +215,257 @@ async function wasmCommand(check: boolean): Promise<void> {
   console.log(`build: wrote ${WASM_ASSET} (${bytes.length} bytes of wasm)`);
 }
 
+// ---- The ABI's numbers: wasm/src/messages.rs → src/wg/abi.ts, launcher/abi.h ----
+//
+// The `// @abi begin` … `// @abi end` sections of messages.rs are the one
+// source of every number the host and the core exchange; the TypeScript and C
+// sides are generated from them (committed) and checked like the WASM asset.
+
+const ABI_SOURCE = "wasm/src/messages.rs";
+const ABI_TS = "src/wg/abi.ts";
+const ABI_C = "launcher/abi.h";
+/** TypeScript names that differ from Rust's: `Error` would hide the global. */
+const ABI_TS_NAMES: Readonly<Record<string, string>> = { Error: "CoreError" };
+
+interface AbiConst {
+  readonly kind: "const";
+  readonly name: string;
+  readonly value: number;
+  readonly doc: readonly string[];
+  /** A blank line stood before it in the source (kept, to keep the groups). */
+  readonly gap: boolean;
+}
+
+interface AbiVariant {
+  readonly name: string;
+  readonly value: number;
+  readonly doc: readonly string[];
+}
+
+interface AbiEnum {
+  readonly kind: "enum";
+  readonly name: string;
+  readonly variants: readonly AbiVariant[];
+  readonly doc: readonly string[];
+  readonly gap: boolean;
+}
+
+type AbiItem = AbiConst | AbiEnum;
+
+const ABI_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  u32: [0, 0xFFFF_FFFF],
+  usize: [0, 0xFFFF_FFFF], // wasm32
+  i32: [-0x8000_0000, 0x7FFF_FFFF],
+};
+
+/** Reads the `@abi` sections of messages.rs (the forms its module comment allows). */
+function parseAbi(text: string): AbiItem[] {
+  const items: AbiItem[] = [];
+  const values = new Map<string, number>();
+  let inSection = false;
+  let doc: string[] = [];
+  let gap = false;
+  let repr: string | undefined;
+  let open: { name: string; variants: AbiVariant[]; doc: string[]; gap: boolean } | undefined;
+  const lines = text.split("\n");
+  const fail = (i: number, why: string): never => {
+    throw new BuildError(
+      `Cannot generate the ABI: ${ABI_SOURCE}:${i + 1}: ${why}: '${lines[i].trim()}'`,
+    );
+  };
+  const number = (i: number, term: string): number => {
+    if (/^[0-9][0-9_]*$/.test(term)) return Number(term.replaceAll("_", ""));
+    if (/^0x[0-9a-fA-F_]+$/.test(term)) return Number(term.replaceAll("_", ""));
+    if (term === "u32::MAX") return 0xFFFF_FFFF;
+    const known = values.get(term);
+    if (known === undefined) fail(i, `'${term}' is not a number or a constant above it`);
+    return known!;
+  };
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (line === "// @abi begin" || line === "// @abi end") {
+      const begin = line.endsWith("begin");
+      if (begin === inSection || open) fail(i, "unbalanced @abi markers");
+      inSection = begin;
+      doc = [];
+      gap = items.length > 0;
+      continue;
+    }
+    if (!inSection) continue;
+    if (line === "") {
+      gap = true;
+      continue;
+    }
+    if (line.startsWith("///")) {
+      doc.push(line.slice(3).trim());
+      continue;
+    }
+    if (line.startsWith("#[derive(")) continue;
+    const reprMatch = /^#\[repr\((u32|i32)\)\]$/.exec(line);
+    if (reprMatch) {
+      repr = reprMatch[1];
+      continue;
+    }
+    if (open) {
+      const variant = /^([A-Z][A-Za-z0-9]*) = (-?[0-9]+),$/.exec(line);
+      if (variant) {
+        open.variants.push({ name: variant[1], value: Number(variant[2]), doc });
+      } else if (line === "}") {
+        items.push({ kind: "enum", ...open });
+        open = undefined;
+      } else {
+        fail(i, "not an enum variant `Name = number,`");
+      }
+      doc = [];
+      continue;
+    }
+    const constant = /^pub const ([A-Z][A-Z0-9_]*): (u32|usize|i32) = (.+);$/.exec(line);
+    const enumStart = /^pub enum ([A-Z][A-Za-z0-9]*) \{$/.exec(line);
+    if (constant) {
+      const [, name, type, expr] = constant;
+      const value = expr.split("+").map((t) => number(i, t.trim())).reduce((a, b) => a + b);
+      const [min, max] = ABI_RANGES[type];
+      if (value < min || value > max) fail(i, `${value} does not fit ${type}`);
+      if (values.has(name)) fail(i, `${name} is defined twice`);
+      values.set(name, value);
+      items.push({ kind: "const", name, value, doc, gap });
+    } else if (enumStart) {
+      if (!repr) fail(i, "an enum needs #[repr(u32)] or #[repr(i32)]");
+      open = { name: enumStart[1], variants: [], doc, gap };
+    } else {
+      fail(i, "not a `pub const NAME: u32 | usize | i32 = VALUE;` or a #[repr] enum");
+    }
+    doc = [];
+    gap = false;
+    repr = undefined;
+  }
+  if (inSection) throw new BuildError(`Cannot generate the ABI: ${ABI_SOURCE}: no '// @abi end'`);
+  if (items.length === 0) {
+    throw new BuildError(`Cannot generate the ABI: ${ABI_SOURCE} has no @abi section`);
+  }
+  return items;
+}
+
+function abiLiteral(value: number, c: boolean): string {
+  if (value <= 0x7FFF_FFFF) return String(value);
+  return `0x${value.toString(16).toUpperCase()}${c ? "u" : ""}`;
+}
+
+function abiHeader(hash: string): string[] {
+  return [
+    `// @generated by build.ts from ${ABI_SOURCE} — do not edit.`,
+    `// source-hash: ${hash}`,
+  ];
+}
+
+/** `/** … *\/` above a TypeScript item, indented by `indent`. */
+function tsDoc(doc: readonly string[], indent = ""): string[] {
+  if (doc.length === 0) return [];
+  if (doc.length === 1) return [`${indent}/** ${doc[0]} */`];
+  return [`${indent}/**`, ...doc.map((d) => `${indent} * ${d}`.trimEnd()), `${indent} */`];
+}
+
+function abiTs(items: readonly AbiItem[], hash: string): string {
+  const out = [
+    ...abiHeader(hash),
+    "/**",
+    " * The numbers the WireGuard core's ABI speaks in: sizes, the layout of the",
+    " * batch descriptor and the other records, and the enums. Generated from the",
+    ` * \`@abi\` sections of \`${ABI_SOURCE}\`, their one source.`,
+    " *",
+    " * @module",
+    " */",
+    "",
+  ];
+  for (const item of items) {
+    if ((item.gap || item.kind === "enum") && out.at(-1) !== "") out.push("");
+    out.push(...tsDoc(item.doc));
+    if (item.kind === "const") {
+      out.push(`export const ${item.name} = ${abiLiteral(item.value, false)};`);
+      continue;
+    }
+    const name = ABI_TS_NAMES[item.name] ?? item.name;
+    out.push(`export const ${name} = {`);
+    for (const v of item.variants) out.push(...tsDoc(v.doc, "  "), `  ${v.name}: ${v.value},`);
+    out.push("} as const;", `export type ${name} = typeof ${name}[keyof typeof ${name}];`);
+  }
+  return out.join("\n") + "\n";
+}
+
+/** `BadMac1` → `BAD_MAC1`. */
+function upperSnake(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+function cDoc(doc: readonly string[]): string[] {
+  if (doc.length === 0) return [];
+  if (doc.length === 1) return [`/* ${doc[0]} */`];
+  return doc.map((d, i) => `${i === 0 ? "/*" : " *"} ${d}${i === doc.length - 1 ? " */" : ""}`);
+}
+
+function abiC(items: readonly AbiItem[], hash: string): string {
+  const out = [
+    ...abiHeader(hash),
+    "/*",
+    " * abi.h — the numbers the WireGuard core's ABI speaks in: sizes, the layout of",
+    " * the batch descriptor and the other records, and the enums. Generated from the",
+    ` * @abi sections of ${ABI_SOURCE}, their one source.`,
+    " */",
+    "#ifndef WGL_ABI_H",
+    "#define WGL_ABI_H",
+    "",
+  ];
+  for (const item of items) {
+    if ((item.gap || item.kind === "enum") && out.at(-1) !== "") out.push("");
+    out.push(...cDoc(item.doc));
+    if (item.kind === "const") {
+      out.push(`#define WG_${item.name} ${abiLiteral(item.value, true)}`);
+      continue;
+    }
+    const snake = upperSnake(item.name);
+    out.push(`enum wg_${snake.toLowerCase()} {`);
+    for (const v of item.variants) {
+      out.push(
+        ...cDoc(v.doc).map((d) => `  ${d}`),
+        `  WG_${snake}_${upperSnake(v.name)} = ${v.value},`,
+      );
+    }
+    out.push("};");
+  }
+  out.push("", "#endif");
+  return out.join("\n") + "\n";
+}
+
+/** Writes src/wg/abi.ts and launcher/abi.h from messages.rs, or (`check`) fails when either differs. */
+async function abiCommand(check: boolean): Promise<void> {
+  const source = await Deno.readFile(path(ABI_SOURCE));
+  const hash = await sha256Hex([source]);
+  const items = parseAbi(new TextDecoder().decode(source));
+  const stale: string[] = [];
+  for (const [file, text] of [[ABI_TS, abiTs(items, hash)], [ABI_C, abiC(items, hash)]]) {
+    const committed = await readIfExists(path(file));
+    if (committed === text) continue;
+    if (check) {
+      const found = committed ? headerHash(committed) ?? "none" : "no file";
+      const same = found === hash ? " (same source, different text: edited by hand?)" : "";
+      stale.push(
+        `${file}: found hash ${found.slice(0, 16)}…, expected ${hash.slice(0, 16)}…${same}`,
+      );
+      continue;
+    }
+    await Deno.writeTextFile(path(file), text);
+    console.log(`build: wrote ${file} (from ${ABI_SOURCE})`);
+  }
+  if (stale.length > 0) {
+    throw new BuildError(
+      `the ABI is stale: ${stale.join("; ")}; run \`deno task build\` and commit the result`,
+    );
+  }
+  if (check) {
+    console.log(`build: ${ABI_TS} and ${ABI_C} are up to date (source-hash ${hash.slice(0, 16)}…)`);
+  }
+}
+
 /** Where one launcher build goes: the host's into src/, a `--target` one under target/ARCH/. */
 interface LauncherOutput {
   readonly cc: string;
@@ -285,7 +538,10 @@ async function main(args: string[]): Promise<number> {
       await launcherCommand(targetLauncher(arch as Target));
       return 0;
     }
-    if (!launcherOnly) await wasmCommand(check);
+    if (!launcherOnly) {
+      await abiCommand(check);
+      await wasmCommand(check);
+    }
     await launcherCommand(HOST_LAUNCHER);
     return 0;
   } catch (e) {

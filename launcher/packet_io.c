@@ -15,6 +15,8 @@
  */
 #include "packet_io.h"
 
+#include "abi.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -27,37 +29,26 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define DESC_WORDS 12
-#define D_OFFSET 0
-#define D_LEN 1
-#define D_OP 2
-#define D_PEER 3
-#define D_REASON 4
-#define D_FAMILY 5
-#define D_PORT 6
-#define D_SCOPE 7
-#define D_ADDR 8
+/* The endpoint record's words within a descriptor (abi.h). */
+#define D_FAMILY (WG_DESC_ENDPOINT + WG_ENDPOINT_FAMILY)
+#define D_PORT (WG_DESC_ENDPOINT + WG_ENDPOINT_PORT)
+#define D_SCOPE (WG_DESC_ENDPOINT + WG_ENDPOINT_SCOPE_ID)
+#define D_ADDR (WG_DESC_ENDPOINT + WG_ENDPOINT_ADDRESS)
 
-#define OP_NONE 0
-#define OP_TUN 1
-#define OP_NETWORK 2
-
-/* Room for padding (15) and the AEAD tag (16) after a packet read from the TUN. */
-#define SEAL_TAILROOM 32
 /* recvmmsg/sendmmsg vectors live on the stack; larger batches loop. */
 #define CHUNK 64
 /* How long a full socket buffer may hold up a send before packets are dropped. */
 #define SEND_WAIT_MS 20
 
-static uint32_t *desc_at(uint32_t *desc, uint32_t i) { return desc + (size_t)i * DESC_WORDS; }
+static uint32_t *desc_at(uint32_t *desc, uint32_t i) { return desc + (size_t)i * WG_DESC_WORDS; }
 
 int32_t wgl_tun_read_batch(int32_t fd, uint8_t *slots, uint32_t slot_size, uint32_t *desc,
                            uint32_t count, uint32_t headroom) {
-  if (slot_size <= headroom + SEAL_TAILROOM) return -EINVAL;
+  if (slot_size <= headroom + WG_TAILROOM) return -EINVAL;
   uint32_t n = 0;
   while (n < count) {
     uint8_t *at = slots + (size_t)n * slot_size + headroom;
-    ssize_t r = read(fd, at, slot_size - headroom - SEAL_TAILROOM);
+    ssize_t r = read(fd, at, slot_size - headroom - WG_TAILROOM);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || n > 0) break;
@@ -65,10 +56,10 @@ int32_t wgl_tun_read_batch(int32_t fd, uint8_t *slots, uint32_t slot_size, uint3
     }
     if (r == 0) break;
     uint32_t *d = desc_at(desc, n);
-    memset(d, 0, DESC_WORDS * sizeof *d);
-    d[D_OFFSET] = headroom;
-    d[D_LEN] = (uint32_t)r;
-    d[D_PEER] = UINT32_MAX;
+    memset(d, 0, WG_DESC_WORDS * sizeof *d);
+    d[WG_DESC_OFFSET] = headroom;
+    d[WG_DESC_LEN] = (uint32_t)r;
+    d[WG_DESC_PEER] = WG_NO_PEER;
     n++;
   }
   return (int32_t)n;
@@ -78,12 +69,12 @@ int32_t wgl_tun_write_batch(int32_t fd, const uint8_t *slots, uint32_t slot_size
                             const uint32_t *desc, uint32_t count) {
   int32_t written = 0;
   for (uint32_t i = 0; i < count; i++) {
-    const uint32_t *d = desc + (size_t)i * DESC_WORDS;
-    if (d[D_OP] != OP_TUN) continue;
-    if ((uint64_t)d[D_OFFSET] + d[D_LEN] > slot_size) continue;
-    const uint8_t *at = slots + (size_t)i * slot_size + d[D_OFFSET];
+    const uint32_t *d = desc + (size_t)i * WG_DESC_WORDS;
+    if (d[WG_DESC_OP] != WG_OP_TUN) continue;
+    if ((uint64_t)d[WG_DESC_OFFSET] + d[WG_DESC_LEN] > slot_size) continue;
+    const uint8_t *at = slots + (size_t)i * slot_size + d[WG_DESC_OFFSET];
     ssize_t r;
-    do r = write(fd, at, d[D_LEN]);
+    do r = write(fd, at, d[WG_DESC_LEN]);
     while (r < 0 && errno == EINTR);
     /* A full TUN queue drops the packet, as a full NIC queue would. */
     if (r >= 0) written++;
@@ -240,12 +231,12 @@ int32_t wgl_udp_recv_batch(int32_t fd, uint8_t *slots, uint32_t slot_size, uint3
     }
     for (int i = 0; i < r; i++) {
       uint32_t *d = desc_at(desc, n + (uint32_t)i);
-      d[D_OFFSET] = 0;
+      d[WG_DESC_OFFSET] = 0;
       /* A datagram larger than a slot is cut short: give the core nothing to parse. */
-      d[D_LEN] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
-      d[D_OP] = OP_NONE;
-      d[D_PEER] = UINT32_MAX;
-      d[D_REASON] = 0;
+      d[WG_DESC_LEN] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+      d[WG_DESC_OP] = WG_OP_NONE;
+      d[WG_DESC_PEER] = WG_NO_PEER;
+      d[WG_DESC_REASON] = WG_REASON_OK;
       endpoint_from_sockaddr(d, &names[i]);
     }
     n += (uint32_t)r;
@@ -274,13 +265,13 @@ int32_t wgl_udp_send_batch(int32_t fd, const uint8_t *slots, uint32_t slot_size,
   while (i < count) {
     uint32_t n = 0;
     for (; i < count && n < CHUNK; i++) {
-      const uint32_t *d = desc + (size_t)i * DESC_WORDS;
-      if (d[D_OP] != OP_NETWORK) continue;
-      if ((uint64_t)d[D_OFFSET] + d[D_LEN] > slot_size) continue;
+      const uint32_t *d = desc + (size_t)i * WG_DESC_WORDS;
+      if (d[WG_DESC_OP] != WG_OP_NETWORK) continue;
+      if ((uint64_t)d[WG_DESC_OFFSET] + d[WG_DESC_LEN] > slot_size) continue;
       socklen_t len = sockaddr_from_endpoint(&names[n], d, domain);
       if (len == 0) continue;
-      iovs[n].iov_base = (void *)(slots + (size_t)i * slot_size + d[D_OFFSET]);
-      iovs[n].iov_len = d[D_LEN];
+      iovs[n].iov_base = (void *)(slots + (size_t)i * slot_size + d[WG_DESC_OFFSET]);
+      iovs[n].iov_len = d[WG_DESC_LEN];
       memset(&msgs[n], 0, sizeof msgs[n]);
       msgs[n].msg_hdr.msg_iov = &iovs[n];
       msgs[n].msg_hdr.msg_iovlen = 1;

@@ -2,8 +2,8 @@
  * packet_io.h — batched TUN and UDP I/O for the data path.
  *
  * `slots` is `count` buffers of `slot_size` bytes each and `desc` one
- * descriptor of 12 u32 words per slot, both views of the WASM core's linear
- * memory (wasm/README.md, "Batches"). Every function returns a count or fd
+ * descriptor of WG_DESC_WORDS u32 words per slot (abi.h), both views of the
+ * WASM core's linear memory (wasm/README.md, "Batches"). Every function returns a count or fd
  * (>= 0) or -errno, and none blocks except wgl_wait.
  */
 #ifndef WGL_PACKET_IO_H

@@ -25,7 +25,7 @@ import { DataPath } from "./datapath/loop.ts";
 import { LauncherPacketIo } from "./datapath/launcher_io.ts";
 import { CoreAdapter } from "./datapath/core_adapter.ts";
 import { type Batch, WgDevice } from "./wg/device.ts";
-import { EventKind } from "./wg/abi_enums.ts";
+import { EventKind } from "./wg/abi.ts";
 import { TunnelError } from "./tunnel_error.ts";
 
 export interface TunnelOptions {

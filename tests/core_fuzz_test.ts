@@ -12,7 +12,7 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Reason } from "../src/wg/abi_enums.ts";
+import { Reason } from "../src/wg/abi.ts";
 import { A_IP, ipv4, loopback, Net, Node, text } from "./core_net.ts";
 
 const ITERATIONS = 100_000;

@@ -9,7 +9,7 @@
  */
 
 import { Batch, type Endpoint, WgDevice } from "../src/wg/device.ts";
-import { HEADROOM, Op } from "../src/wg/abi_enums.ts";
+import { HEADROOM, Op } from "../src/wg/abi.ts";
 
 export const WALL0 = 1_700_000_000_000;
 export const SLOT = 2048;

@@ -5,7 +5,7 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { EventKind, Op, Reason } from "../src/wg/abi_enums.ts";
+import { EventKind, Op, Reason } from "../src/wg/abi.ts";
 import { A_IP, B_IP, ipv4, pair, text } from "./core_net.ts";
 
 const INITIATION = 148;

@@ -9,6 +9,7 @@
 
 import type { PacketBatch, PacketIo } from "./loop.ts";
 import type { LauncherSymbols } from "../cage/_ffi.ts";
+import { HEADROOM } from "../wg/abi.ts";
 
 /** A batch whose slots and descriptors the launcher can read and write. */
 export interface MemoryBatch extends PacketBatch {
@@ -18,9 +19,6 @@ export interface MemoryBatch extends PacketBatch {
   /** The descriptors, as a view of WASM memory (re-made if memory grew). */
   descView(): Uint32Array;
 }
-
-/** Room in front of each packet read from the TUN for the transport header. */
-export const HEADROOM = 16;
 
 function errnoName(code: number): string {
   const names: Record<number, string> = {

@@ -2,7 +2,7 @@ import { DataPath, type PacketIo } from "./loop.ts";
 import { CoreAdapter } from "./core_adapter.ts";
 import { systemClock } from "./clock.ts";
 import { type Batch, type Endpoint, WgDevice } from "../wg/device.ts";
-import { Op } from "../wg/abi_enums.ts";
+import { Op } from "../wg/abi.ts";
 import { parseCidr } from "../config/cidr.ts";
 
 function assert(condition: unknown, message: string): asserts condition {

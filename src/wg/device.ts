@@ -20,16 +20,40 @@
 import type { Cidr } from "../config/types.ts";
 import { instantiateCore } from "./_wasm.ts";
 import {
+  AEAD_TAG_LEN,
   CoreError,
-  coreErrorName,
+  DESC_ENDPOINT,
+  DESC_LEN,
+  DESC_OFFSET,
+  DESC_OP,
+  DESC_PEER,
+  DESC_REASON,
   DESC_WORDS,
+  ENDPOINT_ADDRESS,
+  ENDPOINT_FAMILY,
+  ENDPOINT_PORT,
+  ENDPOINT_SCOPE_ID,
+  ENDPOINT_WORDS,
+  EVENT_A,
+  EVENT_B,
+  EVENT_KIND,
+  EVENT_PEER,
+  EVENT_WORDS,
   type EventKind,
   HEADROOM,
+  INITIATION_LEN,
+  LoadMode as CoreLoadMode,
   NO_PEER,
-  type Op,
-  type Reason,
-  TRANSPORT_OVERHEAD,
-} from "./abi_enums.ts";
+  Op,
+  PADDING_MULTIPLE,
+  Reason,
+  STATS_HANDSHAKES,
+  STATS_LAST_HANDSHAKE_WALL,
+  STATS_RX_BYTES,
+  STATS_SESSION_AGE,
+  STATS_TX_BYTES,
+  STATS_VALUES,
+} from "./abi.ts";
 
 /** Where a peer is reached: a UDP address. */
 export interface Endpoint {
@@ -102,8 +126,14 @@ function describe(code: number): string {
     case CoreError.BufferTooSmall:
       return "the buffer is too small (BufferTooSmall)";
     default:
-      return `the core failed (${coreErrorName(code)})`;
+      return `the core failed (${nameOf(CoreError, code)})`;
   }
+}
+
+/** The name of `value` in one of abi.ts's enums, e.g. `"NoSuchPeer"`; `#N` if it has none. */
+function nameOf(table: Readonly<Record<string, number>>, value: number): string {
+  for (const [name, v] of Object.entries(table)) if (v === value) return name;
+  return `#${value}`;
 }
 
 /** The core's exports as this file calls them. */
@@ -154,11 +184,20 @@ interface CoreExports {
 /** How the core decides whether it is under load (cookies for handshakes). */
 export type LoadMode = "auto" | "always" | "never";
 
+const LOAD_MODES: Readonly<Record<LoadMode, CoreLoadMode>> = {
+  auto: CoreLoadMode.Auto,
+  always: CoreLoadMode.Always,
+  never: CoreLoadMode.Never,
+};
+
 const SCRATCH_LEN = 256;
 const EVENTS_CAP = 64;
 /** Batch calls between two re-feeds of 32 bytes of entropy. */
 const RESEED_EVERY = 4096;
-const ENDPOINT_BYTES = 28;
+const ENDPOINT_BYTES = ENDPOINT_WORDS * 4;
+const EVENT_BYTES = EVENT_WORDS * 4;
+/** The largest slot a batch takes (a 64 KiB packet and its overhead). */
+const MAX_SLOT_SIZE = 65536 + 64;
 
 /** One WireGuard device: one instance of the core. */
 export class WgDevice {
@@ -174,7 +213,7 @@ export class WgDevice {
     this.#entropy = entropy;
     this.#u8 = new Uint8Array(core.memory.buffer);
     this.#scratch = this.#alloc(SCRATCH_LEN);
-    this.#events = this.#alloc(EVENTS_CAP * 16);
+    this.#events = this.#alloc(EVENTS_CAP * EVENT_BYTES);
     this.#feed(64);
   }
 
@@ -257,8 +296,7 @@ export class WgDevice {
 
   /** Forces or forbids "under load" (cookie replies); "auto" decides by rate. */
   setLoad(mode: LoadMode): void {
-    const n = mode === "auto" ? 0 : mode === "always" ? 1 : 2;
-    check("set the load mode", this.#core.wg_device_set_load(n));
+    check("set the load mode", this.#core.wg_device_set_load(LOAD_MODES[mode]));
   }
 
   /** Adds a peer with its allowed IPs; returns its id. */
@@ -330,13 +368,14 @@ export class WgDevice {
   stats(peer: number): PeerStats {
     check("read peer stats", this.#core.wg_peer_stats(peer, this.#scratch));
     const m = this.memory();
-    const v = new DataView(m.buffer, this.#scratch, 64);
-    const age = v.getFloat64(32, true);
+    const v = new DataView(m.buffer, this.#scratch, STATS_VALUES * 8);
+    const value = (i: number) => v.getFloat64(i * 8, true);
+    const age = value(STATS_SESSION_AGE);
     return {
-      lastHandshakeWall: v.getFloat64(0, true),
-      rxBytes: v.getFloat64(8, true),
-      txBytes: v.getFloat64(16, true),
-      handshakes: v.getFloat64(24, true),
+      lastHandshakeWall: value(STATS_LAST_HANDSHAKE_WALL),
+      rxBytes: value(STATS_RX_BYTES),
+      txBytes: value(STATS_TX_BYTES),
+      handshakes: value(STATS_HANDSHAKES),
       sessionAgeMs: age < 0 ? undefined : age,
     };
   }
@@ -357,13 +396,14 @@ export class WgDevice {
     for (;;) {
       const n = check("read events", this.#core.wg_events(this.#events, EVENTS_CAP));
       const m = this.memory();
-      const v = new DataView(m.buffer, this.#events, n * 16);
+      const v = new DataView(m.buffer, this.#events, n * EVENT_BYTES);
       for (let i = 0; i < n; i++) {
+        const word = (w: number) => v.getUint32((i * EVENT_WORDS + w) * 4, true);
         out.push({
-          kind: v.getUint32(i * 16, true) as EventKind,
-          peer: v.getUint32(i * 16 + 4, true),
-          a: v.getUint32(i * 16 + 8, true),
-          b: v.getUint32(i * 16 + 12, true),
+          kind: word(EVENT_KIND) as EventKind,
+          peer: word(EVENT_PEER),
+          a: word(EVENT_A),
+          b: word(EVENT_B),
         });
       }
       if (n < EVENTS_CAP) return out;
@@ -426,8 +466,10 @@ export class Batch {
     if (!Number.isInteger(count) || count < 1 || count > 65536) {
       throw new RangeError(`Cannot make a batch: count must be 1..65536, got ${count}`);
     }
-    if (!Number.isInteger(slotSize) || slotSize < 148 || slotSize > 65536 + 64) {
-      throw new RangeError(`Cannot make a batch: slot size must be 148..65600, got ${slotSize}`);
+    if (!Number.isInteger(slotSize) || slotSize < INITIATION_LEN || slotSize > MAX_SLOT_SIZE) {
+      throw new RangeError(
+        `Cannot make a batch: slot size must be ${INITIATION_LEN}..${MAX_SLOT_SIZE}, got ${slotSize}`,
+      );
     }
     this.#dev = dev;
     this.count = count;
@@ -438,7 +480,8 @@ export class Batch {
 
   /** The largest IP packet `encrypt` can seal in these slots. */
   get maxPacket(): number {
-    return Math.floor((this.slotSize - TRANSPORT_OVERHEAD) / 16) * 16;
+    const room = this.slotSize - HEADROOM - AEAD_TAG_LEN;
+    return Math.floor(room / PADDING_MULTIPLE) * PADDING_MULTIPLE;
   }
 
   #views(): void {
@@ -456,7 +499,7 @@ export class Batch {
     return this.#slots;
   }
 
-  /** All descriptors, 12 words each (for the C batch I/O). */
+  /** All descriptors, `DESC_WORDS` words each (for the C batch I/O). */
   descView(): Uint32Array {
     this.#views();
     return this.#desc;
@@ -503,62 +546,59 @@ export class Batch {
     }
     this.slotView(i).set(bytes, offset);
     const desc = this.descView();
-    desc[d] = offset;
-    desc[d + 1] = bytes.length;
-    desc[d + 2] = 0;
-    desc[d + 3] = NO_PEER;
-    desc[d + 4] = 0;
+    desc[d + DESC_OFFSET] = offset;
+    desc[d + DESC_LEN] = bytes.length;
+    desc[d + DESC_OP] = Op.None;
+    desc[d + DESC_PEER] = NO_PEER;
+    desc[d + DESC_REASON] = Reason.Ok;
   }
 
   offset(i: number): number {
-    return this.descView()[this.#check(i)];
+    return this.descView()[this.#check(i) + DESC_OFFSET];
   }
   len(i: number): number {
-    return this.descView()[this.#check(i) + 1];
+    return this.descView()[this.#check(i) + DESC_LEN];
   }
   op(i: number): Op {
-    return this.descView()[this.#check(i) + 2] as Op;
+    return this.descView()[this.#check(i) + DESC_OP] as Op;
   }
   reason(i: number): Reason {
-    return this.descView()[this.#check(i) + 4] as Reason;
+    return this.descView()[this.#check(i) + DESC_REASON] as Reason;
   }
   /** Peer id, or undefined. */
   peer(i: number): number | undefined {
-    const p = this.descView()[this.#check(i) + 3];
+    const p = this.descView()[this.#check(i) + DESC_PEER];
     return p === NO_PEER ? undefined : p;
   }
 
   setOffset(i: number, offset: number): void {
-    this.descView()[this.#check(i)] = offset;
+    this.descView()[this.#check(i) + DESC_OFFSET] = offset;
   }
   setLen(i: number, len: number): void {
-    this.descView()[this.#check(i) + 1] = len;
+    this.descView()[this.#check(i) + DESC_LEN] = len;
   }
 
   /** The endpoint in descriptor `i` (destination after encrypt/poll, source for decrypt). */
   endpoint(i: number): Endpoint | undefined {
-    const d = this.#check(i);
+    const d = this.#check(i) + DESC_ENDPOINT;
     const desc = this.descView();
-    const family = desc[d + 5];
+    const family = desc[d + ENDPOINT_FAMILY];
     if (family !== 4 && family !== 6) return undefined;
-    return decodeEndpoint(
-      new DataView(desc.buffer, desc.byteOffset + (d + 5) * 4, ENDPOINT_BYTES),
-      0,
-    );
+    return decodeEndpoint(new DataView(desc.buffer, desc.byteOffset + d * 4, ENDPOINT_BYTES), 0);
   }
 
   setEndpoint(i: number, ep: Endpoint | undefined): void {
-    const d = this.#check(i);
+    const d = this.#check(i) + DESC_ENDPOINT;
     const desc = this.descView();
-    const view = new DataView(desc.buffer, desc.byteOffset + (d + 5) * 4, ENDPOINT_BYTES);
+    const view = new DataView(desc.buffer, desc.byteOffset + d * 4, ENDPOINT_BYTES);
     if (ep === undefined) {
-      for (let w = 0; w < 7; w++) view.setUint32(w * 4, 0, true);
+      for (let w = 0; w < ENDPOINT_WORDS; w++) view.setUint32(w * 4, 0, true);
     } else {
       encodeEndpoint(view, 0, ep);
     }
   }
 
-  /** Seals the first `n` packets (placed at offset 16) for their peers. */
+  /** Seals the first `n` packets (placed at offset `HEADROOM`) for their peers. */
   encrypt(now: number, wall: number, n?: number): void {
     const k = this.#n(n);
     if (k === 0) return;
@@ -625,21 +665,22 @@ function encodeEndpoint(view: DataView, at: number, ep: Endpoint): void {
   if (!Number.isInteger(ep.port) || ep.port < 0 || ep.port > 65535) {
     throw new RangeError(`Cannot use endpoint: port must be 0..65535, got ${ep.port}`);
   }
-  view.setUint32(at, ep.family, true);
-  view.setUint32(at + 4, ep.port, true);
-  view.setUint32(at + 8, ep.scopeId >>> 0, true);
-  for (let i = 0; i < 16; i++) view.setUint8(at + 12 + i, i < len ? ep.address[i] : 0);
+  view.setUint32(at + ENDPOINT_FAMILY * 4, ep.family, true);
+  view.setUint32(at + ENDPOINT_PORT * 4, ep.port, true);
+  view.setUint32(at + ENDPOINT_SCOPE_ID * 4, ep.scopeId >>> 0, true);
+  const address = at + ENDPOINT_ADDRESS * 4;
+  for (let i = 0; i < 16; i++) view.setUint8(address + i, i < len ? ep.address[i] : 0);
 }
 
 function decodeEndpoint(view: DataView, at: number): Endpoint {
-  const family = view.getUint32(at, true) === 6 ? 6 : 4;
+  const family = view.getUint32(at + ENDPOINT_FAMILY * 4, true) === 6 ? 6 : 4;
   const len = family === 4 ? 4 : 16;
   const address = new Uint8Array(len);
-  for (let i = 0; i < len; i++) address[i] = view.getUint8(at + 12 + i);
+  for (let i = 0; i < len; i++) address[i] = view.getUint8(at + ENDPOINT_ADDRESS * 4 + i);
   return {
     family,
-    port: view.getUint32(at + 4, true),
-    scopeId: view.getUint32(at + 8, true),
+    port: view.getUint32(at + ENDPOINT_PORT * 4, true),
+    scopeId: view.getUint32(at + ENDPOINT_SCOPE_ID * 4, true),
     address,
   };
 }

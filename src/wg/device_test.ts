@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Batch, WgCoreError, WgDevice } from "./device.ts";
-import { CoreError, EventKind, HEADROOM, Op, Reason } from "./abi_enums.ts";
+import { CoreError, EventKind, HEADROOM, Op, Reason } from "./abi.ts";
 
 /** Runs `fn`, expects an error of class `cls` whose message holds `part`; returns it. */
 function assertThrows(fn: () => unknown, cls: new (...a: never[]) => Error, part = ""): Error {

@@ -15,7 +15,7 @@
  */
 
 import { wasmBytes } from "./_wasm_asset.ts";
-import { CoreError } from "./abi_enums.ts";
+import { CoreError } from "./abi.ts";
 
 /** Seal or open: key, nonce, AAD, the input, and where the output goes (pointers and lengths). */
 type AeadExport = (

@@ -497,7 +497,7 @@ mod tests {
 // ---- Device and peers (wasm/README.md "Device and peers") ----
 
 use crate::device::{Batch, Device};
-use crate::messages::{DESC_WORDS, ENDPOINT_WORDS};
+use crate::messages::{DESC_WORDS, ENDPOINT_WORDS, EVENT_CAPACITY, EVENT_WORDS, STATS_VALUES};
 use crate::peer::Endpoint;
 
 /// The one device of this instance, made on first use.
@@ -688,15 +688,15 @@ pub unsafe extern "C" fn wg_peer_endpoint(peer: u32, out: usize) -> i32 {
     }
 }
 
-/// Writes 8 f64: last handshake wall ms, rx bytes, tx bytes, handshakes,
-/// current session age ms (-1 none), 3 reserved.
+/// Writes STATS_VALUES f64 (little endian): last handshake wall ms, rx bytes,
+/// tx bytes, handshakes, current session age ms (-1 none), 3 reserved.
 #[no_mangle]
 pub unsafe extern "C" fn wg_peer_stats(peer: u32, out: usize) -> i32 {
     let stats = match device().stats(peer) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match output(out, 64) {
+    match output(out, STATS_VALUES * 8) {
         Ok(o) => {
             for (i, v) in stats.iter().enumerate() {
                 o[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
@@ -808,18 +808,20 @@ pub extern "C" fn wg_next_deadline(now: f64) -> f64 {
     device().next_deadline(now)
 }
 
-/// Drains up to `cap` event records (4 little-endian u32 each); returns how many.
+/// Drains up to `cap` event records (EVENT_WORDS little-endian u32 each); returns how many.
 #[no_mangle]
 pub unsafe extern "C" fn wg_events(out: usize, cap: usize) -> i32 {
     let run = || -> Result<i32, Error> {
-        let cap = cap.min(crate::device::EVENT_CAPACITY);
-        let bytes = cap.checked_mul(16).ok_or(Error::InvalidArgument)?;
+        let cap = cap.min(EVENT_CAPACITY);
+        let bytes = cap
+            .checked_mul(EVENT_WORDS * 4)
+            .ok_or(Error::InvalidArgument)?;
         let out = output(out, bytes)?;
-        let mut events = [[0u32; 4]; crate::device::EVENT_CAPACITY];
+        let mut events = [[0u32; EVENT_WORDS]; EVENT_CAPACITY];
         let n = device().drain_events(&mut events[..cap]);
         for (i, e) in events[..n].iter().enumerate() {
             for (j, w) in e.iter().enumerate() {
-                let at = i * 16 + j * 4;
+                let at = (i * EVENT_WORDS + j) * 4;
                 out[at..at + 4].copy_from_slice(&w.to_le_bytes());
             }
         }

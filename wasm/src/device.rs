@@ -18,26 +18,21 @@ use crate::allowed_ips::AllowedIps;
 use crate::cookie::{CookieChecker, RateLimiter};
 use crate::ct::ct_eq;
 use crate::messages::{
-    Error, EventKind, Op, Reason, DESC_ENDPOINT, DESC_LEN, DESC_OFFSET, DESC_OP, DESC_PEER,
-    DESC_REASON, DESC_WORDS, ENDPOINT_WORDS, MAX_INITIATIONS_PER_SECOND, MAX_PEERS,
+    Error, EventKind, LoadMode, Op, Reason, DESC_ENDPOINT, DESC_LEN, DESC_OFFSET, DESC_OP,
+    DESC_PEER, DESC_REASON, DESC_WORDS, ENDPOINT_WORDS, EVENT_A, EVENT_B, EVENT_CAPACITY,
+    EVENT_KIND, EVENT_PEER, EVENT_WORDS, MAX_INITIATIONS_PER_SECOND, MAX_PEERS, STATS_HANDSHAKES,
+    STATS_LAST_HANDSHAKE_WALL, STATS_RX_BYTES, STATS_SESSION_AGE, STATS_TX_BYTES, STATS_VALUES,
 };
 use crate::noise::{PeerStatic, StaticKeys};
 use crate::peer::{Endpoint, IndexTable, Peer};
 use crate::receive::LoadMeter;
 use crate::rng::Drbg;
 
-/// Events kept for `wg_events`; the oldest go first when full.
-pub const EVENT_CAPACITY: usize = 1024;
 /// Least time between two initiations to (or from) one peer.
 pub(crate) const MIN_INITIATION_GAP: f64 = 1000.0 / MAX_INITIATIONS_PER_SECOND;
 
-/// Load detection: `wg_device_set_load` modes.
-pub const LOAD_AUTO: u32 = 0;
-pub const LOAD_ALWAYS: u32 = 1;
-pub const LOAD_NEVER: u32 = 2;
-
-/// One event record: kind, peer, a, b.
-pub type Event = [u32; 4];
+/// One event record: kind, peer, a, b (`EVENT_*`).
+pub type Event = [u32; EVENT_WORDS];
 
 /// The host's batch: `count` slots of `slot_size` bytes and their
 /// descriptors (`DESC_WORDS` words each).
@@ -189,10 +184,7 @@ impl Device {
     }
 
     pub fn set_load(&mut self, mode: u32) -> Result<(), Error> {
-        if mode > LOAD_NEVER {
-            return Err(Error::InvalidArgument);
-        }
-        self.load.mode = mode;
+        self.load.mode = LoadMode::from_u32(mode).ok_or(Error::InvalidArgument)?;
         Ok(())
     }
 
@@ -262,23 +254,19 @@ impl Device {
         Ok(if ep.is_set() { Some(ep) } else { None })
     }
 
-    /// last handshake (wall ms, 0 never), rx bytes, tx bytes, handshakes,
-    /// current session age (ms, -1 none), 3 reserved.
-    pub fn stats(&mut self, id: u32) -> Result<[f64; 8], Error> {
+    /// The peer's counters as `wg_peer_stats` writes them (`STATS_*`); the
+    /// rest are reserved (0).
+    pub fn stats(&mut self, id: u32) -> Result<[f64; STATS_VALUES], Error> {
         let now = self.last_now;
         let peer = self.peer(id)?;
         let s = peer.stats;
-        let age = peer.session_age(now).unwrap_or(-1.0);
-        Ok([
-            s.last_handshake_wall,
-            s.rx_bytes,
-            s.tx_bytes,
-            s.handshakes,
-            age,
-            0.0,
-            0.0,
-            0.0,
-        ])
+        let mut out = [0.0; STATS_VALUES];
+        out[STATS_LAST_HANDSHAKE_WALL] = s.last_handshake_wall;
+        out[STATS_RX_BYTES] = s.rx_bytes;
+        out[STATS_TX_BYTES] = s.tx_bytes;
+        out[STATS_HANDSHAKES] = s.handshakes;
+        out[STATS_SESSION_AGE] = peer.session_age(now).unwrap_or(-1.0);
+        Ok(out)
     }
 
     /// Moves up to `out.len()` events out of the ring; returns how many.
@@ -309,7 +297,12 @@ pub(crate) fn push_event(events: &mut VecDeque<Event>, kind: EventKind, peer: u3
     while events.len() >= EVENT_CAPACITY {
         events.pop_front();
     }
-    events.push_back([kind as u32, peer, a, b]);
+    let mut event = [0; EVENT_WORDS];
+    event[EVENT_KIND] = kind as u32;
+    event[EVENT_PEER] = peer;
+    event[EVENT_A] = a;
+    event[EVENT_B] = b;
+    events.push_back(event);
 }
 
 #[cfg(test)]

@@ -1,11 +1,20 @@
 //! Wire formats, sizes and protocol constants (WireGuard whitepaper §5.4, §6),
 //! and the flat enums the ABI speaks in. Everything that crosses the ABI as a
 //! number is defined here and nowhere else.
+//!
+//! The sections between `// @abi begin` and `// @abi end` are the host's
+//! side of the ABI: build.ts generates `src/wg/abi.ts` and `launcher/abi.h`
+//! from them, and `deno task build --check` fails when either is stale. In
+//! those sections a constant is `pub const NAME: u32 | usize | i32 = VALUE;`,
+//! VALUE a number, `u32::MAX`, or a sum of numbers and constants above it, and
+//! an enum is `#[repr(u32)]` or `#[repr(i32)]` with `Variant = number,`;
+//! `///` comments go along.
 
 use core::ops::Range;
 
 // ---- Message types and sizes (whitepaper §5.4) ----
 
+// @abi begin
 pub const MSG_INITIATION: u32 = 1;
 pub const MSG_RESPONSE: u32 = 2;
 pub const MSG_COOKIE_REPLY: u32 = 3;
@@ -26,6 +35,10 @@ pub const TRANSPORT_MIN_LEN: usize = TRANSPORT_HEADER_LEN + AEAD_TAG_LEN;
 pub const PADDING_MULTIPLE: usize = 16;
 /// Room the host leaves in front of a packet for the transport header.
 pub const HEADROOM: usize = TRANSPORT_HEADER_LEN;
+/// Room the host leaves behind a packet it reads from the TUN: the padding
+/// (at most PADDING_MULTIPLE - 1 bytes) and the tag.
+pub const TAILROOM: usize = PADDING_MULTIPLE + AEAD_TAG_LEN;
+// @abi end
 
 /// Fields the device reads or writes itself, as byte ranges (the handshake
 /// messages' other fields are noise.rs's). All integers are little endian.
@@ -82,24 +95,62 @@ pub const UNDER_LOAD_HANDSHAKES_PER_SECOND: u32 = 256;
 pub const RATELIMIT_PACKETS_PER_SECOND: f64 = 20.0;
 pub const RATELIMIT_BURST: f64 = 5.0;
 
-// ---- The batch descriptor (see wasm/README.md "Batches") ----
+// ---- The batch descriptor, events, stats (see wasm/README.md "Batches") ----
 
+// @abi begin
+/// Words (u32) in one batch descriptor, and the index of each field.
 pub const DESC_WORDS: usize = 12;
+/// Where the packet starts within its slot.
 pub const DESC_OFFSET: usize = 0;
 pub const DESC_LEN: usize = 1;
+/// An `Op`: what the host does with the packet.
 pub const DESC_OP: usize = 2;
+/// A peer id, or NO_PEER.
 pub const DESC_PEER: usize = 3;
+/// A `Reason`: why a packet was dropped, or what consumed it.
 pub const DESC_REASON: usize = 4;
-/// Words 5..=11: family, port, scope_id, 16 address bytes.
+/// The endpoint record's first word (ENDPOINT_WORDS of them).
 pub const DESC_ENDPOINT: usize = 5;
-pub const ENDPOINT_WORDS: usize = 7;
 pub const NO_PEER: u32 = u32::MAX;
 
+/// Words in an endpoint record, and the index of each field: family (0 none,
+/// 4, 6), port, IPv6 scope id, then 16 address bytes (IPv4 in the first 4).
+pub const ENDPOINT_WORDS: usize = 7;
+pub const ENDPOINT_FAMILY: usize = 0;
+pub const ENDPOINT_PORT: usize = 1;
+pub const ENDPOINT_SCOPE_ID: usize = 2;
+pub const ENDPOINT_ADDRESS: usize = 3;
+
+/// Words (u32) in an event record from `wg_events`, and the index of each.
+pub const EVENT_WORDS: usize = 4;
+/// An `EventKind`.
+pub const EVENT_KIND: usize = 0;
+pub const EVENT_PEER: usize = 1;
+pub const EVENT_A: usize = 2;
+pub const EVENT_B: usize = 3;
+/// Events the core keeps; the oldest go first when full. `wg_events` returns
+/// at most this many a call.
+pub const EVENT_CAPACITY: usize = 1024;
+
+/// Values (f64) `wg_peer_stats` writes, and the index of each.
+pub const STATS_VALUES: usize = 8;
+/// Wall-clock ms of the last completed handshake; 0 = never.
+pub const STATS_LAST_HANDSHAKE_WALL: usize = 0;
+pub const STATS_RX_BYTES: usize = 1;
+pub const STATS_TX_BYTES: usize = 2;
+pub const STATS_HANDSHAKES: usize = 3;
+/// Age of the current session in ms; -1 when there is none.
+pub const STATS_SESSION_AGE: usize = 4;
+
+/// What the host does with a packet after a batch call (descriptor word 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Op {
+    /// Dropped or consumed.
     None = 0,
+    /// Write it to the TUN.
     Tun = 1,
+    /// Send it to the endpoint in the descriptor.
     Network = 2,
 }
 
@@ -148,15 +199,39 @@ pub enum Reason {
     CookieConsumed = 21,
 }
 
-/// Records drained by `wg_events` (4 × u32: kind, peer, a, b).
+/// Kinds of the records `wg_events` drains (the `EVENT_KIND` word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum EventKind {
+    /// a = 1 if a retransmission.
     HandshakeSent = 1,
+    /// a = 1 if we initiated.
     SessionStarted = 2,
     HandshakeGaveUp = 3,
     EndpointChanged = 4,
     KeysZeroed = 5,
     CookieReceived = 6,
     RekeyStarted = 7,
+}
+
+/// How the core decides whether it is under load (`wg_device_set_load`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum LoadMode {
+    /// By the rate of handshake messages with a valid MAC1.
+    Auto = 0,
+    /// Always under load (tests).
+    Always = 1,
+    /// Never under load (tests).
+    Never = 2,
+}
+// @abi end
+
+impl LoadMode {
+    /// The mode `wg_device_set_load` was given, if it is one.
+    pub fn from_u32(mode: u32) -> Option<LoadMode> {
+        [LoadMode::Auto, LoadMode::Always, LoadMode::Never]
+            .into_iter()
+            .find(|m| *m as u32 == mode)
+    }
 }

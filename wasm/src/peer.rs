@@ -16,22 +16,24 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::cookie::CookieGenerator;
 use crate::ct::wipe;
 use crate::messages::{
-    Error, ENDPOINT_WORDS, MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME,
-    REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_AFTER_TIME_RECEIVING,
+    Error, ENDPOINT_ADDRESS, ENDPOINT_FAMILY, ENDPOINT_PORT, ENDPOINT_WORDS, MAX_STAGED_PACKETS,
+    REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
+    REKEY_AFTER_TIME_RECEIVING,
 };
 use crate::noise::{InitiatorHandshake, PeerStatic, SessionKeys};
 use crate::replay::ReplayWindow;
 use crate::rng::Drbg;
 use crate::timers::Timers;
 
-/// An endpoint record as the ABI carries it: family (0 none, 4, 6), port,
-/// scope id, then 16 address bytes (IPv4 in the first 4) as 4 words.
+/// An endpoint record as the ABI carries it (`ENDPOINT_*`): family (0 none,
+/// 4, 6), port, scope id, then 16 address bytes (IPv4 in the first 4) as 4
+/// words.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Endpoint(pub [u32; ENDPOINT_WORDS]);
 
 impl Endpoint {
     pub fn family(&self) -> u32 {
-        self.0[0]
+        self.0[ENDPOINT_FAMILY]
     }
 
     pub fn is_set(&self) -> bool {
@@ -40,13 +42,13 @@ impl Endpoint {
 
     /// Family 0, 4 or 6 and a port that fits 16 bits.
     pub fn is_valid(&self) -> bool {
-        matches!(self.family(), 0 | 4 | 6) && self.0[1] <= 0xFFFF
+        matches!(self.family(), 0 | 4 | 6) && self.0[ENDPOINT_PORT] <= 0xFFFF
     }
 
     /// The address bytes (4 or 16); empty when no endpoint is set.
     pub fn address(&self) -> ([u8; 16], usize) {
         let mut out = [0u8; 16];
-        for (i, word) in self.0[3..7].iter().enumerate() {
+        for (i, word) in self.0[ENDPOINT_ADDRESS..].iter().enumerate() {
             out[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
         }
         let len = match self.family() {
@@ -63,7 +65,7 @@ impl Endpoint {
         let (addr, len) = self.address();
         let mut out = [0u8; 18];
         out[..len].copy_from_slice(&addr[..len]);
-        out[len..len + 2].copy_from_slice(&(self.0[1] as u16).to_be_bytes());
+        out[len..len + 2].copy_from_slice(&(self.0[ENDPOINT_PORT] as u16).to_be_bytes());
         (out, len + 2)
     }
 }

@@ -20,15 +20,12 @@ use core::ops::Range;
 use std::collections::VecDeque;
 
 use crate::aead;
-use crate::device::{
-    peer_mut, push_event, Batch, Device, Event, Outcome, LOAD_ALWAYS, LOAD_AUTO, LOAD_NEVER,
-    MIN_INITIATION_GAP,
-};
+use crate::device::{peer_mut, push_event, Batch, Device, Event, Outcome, MIN_INITIATION_GAP};
 use crate::ip;
 use crate::messages::{
-    EventKind, Op, Reason, AEAD_TAG_LEN, COOKIE_REPLY_LEN, COOKIE_REPLY_RECEIVER, DESC_ENDPOINT,
-    DESC_LEN, DESC_OFFSET, ENDPOINT_WORDS, HANDSHAKE_SENDER, INITIATION_LEN, MSG_COOKIE_REPLY,
-    MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT, MSG_TYPE, NO_PEER, RESPONSE_LEN,
+    EventKind, LoadMode, Op, Reason, AEAD_TAG_LEN, COOKIE_REPLY_LEN, COOKIE_REPLY_RECEIVER,
+    DESC_ENDPOINT, DESC_LEN, DESC_OFFSET, ENDPOINT_WORDS, HANDSHAKE_SENDER, INITIATION_LEN,
+    MSG_COOKIE_REPLY, MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT, MSG_TYPE, NO_PEER, RESPONSE_LEN,
     RESPONSE_RECEIVER, TRANSPORT_COUNTER, TRANSPORT_HEADER_LEN, TRANSPORT_MIN_LEN,
     TRANSPORT_RECEIVER, UNDER_LOAD_HANDSHAKES_PER_SECOND,
 };
@@ -42,7 +39,7 @@ use crate::peer::{Endpoint, Initiation, Keypair, Peer, Slot};
 /// lag behind; this core has no queue, so it counts a rate, and junk must not
 /// be part of it.)
 pub(crate) struct LoadMeter {
-    pub mode: u32,
+    pub mode: LoadMode,
     window_start: f64,
     count: u32,
     until: f64,
@@ -51,7 +48,7 @@ pub(crate) struct LoadMeter {
 impl LoadMeter {
     pub fn new() -> Self {
         LoadMeter {
-            mode: LOAD_AUTO,
+            mode: LoadMode::Auto,
             window_start: f64::NEG_INFINITY,
             count: 0,
             until: f64::NEG_INFINITY,
@@ -63,9 +60,9 @@ impl LoadMeter {
     /// MAC1 must not make real peers pay a cookie round trip.
     fn count_valid_handshake(&mut self, now: f64) -> bool {
         match self.mode {
-            LOAD_ALWAYS => true,
-            LOAD_NEVER => false,
-            _ => {
+            LoadMode::Always => true,
+            LoadMode::Never => false,
+            LoadMode::Auto => {
                 if !(now - self.window_start < 1000.0) {
                     self.window_start = now;
                     self.count = 0;
@@ -639,7 +636,7 @@ mod tests {
     #[test]
     fn under_load_a_cookie_reply_makes_the_initiator_retry_with_mac2() {
         let mut n = pair();
-        n.b.set_load(LOAD_ALWAYS).unwrap();
+        n.b.set_load(LoadMode::Always as u32).unwrap();
         encrypt(&mut n.a, &ipv4(A_IP, B_IP, b"x"), 0.0);
         let init = poll(&mut n.a, 0.0).remove(0);
         let cookie = decrypt(&mut n.b, &init.bytes, a_ep(), 0.0);
@@ -655,7 +652,7 @@ mod tests {
         assert_eq!(resp.bytes.len(), RESPONSE_LEN);
         // From another source the same MAC2 is not valid.
         let mut m = pair();
-        m.b.set_load(LOAD_ALWAYS).unwrap();
+        m.b.set_load(LoadMode::Always as u32).unwrap();
         m.a.initiate(0, 0.0).unwrap();
         let init = poll(&mut m.a, 0.0).remove(0);
         let cookie = decrypt(&mut m.b, &init.bytes, a_ep(), 0.0);

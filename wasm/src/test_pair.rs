@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use crate::device::{Batch, Device, Event};
 use crate::messages::{
     EventKind, Op, DESC_ENDPOINT, DESC_LEN, DESC_OFFSET, DESC_OP, DESC_PEER, DESC_REASON,
-    DESC_WORDS, ENDPOINT_WORDS, HEADROOM,
+    DESC_WORDS, ENDPOINT_WORDS, EVENT_WORDS, HEADROOM,
 };
 use crate::peer::Endpoint;
 
@@ -105,7 +105,7 @@ pub fn poll(dev: &mut Device, now: f64) -> Vec<Packet> {
 }
 
 pub fn events(dev: &mut Device) -> Vec<Event> {
-    let mut out = [[0u32; 4]; 64];
+    let mut out = [[0u32; EVENT_WORDS]; 64];
     let n = dev.drain_events(&mut out);
     out[..n].to_vec()
 }
