@@ -6,6 +6,7 @@
  *   (`build.ts --target ARCH`, Debian's cross gcc for the other one);
  * - `wgcage-<version>.tgz`: the npm package (`npm/`): one bundled module with
  *   the WASM core and both launchers embedded, run by the `deno` npm package;
+ * - `install.sh`, the installer the README's curl line fetches from the release;
  * - `SHA256SUMS` over all of them, in `sha256sum -c` form.
  *
  * `deno compile` downloads its runtime (denort) for each target. Where it
@@ -154,8 +155,9 @@ async function compileBinary(arch: Arch): Promise<string | undefined> {
   if (/denort|dl\.deno\.land|error sending request|dns error/i.test(stderr)) {
     console.error(
       `release: skipped dist/${name}: deno compile cannot get its ${ARCHES[arch]} runtime ` +
-        `(${cause}); set DENORT_BIN_${arch.toUpperCase()}=/path/to/denort or build where ` +
-        `dl.deno.land is reachable`,
+        `(${cause}); set DENORT_BIN_${arch.toUpperCase()}=/path/to/denort` +
+        (arch === Deno.build.arch ? " (or DENORT_BIN)" : "") +
+        " or build where dl.deno.land is reachable",
     );
     return undefined;
   }
@@ -266,7 +268,7 @@ async function clearDist(names: string[]): Promise<void> {
 
 async function release(partial: boolean): Promise<number> {
   const binaries = Object.keys(ARCHES).map((a) => `wgcage-${a}-linux`);
-  await clearDist([...binaries, `wgcage-${VERSION}.tgz`]);
+  await clearDist([...binaries, `wgcage-${VERSION}.tgz`, "install.sh"]);
   await buildLaunchers();
   const built: string[] = [];
   const skipped: string[] = [];
@@ -276,6 +278,9 @@ async function release(partial: boolean): Promise<number> {
     else skipped.push(`wgcage-${arch}-linux`);
   }
   built.push(await packNpm(path("dist"), path("target/stage/npm/")));
+  await Deno.copyFile(path("install.sh"), path("dist/install.sh"));
+  await Deno.chmod(path("dist/install.sh"), 0o755);
+  built.push("install.sh");
   await writeSums(path("dist"), built);
   console.log(`release: wrote dist/ ${[...built, "SHA256SUMS"].join(" ")}`);
   if (skipped.length === 0) return 0;
