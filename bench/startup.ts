@@ -2,9 +2,12 @@
  * Start-up time: `wgcage --config … -- true` against a listening wireguard-go
  * peer on the loopback of a test namespace, timed with hyperfine, next to
  * its anchors in the same run: Deno's own start-up (`deno run` of an empty
- * script) and bringing up a namespace with wireguard-go (no handshake).
+ * script) and bringing up a namespace with wireguard-go (no handshake). Beside
+ * the from-source form it times the installed npm form: the package packed
+ * (`tools/release.ts pack:npm`) and installed into a prefix of the run's own
+ * (npm, with the registry or npm's cache), started through its bin.
  *
- *     deno task bench:startup [--runs 20]
+ *     deno task bench:startup [--runs 20] [--no-npm]
  *
  * The last line is the median of wgcage's start-up in ms. Needs root
  * (namespaces, /dev/net/tun), wireguard-go, wg and hyperfine.
@@ -17,8 +20,12 @@ import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
 import { run } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
 
-const args = parseArgs({ args: Deno.args, options: { runs: { type: "string", default: "20" } } });
+const args = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string", default: "20" }, "no-npm": { type: "boolean" } },
+});
 const runs = Number(args.values.runs);
+const withNpm = !args.values["no-npm"];
 
 requireRoot("bench:startup");
 await requireTool("wireguard-go", "wireguard-go");
@@ -68,6 +75,39 @@ try {
   ];
   // Warm Deno's module cache first, so the runs measure start-up, not transpiling.
   await run(["ip", "netns", "exec", ns.name, ...wgcageArgv(["--config", config, "--", "true"])]);
+  if (withNpm) {
+    const root = new URL("../", import.meta.url).pathname;
+    const version = (await import("../src/version.ts")).VERSION;
+    await run([Deno.execPath(), "run", "-A", `${root}tools/release.ts`, "pack:npm", "--out", dir], {
+      timeoutMs: 120_000,
+    });
+    const prefix = `${dir}/npm`;
+    await run([
+      "npm",
+      "install",
+      "-g",
+      "--prefix",
+      prefix,
+      "--no-audit",
+      "--no-fund",
+      `${dir}/wgcage-${version}.tgz`,
+    ], {
+      timeoutMs: 300_000,
+    });
+    const npmArgv = [
+      "ip",
+      "netns",
+      "exec",
+      ns.name,
+      `${prefix}/bin/wgcage`,
+      "--config",
+      config,
+      "--",
+      "true",
+    ];
+    await run(npmArgv);
+    commands.push(shellQuote(npmArgv));
+  }
   await run([
     "hyperfine",
     "--warmup",
@@ -83,7 +123,7 @@ try {
   const results = (JSON.parse(await Deno.readTextFile(json)) as { results: HyperfineResult[] })
     .results;
   const ms = (s: number) => (s * 1000).toFixed(1);
-  const [deno, anchor, wgcage] = results;
+  const [deno, anchor, wgcage, npm] = results;
   console.log(`deno run (empty script): median ${ms(deno.median)} ms`);
   console.log(`netns + wireguard-go bring-up (anchor): median ${ms(anchor.median)} ms`);
   console.log(
@@ -91,6 +131,14 @@ try {
       ms(wgcage.median)
     } ms ± ${ms(wgcage.stddev)}`,
   );
+  if (npm) {
+    console.log(
+      `the npm package's wgcage, installed (same command): median ${ms(npm.median)} ms ± ${
+        ms(npm.stddev)
+      }`,
+    );
+    console.log(`npm_startup_ms=${ms(npm.median)}`);
+  }
   console.log(`startup_ratio=${(wgcage.median / anchor.median).toFixed(2)} (wgcage / anchor)`);
   console.log(`startup_ms=${ms(wgcage.median)}`);
 } finally {
