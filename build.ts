@@ -491,26 +491,32 @@ async function launcherCommand(output: LauncherOutput): Promise<void> {
   const existing = await readIfExists(path(output.asset));
   if (existing && headerHash(existing) === hash) return;
   await Deno.mkdir(path(output.dir), { recursive: true });
+  // Each file is written under a name of this process's, then renamed into
+  // place: builds running at once (parallel tests) never read a half-written one.
+  const part = `.part${Deno.pid}`;
   const out = path(`${output.dir}libwgcage_launcher.so`);
   await run(
     output.cc,
-    [...CC_FLAGS, ...files.filter((f) => f.endsWith(".c")).map(path), "-o", out],
+    [...CC_FLAGS, ...files.filter((f) => f.endsWith(".c")).map(path), "-o", out + part],
     "build the launcher",
   );
   const initOut = path(`${output.dir}wgcage-init`);
   await run(
     output.cc,
-    [...INIT_FLAGS, ...initFiles.filter((f) => f.endsWith(".c")).map(path), "-o", initOut],
+    [...INIT_FLAGS, ...initFiles.filter((f) => f.endsWith(".c")).map(path), "-o", initOut + part],
     "build the cage's init",
   );
+  await Deno.rename(out + part, out);
+  await Deno.rename(initOut + part, initOut);
   const bytes = await Deno.readFile(out);
   const initBytes = await Deno.readFile(initOut);
   await Deno.writeTextFile(
-    path(output.asset),
+    path(output.asset) + part,
     assetModule("launcherBytes", hash, bytes, "The native launcher, from launcher/.") +
       assetModule("initBytes", hash, initBytes, "The cage's init, from launcher/init/.")
         .split("\n").slice(2).join("\n"),
   );
+  await Deno.rename(path(output.asset) + part, path(output.asset));
   console.log(
     `build: wrote ${output.asset} (${bytes.length} bytes, init ${initBytes.length} bytes)`,
   );

@@ -325,7 +325,23 @@ async function main(args: string[]): Promise<number> {
       LANG: "C.UTF-8",
       CI: "true",
     };
-    for (const name of ["http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY"]) {
+    // The machine's proxy and CA settings, as CI's environment has them.
+    for (
+      const name of [
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "NODE_EXTRA_CA_CERTS",
+        "CURL_CA_BUNDLE",
+        "DENO_CERT",
+        "DENO_TLS_CA_STORE",
+      ]
+    ) {
       const value = Deno.env.get(name);
       if (value) env[name] = value;
     }

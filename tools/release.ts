@@ -195,18 +195,28 @@ async function packNpm(out: string, stage: string): Promise<string> {
   const bundle = `${dir}bundle.js`;
   // One module: the dynamic imports of src/main.ts and of the launcher's
   // asset are inlined (no code splitting), node: built-ins stay imports.
-  await run(Deno.execPath(), [
-    "bundle",
-    "--quiet",
-    "--platform",
-    "deno",
-    "--no-lock",
-    "--config",
-    `${dir}deno.json`,
-    "--output",
-    bundle,
-    `${dir}src/main.ts`,
-  ], "bundle src/main.ts");
+  await run(
+    Deno.execPath(),
+    [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--no-lock",
+      "--config",
+      `${dir}deno.json`,
+      "--output",
+      bundle,
+      `${dir}src/main.ts`,
+    ],
+    "bundle src/main.ts",
+    {
+      // deno bundle fetches esbuild from the npm registry on first use; trust
+      // the system's CAs for it as npm does (a registry reached through a proxy
+      // whose CA is only in /etc/ssl/certs), besides Deno's own.
+      env: { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" },
+    },
+  );
   const body = await Deno.readTextFile(bundle);
   const local = [...body.matchAll(/\bimport\(\s*["']([^"']+)["']/g)].map((m) => m[1])
     .filter((s) => !s.startsWith("node:"));
