@@ -1,7 +1,8 @@
 /**
  * The npm package as a user gets it: `deno run -A tools/release.ts pack:npm`
- * packs it, `npm install -g --prefix DIR` installs it from that tarball into
- * an empty prefix (its `deno` dependency comes from the npm registry), and
+ * packs it, `npx` runs it from the tarball (packages side by side), `npm
+ * install -g --prefix DIR` installs it into an empty prefix (its `deno`
+ * dependency comes from the npm registry, or npm's cache), and
  * the installed `wgcage` runs the demo and a caged command through a tunnel
  * to wireguard-go, as uid 65534, with a PATH on which no C compiler, no Deno
  * of the machine's and no Node can be found.
@@ -97,6 +98,23 @@ Deno.test({
         { timeoutMs: 300_000 },
       );
       console.log(`npm install of the tarball: ${Math.round(performance.now() - started)} ms`);
+
+      // npx lays packages out side by side (its own cache, made and removed here).
+      const npx = await run(
+        [
+          "env",
+          `npm_config_cache=${dir}/npx-cache`,
+          "npm_config_update_notifier=false",
+          "npx",
+          "--yes",
+          "--package",
+          tarball,
+          "wgcage",
+          "version",
+        ],
+        { timeoutMs: 300_000 },
+      );
+      assert(npx.stdout.trim() === `wgcage ${VERSION} (deno 2.9.6)`, `npx printed: ${npx.stdout}`);
 
       const tools = await bareTools(dir);
       const env = {
