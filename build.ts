@@ -5,7 +5,7 @@
  *   committed; `--check` rebuilds it and fails when the committed one differs.
  * - the `@abi` sections of `wasm/src/messages.rs` → `src/wg/abi.ts` and
  *   `launcher/abi.h`, committed; `--check` fails when either is stale.
- * - `launcher/` (C, the system `cc`) → `src/cage/_launcher_asset.ts`, generated on
+ * - `launcher/` (C, the system `cc`) → `src/launcher/_launcher_asset.ts`, generated on
  *   each machine (not committed), rebuilt only when its sources change.
  *
  * Usage: `deno task build` (both), `deno task build --check`,
@@ -193,7 +193,7 @@ async function buildWasm(): Promise<{ bytes: Uint8Array; hash: string }> {
 }
 
 const WASM_ASSET = "src/wg/_wasm_asset.ts";
-const LAUNCHER_ASSET = "src/cage/_launcher_asset.ts";
+const LAUNCHER_ASSET = "src/launcher/_launcher_asset.ts";
 
 async function wasmCommand(check: boolean): Promise<void> {
   const { bytes, hash } = await buildWasm();

@@ -35,7 +35,7 @@ export type Arch = keyof typeof ARCHES;
 
 /** The modules src/main.ts imports dynamically; `deno compile` must include them. */
 const DYNAMIC_IMPORTS = [
-  "src/cage/_launcher_asset.ts",
+  "src/launcher/_launcher_asset.ts",
   "src/cli/demo_command.ts",
   "src/cli/key_commands.ts",
   "src/cli/info_commands.ts",
@@ -84,7 +84,7 @@ async function buildLaunchers(): Promise<void> {
 
 /**
  * A copy of src/ (and deno.json, for its compiler options) in `dir`, with
- * `src/cage/_launcher_asset.ts` replaced by `launcherAsset` and `extra` files
+ * `src/launcher/_launcher_asset.ts` replaced by `launcherAsset` and `extra` files
  * added beside it. The tree itself is never changed.
  */
 async function stageSource(
@@ -98,7 +98,7 @@ async function stageSource(
   await Deno.mkdir(dir, { recursive: true });
   await run("cp", ["-R", path("src"), dir], "copy the sources");
   await Deno.copyFile(path("deno.json"), `${dir}deno.json`);
-  await Deno.writeTextFile(`${dir}src/cage/_launcher_asset.ts`, launcherAsset);
+  await Deno.writeTextFile(`${dir}src/launcher/_launcher_asset.ts`, launcherAsset);
   for (const [rel, text] of Object.entries(extra)) await Deno.writeTextFile(`${dir}${rel}`, text);
   return dir;
 }
@@ -185,7 +185,7 @@ export const initBytes: Uint8Array = build.initBytes;
 async function packNpm(out: string, stage: string): Promise<string> {
   const extra: Record<string, string> = {};
   for (const arch of Object.keys(ARCHES)) {
-    extra[`src/cage/_launcher_asset_${arch}.ts`] = await Deno.readTextFile(
+    extra[`src/launcher/_launcher_asset_${arch}.ts`] = await Deno.readTextFile(
       path(`target/${arch}/_launcher_asset.ts`),
     );
   }

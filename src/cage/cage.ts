@@ -31,7 +31,12 @@
  */
 
 import type { NetlinkTransport } from "../netlink/transport.ts";
-import { initProgramFd, launcher, type LauncherSymbols, prepareLauncher } from "./_ffi.ts";
+import {
+  initProgramFd,
+  launcher,
+  type LauncherSymbols,
+  prepareLauncher,
+} from "../launcher/library.ts";
 import type { EtcFiles } from "./etc_files.ts";
 import { cageFailure, type FailureContext } from "./failure.ts";
 import { NETLINK_RECV_TIMEOUT_MS, NetlinkFd } from "./netlink_fd.ts";

@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
-import { launcher, prepareLauncher } from "./_ffi.ts";
+import { launcher, prepareLauncher } from "../launcher/library.ts";
 
 const ENVIRON = new URL("./environ.ts", import.meta.url).href;
 

@@ -6,7 +6,7 @@
  */
 
 import type { NetlinkTransport } from "../netlink/transport.ts";
-import type { LauncherSymbols } from "./_ffi.ts";
+import type { LauncherSymbols } from "../launcher/symbols.ts";
 import { describeErrno } from "./failure.ts";
 
 const EAGAIN = 11;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { launcher, prepareLauncher } from "./_ffi.ts";
+import { launcher, prepareLauncher } from "../launcher/library.ts";
 import { CageError, EXIT_REFUSED } from "./error.ts";
 import { describeErrno } from "./failure.ts";
 

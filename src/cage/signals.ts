@@ -10,7 +10,7 @@
  * @module
  */
 
-import { launcher, type LauncherSymbols, prepareLauncher } from "./_ffi.ts";
+import { launcher, type LauncherSymbols, prepareLauncher } from "../launcher/library.ts";
 import { CageError, EXIT_REFUSED } from "./error.ts";
 
 /** Linux signal numbers. */

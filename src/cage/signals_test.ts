@@ -1,5 +1,5 @@
 import nodeAssert from "node:assert/strict";
-import { prepareLauncher } from "./_ffi.ts";
+import { prepareLauncher } from "../launcher/library.ts";
 import { forwardSignals, signalNumber } from "./signals.ts";
 
 Deno.test("signalNumber knows Linux's numbers and refuses nonsense", () => {

@@ -8,7 +8,7 @@
  */
 
 import type { PacketBatch, PacketIo } from "./loop.ts";
-import type { LauncherSymbols } from "../cage/_ffi.ts";
+import type { LauncherSymbols } from "../launcher/symbols.ts";
 import { HEADROOM } from "../wg/abi.ts";
 
 /** A batch whose slots and descriptors the launcher can read and write. */

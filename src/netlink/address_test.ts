@@ -8,9 +8,17 @@ import {
   listAddresses,
 } from "./address.ts";
 import { encodeRequest, type NetlinkRequest, NLM_F_ACK, NLM_F_DUMP } from "./message.ts";
-import { errorReply, ReplayTransport, ScriptedTransport } from "./_fake_transport.ts";
-import { ADDRESS_DUMP, ADDRESS_EXISTS_CONVERSATION, fromHex } from "./_kernel_replies.ts";
-import { bytesOf, capturedMessages, hex } from "./_test_util.ts";
+import {
+  errorReply,
+  ReplayTransport,
+  ScriptedTransport,
+} from "../../testdata/netlink/fake_transport.ts";
+import {
+  ADDRESS_DUMP,
+  ADDRESS_EXISTS_CONVERSATION,
+  fromHex,
+} from "../../testdata/netlink/kernel_replies.ts";
+import { bytesOf, capturedMessages, hex } from "../../testdata/netlink/hex.ts";
 import { disableLinkLocal, getLink, setLink } from "./link.ts";
 
 const IP_SEQ = 0x6b028dc6;

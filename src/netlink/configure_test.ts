@@ -18,14 +18,14 @@ import {
   message,
   ReplayTransport,
   ScriptedTransport,
-} from "./_fake_transport.ts";
+} from "../../testdata/netlink/fake_transport.ts";
 import {
   ADDRESS_EXISTS_CONVERSATION,
   CONFIGURE_CONVERSATION,
   fromHex,
   MISSING_LINK_CONVERSATION,
-} from "./_kernel_replies.ts";
-import { hex } from "./_test_util.ts";
+} from "../../testdata/netlink/kernel_replies.ts";
+import { hex } from "../../testdata/netlink/hex.ts";
 
 const PLAN: LinkPlan = {
   tunName: "wg0",

@@ -11,7 +11,13 @@ import {
   NLMSG_ERROR,
   NLMSG_OVERRUN,
 } from "./message.ts";
-import { datagram, doneReply, errorReply, message, ScriptedTransport } from "./_fake_transport.ts";
+import {
+  datagram,
+  doneReply,
+  errorReply,
+  message,
+  ScriptedTransport,
+} from "../../testdata/netlink/fake_transport.ts";
 import type { NetlinkTransport } from "./transport.ts";
 
 const GET: NetlinkRequest = {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { EACCES, EPERM, errnoDescription, errnoName } from "./errno.ts";
+import { EACCES, EPERM, errnoDescription, errnoName } from "../launcher/errno.ts";
 
 /** What failed, for a {@linkcode NetlinkError}'s message. */
 export interface FailedRequest {

@@ -1,5 +1,5 @@
 import { strictEqual } from "node:assert";
-import { errnoDescription, errnoName } from "./errno.ts";
+import { errnoDescription, errnoName } from "../launcher/errno.ts";
 import { NetlinkError, permissionHint } from "./error.ts";
 
 Deno.test("errno names and descriptions follow Linux and glibc, with a fallback for unknown values", () => {

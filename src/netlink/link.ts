@@ -9,7 +9,7 @@
  */
 
 import { requestDump, requestWithAck } from "./conversation.ts";
-import { EAFNOSUPPORT, EINVAL, ENODEV } from "./errno.ts";
+import { EAFNOSUPPORT, EINVAL, ENODEV } from "../launcher/errno.ts";
 import { NetlinkError, permissionHint } from "./error.ts";
 import {
   AF_INET6,

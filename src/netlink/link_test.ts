@@ -17,9 +17,17 @@ import {
   RTM_NEWLINK,
 } from "./message.ts";
 import { NetlinkError } from "./error.ts";
-import { errorReply, ReplayTransport, ScriptedTransport } from "./_fake_transport.ts";
-import { fromHex, LINK_DUMP, MISSING_LINK_CONVERSATION } from "./_kernel_replies.ts";
-import { bytesOf, capturedMessages, hex } from "./_test_util.ts";
+import {
+  errorReply,
+  ReplayTransport,
+  ScriptedTransport,
+} from "../../testdata/netlink/fake_transport.ts";
+import {
+  fromHex,
+  LINK_DUMP,
+  MISSING_LINK_CONVERSATION,
+} from "../../testdata/netlink/kernel_replies.ts";
+import { bytesOf, capturedMessages, hex } from "../../testdata/netlink/hex.ts";
 
 /** The sequence number `ip` used when its requests were recorded with strace. */
 const IP_SEQ = 0x6b028dc6;

@@ -10,7 +10,7 @@ import {
   stringAttribute,
   u32Attribute,
 } from "./message.ts";
-import { bytesOf, hex } from "./_test_util.ts";
+import { bytesOf, hex } from "../../testdata/netlink/hex.ts";
 
 // The expected bytes in these tests are little-endian, as on x86_64 and arm64.
 Deno.test("the netlink tests run on a little-endian host", () => {

@@ -12,7 +12,7 @@ import { formatCidr, maskCidr } from "../config/cidr.ts";
 import { formatIp } from "../config/ip.ts";
 import type { Cidr } from "../config/types.ts";
 import { requestDump, requestWithAck } from "./conversation.ts";
-import { EAFNOSUPPORT, EEXIST, EINVAL, ENETDOWN, ENODEV } from "./errno.ts";
+import { EAFNOSUPPORT, EEXIST, EINVAL, ENETDOWN, ENODEV } from "../launcher/errno.ts";
 import { permissionHint } from "./error.ts";
 import {
   AF_INET,

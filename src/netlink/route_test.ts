@@ -2,9 +2,13 @@ import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { parseCidr } from "../config/cidr.ts";
 import { encodeRequest, type NetlinkRequest, NLM_F_ACK, NLM_F_DUMP } from "./message.ts";
 import { addRoute, addRouteRequest, decodeRoute, dumpRoutesRequest, listRoutes } from "./route.ts";
-import { errorReply, ReplayTransport, ScriptedTransport } from "./_fake_transport.ts";
-import { fromHex, ROUTE_DUMP } from "./_kernel_replies.ts";
-import { bytesOf, capturedMessages, hex } from "./_test_util.ts";
+import {
+  errorReply,
+  ReplayTransport,
+  ScriptedTransport,
+} from "../../testdata/netlink/fake_transport.ts";
+import { fromHex, ROUTE_DUMP } from "../../testdata/netlink/kernel_replies.ts";
+import { bytesOf, capturedMessages, hex } from "../../testdata/netlink/hex.ts";
 
 const IP_SEQ = 0x6b028dc7;
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { launcher } from "./_ffi.ts";
+import { launcher } from "./library.ts";
 
 /** Zeroes `buf`: its resident pages through mincore(2), or all of it if that fails. */
 export function wipeResidentPages(buf: Uint8Array): void {

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { decodeMessages, type NetlinkMessage } from "./message.ts";
-import { fromHex } from "./_kernel_replies.ts";
+import { decodeMessages, type NetlinkMessage } from "../../src/netlink/message.ts";
+import { fromHex } from "./kernel_replies.ts";
 
 /** Bytes as lowercase hex with a space every 4 bytes, for readable diffs. */
 export function hex(bytes: Uint8Array): string {

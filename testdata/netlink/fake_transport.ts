@@ -13,8 +13,8 @@ import {
   NLM_F_CAPPED,
   NLMSG_DONE,
   NLMSG_ERROR,
-} from "./message.ts";
-import type { NetlinkTransport } from "./transport.ts";
+} from "../../src/netlink/message.ts";
+import type { NetlinkTransport } from "../../src/netlink/transport.ts";
 
 /** A transport that answers each request with datagrams a test function computes. */
 export class ScriptedTransport implements NetlinkTransport {

@@ -7,9 +7,12 @@
  * @module
  */
 
-import type { TunnelConfig } from "./config/types.ts";
-import type { EtcFiles } from "./cage/mod.ts";
-import { hostsFile, nsswitchConf, readHostResolvConf, resolvConf } from "./dns/mod.ts";
+import type { TunnelConfig } from "../config/types.ts";
+import type { EtcFiles } from "../cage/etc_files.ts";
+import { hostsFile } from "./hosts.ts";
+import { nsswitchConf } from "./nsswitch.ts";
+import { readHostResolvConf } from "./read_host_resolv_conf.ts";
+import { resolvConf } from "./resolv_conf.ts";
 
 export function cageEtcFiles(
   config: TunnelConfig,

@@ -1,4 +1,4 @@
-import { launcher, prepareLauncher } from "./_ffi.ts";
+import { launcher, prepareLauncher } from "./library.ts";
 import { wipeResidentPages } from "./wipe.ts";
 
 function assert(condition: unknown, message: string): asserts condition {

@@ -1,0 +1,13 @@
+/**
+ * FFI signatures of the launcher's small fd helpers (launcher/fd.c): whole
+ * datagrams on the cage's netlink socket, a receive timeout, close.
+ *
+ * @module
+ */
+
+export const fdSymbols = {
+  wgl_fd_recv: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  wgl_fd_send: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  wgl_fd_close: { parameters: ["i32"], result: "i32" },
+  wgl_fd_set_recv_timeout: { parameters: ["i32", "u32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
