@@ -13,8 +13,7 @@
  * @module
  */
 
-import { wasmBytes } from "../src/wg/_wasm_asset.ts";
-import { instantiateCore } from "../src/wg/_wasm.ts";
+import { CORE_WASM_SIZE, instantiateCore } from "../src/wg/wasm.ts";
 
 const PACKET = 1420;
 const BATCH = 64;
@@ -146,7 +145,7 @@ async function main(): Promise<void> {
   console.log(`core_seal_packets=${Math.round(sealRate / PACKET)} packets/s`);
   console.log(`openssl_chacha20_poly1305_1024=${mb(openssl)} MB/s`);
   console.log(`x25519=${Math.round(x25519Rate)} ops/s`);
-  console.log(`wasm_size=${wasmBytes.length} bytes`);
+  console.log(`wasm_size=${CORE_WASM_SIZE} bytes`);
   console.log(`aead_ratio=${(sealRate / openssl).toFixed(3)}`);
 }
 

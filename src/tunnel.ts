@@ -16,13 +16,13 @@ import { formatCidr } from "./config/cidr.ts";
 import { formatEndpoint, type ResolvedEndpoint } from "./config/endpoint.ts";
 import { resolveEndpoint } from "./config/resolve_endpoint.ts";
 import { Cage } from "./cage/mod.ts";
-import { launcher, prepareLauncher } from "./launcher/library.ts";
 import { wipeResidentPages } from "./launcher/wipe.ts";
 import { configureLinks } from "./netlink/configure.ts";
 import { cageEtcFiles } from "./dns/cage_etc.ts";
 import { type Clock, systemClock } from "./datapath/clock.ts";
-import { DataPath } from "./datapath/loop.ts";
+import { DataPath, sendControl } from "./datapath/loop.ts";
 import { LauncherPacketIo } from "./datapath/launcher_io.ts";
+import { UdpSocket } from "./datapath/udp_socket.ts";
 import { CoreAdapter } from "./datapath/core_adapter.ts";
 import { type Batch, WgDevice } from "./wg/device.ts";
 import { EventKind } from "./wg/abi.ts";
@@ -64,17 +64,6 @@ function shortKey(b64: string): string {
   return `${b64.slice(0, 8)}…`;
 }
 
-function udpOpenFailure(port: number, errno: number): string {
-  switch (errno) {
-    case 98: // EADDRINUSE
-      return `Cannot listen on UDP port ${port}: it is in use; choose another ListenPort or leave it out`;
-    case 13: // EACCES
-      return `Cannot listen on UDP port ${port}: ports below 1024 need root; choose ListenPort 1024 or above`;
-    default:
-      return `Cannot open a UDP socket (port ${port}): errno ${errno}; check that the host allows UDP sockets`;
-  }
-}
-
 /** Routes for the cage: every AllowedIPs prefix of every peer, each once. */
 function routesOf(config: TunnelConfig): Cidr[] {
   const seen = new Set<string>();
@@ -104,7 +93,7 @@ export class Tunnel {
   readonly #datapath: DataPath<Batch>;
   readonly #io: LauncherPacketIo<Batch>;
   readonly #running: Promise<void>;
-  readonly #udpFd: number;
+  readonly #udp: UdpSocket;
   readonly #o: TunnelOptions;
   readonly #peerIds: number[];
   readonly #endpoints: (ResolvedEndpoint | undefined)[];
@@ -119,8 +108,7 @@ export class Tunnel {
     parts: {
       cage: Cage;
       device: WgDevice;
-      udpFd: number;
-      listenPort: number;
+      udp: UdpSocket;
       datapath: DataPath<Batch>;
       io: LauncherPacketIo<Batch>;
       peerIds: number[];
@@ -132,8 +120,8 @@ export class Tunnel {
     this.#clock = parts.clock;
     this.cage = parts.cage;
     this.device = parts.device;
-    this.#udpFd = parts.udpFd;
-    this.listenPort = parts.listenPort;
+    this.#udp = parts.udp;
+    this.listenPort = parts.udp.port;
     this.#datapath = parts.datapath;
     this.#io = parts.io;
     this.#peerIds = parts.peerIds;
@@ -162,10 +150,9 @@ export class Tunnel {
       );
     }
     o.log?.("core ready (self test passed)");
-    await prepareLauncher();
-    const ffi = launcher();
-    let udpFd = -1;
+    let udp: UdpSocket | undefined;
     let cage: Cage | undefined;
+    let io: LauncherPacketIo<Batch> | undefined;
     try {
       device.setPrivateKey(config.iface.privateKey.bytes);
       const peerIds = config.peers.map((p, i) => {
@@ -180,11 +167,8 @@ export class Tunnel {
         return id;
       });
 
-      udpFd = ffi.wgl_udp_open(config.iface.listenPort ?? 0);
-      if (udpFd < 0) {
-        throw new TunnelError(udpOpenFailure(config.iface.listenPort ?? 0, -udpFd));
-      }
-      const listenPort = ffi.wgl_udp_local_port(udpFd);
+      udp = await UdpSocket.open(config.iface.listenPort ?? 0);
+      const socket = udp;
 
       // Handshakes start before the cage is made, so the round trip to the
       // peers overlaps the cage's set-up; the loop picks up the responses.
@@ -193,16 +177,13 @@ export class Tunnel {
         inbound: device.batch(BATCH, INBOUND_SLOT),
         control: device.batch(CONTROL_BATCH, Math.max(roundUp(config.iface.mtu + 64, 64), 256)),
       };
+      const core = new CoreAdapter(device);
       const now = clock.now();
       const wall = clock.wall();
       peerIds.forEach((id, i) => {
         if (endpoints[i]) device.initiate(id, now, wall);
       });
-      for (let n = CONTROL_BATCH; n === CONTROL_BATCH;) {
-        n = batches.control.poll(now, wall);
-        const c = batches.control;
-        ffi.wgl_udp_send_batch(udpFd, c.slotsPointerView(), c.slotSize, c.descView(), n);
-      }
+      sendControl(core, batches.control, (b, n) => socket.send(b, n), now, wall);
 
       cage = await Cage.open({
         argv: o.argv,
@@ -214,8 +195,7 @@ export class Tunnel {
         etcFiles: cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn),
       });
       o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
-      // Best effort: without it, closing the TUN fd at exit waits for the kernel.
-      ffi.wgl_tun_detach_on_close(cage.tunFd);
+      io = new LauncherPacketIo<Batch>(cage.tunFd, socket);
       configureLinks(cage.netlink(), {
         tunName: o.tunName,
         mtu: config.iface.mtu,
@@ -225,9 +205,8 @@ export class Tunnel {
 
       o.log?.("links configured");
       let drain: () => void = () => {};
-      const io = new LauncherPacketIo<Batch>(ffi, cage.tunFd, udpFd);
       const datapath = new DataPath<Batch>({
-        core: new CoreAdapter(device),
+        core,
         io,
         clock,
         batches,
@@ -236,8 +215,7 @@ export class Tunnel {
       const tunnel = new Tunnel(o, {
         cage,
         device,
-        udpFd,
-        listenPort,
+        udp: socket,
         datapath,
         io,
         peerIds,
@@ -251,11 +229,12 @@ export class Tunnel {
       datapath.kick();
       return tunnel;
     } catch (e) {
+      io?.close();
       if (cage) {
         cage.kill();
         await cage.close();
       }
-      if (udpFd >= 0) ffi.wgl_fd_close(udpFd);
+      udp?.close();
       device.close();
       throw e;
     }
@@ -380,7 +359,7 @@ export class Tunnel {
     this.#io.close();
     this.cage.kill();
     await this.cage.close();
-    launcher().wgl_fd_close(this.#udpFd);
+    this.#udp.close();
     this.device.close(wipeResidentPages);
   }
 }

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { createCipheriv } from "node:crypto";
 import { CoreError } from "../src/wg/abi.ts";
-import { instantiateCore } from "../src/wg/_wasm.ts";
+import { instantiateCore } from "../src/wg/wasm.ts";
 import { CorePrimitives, corePrimitives } from "../src/wg/primitives.ts";
 import { fromHex, toHex } from "./vectors.ts";
 

@@ -5,47 +5,30 @@
  * @module
  */
 
+import {
+  describeErrno,
+  EACCES,
+  EINVAL,
+  ELOOP,
+  ENODEV,
+  ENOENT,
+  ENOSPC,
+  ENOTDIR,
+  ENXIO,
+  EPERM,
+  EUSERS,
+} from "../launcher/errno.ts";
 import { CageError, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_REFUSED } from "./error.ts";
 import { type CageMode, Stage } from "./stage.ts";
 
-const EPERM = 1;
-const ENOENT = 2;
-const ENXIO = 6;
-const EACCES = 13;
-const ENODEV = 19;
-const ENOSPC = 28;
-const EUSERS = 87;
-
-const DESCRIPTIONS: ReadonlyMap<number, string> = new Map([
-  [1, "operation not permitted"],
-  [2, "no such file or directory"],
-  [5, "input/output error"],
-  [6, "no such device or address"],
-  [7, "argument list too long"],
-  [8, "exec format error"],
-  [11, "resource temporarily unavailable"],
-  [12, "out of memory"],
-  [13, "permission denied"],
-  [16, "device or resource busy"],
-  [19, "no such device"],
-  [20, "not a directory"],
-  [21, "is a directory"],
-  [22, "invalid argument"],
-  [24, "too many open files"],
-  [26, "text file busy"],
-  [28, "no space left on device (a namespace limit was reached)"],
-  [32, "broken pipe"],
-  [36, "file name too long"],
-  [38, "function not implemented"],
-  [40, "too many levels of symbolic links"],
-  [71, "protocol error"],
-  [87, "too many users"],
-  [95, "operation not supported"],
-]);
-
-/** The lower-case C library text for an errno, e.g. `permission denied`. */
-export function describeErrno(errno: number): string {
-  return DESCRIPTIONS.get(errno) ?? `errno ${errno}`;
+/**
+ * The errno text for a message; ENOSPC at the namespace stages means a
+ * per-user namespace limit, which its glibc text does not say.
+ */
+function describe(errno: number): string {
+  return errno === ENOSPC
+    ? "no space left on device (a namespace limit was reached)"
+    : describeErrno(errno);
 }
 
 /** What the host says about unprivileged user namespaces (/proc/sys). */
@@ -125,12 +108,12 @@ export function cageFailure(
 ): CageError {
   const detail = { stage, errno };
   const refuse = (message: string) => new CageError(message, EXIT_REFUSED, detail);
-  const what = describeErrno(errno);
+  const what = describe(errno);
   const denied = errno === EPERM || errno === EACCES;
 
   if (stage === Stage.Exec) {
     const name = quote(ctx.command);
-    if (errno === ENOENT || errno === 20 /* ENOTDIR */ || errno === 40 /* ELOOP */) {
+    if (errno === ENOENT || errno === ENOTDIR || errno === ELOOP) {
       return new CageError(`wgcage: Cannot run ${name}: command not found`, EXIT_NOT_FOUND, detail);
     }
     const fix = errno === EACCES
@@ -154,7 +137,7 @@ export function cageFailure(
   if (
     ctx.mode !== "userns" && ctx.userns !== false && (stage === Stage.Clone || stage === Stage.Maps)
   ) {
-    if (denied || errno === 22 /* EINVAL */ || errno === ENOSPC || errno === EUSERS) {
+    if (denied || errno === EINVAL || errno === ENOSPC || errno === EUSERS) {
       return refuse(
         `wgcage: Cannot give the cage its own user namespace as root: ${what} (the host, e.g. a ` +
           "container's seccomp profile, refuses it); allow user namespaces, or pass --no-userns " +

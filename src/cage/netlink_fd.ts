@@ -7,9 +7,7 @@
 
 import type { NetlinkTransport } from "../netlink/transport.ts";
 import type { LauncherSymbols } from "../launcher/symbols.ts";
-import { describeErrno } from "./failure.ts";
-
-const EAGAIN = 11;
+import { describeErrno, EAGAIN } from "../launcher/errno.ts";
 
 /** How long a receive waits for the kernel's reply before it gives up. */
 export const NETLINK_RECV_TIMEOUT_MS = 5000;

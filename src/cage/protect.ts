@@ -9,7 +9,7 @@
 
 import { launcher, prepareLauncher } from "../launcher/library.ts";
 import { CageError, EXIT_REFUSED } from "./error.ts";
-import { describeErrno } from "./failure.ts";
+import { describeErrno } from "../launcher/errno.ts";
 
 /** Makes wgcage non-dumpable; throws {@linkcode CageError} (125) when the kernel refuses. */
 export async function protectProcess(): Promise<void> {

@@ -12,6 +12,7 @@
 
 import { launcher, type LauncherSymbols, prepareLauncher } from "../launcher/library.ts";
 import { CageError, EXIT_REFUSED } from "./error.ts";
+import { ESRCH } from "../launcher/errno.ts";
 
 /** Linux signal numbers. */
 export const SIGNALS = {
@@ -68,8 +69,6 @@ const Sigusr1State = {
 } as const;
 
 function noSigusr1(): void {}
-
-const ESRCH = 3;
 
 /**
  * Makes the launcher's handler the process's SIGUSR1 action for good.

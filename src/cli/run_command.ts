@@ -9,7 +9,7 @@ import type { RunOptions } from "./args.ts";
 import { hostLoadIo, loadConfig } from "../config/load.ts";
 import { forwardSignals, protectProcess } from "../cage/mod.ts";
 import { Tunnel } from "../tunnel.ts";
-import { compileCore } from "../wg/_wasm.ts";
+import { compileCore } from "../wg/wasm.ts";
 import { listenForInterruption } from "./interruption.ts";
 import { assertCommandExists } from "./command_lookup.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";

@@ -20,7 +20,7 @@ import { readWgQuick } from "./wg_quick.ts";
 import { MessageGuard } from "./message_guard.ts";
 import { checkPeerKeys, coreKeyMath } from "./peer_keys.ts";
 import { MAX_INPUT_BYTES, MAX_INPUT_SHOWN, readAtMost, readFileAtMost } from "./read_limited.ts";
-import { takeEnvironmentVariable } from "../cage/environ.ts";
+import { takeEnvironmentVariable } from "../launcher/environ.ts";
 
 /** What loading needs from the host; tests pass fakes. */
 export interface LoadIo extends KeyFileIo {

@@ -11,7 +11,7 @@ import type { ConfigDraft } from "./draft.ts";
 import { fail, type Site } from "./values.ts";
 import { sameKey } from "./key.ts";
 import { Key } from "./types.ts";
-import { compileCore } from "../wg/_wasm.ts";
+import { compileCore } from "../wg/wasm.ts";
 import { CorePrimitives } from "../wg/primitives.ts";
 
 /** The X25519 the checks need. */

@@ -8,7 +8,10 @@
  */
 
 import type { PacketBatch, PacketIo } from "./loop.ts";
+import type { UdpSocket } from "./udp_socket.ts";
+import { launcher } from "../launcher/library.ts";
 import type { LauncherSymbols } from "../launcher/symbols.ts";
+import { errnoName } from "../launcher/errno.ts";
 import { HEADROOM } from "../wg/abi.ts";
 
 /** A batch whose slots and descriptors the launcher can read and write. */
@@ -20,22 +23,6 @@ export interface MemoryBatch extends PacketBatch {
   descView(): Uint32Array;
 }
 
-function errnoName(code: number): string {
-  const names: Record<number, string> = {
-    1: "EPERM",
-    5: "EIO",
-    9: "EBADF",
-    11: "EAGAIN",
-    22: "EINVAL",
-    77: "EBADFD",
-    90: "EMSGSIZE",
-    97: "EAFNOSUPPORT",
-    98: "EADDRINUSE",
-    99: "EADDRNOTAVAIL",
-  };
-  return names[code] ?? `errno ${code}`;
-}
-
 function checked(result: number, what: string): number {
   if (result < 0) throw new Error(`Cannot ${what}: ${errnoName(-result)}`);
   return result;
@@ -44,14 +31,17 @@ function checked(result: number, what: string): number {
 export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
   readonly #sym: LauncherSymbols;
   readonly #tunFd: number;
-  readonly #udpFd: number;
+  readonly #udp: UdpSocket;
   readonly #wakeFd: number;
 
-  constructor(sym: LauncherSymbols, tunFd: number, udpFd: number) {
-    this.#sym = sym;
+  /** Needs the launcher loaded (the socket's `open` loads it). */
+  constructor(tunFd: number, udp: UdpSocket) {
+    this.#sym = launcher();
     this.#tunFd = tunFd;
-    this.#udpFd = udpFd;
-    this.#wakeFd = checked(sym.wgl_eventfd(), "create an eventfd");
+    this.#udp = udp;
+    this.#wakeFd = checked(this.#sym.wgl_eventfd(), "create an eventfd");
+    // Best effort: without it, closing the TUN fd at exit waits for the kernel.
+    this.#sym.wgl_tun_detach_on_close(tunFd);
   }
 
   readTun(b: B): number {
@@ -72,7 +62,7 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
 
   recvUdp(b: B): number {
     const r = this.#sym.wgl_udp_recv_batch(
-      this.#udpFd,
+      this.#udp.fd,
       b.slotsPointerView(),
       b.slotSize,
       b.descView(),
@@ -82,13 +72,13 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
   }
 
   sendUdp(b: B, n: number): void {
-    this.#sym.wgl_udp_send_batch(this.#udpFd, b.slotsPointerView(), b.slotSize, b.descView(), n);
+    this.#udp.send(b, n);
   }
 
   async wait(timeoutMs: number): Promise<void> {
     await this.#sym.wgl_wait(
       this.#tunFd,
-      this.#udpFd,
+      this.#udp.fd,
       this.#wakeFd,
       Math.min(timeoutMs, 2 ** 31 - 1),
     );

@@ -73,6 +73,27 @@ export interface DataPathStats {
   waits: number;
 }
 
+/**
+ * Stage 3 on its own: polls the core for handshake initiations, keepalives
+ * and staged packets until it has no more, and sends each batch it fills.
+ * The loop runs it on the turns that need it; a tunnel runs it once before
+ * the loop exists, so that its first initiations leave while the cage is
+ * being made.
+ */
+export function sendControl<B extends PacketBatch>(
+  core: DataPathCore<B>,
+  control: B,
+  send: (batch: B, n: number) => void,
+  now: number,
+  wall: number,
+): void {
+  let filled: number;
+  do {
+    filled = core.poll(control, now, wall);
+    if (filled > 0) send(control, filled);
+  } while (filled === control.count);
+}
+
 /** Longest stretch of busy turns before the loop lets the event loop run. */
 const MAX_BUSY_MS = 4;
 /** Longest idle wait, so that a stop request is never held up for long. */
@@ -150,12 +171,7 @@ export class DataPath<B extends PacketBatch> {
       if (out > 0 || inb > 0) deadline = core.nextDeadline(now);
       if (this.#pollWanted || now >= deadline) {
         this.#pollWanted = false;
-        const control = batches.control;
-        let filled: number;
-        do {
-          filled = core.poll(control, now, wall);
-          if (filled > 0) io.sendUdp(control, filled);
-        } while (filled === control.count);
+        sendControl(core, batches.control, (b, n) => io.sendUdp(b, n), now, wall);
         deadline = core.nextDeadline(now);
       }
       if (now >= this.#wakeAt) this.#wakeAt = Infinity;

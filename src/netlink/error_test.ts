@@ -1,16 +1,5 @@
 import { strictEqual } from "node:assert";
-import { errnoDescription, errnoName } from "../launcher/errno.ts";
 import { NetlinkError, permissionHint } from "./error.ts";
-
-Deno.test("errno names and descriptions follow Linux and glibc, with a fallback for unknown values", () => {
-  strictEqual(errnoName(17), "EEXIST");
-  strictEqual(errnoDescription(17), "File exists");
-  strictEqual(errnoName(1), "EPERM");
-  strictEqual(errnoDescription(13), "Permission denied");
-  strictEqual(errnoName(100), "ENETDOWN");
-  strictEqual(errnoName(9999), "errno 9999");
-  strictEqual(errnoDescription(9999), "Unknown error");
-});
 
 Deno.test("NetlinkError is an Error with errno and a one-line message", () => {
   const error = new NetlinkError(1, {

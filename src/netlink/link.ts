@@ -9,7 +9,7 @@
  */
 
 import { requestDump, requestWithAck } from "./conversation.ts";
-import { EAFNOSUPPORT, EINVAL, ENODEV } from "../launcher/errno.ts";
+import { EAFNOSUPPORT, EINVAL, ENODEV, EOPNOTSUPP } from "../launcher/errno.ts";
 import { NetlinkError, permissionHint } from "./error.ts";
 import {
   AF_INET6,
@@ -233,7 +233,7 @@ export function disableLinkLocal(nl: NetlinkTransport, index: number, name: stri
       hint: "the kernel refused 'addrgenmode none'",
     }));
   } catch (e) {
-    if (e instanceof NetlinkError && (e.errno === EAFNOSUPPORT || e.errno === 95)) return;
+    if (e instanceof NetlinkError && (e.errno === EAFNOSUPPORT || e.errno === EOPNOTSUPP)) return;
     throw e;
   }
 }

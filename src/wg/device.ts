@@ -17,8 +17,7 @@
  * @module
  */
 
-import type { Cidr } from "../config/types.ts";
-import { instantiateCore } from "./_wasm.ts";
+import { instantiateCore } from "./wasm.ts";
 import {
   AEAD_TAG_LEN,
   CoreError,
@@ -64,6 +63,14 @@ export interface Endpoint {
   address: Uint8Array;
 }
 
+/** An allowed-IPs prefix (the config's `Cidr` has this shape). */
+export interface Prefix {
+  readonly family: 4 | 6;
+  /** 4 or 16 bytes, network order. */
+  readonly address: Uint8Array;
+  readonly prefix: number;
+}
+
 /** 32 bytes, given as is or as a `Key` (src/config/types.ts). */
 export type KeyBytes = Uint8Array | { readonly bytes: Uint8Array };
 
@@ -72,7 +79,7 @@ export interface PeerOptions {
   presharedKey?: KeyBytes;
   /** Persistent keepalive in seconds; 0 is off. */
   keepalive: number;
-  allowedIps: readonly Cidr[];
+  allowedIps: readonly Prefix[];
 }
 
 export interface PeerStats {
@@ -327,7 +334,7 @@ export class WgDevice {
   }
 
   /** Routes a prefix to a peer (a prefix moves if another peer had it). */
-  addAllowedIp(peer: number, cidr: Cidr): void {
+  addAllowedIp(peer: number, cidr: Prefix): void {
     const len = cidr.family === 4 ? 4 : 16;
     if (cidr.address.length !== len) {
       throw new RangeError(

@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
-import { launcher, prepareLauncher } from "../launcher/library.ts";
+import { launcher, prepareLauncher } from "./library.ts";
 
 const ENVIRON = new URL("./environ.ts", import.meta.url).href;
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { launcher, prepareLauncher } from "../launcher/library.ts";
+import { launcher, prepareLauncher } from "./library.ts";
 
 /**
  * Reads an environment variable and erases it: from `Deno.env` (so the

@@ -1,13 +1,16 @@
 /**
- * Loads the WireGuard core from the embedded, generated asset, so that
- * `deno run` and `deno compile` read the same bytes and no path next to the
- * source is ever needed. The module is compiled once per process; each device
+ * The WireGuard core as a WebAssembly module, loaded from the embedded,
+ * generated asset (`_wasm_asset.ts`), so that `deno run` and `deno compile`
+ * read the same bytes and no path next to the source is ever needed. The module is compiled once per process; each device
  * is its own instance.
  *
  * @module
  */
 
 import { wasmBytes } from "./_wasm_asset.ts";
+
+/** Size of the core's WebAssembly module in bytes. */
+export const CORE_WASM_SIZE: number = wasmBytes.length;
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
