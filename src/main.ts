@@ -5,6 +5,12 @@
  * This is the only place that decides an exit status: 125 for wgcage's own
  * failures, 126/127 when the command cannot run, else the command's status.
  *
+ * Every error ends here, in {@linkcode report}, as one of two kinds. One of
+ * wgcage's own carries an `exitCode` (ConfigError, UsageError, CageError,
+ * LauncherError, NetlinkError, TunnelError, and WgCoreError when the
+ * configuration caused it): its one line names the cause and the fix. Any
+ * other error is a bug in wgcage, and says so.
+ *
  * @module
  */
 
@@ -25,11 +31,18 @@ function exitCodeOf(e: unknown): number | undefined {
   return undefined;
 }
 
-/** Prints an error as one line (plus its cause chain for unexpected errors). */
-function report(e: unknown): number {
+const PREFIX = "wgcage: ";
+
+/**
+ * Prints an error as one line starting with `wgcage: ` (the usage follows
+ * when a UsageError asks for it; the stack, for an internal error, with
+ * WGCAGE_DEBUG set) and returns the exit status for it.
+ */
+export function report(e: unknown): number {
   const code = exitCodeOf(e);
   if (code !== undefined) {
-    console.error((e as Error).message);
+    const message = (e as Error).message;
+    console.error(message.startsWith(PREFIX) ? message : PREFIX + message);
     if (e instanceof UsageError && e.showUsage) console.error(USAGE.trimEnd());
     return code;
   }
@@ -39,6 +52,15 @@ function report(e: unknown): number {
   );
   if (Deno.env.get("WGCAGE_DEBUG") && e instanceof Error) console.error(e.stack);
   return EXIT_FAILURE;
+}
+
+/** Runs `action`; what it throws is {@linkcode report}ed, and its status returned. */
+export async function reported(action: () => Promise<number> | number): Promise<number> {
+  try {
+    return await action();
+  } catch (e) {
+    return report(e);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -53,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === SERVE_ARG) return await demoServe(argv[1], Number(argv[2]));
   if (argv[0] === FETCH_ARG) return await demoFetch(argv[1]);
 
-  try {
+  return await reported(async () => {
     const command = parseArgs(argv);
     switch (command.kind) {
       case "run":
@@ -75,9 +97,7 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);
       }
     }
-  } catch (e) {
-    return report(e);
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -21,8 +21,12 @@ export interface FailedRequest {
  * EEXIST); the message is one line naming the request, the error, and the
  * likely fix:
  * `Cannot add address fd00::2/64 to wg0: Operation not permitted (EPERM); …`.
+ * It is one of wgcage's own failures (exit status 125): the kernel refused
+ * what the configuration asked for.
  */
 export class NetlinkError extends Error {
+  /** The exit status for wgcage's own failures. */
+  readonly exitCode = 125;
   readonly errno: number;
   constructor(errno: number, request: FailedRequest) {
     const kernel = request.kernelMessage ? `, kernel says "${request.kernelMessage}"` : "";

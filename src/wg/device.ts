@@ -100,13 +100,32 @@ export interface WgEvent {
   b: number;
 }
 
-/** A core call failed; `code` is a `CoreError`. */
+/**
+ * The core errors a configuration can cause, whose messages name the fix:
+ * wgcage's own failures. Any other code is a bug in wgcage.
+ */
+const CONFIGURATION_ERRORS: ReadonlySet<number> = new Set([
+  CoreError.NoPrivateKey,
+  CoreError.DhZero,
+  CoreError.TooManyPeers,
+  CoreError.DuplicatePeer,
+  CoreError.BadPrefix,
+  CoreError.OutOfMemory,
+]);
+
+/**
+ * A core call failed; `code` is a `CoreError`. When the configuration caused
+ * it, `exitCode` is 125 (one of wgcage's own failures); otherwise it has
+ * none, and main.ts reports it as the internal error it is.
+ */
 export class WgCoreError extends Error {
   readonly code: number;
+  readonly exitCode?: number;
   constructor(what: string, code: number) {
     super(`Cannot ${what}: ${describe(code)}`);
     this.name = "WgCoreError";
     this.code = code;
+    if (CONFIGURATION_ERRORS.has(code)) this.exitCode = 125;
   }
 }
 
@@ -121,7 +140,7 @@ function describe(code: number): string {
     case CoreError.DhZero:
       return "the key is a low-order point and cannot be used; check the public key (DhZero)";
     case CoreError.TooManyPeers:
-      return "too many peers (TooManyPeers)";
+      return "too many peers for one device; give the tunnel fewer peers (TooManyPeers)";
     case CoreError.NoSuchPeer:
       return "no such peer (NoSuchPeer)";
     case CoreError.DuplicatePeer:
@@ -129,7 +148,7 @@ function describe(code: number): string {
     case CoreError.BadPrefix:
       return "the prefix length is too long for the address family (BadPrefix)";
     case CoreError.OutOfMemory:
-      return "the core is out of memory (OutOfMemory)";
+      return "the core is out of memory; give the tunnel fewer peers or AllowedIPs (OutOfMemory)";
     case CoreError.BufferTooSmall:
       return "the buffer is too small (BufferTooSmall)";
     default:
