@@ -12,12 +12,18 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-Deno.test("test:fresh takes --cold, --keep and repeated --drop-package NAME", () => {
+Deno.test("test:fresh takes --cold, --keep, --ref REV and repeated --drop-package NAME", () => {
   const o = parseFreshArgs(["--keep", "--drop-package", "lld-14", "--drop-package", "libc6-dev"]);
   assert(o.keep && !o.cold, JSON.stringify(o));
   assert(o.dropPackages.join(" ") === "lld-14 libc6-dev", JSON.stringify(o));
   assert(parseFreshArgs([]).dropPackages.length === 0, "a default drops a package");
-  for (const bad of [["--drop-package"], ["--drop-package", "-x"], ["--chroot"]]) {
+  assert(parseFreshArgs([]).ref === undefined, "a default takes a revision");
+  assert(parseFreshArgs(["--ref", "366dc11~"]).ref === "366dc11~", "--ref is not taken");
+  const bads = [["--drop-package"], ["--drop-package", "-x"], ["--chroot"], ["--ref"], [
+    "--ref",
+    "--keep",
+  ]];
+  for (const bad of bads) {
     let thrown: unknown;
     try {
       parseFreshArgs(bad);

@@ -23,10 +23,13 @@
  *
  * Downloaded .deb files and npm's cache are kept between runs in the cache
  * directory (`--cold` does without): what gets installed is the same.
+ * `--ref REV` takes the project as committed at REV (`git archive`) instead
+ * of the work tree: `--ref 366dc11~` is the tree before .ci/run installed
+ * lld-14, and fails in `deno task build --check` (rust-lld not found).
  * `--drop-package NAME` removes NAME from the copied .ci/run's apt-get line
  * first, to show that the run fails without it (e.g. `lld-14`).
  *
- * Usage: `deno task test:fresh [--cold] [--keep] [--drop-package NAME]`
+ * Usage: `deno task test:fresh [--cold] [--keep] [--ref REV] [--drop-package NAME]`
  *
  * @module
  */
@@ -39,6 +42,8 @@ export interface FreshOptions {
   readonly cold: boolean;
   readonly keep: boolean;
   readonly dropPackages: readonly string[];
+  /** A git revision to take the project from; the work tree when absent. */
+  readonly ref?: string;
 }
 
 export class UsageError extends Error {}
@@ -48,6 +53,7 @@ export function parseFreshArgs(args: readonly string[]): FreshOptions {
   let cold = false;
   let keep = false;
   const dropPackages: string[] = [];
+  let ref: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--cold") cold = true;
@@ -58,11 +64,16 @@ export function parseFreshArgs(args: readonly string[]): FreshOptions {
         throw new UsageError(`--drop-package needs a Debian package name, got '${name ?? ""}'`);
       }
       dropPackages.push(name);
+    } else if (a === "--ref") {
+      ref = args[++i];
+      if (!ref || ref.startsWith("-")) throw new UsageError("--ref needs a git revision");
     } else {
-      throw new UsageError(`Unknown option '${a}'; use --cold, --keep or --drop-package NAME`);
+      throw new UsageError(
+        `Unknown option '${a}'; use --cold, --keep, --ref REV or --drop-package NAME`,
+      );
     }
   }
-  return { cold, keep, dropPackages };
+  return { cold, keep, dropPackages, ref };
 }
 
 /**
@@ -211,10 +222,29 @@ async function copyHostSettings(dir: string): Promise<void> {
   }
 }
 
-/** The project's files (tracked and untracked, not ignored) into DIR/work/wgcage. */
-async function copyProject(dir: string, dropPackages: readonly string[]): Promise<void> {
+/**
+ * The project into DIR/work/wgcage: its files as committed at `ref`, or the
+ * work tree's (tracked and untracked, not ignored).
+ */
+async function copyProject(
+  dir: string,
+  dropPackages: readonly string[],
+  ref: string | undefined,
+): Promise<void> {
   const dest = `${dir}/work/wgcage`;
   await Deno.mkdir(dest, { recursive: true });
+  if (ref !== undefined) {
+    const archive = `${dir}/work/project.tar`;
+    await sh(["git", "-C", ROOT, "archive", "--format=tar", "-o", archive, ref], { quiet: true });
+    await sh(["tar", "-C", dest, "-xf", archive], { quiet: true });
+    await Deno.remove(archive);
+  } else {
+    await copyWorkTree(dest);
+  }
+  await copyVectorsAndDrop(dir, dest, dropPackages);
+}
+
+async function copyWorkTree(dest: string): Promise<void> {
   const files = await new Deno.Command("git", {
     args: ["-C", ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
     stdout: "piped",
@@ -224,12 +254,20 @@ async function copyProject(dir: string, dropPackages: readonly string[]): Promis
   for (const f of new TextDecoder().decode(files.stdout).split("\0").filter(Boolean)) {
     if (await exists(`${ROOT}/${f}`)) present.push(f);
   }
-  await sh(["tar", "-C", ROOT, "--null", "-T", "-", "-cf", `${dir}/work/project.tar`], {
+  const archive = `${dest}/../project.tar`;
+  await sh(["tar", "-C", ROOT, "--null", "-T", "-", "-cf", archive], {
     input: present.join("\0") + "\0",
     quiet: true,
   });
-  await sh(["tar", "-C", dest, "-xf", `${dir}/work/project.tar`], { quiet: true });
-  await Deno.remove(`${dir}/work/project.tar`);
+  await sh(["tar", "-C", dest, "-xf", archive], { quiet: true });
+  await Deno.remove(archive);
+}
+
+async function copyVectorsAndDrop(
+  dir: string,
+  dest: string,
+  dropPackages: readonly string[],
+): Promise<void> {
   const vectors = Deno.env.get("WGCAGE_VECTORS") ?? `${ROOT}/../shared/vectors`;
   if (await exists(vectors)) {
     await Deno.mkdir(`${dir}/work/shared`, { recursive: true });
@@ -316,7 +354,7 @@ async function main(args: string[]): Promise<number> {
     say(`minimal ${SUITE} root in ${dir} (mirror ${mirror})`);
     await makeRoot(dir, cache, mirror);
     await copyHostSettings(dir);
-    await copyProject(dir, options.dropPackages);
+    await copyProject(dir, options.dropPackages, options.ref);
     await Deno.writeTextFile(`${dir}/work/steps.sh`, STEPS + "\n");
     say(`root ready after ${seconds()}; entering it with pivot_root`);
     const env: Record<string, string> = {
