@@ -1,6 +1,7 @@
 /**
  * Helpers shared by the benchmarks: peak memory of a process (sampled while
- * it runs), and number formatting.
+ * it runs), CPU time of a process tree over a window, the machine's load, and
+ * number formatting.
  *
  * @module
  */
@@ -103,5 +104,142 @@ export async function runSampled(
   } finally {
     clearTimeout(timer);
     sampler.stop();
+  }
+}
+
+/**
+ * The fields of `/proc/PID/stat` from the third (state) on, or undefined
+ * when the process is gone. The command name before them may hold spaces and
+ * parentheses, so they start after its last `)`.
+ */
+function statFields(pid: number): string[] | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+  return text.slice(text.lastIndexOf(")") + 2).trim().split(" ");
+}
+
+/**
+ * CPU time of a process in clock ticks, from `/proc/PID/stat`: utime + stime
+ * (all its threads, ended ones included) + cutime + cstime (the children it
+ * has waited for); undefined when it is gone.
+ */
+export function readCpuTicks(pid: number): number | undefined {
+  const f = statFields(pid);
+  if (f === undefined) return undefined;
+  // proc(5) numbers the fields from 1: utime 14, stime 15, cutime 16, cstime 17; f[0] is 3.
+  return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+}
+
+/** A process's command name (`/proc/PID/comm`), or undefined when it is gone. */
+export function commOf(pid: number): string | undefined {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The live children of a process, those of every one of its threads. */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`);
+      } catch {
+        continue; // the thread ended
+      }
+      for (const c of text.trim().split(" ")) if (c !== "") children.push(Number(c));
+    }
+  } catch {
+    // the process ended
+  }
+  return children;
+}
+
+/**
+ * `pid` and its live descendants, leaving out every process for which `skip`
+ * is true together with its own descendants.
+ */
+export function processTree(pid: number, skip: (pid: number) => boolean = () => false): number[] {
+  const tree: number[] = [];
+  const pending = [pid];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (skip(next)) continue;
+    tree.push(next);
+    pending.push(...childrenOf(next));
+  }
+  return tree;
+}
+
+/** Clock ticks per second, the unit of `/proc`'s CPU times (`getconf CLK_TCK`). */
+export async function clockTicksPerSecond(): Promise<number> {
+  const out = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output();
+  const ticks = Number(new TextDecoder().decode(out.stdout).trim());
+  if (!out.success || !Number.isInteger(ticks) || ticks <= 0) {
+    throw new Error("Cannot read the clock tick rate with getconf CLK_TCK");
+  }
+  return ticks;
+}
+
+/**
+ * The CPU time process trees use over a window. `start()` notes every process
+ * in each root's tree (see {@link processTree}) and its CPU time; `stop()`
+ * walks the trees again and returns, per root, the CPU seconds used since:
+ * a process that started in between counts whole, one that ended counts
+ * through its parent's cutime and cstime once reaped. A root that ended
+ * makes `stop()` throw.
+ */
+export class TreeCpuMeter {
+  readonly #roots: readonly number[];
+  readonly #ticksPerSecond: number;
+  readonly #skip: (pid: number) => boolean;
+  #before: Map<number, number>[] | undefined;
+
+  constructor(roots: readonly number[], ticksPerSecond: number, skip?: (pid: number) => boolean) {
+    this.#roots = roots;
+    this.#ticksPerSecond = ticksPerSecond;
+    this.#skip = skip ?? (() => false);
+  }
+
+  /** Takes the window's first reading. */
+  start(): void {
+    this.#before = this.#roots.map((root) => this.#read(root));
+  }
+
+  /** Takes the last reading and returns the CPU seconds of each root's tree. */
+  stop(): number[] {
+    const before = this.#before;
+    if (before === undefined) throw new Error("TreeCpuMeter.stop() before start()");
+    return this.#roots.map((root, i) => {
+      let ticks = 0;
+      for (const [pid, now] of this.#read(root)) ticks += now - (before[i].get(pid) ?? 0);
+      return ticks / this.#ticksPerSecond;
+    });
+  }
+
+  #read(root: number): Map<number, number> {
+    const ticks = new Map<number, number>();
+    for (const pid of processTree(root, this.#skip)) {
+      const t = readCpuTicks(pid);
+      if (t !== undefined) ticks.set(pid, t);
+    }
+    if (!ticks.has(root)) throw new Error(`Cannot read the CPU time of process ${root}: it ended`);
+    return ticks;
+  }
+}
+
+/** The load average over 1, 5 and 15 minutes, as `/proc/loadavg` gives it. */
+export function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "n/a";
   }
 }

@@ -2,6 +2,11 @@
  * A real WireGuard peer for interop tests: `wireguard-go -f <ifname>` inside
  * a test namespace, configured with `wg set` and `ip`.
  *
+ * Two builds of wireguard-go are run, each by its path (`.ci/run` installs
+ * both): Debian 12's, the default, and bookworm-backports', whose TUN
+ * offloads and UDP GSO/GRO make it the anchor of `bench:throughput` and an
+ * offload-capable peer for the interop tests.
+ *
  * wireguard-go always runs with `-f` (foreground) so the pid we keep is the
  * daemon's own; without it, it re-forks itself and the pid is lost. Key files
  * for `wg set` live in a 0700 temporary directory that is removed right after
@@ -13,7 +18,81 @@
 import { generateKeyPair, type KeyPair } from "./keys.ts";
 import { interfaceName, tempDirPrefix } from "./names.ts";
 import type { Lab, Namespace } from "./netns.ts";
-import { type NsProcess, waitUntil } from "./process.ts";
+import { type NsProcess, run, waitUntil } from "./process.ts";
+
+/** One build of wireguard-go, run by its path. */
+export interface WireguardGoBuild {
+  /** Short name for row labels and `--only`, e.g. `backports`. */
+  readonly id: "debian12" | "backports";
+  /** What it is, for test names and messages. */
+  readonly label: string;
+  /** The executable. */
+  readonly path: string;
+  /** A file holding its Debian package version, where dpkg does not know it. */
+  readonly versionFile?: string;
+}
+
+/** Debian 12's wireguard-go (0.0.20220316): the `wireguard-go` package, under dpkg. */
+export const WIREGUARD_GO_DEBIAN12: WireguardGoBuild = {
+  id: "debian12",
+  label: "Debian 12's wireguard-go",
+  path: "/usr/bin/wireguard-go",
+};
+
+/**
+ * bookworm-backports' wireguard-go (0.0.20231211: TUN offloads, UDP GSO/GRO),
+ * unpacked beside Debian 12's by `.ci/run` with its package version in a file.
+ */
+export const WIREGUARD_GO_BACKPORTS: WireguardGoBuild = {
+  id: "backports",
+  label: "bookworm-backports' wireguard-go (offloads)",
+  path: "/usr/local/lib/wgcage-bench/wireguard-go-backports/wireguard-go",
+  versionFile: "/usr/local/lib/wgcage-bench/wireguard-go-backports/version",
+};
+
+/** Both builds, the older first. */
+export const WIREGUARD_GO_BUILDS: readonly WireguardGoBuild[] = [
+  WIREGUARD_GO_DEBIAN12,
+  WIREGUARD_GO_BACKPORTS,
+];
+
+/** Throws, naming how to install it, unless `build`'s executable is there. */
+export async function requireWireguardGo(build: WireguardGoBuild): Promise<void> {
+  try {
+    const info = await Deno.stat(build.path);
+    if (info.isFile && (info.mode ?? 0) & 0o111) return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const how = build === WIREGUARD_GO_DEBIAN12
+    ? "apt-get install wireguard-go"
+    : "run .ci/run, which unpacks it from bookworm-backports";
+  throw new Error(`Cannot find ${build.label} at ${build.path}; install it (${how})`);
+}
+
+/**
+ * The Debian package version of `build`, e.g. `0.0.20231211-1~bpo12+1`: from
+ * its version file, else from dpkg, else what the binary reports.
+ */
+export async function wireguardGoVersion(build: WireguardGoBuild): Promise<string> {
+  if (build.versionFile !== undefined) {
+    try {
+      return (await Deno.readTextFile(build.versionFile)).trim();
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  const dpkg = await run(["dpkg-query", "-S", build.path], { allowFailure: true });
+  const pkg = /^([^:\s]+)(?::\S+)?: /.exec(dpkg.stdout)?.[1];
+  if (dpkg.code === 0 && pkg !== undefined) {
+    const v = await run(["dpkg-query", "-W", "-f", "${Version}", pkg], { allowFailure: true });
+    if (v.code === 0 && v.stdout.trim() !== "") return v.stdout.trim();
+  }
+  const self = await run([build.path, "--version"], { allowFailure: true });
+  const reported = /wireguard-go v?(\S+)/.exec(self.stdout)?.[1];
+  if (reported === undefined) throw new Error(`Cannot tell the version of ${build.path}`);
+  return reported;
+}
 
 /** One peer of a wireguard-go device. */
 export interface WgPeerSpec {
@@ -45,6 +124,8 @@ export interface WgPeerOptions {
   readonly routes?: readonly string[];
   /** Log every handshake and keepalive (`LOG_LEVEL=verbose`); read it from `log`. */
   readonly verbose?: boolean;
+  /** Which wireguard-go runs; Debian 12's when absent. */
+  readonly build?: WireguardGoBuild;
 }
 
 /** What `wg show <if> transfer` reports for one peer. */
@@ -69,6 +150,8 @@ export class WgPeer {
   readonly keys: KeyPair;
   /** Tunnel MTU. */
   readonly mtu: number;
+  /** The wireguard-go build it runs. */
+  readonly build: WireguardGoBuild;
   readonly #lab: Lab;
   readonly #addresses: readonly string[];
   readonly #routes: readonly string[];
@@ -83,6 +166,7 @@ export class WgPeer {
     this.ifname = interfaceName("w");
     this.keys = keys;
     this.mtu = options.mtu ?? 1420;
+    this.build = options.build ?? WIREGUARD_GO_DEBIAN12;
     this.#addresses = [...options.addresses];
     this.#routes = [...(options.routes ?? [])];
     this.#verbose = options.verbose ?? false;
@@ -97,6 +181,7 @@ export class WgPeer {
   static async start(lab: Lab, ns: Namespace, options: WgPeerOptions): Promise<WgPeer> {
     const keys = options.keys ?? await generateKeyPair();
     const peer = new WgPeer(lab, ns, keys, options);
+    await requireWireguardGo(peer.build);
     lab.track(peer);
     await peer.#bringUp();
     return peer;
@@ -201,7 +286,7 @@ export class WgPeer {
   }
 
   toString(): string {
-    return `WgPeer(${this.ifname} in ${this.ns.name}, public ${this.keys.publicKey})`;
+    return `WgPeer(${this.ifname} in ${this.ns.name}, ${this.build.id}, public ${this.keys.publicKey})`;
   }
 
   [Symbol.for("Deno.customInspect")](): string {
@@ -216,7 +301,7 @@ export class WgPeer {
 
   async #bringUp(): Promise<void> {
     const socket = `/var/run/wireguard/${this.ifname}.sock`;
-    const process = this.ns.spawn(["wireguard-go", "-f", this.ifname], {
+    const process = this.ns.spawn([this.build.path, "-f", this.ifname], {
       WG_PROCESS_FOREGROUND: "1",
       LOG_LEVEL: this.#verbose ? "verbose" : "error",
     });
@@ -226,7 +311,7 @@ export class WgPeer {
       () => {
         if (process.exited) {
           throw new Error(
-            `wireguard-go ${this.ifname} exited at start: ${process.stdout} ${process.stderr}`,
+            `${this.build.path} ${this.ifname} exited at start: ${process.stdout} ${process.stderr}`,
           );
         }
         try {
