@@ -129,7 +129,7 @@ async function sha256Hex(parts: (string | Uint8Array)[]): Promise<string> {
     at += c.length;
   }
   const digest = await crypto.subtle.digest("SHA-256", total);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return new Uint8Array(digest).toHex();
 }
 
 async function sourceFiles(dir: string, exts: string[]): Promise<string[]> {

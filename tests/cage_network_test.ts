@@ -8,8 +8,7 @@
 
 import { assert, assertEquals, assertMatch } from "./cage/assert.ts";
 import { DriverEnv, type Who } from "./cage/harness.ts";
-import { parseUdp, toHex, udp4Packet } from "./cage/packets.ts";
-import { fromHex } from "./cage/packets.ts";
+import { parseUdp, udp4Packet } from "../testdata/packets.ts";
 
 const NET = {
   mtu: 1380,
@@ -114,7 +113,7 @@ for (const who of ["nobody", "root"] as Who[]) {
       const r = await env.run({ ...NET, capture }, ["sh", "-c", send]);
       assertEquals(r.code, 0, r.stderr);
       const udp = (await Deno.readTextFile(capture)).trim().split("\n").filter((l) => l !== "")
-        .map((hex) => parseUdp(fromHex(hex))).filter((u) => u !== undefined);
+        .map((hex) => parseUdp(Uint8Array.fromHex(hex))).filter((u) => u !== undefined);
       const seen = udp.map((u) => `${u.dst}:${u.dstPort}:${new TextDecoder().decode(u.payload)}`);
       assert(seen.includes("10.8.0.9:9999:cage-out-4"), `captured: ${seen.join(", ")}`);
       assert(seen.includes("fd08:0:0:0:0:0:0:9:9999:cage-out-6"), `captured: ${seen.join(", ")}`);
@@ -134,7 +133,7 @@ for (const who of ["nobody", "root"] as Who[]) {
         new TextEncoder().encode("cage-in"),
       );
       const listen = "timeout 10 socat -u UDP4-RECVFROM:5555,bind=10.7.0.2 STDOUT";
-      const r = await env.run({ ...NET, inject: toHex(packet) }, ["sh", "-c", listen]);
+      const r = await env.run({ ...NET, inject: packet.toHex() }, ["sh", "-c", listen]);
       assertEquals(r.code, 0, r.stderr);
       assertEquals(r.stdout, "cage-in");
     } finally {

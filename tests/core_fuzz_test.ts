@@ -13,7 +13,9 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Reason } from "../src/wg/abi.ts";
-import { A_IP, ipv4, loopback, Net, Node, text } from "./core_net.ts";
+import { A_IP, Net, Node } from "./core_net.ts";
+import { loopback } from "../testdata/memory_net.ts";
+import { ipv4, text } from "../testdata/packets.ts";
 
 const ITERATIONS = 100_000;
 const Y_IP = [10, 0, 0, 2];

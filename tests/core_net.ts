@@ -1,15 +1,16 @@
 /**
  * Two (or more) WireGuard devices wired together in memory for the core
- * tests: each device has an outbound, an inbound and a control batch; a
- * "network" moves every packet the core addresses to an endpoint to the
- * device that owns that endpoint, with the sender's endpoint as source. Time
- * is a number the test moves.
+ * tests: each device has an outbound, an inbound and a control batch; the
+ * in-memory network (testdata/memory_net.ts) carries every packet the core
+ * addresses to an endpoint to the device that owns that endpoint, with the
+ * sender's endpoint as source. Time is a number the test moves.
  *
  * @module
  */
 
 import { Batch, type Endpoint, WgDevice } from "../src/wg/device.ts";
 import { HEADROOM, Op } from "../src/wg/abi.ts";
+import { loopback, MemoryNetwork, sameEndpoint } from "../testdata/memory_net.ts";
 
 export const WALL0 = 1_700_000_000_000;
 export const SLOT = 2048;
@@ -25,45 +26,6 @@ export function seededEntropy(seed: number): (buf: Uint8Array) => void {
       buf[i] = x & 0xFF;
     }
   };
-}
-
-export function loopback(last: number, port: number): Endpoint {
-  return { family: 4, port, scopeId: 0, address: new Uint8Array([127, 0, 0, last]) };
-}
-
-export function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
-  if (!a || !b) return a === b;
-  return a.family === b.family && a.port === b.port && a.address.join() === b.address.join();
-}
-
-/** An IPv4/UDP-shaped packet with a correct total length. */
-export function ipv4(src: number[], dst: number[], payload: Uint8Array): Uint8Array {
-  const p = new Uint8Array(20 + payload.length);
-  p[0] = 0x45;
-  new DataView(p.buffer).setUint16(2, p.length);
-  p[8] = 64;
-  p[9] = 17;
-  p.set(src, 12);
-  p.set(dst, 16);
-  p.set(payload, 20);
-  return p;
-}
-
-/** An IPv6 packet with a correct payload length. */
-export function ipv6(src: Uint8Array, dst: Uint8Array, payload: Uint8Array): Uint8Array {
-  const p = new Uint8Array(40 + payload.length);
-  p[0] = 0x60;
-  new DataView(p.buffer).setUint16(4, payload.length);
-  p[6] = 17;
-  p[7] = 64;
-  p.set(src, 8);
-  p.set(dst, 24);
-  p.set(payload, 40);
-  return p;
-}
-
-export function text(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
 }
 
 /** What a device produced for one slot. */
@@ -142,16 +104,20 @@ function read(batch: Batch, n: number): Out[] {
   return out;
 }
 
-/** Nodes that reach each other by endpoint. */
+/** Nodes that reach each other by endpoint, over a {@linkcode MemoryNetwork}. */
 export class Net {
   readonly nodes: Node[] = [];
-  /** Every datagram sent, for tests that replay or mutate them. */
-  readonly wire: { from: Node; to: Node; bytes: Uint8Array }[] = [];
+  readonly network = new MemoryNetwork();
   /** When set, datagrams are dropped instead of delivered. */
   drop: (from: Node, to: Node, bytes: Uint8Array) => boolean = () => false;
 
+  constructor() {
+    this.network.drop = (d) => this.drop(this.find(d.from)!, this.find(d.to)!, d.bytes);
+  }
+
   add(node: Node): Node {
     this.nodes.push(node);
+    this.network.attach(node.ep);
     return node;
   }
 
@@ -159,28 +125,44 @@ export class Net {
     return this.nodes.find((n) => sameEndpoint(n.ep, ep));
   }
 
+  /** Every datagram sent, for tests that replay or mutate them. */
+  get wire(): { from: Node; to: Node; bytes: Uint8Array }[] {
+    return this.network.wire.map((d) => ({
+      from: this.find(d.from)!,
+      to: this.find(d.to)!,
+      bytes: d.bytes,
+    }));
+  }
+
+  /** Puts what `from` produced for the network on it. */
+  #send(from: Node, outs: readonly Out[]): void {
+    for (const out of outs) {
+      if (out.op === Op.Network && out.endpoint) {
+        this.network.send(from.ep, out.endpoint, out.bytes);
+      }
+    }
+  }
+
   /**
    * Delivers `first` (sent by `from`), then everything it causes, polling
    * every node until the network is quiet.
    */
   pump(from: Node | undefined, first: Out[], now: number): void {
-    const queue: { from: Node; out: Out }[] = from ? first.map((out) => ({ from, out })) : [];
+    if (from) this.#send(from, first);
     for (let rounds = 0; rounds < 100; rounds++) {
-      while (queue.length > 0) {
-        const { from, out } = queue.shift()!;
-        if (out.op !== Op.Network) continue;
-        const to = this.find(out.endpoint);
-        if (!to) continue;
-        this.wire.push({ from, to, bytes: out.bytes });
-        if (this.drop(from, to, out.bytes)) continue;
-        const [r] = to.decrypt([out.bytes], from.ep, now);
+      for (let d; (d = this.network.receive()) !== undefined;) {
+        const to = this.find(d.to)!;
+        const [r] = to.decrypt([d.bytes], d.from, now);
         if (r.op === Op.Tun) to.tun.push(r.bytes);
-        queue.push({ from: to, out: r });
+        this.#send(to, [r]);
       }
+      let polled = 0;
       for (const node of this.nodes) {
-        for (const out of node.poll(now)) queue.push({ from: node, out });
+        const outs = node.poll(now);
+        polled += outs.length;
+        this.#send(node, outs);
       }
-      if (queue.length === 0) return;
+      if (polled === 0) return;
     }
     throw new Error("Cannot settle the network: packets still moving after 100 rounds");
   }

@@ -6,19 +6,9 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { EventKind, Op, Reason } from "../src/wg/abi.ts";
-import {
-  A_IP,
-  B_IP,
-  ipv4,
-  ipv6,
-  loopback,
-  Net,
-  Node,
-  pair,
-  sameEndpoint,
-  seededEntropy,
-  text,
-} from "./core_net.ts";
+import { A_IP, B_IP, Net, Node, pair, seededEntropy } from "./core_net.ts";
+import { loopback, sameEndpoint } from "../testdata/memory_net.ts";
+import { ipv4, ipv6, text } from "../testdata/packets.ts";
 
 Deno.test("the first packet is staged, a handshake runs, and data flows both ways", async () => {
   const { net, a, b } = await pair();

@@ -6,7 +6,8 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { EventKind, Op, Reason } from "../src/wg/abi.ts";
-import { A_IP, B_IP, ipv4, pair, text } from "./core_net.ts";
+import { A_IP, B_IP, pair } from "./core_net.ts";
+import { ipv4, text } from "../testdata/packets.ts";
 
 const INITIATION = 148;
 

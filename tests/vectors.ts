@@ -48,23 +48,6 @@ interface VectorFile {
   testGroups: { tests: unknown[] }[];
 }
 
-/** Decodes a hex string (Wycheproof's encoding). */
-export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) {
-    throw new SyntaxError(
-      `Cannot decode hex "${hex.slice(0, 16)}…": not an even run of hex digits`,
-    );
-  }
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-/** Encodes bytes as lowercase hex. */
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -84,8 +67,8 @@ function attempt<T>(f: () => T): T | "rejected" {
 
 /** Checks one AEAD case; returns why it failed, or undefined when it passed. */
 function checkAead(core: CorePrimitives, t: AeadCase): string | undefined {
-  const [key, iv, aad, msg] = [t.key, t.iv, t.aad, t.msg].map(fromHex);
-  const sealed = concat(fromHex(t.ct), fromHex(t.tag));
+  const [key, iv, aad, msg] = [t.key, t.iv, t.aad, t.msg].map((field) => Uint8Array.fromHex(field));
+  const sealed = concat(Uint8Array.fromHex(t.ct), Uint8Array.fromHex(t.tag));
   const opened = attempt(() => core.open(key, iv, aad, sealed));
   if (t.result === "invalid") {
     if (opened !== "rejected" && opened !== undefined) return "an invalid case was accepted";
@@ -93,9 +76,11 @@ function checkAead(core: CorePrimitives, t: AeadCase): string | undefined {
   }
   const ours = attempt(() => core.seal(key, iv, aad, msg));
   if (ours === "rejected") return "seal rejected valid arguments";
-  if (toHex(ours) !== toHex(sealed)) return `seal gave ${toHex(ours)}, expected ${toHex(sealed)}`;
+  if (ours.toHex() !== sealed.toHex()) {
+    return `seal gave ${ours.toHex()}, expected ${sealed.toHex()}`;
+  }
   if (opened === "rejected" || opened === undefined) return "open rejected a valid ciphertext";
-  if (toHex(opened) !== t.msg) return `open gave ${toHex(opened)}, expected ${t.msg}`;
+  if (opened.toHex() !== t.msg) return `open gave ${opened.toHex()}, expected ${t.msg}`;
   return undefined;
 }
 
@@ -105,12 +90,14 @@ function checkAead(core: CorePrimitives, t: AeadCase): string | undefined {
  * reported as such, since WireGuard rejects it.
  */
 function checkXdh(core: CorePrimitives, t: XdhCase): string | undefined {
-  const got = attempt(() => core.x25519(fromHex(t.private), fromHex(t.public)));
+  const got = attempt(() =>
+    core.x25519(Uint8Array.fromHex(t.private), Uint8Array.fromHex(t.public))
+  );
   if (t.result === "invalid") {
     return got === "rejected" || got.isZero ? undefined : "an invalid case was accepted";
   }
   if (got === "rejected") return "X25519 rejected its arguments";
-  if (toHex(got.shared) !== t.shared) return `shared ${toHex(got.shared)}, expected ${t.shared}`;
+  if (got.shared.toHex() !== t.shared) return `shared ${got.shared.toHex()}, expected ${t.shared}`;
   const expectZero = /^(00)+$/.test(t.shared);
   if (got.isZero !== expectZero) {
     return expectZero ? "an all-zero result was not flagged" : "a non-zero result was flagged zero";

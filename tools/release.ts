@@ -254,7 +254,7 @@ async function packNpm(out: string, stage: string): Promise<string> {
 
 async function sha256File(file: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(file));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return new Uint8Array(digest).toHex();
 }
 
 /** Writes dist/SHA256SUMS over `names`, in the form `sha256sum -c` reads. */

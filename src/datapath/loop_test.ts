@@ -1,85 +1,18 @@
 import { DataPath, type PacketIo } from "./loop.ts";
 import { CoreAdapter } from "./core_adapter.ts";
 import { systemClock } from "./clock.ts";
-import { type Batch, type Endpoint, WgDevice } from "../wg/device.ts";
-import { Op } from "../wg/abi.ts";
+import { type Batch, WgDevice } from "../wg/device.ts";
 import { parseCidr } from "../config/cidr.ts";
+import { loopback, MemoryIo, MemoryNetwork } from "../../testdata/memory_net.ts";
+import { udp4Packet } from "../../testdata/packets.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-/** UDP datagrams between fake sockets, addressed by port on 127.0.0.1. */
-class MemoryNetwork {
-  readonly queues = new Map<number, { data: Uint8Array; from: Endpoint }[]>();
-  queue(port: number) {
-    let q = this.queues.get(port);
-    if (!q) this.queues.set(port, q = []);
-    return q;
-  }
-}
-
-const LOOPBACK = new Uint8Array([127, 0, 0, 1]);
-
-/** An in-memory TUN and UDP socket for one device. */
-class MemoryIo implements PacketIo<Batch> {
-  readonly fromCommand: Uint8Array[] = [];
-  readonly toCommand: Uint8Array[] = [];
-  constructor(readonly net: MemoryNetwork, readonly port: number) {}
-  readTun(b: Batch): number {
-    const n = Math.min(this.fromCommand.length, b.count);
-    for (let i = 0; i < n; i++) b.setPacket(i, this.fromCommand.shift()!);
-    return n;
-  }
-  writeTun(b: Batch, n: number): void {
-    for (let i = 0; i < n; i++) if (b.op(i) === Op.Tun) this.toCommand.push(b.packet(i).slice());
-  }
-  recvUdp(b: Batch): number {
-    const q = this.net.queue(this.port);
-    const n = Math.min(q.length, b.count);
-    for (let i = 0; i < n; i++) {
-      const d = q.shift()!;
-      b.setPacket(i, d.data, 0);
-      b.setEndpoint(i, d.from);
-    }
-    return n;
-  }
-  sendUdp(b: Batch, n: number): void {
-    for (let i = 0; i < n; i++) {
-      if (b.op(i) !== Op.Network) continue;
-      const to = b.endpoint(i);
-      assert(to && to.family === 4, "a packet to send has no IPv4 endpoint");
-      this.net.queue(to.port).push({
-        data: b.packet(i).slice(),
-        from: { family: 4, port: this.port, scopeId: 0, address: LOOPBACK },
-      });
-    }
-  }
-  wait(timeoutMs: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, Math.min(timeoutMs, 2)));
-  }
-  wake(): void {}
-}
-
 /** A minimal IPv4/UDP packet from `src` to `dst` carrying `payload`. */
 function ipv4Udp(src: number[], dst: number[], payload: Uint8Array): Uint8Array {
-  const p = new Uint8Array(28 + payload.length);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, p.length);
-  p[8] = 64;
-  p[9] = 17;
-  p.set(src, 12);
-  p.set(dst, 16);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += v.getUint16(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  v.setUint16(10, ~sum & 0xffff);
-  v.setUint16(20, 4000);
-  v.setUint16(22, 5000);
-  v.setUint16(24, 8 + payload.length);
-  p.set(payload, 28);
-  return p;
+  return udp4Packet(src, dst, 4000, 5000, payload);
 }
 
 async function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
@@ -117,11 +50,11 @@ Deno.test("the data path carries packets both ways between two devices through i
     allowedIps: [parseCidr("10.0.0.2/32")],
   });
   b.addPeer({ publicKey: a.publicKey(), keepalive: 0, allowedIps: [parseCidr("10.0.0.1/32")] });
-  a.setEndpoint(peerB, { family: 4, port: 2, scopeId: 0, address: LOOPBACK });
+  a.setEndpoint(peerB, loopback(1, 2));
 
   const net = new MemoryNetwork();
-  const ioA = new MemoryIo(net, 1);
-  const ioB = new MemoryIo(net, 2);
+  const ioA = new MemoryIo(net, loopback(1, 1));
+  const ioB = new MemoryIo(net, loopback(1, 2));
   const pathA = makePath(a, ioA);
   const pathB = makePath(b, ioB);
   const running = [pathA.start(), pathB.start()];

@@ -16,7 +16,6 @@ import {
 import {
   ADDRESS_DUMP,
   ADDRESS_EXISTS_CONVERSATION,
-  fromHex,
 } from "../../testdata/netlink/kernel_replies.ts";
 import { bytesOf, capturedMessages, hex } from "../../testdata/netlink/hex.ts";
 import { disableLinkLocal, getLink, setLink } from "./link.ts";
@@ -123,7 +122,7 @@ Deno.test("decodeAddress reads a captured dump of lo's and wg0's addresses", () 
 });
 
 Deno.test("listAddresses reads a whole dump", () => {
-  const nl = new ReplayTransport(ADDRESS_DUMP.map(fromHex));
+  const nl = new ReplayTransport(ADDRESS_DUMP.map((datagram) => Uint8Array.fromHex(datagram)));
   deepStrictEqual(listAddresses(nl).map((a) => `${a.address}/${a.prefix}`), [
     "127.0.0.1/8",
     "10.99.0.2/32",
@@ -134,7 +133,9 @@ Deno.test("listAddresses reads a whole dump", () => {
 
 Deno.test("addAddress reports an address that is already there with the kernel's words", () => {
   // The capture: lo and wg0 looked up, both set up (wg0 without link-local), then 10.99.0.2/32 again.
-  const nl = new ReplayTransport(ADDRESS_EXISTS_CONVERSATION.map(fromHex));
+  const nl = new ReplayTransport(
+    ADDRESS_EXISTS_CONVERSATION.map((datagram) => Uint8Array.fromHex(datagram)),
+  );
   getLink(nl, "lo");
   getLink(nl, "wg0");
   setLink(nl, 1, "lo", { up: true });

@@ -22,7 +22,6 @@ import {
 import {
   ADDRESS_EXISTS_CONVERSATION,
   CONFIGURE_CONVERSATION,
-  fromHex,
   MISSING_LINK_CONVERSATION,
 } from "../../testdata/netlink/kernel_replies.ts";
 import { hex } from "../../testdata/netlink/hex.ts";
@@ -57,7 +56,9 @@ function describeRequest(request: NetlinkMessage): string {
 }
 
 Deno.test("configureLinks replays a real kernel conversation: lo up, wg0 MTU and up, addresses, routes", () => {
-  const nl = new ReplayTransport(CONFIGURE_CONVERSATION.map(fromHex));
+  const nl = new ReplayTransport(
+    CONFIGURE_CONVERSATION.map((datagram) => Uint8Array.fromHex(datagram)),
+  );
   configureLinks(nl, PLAN);
   strictEqual(nl.remaining, 0);
   deepStrictEqual(nl.sent.map(describeRequest), [
@@ -77,7 +78,9 @@ Deno.test("configureLinks replays a real kernel conversation: lo up, wg0 MTU and
 });
 
 Deno.test("configureLinks stops at a missing TUN with ENODEV before changing anything", () => {
-  const nl = new ReplayTransport(MISSING_LINK_CONVERSATION.map(fromHex));
+  const nl = new ReplayTransport(
+    MISSING_LINK_CONVERSATION.map((datagram) => Uint8Array.fromHex(datagram)),
+  );
   throws(() => configureLinks(nl, { ...PLAN, tunName: "nope0" }), {
     name: "NetlinkError",
     message:
@@ -87,7 +90,9 @@ Deno.test("configureLinks stops at a missing TUN with ENODEV before changing any
 });
 
 Deno.test("configureLinks reports an address that is already there (EEXIST) from the kernel", () => {
-  const nl = new ReplayTransport(ADDRESS_EXISTS_CONVERSATION.map(fromHex));
+  const nl = new ReplayTransport(
+    ADDRESS_EXISTS_CONVERSATION.map((datagram) => Uint8Array.fromHex(datagram)),
+  );
   throws(
     () => configureLinks(nl, { ...PLAN, addresses: [parseCidr("10.99.0.2/32")], routes: [] }),
     {

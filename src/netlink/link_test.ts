@@ -22,11 +22,7 @@ import {
   ReplayTransport,
   ScriptedTransport,
 } from "../../testdata/netlink/fake_transport.ts";
-import {
-  fromHex,
-  LINK_DUMP,
-  MISSING_LINK_CONVERSATION,
-} from "../../testdata/netlink/kernel_replies.ts";
+import { LINK_DUMP, MISSING_LINK_CONVERSATION } from "../../testdata/netlink/kernel_replies.ts";
 import { bytesOf, capturedMessages, hex } from "../../testdata/netlink/hex.ts";
 
 /** The sequence number `ip` used when its requests were recorded with strace. */
@@ -113,14 +109,16 @@ Deno.test("decodeLink refuses a message that is not RTM_NEWLINK", () => {
 });
 
 Deno.test("listLinks collects a dump spread over two datagrams", () => {
-  const nl = new ReplayTransport(LINK_DUMP.map(fromHex));
+  const nl = new ReplayTransport(LINK_DUMP.map((datagram) => Uint8Array.fromHex(datagram)));
   deepStrictEqual(listLinks(nl).map((link) => link.name), ["lo", "wg0"]);
   strictEqual(nl.remaining, 0);
 });
 
 Deno.test("getLink reports a missing link as ENODEV with the likely cause", () => {
   // The capture: lo found (seq 1), then nope0 refused (seq 2).
-  const nl = new ReplayTransport(MISSING_LINK_CONVERSATION.map(fromHex));
+  const nl = new ReplayTransport(
+    MISSING_LINK_CONVERSATION.map((datagram) => Uint8Array.fromHex(datagram)),
+  );
   strictEqual(getLink(nl, "lo").index, 1);
   throws(() => getLink(nl, "nope0"), (error: unknown) => {
     strictEqual(error instanceof NetlinkError, true);

@@ -7,7 +7,7 @@ import {
   ReplayTransport,
   ScriptedTransport,
 } from "../../testdata/netlink/fake_transport.ts";
-import { fromHex, ROUTE_DUMP } from "../../testdata/netlink/kernel_replies.ts";
+import { ROUTE_DUMP } from "../../testdata/netlink/kernel_replies.ts";
 import { bytesOf, capturedMessages, hex } from "../../testdata/netlink/hex.ts";
 
 const IP_SEQ = 0x6b028dc7;
@@ -107,7 +107,7 @@ Deno.test("decodeRoute reads a captured dump of a configured cage", () => {
 });
 
 Deno.test("listRoutes reads a whole dump", () => {
-  const nl = new ReplayTransport(ROUTE_DUMP.map(fromHex));
+  const nl = new ReplayTransport(ROUTE_DUMP.map((datagram) => Uint8Array.fromHex(datagram)));
   strictEqual(listRoutes(nl).length, 10);
   strictEqual(nl.remaining, 0);
 });

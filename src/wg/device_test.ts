@@ -22,11 +22,12 @@ Deno.test("a device derives the public key of its private key", async () => {
   const dev = await WgDevice.create();
   assertThrows(() => dev.publicKey(), WgCoreError, "no private key is set");
   // RFC 7748 §6.1: Alice's private and public keys.
-  const hex = (s: string) => new Uint8Array(s.match(/../g)!.map((h) => parseInt(h, 16)));
-  dev.setPrivateKey(hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+  dev.setPrivateKey(
+    Uint8Array.fromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"),
+  );
   assertEquals(
     dev.publicKey(),
-    hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"),
+    Uint8Array.fromHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"),
   );
 });
 

@@ -335,10 +335,3 @@ export const ROUTE_DUMP: readonly string[] = [
     "1400000003000200010000007b16000000000000",
   ].join(""),
 ];
-
-/** Decodes one of the hex strings above. */
-export function fromHex(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
-}

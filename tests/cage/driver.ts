@@ -15,7 +15,6 @@ import { parseCidr } from "../../src/config/cidr.ts";
 import { configureLinks } from "../../src/netlink/configure.ts";
 import { hostsFile, nsswitchConf, resolvConf } from "../../src/dns/mod.ts";
 import { Cage, CageError, forwardSignals } from "../../src/cage/mod.ts";
-import { fromHex, toHex } from "./packets.ts";
 import { readFd, waitReadable, writeFd } from "./raw_fd.ts";
 
 /** What the driver sets up. */
@@ -41,7 +40,7 @@ async function pumpTun(cage: Cage, spec: DriverSpec, done: Promise<unknown>): Pr
   let finished = false;
   done.then(() => finished = true);
   const buf = new Uint8Array(65536);
-  const packet = spec.inject ? fromHex(spec.inject) : undefined;
+  const packet = spec.inject ? Uint8Array.fromHex(spec.inject) : undefined;
   const file = spec.capture ? await Deno.open(spec.capture, { append: true, create: true }) : null;
   try {
     while (!finished) {
@@ -50,7 +49,7 @@ async function pumpTun(cage: Cage, spec: DriverSpec, done: Promise<unknown>): Pr
       for (;;) {
         const n = readFd(cage.tunFd, buf);
         if (n <= 0) break; // EAGAIN: drained
-        if (file) await file.write(new TextEncoder().encode(toHex(buf.subarray(0, n)) + "\n"));
+        if (file) await file.write(new TextEncoder().encode(buf.subarray(0, n).toHex() + "\n"));
       }
     }
   } finally {

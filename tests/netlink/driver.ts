@@ -31,17 +31,13 @@ interface PlanText {
   routes: string[];
 }
 
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 /** Wraps a transport and keeps a copy of every datagram it reads. */
 function recording(inner: NetlinkTransport, into: string[]): NetlinkTransport {
   return {
     send: (msg) => inner.send(msg),
     recv: (buf) => {
       const length = inner.recv(buf);
-      into.push(toHex(buf.subarray(0, length)));
+      into.push(buf.subarray(0, length).toHex());
       return length;
     },
   };
