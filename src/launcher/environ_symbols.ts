@@ -1,6 +1,6 @@
 /**
  * FFI signature of the launcher's environment scrub (launcher/environ.c),
- * merged into the launcher's symbol table by `_ffi.ts`.
+ * merged into the launcher's symbol table by `symbols.ts`.
  *
  * @module
  */

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Batch, WgCoreError, WgDevice } from "./device.ts";
 import { CoreError, EventKind, HEADROOM, Op, Reason } from "./abi.ts";
+import { ipv4 } from "../../testdata/packets.ts";
 
 /** Runs `fn`, expects an error of class `cls` whose message holds `part`; returns it. */
 function assertThrows(fn: () => unknown, cls: new (...a: never[]) => Error, part = ""): Error {
@@ -138,9 +139,7 @@ Deno.test("a batch reports each packet's fate in its descriptor", async () => {
   const dev = await WgDevice.create();
   dev.setPrivateKey(key(1));
   const batch = dev.batch(3, 256);
-  const ip = new Uint8Array(28);
-  ip[0] = 0x45;
-  ip[3] = 28;
+  const ip = ipv4([10, 0, 0, 1], [10, 0, 0, 2], new Uint8Array(8));
   batch.setPacket(0, ip, HEADROOM);
   batch.setPacket(1, new Uint8Array([1, 2, 3]), HEADROOM);
   batch.setPacket(2, ip, HEADROOM);
