@@ -15,6 +15,7 @@ import { parseCidr } from "../../src/config/cidr.ts";
 import { configureLinks } from "../../src/netlink/configure.ts";
 import { hostsFile, nsswitchConf, resolvConf } from "../../src/dns/mod.ts";
 import { Cage, CageError, forwardSignals } from "../../src/cage/mod.ts";
+import { LauncherError } from "../../src/launcher/error.ts";
 import { readFd, waitReadable, writeFd } from "./raw_fd.ts";
 
 /** What the driver sets up. */
@@ -77,7 +78,7 @@ async function main(args: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    if (e instanceof CageError) {
+    if (e instanceof CageError || e instanceof LauncherError) {
       console.error(e.message);
       return e.exitCode;
     }
