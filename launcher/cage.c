@@ -87,6 +87,7 @@ struct plan {
   bool map_root;
   const char *tun_name;
   bool no_userns;       /* as root: no user namespace (no boundary) */
+  bool hold;            /* a live cage: the init runs no command */
   const char *hostname; /* NULL: keep the host's */
   const char *etc_contents[3];
   const char **hidden; /* host paths covered with /dev/null, hidden_count of them */
@@ -477,6 +478,7 @@ static int plan_parse(struct plan *p, const uint8_t *req, uint32_t len, const ch
   }
   p->map_root = (flags & WGL_CAGE_MAP_ROOT) != 0;
   p->no_userns = (flags & WGL_CAGE_NO_USERNS) != 0;
+  p->hold = (flags & WGL_CAGE_HOLD) != 0;
   p->init_fd = (int)init_fd;
   uint32_t pos = WGL_CAGE_REQUEST_HEADER;
   p->tun_name = next_string(req, len, &pos);
@@ -518,7 +520,7 @@ static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uin
   if (p->init_numbers == NULL || p->init_argv == NULL) return -ENOMEM;
   int flags = (p->own_group ? INIT_FLAG_OWN_GROUP : 0) |
               (p->job_control ? INIT_FLAG_JOB_CONTROL : 0) |
-              (p->mode == MODE_SUDO ? INIT_FLAG_DROP_TO_USER : 0);
+              (p->mode == MODE_SUDO ? INIT_FLAG_DROP_TO_USER : 0) | (p->hold ? INIT_FLAG_HOLD : 0);
   char *at = p->init_numbers, *end = p->init_numbers + size;
   long numbers[5] = {p->sync_fd, p->tty_fd, flags, (long)p->uid, (long)p->gid};
   p->init_argv[0] = "wgcage-init";
@@ -561,7 +563,7 @@ static pid_t parent_of(pid_t pid) {
  * (`npm test` runs `sh -c`, which runs wgcage), one has its parent in
  * another group of our session. Only then does anyone resume a stopped job,
  * and only then does the kernel stop the group for SIGTSTP at all. */
-static bool job_controlled(void) {
+bool wgl_job_controlled(void) {
   pid_t group = getpgrp(), session = getsid(0);
   pid_t pid = getppid();
   for (int depth = 0; depth < 64 && pid > 0; depth++) {
@@ -576,7 +578,7 @@ static bool job_controlled(void) {
 
 /* The terminal the command should take over: one of 0..2 that is a terminal
  * whose foreground process group is ours (wgcage runs in the foreground). */
-static int foreground_tty(void) {
+int wgl_foreground_tty(void) {
   for (int fd = 0; fd <= 2; fd++) {
     if (isatty(fd) && tcgetpgrp(fd) == getpgrp()) return fd;
   }
@@ -735,14 +737,14 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     out[WGL_OUT_ERRNO] = -rc;
     return rc;
   }
-  plan.tty_fd = foreground_tty();
+  plan.tty_fd = wgl_foreground_tty();
   /* With a terminal that wgcage does not hold in the foreground (started in
    * the background), the command stays in wgcage's process group so that the
    * shell's job control (fg, bg, SIGTTIN) applies to it too. Otherwise it
    * leads its own group: signals for wgcage's group reach it only once,
    * forwarded by the init. */
   plan.own_group = plan.tty_fd >= 0 || !(isatty(0) || isatty(1) || isatty(2));
-  plan.job_control = plan.tty_fd >= 0 && job_controlled();
+  plan.job_control = plan.tty_fd >= 0 && wgl_job_controlled();
 
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {

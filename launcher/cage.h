@@ -9,6 +9,7 @@
 #ifndef WGL_CAGE_H
 #define WGL_CAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <signal.h>
@@ -16,6 +17,7 @@
 /* Request flags (word 1 of the request header). */
 #define WGL_CAGE_MAP_ROOT 1u  /* the command runs as uid/gid 0 of the cage */
 #define WGL_CAGE_NO_USERNS 2u /* as root: no user namespace (no boundary) */
+#define WGL_CAGE_HOLD 4u      /* a live cage: the init runs no command and holds the namespaces */
 
 /* Request layout, prepared by the caller (little-endian u32 header):
  *   word 0  version (WGL_CAGE_REQUEST_VERSION)
@@ -44,7 +46,9 @@
 #define INIT_FLAG_OWN_GROUP 1
 #define INIT_FLAG_JOB_CONTROL 2
 #define INIT_FLAG_DROP_TO_USER 4
-#define INIT_FLAG_ALL 7
+#define INIT_FLAG_HOLD 8  /* run no command: reap until killed (a live cage's PID 1) */
+#define INIT_FLAG_JOIN 16 /* joined a live cage (join.c): the command dies with this init */
+#define INIT_FLAG_ALL 31
 
 /* Where a cage failed; reported as {stage, errno} (two u32). */
 enum wgl_cage_stage {
@@ -104,6 +108,12 @@ int wgl_cage_wait(int pid);
 
 /* Sends sig to the cage's init (which forwards it to the command). */
 int wgl_cage_signal(int pid, int sig);
+
+/* The terminal the command takes over (one of fds 0..2 whose foreground
+ * group is the caller's), or -1; and whether a shell does job control for the
+ * caller's process group. Shared with join.c. */
+int wgl_foreground_tty(void);
+bool wgl_job_controlled(void);
 
 /* Makes the caller's process group the terminal's foreground group again,
  * unless the caller's parent (a shell that ran it with `bg`) holds it. */

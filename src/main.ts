@@ -92,6 +92,22 @@ async function main(argv: string[]): Promise<number> {
         return (await import("./cli/info_commands.ts")).versionCommand();
       case "help":
         return (await import("./cli/info_commands.ts")).helpCommand(command.topic);
+      case "up":
+        return await (await import("./cli/up_command.ts")).upCommand(command);
+      case "exec":
+        return await (await import("./cli/exec_command.ts")).execCommand(
+          command.name,
+          command.argv,
+        );
+      case "down":
+        return await (await import("./cli/down_command.ts")).downCommand(command.name);
+      case "ls":
+        return (await import("./cli/ls_command.ts")).lsCommand(command.json);
+      case "show":
+      case "set":
+      case "syncconf":
+      case "wg":
+        return await (await import("./cli/live_tools.ts")).liveToolCommand(command);
       default: {
         const unhandled: never = command;
         throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);

@@ -45,6 +45,8 @@ export interface TunnelOptions {
   /** Called with each warning line (always shown). */
   readonly warn: (line: string) => void;
   readonly clock?: Clock;
+  /** A live cage (`wgcage up`): no command; the cage stays until closed. */
+  readonly hold?: boolean;
 }
 
 const BATCH = 64;
@@ -193,6 +195,7 @@ export class Tunnel {
         hidePaths: o.hidePaths,
         hostname: o.hostname,
         etcFiles: cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn),
+        hold: o.hold,
       });
       o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
       io = new LauncherPacketIo<Batch>(cage.tunFd, socket);
@@ -238,6 +241,16 @@ export class Tunnel {
       device.close();
       throw e;
     }
+  }
+
+  /** The core's id of each peer of the config, in its order. */
+  get peerIds(): readonly number[] {
+    return this.#peerIds;
+  }
+
+  /** Has the data path turn now (after the device was changed from outside it). */
+  wake(): void {
+    this.#datapath.kick();
   }
 
   /** Whether any peer has an endpoint to start a handshake with. */
@@ -336,8 +349,9 @@ export class Tunnel {
    * the data path fails first, the command is stopped and a
    * {@linkcode TunnelError} says why.
    */
-  async run(): Promise<number> {
+  async run(onStarted?: () => void): Promise<number> {
     await this.cage.start();
+    onStarted?.();
     const status = this.cage.wait();
     const failure = this.#running.then(() => undefined, (e: unknown) => e);
     const first = await Promise.race([status, failure]);

@@ -14,6 +14,8 @@ struct command_plan {
   bool own_group;    /* the command leads its own process group */
   bool job_control;  /* wgcage is a job of an interactive shell */
   bool drop_to_user; /* sudo mode: become uid/gid with groups before exec */
+  bool hold;         /* a live cage's PID 1: no command (init.c) */
+  bool joined;       /* the init joined a live cage: the command dies with it */
   uid_t uid;
   gid_t gid;
   gid_t *groups;

@@ -115,6 +115,8 @@ static bool parse_args(int argc, char **argv, struct command_plan *c) {
   c->own_group = (flags & INIT_FLAG_OWN_GROUP) != 0;
   c->job_control = (flags & INIT_FLAG_JOB_CONTROL) != 0;
   c->drop_to_user = (flags & INIT_FLAG_DROP_TO_USER) != 0;
+  c->hold = (flags & INIT_FLAG_HOLD) != 0;
+  c->joined = (flags & INIT_FLAG_JOIN) != 0;
   c->uid = (uid_t)uid;
   c->gid = (gid_t)gid;
   if (!parse_groups(argv[6], c)) return false;
@@ -155,6 +157,21 @@ static _Noreturn void init_loop(const struct command_plan *c, pid_t command) {
   }
 }
 
+/* A live cage's PID 1 (INIT_FLAG_HOLD): no command of its own; it holds the
+ * namespaces for the commands that join them (join.c) until wgcage kills it.
+ * SIGCHLD ignored: the kernel reaps the orphans it adopts. It has no signal
+ * handlers, so every signal but SIGKILL sent to it is dropped. */
+static _Noreturn void hold_loop(int sync_fd) {
+  struct sigaction ignore;
+  memset(&ignore, 0, sizeof ignore);
+  ignore.sa_handler = SIG_IGN;
+  (void)sigaction(SIGCHLD, &ignore, NULL);
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+  (void)close(sync_fd); /* wgcage sees EOF: the cage is up */
+  for (;;) (void)pause();
+}
+
 int main(int argc, char **argv) {
   /* Nothing here is secret, but the init holds capabilities in the cage's
    * user namespace that the command (when not root there) must not borrow
@@ -169,6 +186,7 @@ int main(int argc, char **argv) {
   }
   /* The sync socket reached us through exec; the command must not keep it. */
   (void)fcntl(c.sync_fd, F_SETFD, FD_CLOEXEC);
+  if (c.hold) hold_loop(c.sync_fd);
 
   struct sigaction fwd;
   memset(&fwd, 0, sizeof fwd);

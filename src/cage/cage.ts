@@ -66,6 +66,8 @@ export interface CageSpec {
    * user namespaces even to root.
    */
   readonly noUserns?: boolean;
+  /** A live cage (`wgcage up`): the init runs no command and holds the namespaces. */
+  readonly hold?: boolean;
 }
 
 /** A running (or finished) cage. */
@@ -125,6 +127,7 @@ export class Cage {
       path: spec.path ?? Deno.env.get("PATH") ?? DEFAULT_PATH,
       hidePaths: spec.hidePaths ?? [],
       initFd: initProgramFd(),
+      hold: spec.hold ?? false,
     });
     const out = new Int32Array(OutWord.Count);
     const rc = ffi.wgl_cage_open(request, request.length, out);

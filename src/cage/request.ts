@@ -13,6 +13,8 @@ export const REQUEST_HEADER = 24;
 export const FLAG_MAP_ROOT = 1;
 /** Flag: as root, no user namespace for the cage (`WGL_CAGE_NO_USERNS`). */
 export const FLAG_NO_USERNS = 2;
+/** Flag: a live cage, whose init runs no command (`WGL_CAGE_HOLD`). */
+export const FLAG_HOLD = 4;
 
 /** PATH used for the command lookup when the environment has none. */
 export const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -36,6 +38,8 @@ export interface CageRequest {
   readonly hidePaths: readonly string[];
   /** The fd of the init program (a memfd). */
   readonly initFd: number;
+  /** A live cage: the init holds the namespaces and runs no command. */
+  readonly hold?: boolean;
 }
 
 function checkString(what: string, s: string): void {
@@ -69,7 +73,9 @@ export function encodeRequest(r: CageRequest): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
   const header = new DataView(out.buffer);
   header.setUint32(0, REQUEST_VERSION, true);
-  header.setUint32(4, (r.mapRoot ? FLAG_MAP_ROOT : 0) | (r.noUserns ? FLAG_NO_USERNS : 0), true);
+  const flags = (r.mapRoot ? FLAG_MAP_ROOT : 0) | (r.noUserns ? FLAG_NO_USERNS : 0) |
+    (r.hold ? FLAG_HOLD : 0);
+  header.setUint32(4, flags, true);
   header.setUint32(8, r.argv.length, true);
   header.setUint32(12, r.hidePaths.length, true);
   header.setUint32(16, r.initFd, true);

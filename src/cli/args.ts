@@ -16,6 +16,7 @@
 import type { ConfigFlags, ConfigSource } from "../config/flags.ts";
 import { closestMatch } from "../config/did_you_mean.ts";
 import { HELP_TOPICS } from "./usage.ts";
+import { isLiveSubcommand, type LiveCommand, parseLiveCommand } from "./live_args.ts";
 
 /** What wgcage was asked to do. */
 export type Command =
@@ -25,7 +26,8 @@ export type Command =
   | { kind: "genpsk" }
   | { kind: "demo"; verbose: boolean }
   | { kind: "version" }
-  | { kind: "help"; topic?: string };
+  | { kind: "help"; topic?: string }
+  | LiveCommand;
 
 /** How to run a command in a cage. */
 export interface RunOptions {
@@ -161,6 +163,13 @@ export function parseArgs(argv: string[], host: ParseHost = THIS_HOST): Command 
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const first = scanned.rest[0];
+  if (!scanned.afterDashDash && isLiveSubcommand(first)) {
+    const stray = scanned.names[0];
+    if (stray !== undefined) {
+      throw new UsageError(`wgcage: --${stray} goes after '${first} NAME'; move it there`);
+    }
+    return parseLiveCommand(first, scanned.rest.slice(1), host);
+  }
   if (!scanned.afterDashDash && isSubcommand(first)) {
     return parseSubcommand(first, scanned.rest.slice(1), scanned.names);
   }
@@ -170,6 +179,27 @@ export function parseArgs(argv: string[], host: ParseHost = THIS_HOST): Command 
     );
   }
   return { kind: "run", options: runOptions(values, host), argv: scanned.rest };
+}
+
+/**
+ * The run options alone, for `wgcage up NAME [options]`: no command may
+ * follow them.
+ */
+export function parseRunOptions(argv: string[], host: ParseHost, sub: string): RunOptions {
+  const scanned = scanOptions(argv);
+  if (scanned.rest.length > 0) {
+    throw new UsageError(
+      `wgcage: Unexpected '${scanned.rest[0]}' after '${sub}': it takes options only; ` +
+        "run commands with 'wgcage exec NAME -- CMD'",
+    );
+  }
+  const values = parseOptionValues(scanned.tokens);
+  if (values.help || values.version) {
+    throw new UsageError(
+      `wgcage: --help and --version do not apply to '${sub}'; run 'wgcage help'`,
+    );
+  }
+  return runOptions(values, host);
 }
 
 function isSubcommand(word: string | undefined): word is Subcommand {

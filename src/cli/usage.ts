@@ -14,6 +14,13 @@ Usage:
   wgcage [OPTIONS] [--] CMD [ARGS...]  run CMD in a cage
   wgcage genkey | genpsk               print a new private / preshared key
   wgcage pubkey                        print the public key of the key on stdin
+  wgcage up NAME [-d] [--rm-when-idle] [OPTIONS]
+                                       a named cage that stays; -d: in the
+                                       background once the handshake is done;
+                                       --rm-when-idle: it ends with its last
+                                       command
+  wgcage exec NAME [--] CMD [ARGS...]  run CMD in the live cage NAME
+  wgcage down NAME | ls [--json]       end a live cage | list the live ones
   wgcage demo [-v]                     show a cage talking to a local peer
   wgcage version
   wgcage help [config | exit | cage]

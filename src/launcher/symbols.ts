@@ -12,6 +12,8 @@ import { packetIoSymbols } from "./packet_io_symbols.ts";
 import { protectSymbols } from "./protect_symbols.ts";
 import { sigusr1Symbols } from "./sigusr1_symbols.ts";
 import { wipeSymbols } from "./wipe_symbols.ts";
+import { joinSymbols } from "./join_symbols.ts";
+import { controlSymbols } from "./control_symbols.ts";
 
 export const launcherSymbols = {
   ...cageSymbols,
@@ -21,6 +23,8 @@ export const launcherSymbols = {
   ...packetIoSymbols,
   ...environSymbols,
   ...sigusr1Symbols,
+  ...joinSymbols,
+  ...controlSymbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded launcher's functions. */

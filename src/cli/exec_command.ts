@@ -1,0 +1,58 @@
+/**
+ * `wgcage exec NAME -- CMD`: runs CMD in the live cage NAME, as the caller,
+ * with its network, /etc files and PID namespace; exit status, signals and
+ * the terminal as for a run. While CMD runs this holds a connection to the
+ * cage's keeper (the count that `--rm-when-idle` ends the cage at).
+ *
+ * @module
+ */
+
+import { findLive, socketPath } from "../live/state.ts";
+import { JoinedCommand } from "../live/join.ts";
+import { HOLD_OP } from "../live/uapi_handler.ts";
+import { LiveError } from "../live/error.ts";
+import { forwardSignals } from "../cage/signals.ts";
+import { prepareLauncher } from "../launcher/library.ts";
+import { assertCommandExists } from "./command_lookup.ts";
+
+async function hold(path: string, name: string): Promise<Deno.UnixConn> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch (e) {
+    throw new LiveError(
+      `Cannot reach the cage '${name}': ${
+        (e as Error).message
+      }; it may have just ended; see 'wgcage ls'`,
+    );
+  }
+  await conn.write(new TextEncoder().encode(`${HOLD_OP}\n\n`));
+  const buf = new Uint8Array(64);
+  let reply = "";
+  while (!reply.endsWith("\n\n")) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    reply += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  if (reply !== "errno=0\n\n") {
+    conn.close();
+    throw new LiveError(`The cage '${name}' refused the command; see 'wgcage ls'`);
+  }
+  return conn;
+}
+
+export async function execCommand(name: string, argv: string[]): Promise<number> {
+  const { dir, record } = findLive(name);
+  assertCommandExists(argv[0]);
+  await prepareLauncher();
+  const conn = await hold(socketPath(dir, name), name);
+  let stopForwarding = () => {};
+  try {
+    const joined = await JoinedCommand.start({ name, initPid: record.initPid, argv });
+    stopForwarding = forwardSignals(joined);
+    return await joined.wait();
+  } finally {
+    stopForwarding();
+    conn.close();
+  }
+}

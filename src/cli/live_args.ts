@@ -1,0 +1,154 @@
+/**
+ * The command line of live cages:
+ *
+ *     wgcage up NAME [-d] [--rm-when-idle] [run options]
+ *     wgcage exec NAME [--] CMD [ARGS…]
+ *     wgcage down NAME
+ *     wgcage ls [--json]
+ *     wgcage show [NAME] [--json]
+ *     wgcage set NAME <wg set arguments>
+ *     wgcage syncconf NAME FILE
+ *     wgcage wg NAME <wg subcommand> [ARGS…]
+ *
+ * @module
+ */
+
+import { type ParseHost, parseRunOptions, type RunOptions, UsageError } from "./args.ts";
+
+export const LIVE_SUBCOMMANDS = [
+  "up",
+  "exec",
+  "down",
+  "ls",
+  "show",
+  "set",
+  "syncconf",
+  "wg",
+] as const;
+export type LiveSubcommand = typeof LIVE_SUBCOMMANDS[number];
+
+export type LiveCommand =
+  | {
+    kind: "up";
+    name: string;
+    options: RunOptions;
+    detach: boolean;
+    rmWhenIdle: boolean;
+    /** The arguments after `up` without -d: what a detached keeper is started with. */
+    keeperArgs: string[];
+  }
+  | { kind: "exec"; name: string; argv: string[] }
+  | { kind: "down"; name: string }
+  | { kind: "ls"; json: boolean }
+  | { kind: "show"; name?: string; json: boolean }
+  | { kind: "set"; name: string; args: string[] }
+  | { kind: "syncconf"; name: string; file: string }
+  | { kind: "wg"; name: string; args: string[] };
+
+export function isLiveSubcommand(word: string | undefined): word is LiveSubcommand {
+  return (LIVE_SUBCOMMANDS as readonly string[]).includes(word ?? "");
+}
+
+function needName(sub: string, args: string[]): string {
+  const name = args[0];
+  if (name === undefined || name.startsWith("-")) {
+    throw new UsageError(`wgcage: '${sub}' needs the cage's name first, e.g. 'wgcage ${sub} ci'`);
+  }
+  return name;
+}
+
+function jsonOnly(sub: string, args: string[]): boolean {
+  for (const a of args) {
+    if (a !== "--json") {
+      throw new UsageError(`wgcage: Unexpected '${a}' after '${sub}'; see 'wgcage help'`);
+    }
+  }
+  return args.length > 0;
+}
+
+export function parseLiveCommand(
+  sub: LiveSubcommand,
+  args: string[],
+  host: ParseHost,
+): LiveCommand {
+  switch (sub) {
+    case "up": {
+      const name = needName(sub, args);
+      let detach = false;
+      let rmWhenIdle = false;
+      const rest: string[] = [];
+      const keeperArgs: string[] = [name];
+      for (const a of args.slice(1)) {
+        if (a === "-d" || a === "--detach") {
+          detach = true;
+          continue;
+        }
+        if (a === "--rm-when-idle") rmWhenIdle = true;
+        else rest.push(a);
+        keeperArgs.push(a);
+      }
+      return {
+        kind: "up",
+        name,
+        options: parseRunOptions(rest, host, "up"),
+        detach,
+        rmWhenIdle,
+        keeperArgs,
+      };
+    }
+    case "exec": {
+      const name = needName(sub, args);
+      const argv = args[1] === "--" ? args.slice(2) : args.slice(1);
+      if (argv.length === 0) {
+        throw new UsageError(
+          `wgcage: No command to run in '${name}'; e.g. 'wgcage exec ${name} -- curl https://example.com'`,
+        );
+      }
+      return { kind: "exec", name, argv };
+    }
+    case "down": {
+      const name = needName(sub, args);
+      if (args.length > 1) {
+        throw new UsageError(`wgcage: 'down' takes one name; run 'wgcage down ${name}'`);
+      }
+      return { kind: "down", name };
+    }
+    case "ls":
+      return { kind: "ls", json: jsonOnly(sub, args) };
+    case "show": {
+      const json = args.includes("--json");
+      const rest = args.filter((a) => a !== "--json");
+      if (rest.length > 1 || rest[0]?.startsWith("-")) {
+        throw new UsageError(
+          "wgcage: 'show' takes at most one name and --json; e.g. 'wgcage show ci --json'",
+        );
+      }
+      return rest[0] === undefined ? { kind: "show", json } : { kind: "show", name: rest[0], json };
+    }
+    case "set": {
+      const name = needName(sub, args);
+      if (args.length < 2) {
+        throw new UsageError(
+          `wgcage: 'set' needs what to change, in 'wg set' syntax, e.g. 'wgcage set ${name} peer KEY allowed-ips 10.0.0.0/24'`,
+        );
+      }
+      return { kind: "set", name, args: args.slice(1) };
+    }
+    case "syncconf": {
+      const name = needName(sub, args);
+      if (args.length !== 2) {
+        throw new UsageError(
+          `wgcage: 'syncconf' takes a name and a file: 'wgcage syncconf ${name} wg0.conf'`,
+        );
+      }
+      return { kind: "syncconf", name, file: args[1] };
+    }
+    case "wg": {
+      const name = needName(sub, args);
+      if (args.length < 2) {
+        throw new UsageError(`wgcage: 'wg' needs a wg subcommand, e.g. 'wgcage wg ${name} show'`);
+      }
+      return { kind: "wg", name, args: args.slice(1) };
+    }
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Live cages end to end, as users run them: `up -d`, `exec`, `ls`, `down`,
+ * `--rm-when-idle`, kill -9 of the keeper, another user's refusal, and the
+ * stock `wg` against the control socket. The peer is a wireguard-go in a
+ * namespace the test made, reached over that namespace's loopback.
+ *
+ * Needs root (namespaces, mknod for a private TUN node), wireguard-go and wg.
+ *
+ * @module
+ */
+
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { run, type RunResult } from "./harness/process.ts";
+import { generateKeyPair } from "./harness/keys.ts";
+import { WgPeer } from "./harness/wg_peer.ts";
+import { clientArgv, parseClientReport, startServices } from "./harness/services.ts";
+import {
+  NOBODY,
+  nobodyDenoDir,
+  privateTunNode,
+  wgcageArgv,
+  wgQuick,
+  writeConfig,
+} from "./e2e/wgcage.ts";
+
+/** Connects to a control socket and asks `get=1`; prints `refused …` when it cannot. */
+const PROBE = [
+  "import socket, sys",
+  "s = socket.socket(socket.AF_UNIX)",
+  "try:",
+  "    s.connect(sys.argv[1]); s.sendall(b'get=1\\n\\n'); print(s.recv(4096))",
+  "except OSError as e:",
+  "    print('refused', e)",
+].join("\n");
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** How one test runs wgcage: as root, or as nobody with a private TUN node. */
+interface Runner {
+  wgcage(args: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** The state directory this runner's cages are recorded in. */
+  readonly stateDir: string;
+}
+
+async function runner(lab: Lab, ns: string, rootless: boolean, uid = NOBODY): Promise<Runner> {
+  if (!rootless) {
+    return {
+      stateDir: "/run/wgcage",
+      wgcage: (args, opts) =>
+        run(wgcageArgv(args), { ns, allowFailure: true, timeoutMs: opts?.timeoutMs ?? 60_000 }),
+    };
+  }
+  const tunDir = await privateTunNode(lab, 0o666);
+  const denoDir = await nobodyDenoDir(lab);
+  const runtime = await Deno.makeTempDir({ prefix: "wgc-xdg-" });
+  lab.defer(() => Deno.remove(runtime, { recursive: true }));
+  await Deno.chown(runtime, uid, uid);
+  await Deno.chmod(runtime, 0o700);
+  const env = [`HOME=/tmp`, `DENO_DIR=${denoDir}`, `XDG_RUNTIME_DIR=${runtime}`];
+  return {
+    stateDir: `${runtime}/wgcage`,
+    wgcage: (args, opts) =>
+      run([
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
+        tunDir,
+        "setpriv",
+        `--reuid=${uid}`,
+        `--regid=${uid}`,
+        "--clear-groups",
+        "env",
+        ...env,
+        ...wgcageArgv(args),
+      ], { ns, allowFailure: true, timeoutMs: opts?.timeoutMs ?? 60_000 }),
+  };
+}
+
+async function lab10(
+  lab: Lab,
+  role: string,
+  owner: number,
+): Promise<{ ns: string; peer: WgPeer; config: string }> {
+  const ns = await lab.namespace(role);
+  const keys = await generateKeyPair();
+  const peer = await WgPeer.start(lab, ns, {
+    listenPort: 51820,
+    addresses: ["10.97.0.1/24"],
+    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.97.0.2/32"] }],
+  });
+  await startServices(ns, { binds: ["10.97.0.1"], dnsNames: ["peer.live.test=10.97.0.1"] });
+  const config = await writeConfig(
+    lab,
+    wgQuick({ privateKey: keys.privateKey, addresses: ["10.97.0.2/24"], dns: ["10.97.0.1"] }, [{
+      publicKey: peer.keys.publicKey,
+      allowedIps: ["10.97.0.0/24"],
+      endpoint: "127.0.0.1:51820",
+    }]),
+    owner,
+  );
+  return { ns: ns.name, peer, config };
+}
+
+function entries(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+for (const rootless of [false, true]) {
+  const who = rootless ? "nobody" : "root";
+  Deno.test(`live cage (${who}): up -d, exec (links, uid, DNS, 10 MiB, status), ls, down, nothing left`, async () => {
+    requireRoot("The live cage test");
+    await requireTool("wireguard-go", "wireguard-go");
+    const lab = await Lab.open();
+    try {
+      const { ns, config } = await lab10(lab, `live${who[0]}`, rootless ? NOBODY : 0);
+      const w = await runner(lab, ns, rootless);
+      const name = `lt${who[0]}${Deno.pid % 10000}`;
+      const up = await w.wgcage(["up", name, "-d", "--config", config]);
+      assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+      const ls = await w.wgcage(["ls", "--json"]);
+      const listed = JSON.parse(ls.stdout) as { name: string; pid: number; initPid: number }[];
+      assert(listed.length === 1 && listed[0].name === name, `ls --json: ${ls.stdout}`);
+
+      const inside = await w.wgcage([
+        "exec",
+        name,
+        "--",
+        "sh",
+        "-c",
+        "id -u; ip -o link | grep -c ': '; cat /etc/resolv.conf; getent hosts peer.live.test; echo pid $$; exit 7",
+      ]);
+      assert(inside.code === 7, `exec exited ${inside.code}: ${inside.stderr}`);
+      const uid = rootless ? String(NOBODY) : "0";
+      assert(inside.stdout.startsWith(`${uid}\n2\n`), `uid and links: ${inside.stdout}`);
+      assert(inside.stdout.includes("nameserver 10.97.0.1"), `resolv.conf: ${inside.stdout}`);
+      assert(/10\.97\.0\.1\s+peer\.live\.test/.test(inside.stdout), `DNS: ${inside.stdout}`);
+      assert(/pid \d+/.test(inside.stdout) && !inside.stdout.includes("pid 1\n"), inside.stdout);
+
+      const fetch = await w.wgcage([
+        "exec",
+        name,
+        "--",
+        ...clientArgv("data", "10.97.0.1", { bytes: 10 << 20 }),
+      ], { timeoutMs: 120_000 });
+      const report = parseClientReport(fetch);
+      assert(report.ok && report.bytes === 10 << 20, `10 MiB fetch: ${JSON.stringify(report)}`);
+
+      if (!rootless) {
+        const show = await run(["wg", "show", name], { allowFailure: true });
+        assert(show.code === 0, `wg show: ${show.stderr}`);
+        assert(/latest handshake: .*seconds? ago/.test(show.stdout), `wg show: ${show.stdout}`);
+        assert(/transfer: [0-9.]+ MiB received/.test(show.stdout), `wg show: ${show.stdout}`);
+      }
+
+      const down = await w.wgcage(["down", name]);
+      assert(down.code === 0, `down exited ${down.code}: ${down.stderr}`);
+      assert(!(entries(w.stateDir)).some((e) => e.startsWith(name)), "state left behind");
+      assert(!(entries("/var/run/wireguard")).includes(`${name}.sock`), "wg link left");
+      const after = await w.wgcage(["exec", name, "--", "true"]);
+      assert(
+        after.code === 125 && after.stderr.includes(`No live cage named '${name}'`),
+        after.stderr,
+      );
+    } finally {
+      await lab.close();
+    }
+  });
+}
+
+Deno.test("live cage (nobody): --rm-when-idle ends the cage with its last command", async () => {
+  requireRoot("The live cage test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const { ns, config } = await lab10(lab, "liveidle", NOBODY);
+    const w = await runner(lab, ns, true);
+    const name = `li${Deno.pid % 10000}`;
+    const up = await w.wgcage(["up", name, "-d", "--rm-when-idle", "--config", config]);
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    const [a, b] = await Promise.all([
+      w.wgcage(["exec", name, "--", "sh", "-c", "sleep 0.5; exit 3"]),
+      w.wgcage(["exec", name, "--", "sh", "-c", "sleep 1; exit 4"]),
+    ]);
+    assert(a.code === 3 && b.code === 4, `exec: ${a.code} ${a.stderr} / ${b.code} ${b.stderr}`);
+    let ls = "";
+    for (let i = 0; i < 50; i++) {
+      ls = (await w.wgcage(["ls", "--json"])).stdout;
+      if (ls.trim() === "[]") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(ls.trim() === "[]", `still live after the last command: ${ls}`);
+    assert((entries(w.stateDir)).length === 0, "state left behind");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("live cage (root): kill -9 of the keeper ends the cage and its commands; the next command removes the state", async () => {
+  requireRoot("The live cage test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const { ns, config } = await lab10(lab, "livekill", 0);
+    const w = await runner(lab, ns, false);
+    const name = `lk${Deno.pid % 10000}`;
+    const up = await w.wgcage(["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    const record = JSON.parse(await Deno.readTextFile(`${w.stateDir}/${name}.json`));
+    const sleeper = run(wgcageArgv(["exec", name, "--", "sleep", "60"]), {
+      ns,
+      allowFailure: true,
+      timeoutMs: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    Deno.kill(record.pid, "SIGKILL");
+    const s = await sleeper;
+    assert(s.code === 137, `the command in the cage was not ended: ${s.code} ${s.stderr}`);
+    for (let i = 0; i < 50 && (entries(`/proc/${record.initPid}`)).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert((entries(`/proc/${record.initPid}`)).length === 0, "the cage's init still runs");
+    const ls = await w.wgcage(["ls", "--json"]);
+    assert(!ls.stdout.includes(name), `ls: ${ls.stdout}`);
+    assert(!(entries(w.stateDir)).some((e) => e.startsWith(name)), "state left behind");
+    assert(!(entries("/var/run/wireguard")).includes(`${name}.sock`), "wg link left");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("live cage: another user can neither see nor join a cage", async () => {
+  requireRoot("The live cage test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const { ns, config } = await lab10(lab, "liveuser", 0);
+    const w = await runner(lab, ns, false);
+    const name = `lu${Deno.pid % 10000}`;
+    const up = await w.wgcage(["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    try {
+      const other = await runner(lab, ns, true);
+      const r = await other.wgcage(["exec", name, "--", "true"]);
+      assert(r.code === 125 && r.stderr.includes("No live cage"), `joined: ${r.code} ${r.stderr}`);
+      // Even given the socket directly, it is refused (0700 directory, SO_PEERCRED).
+      const probe = await run([
+        "setpriv",
+        `--reuid=${NOBODY}`,
+        `--regid=${NOBODY}`,
+        "--clear-groups",
+        "/usr/bin/python3",
+        "-c",
+        PROBE,
+        `${w.stateDir}/${name}.sock`,
+      ], { allowFailure: true });
+      assert(
+        probe.stdout.startsWith("refused"),
+        `another user reached the device: ${probe.stdout} ${probe.stderr}`,
+      );
+    } finally {
+      await w.wgcage(["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});
