@@ -9,7 +9,7 @@
 
 import { EACCES, EADDRINUSE } from "../launcher/errno.ts";
 import { LauncherError } from "../launcher/error.ts";
-import { launcher, prepareLauncher } from "../launcher/library.ts";
+import { launcher, type LauncherSymbols, prepareLauncher } from "../launcher/library.ts";
 import type { MemoryBatch } from "./launcher_io.ts";
 
 function openFailure(port: number, errno: number): string {
@@ -27,9 +27,11 @@ export class UdpSocket {
   readonly fd: number;
   /** The port it is bound to: the kernel's choice when 0 was asked for. */
   readonly port: number;
+  readonly #sym: LauncherSymbols;
   #closed = false;
 
-  private constructor(fd: number, port: number) {
+  private constructor(sym: LauncherSymbols, fd: number, port: number) {
+    this.#sym = sym;
     this.fd = fd;
     this.port = port;
   }
@@ -44,12 +46,12 @@ export class UdpSocket {
     const ffi = launcher();
     const fd = ffi.wgl_udp_open(port);
     if (fd < 0) throw new LauncherError(openFailure(port, -fd), { errno: -fd });
-    return new UdpSocket(fd, ffi.wgl_udp_local_port(fd));
+    return new UdpSocket(ffi, fd, ffi.wgl_udp_local_port(fd));
   }
 
   /** Sends the first `n` slots of `batch` that the core addressed to a peer. */
   send(batch: MemoryBatch, n: number): void {
-    launcher().wgl_udp_send_batch(
+    this.#sym.wgl_udp_send_batch(
       this.fd,
       batch.slotsPointerView(),
       batch.slotSize,
@@ -62,6 +64,6 @@ export class UdpSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    launcher().wgl_fd_close(this.fd);
+    this.#sym.wgl_fd_close(this.fd);
   }
 }
