@@ -137,7 +137,7 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       const interrupted = await Promise.race([handshake, interruption.status]);
       if (interrupted !== undefined) return interrupted;
     }
-    device = new LiveDevice(tunnel, config);
+    device = new LiveDevice(tunnel, config, o.run.tunName ?? "wg0");
     let idle: () => void = () => {};
     const ended = new Promise<"idle">((resolve) => idle = () => resolve("idle"));
     let everHeld = false;

@@ -10,6 +10,48 @@
 import type { Cidr, TunnelConfig } from "../config/types.ts";
 import type { Tunnel } from "../tunnel.ts";
 import type { Endpoint } from "../wg/device.ts";
+import { formatCidr, maskCidr } from "../config/cidr.ts";
+import { followRoutes, routeSet } from "./routes.ts";
+
+/** One peer's part of a `set=1` request (wireguard-go's semantics). */
+export interface PeerChange {
+  readonly publicKey: Uint8Array;
+  remove: boolean;
+  updateOnly: boolean;
+  presharedKey?: Uint8Array;
+  endpoint?: Endpoint;
+  keepalive?: number;
+  replaceAllowedIps: boolean;
+  readonly allowedIps: Cidr[];
+}
+
+/** A whole `set=1` request, parsed and checked before anything changes. */
+export interface DeviceChange {
+  privateKey?: Uint8Array;
+  listenPort?: number;
+  fwmark?: number;
+  replacePeers: boolean;
+  readonly peers: PeerChange[];
+}
+
+/** A change the device cannot make; `errno` is the UAPI's (negative). */
+export class ChangeRefused extends Error {
+  readonly errno: number;
+  constructor(message: string, errno: number) {
+    super(message);
+    this.errno = errno;
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  const x = a ?? new Uint8Array(32);
+  const y = b ?? new Uint8Array(32);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+function isZero(a: Uint8Array | undefined): boolean {
+  return a === undefined || a.every((b) => b === 0);
+}
 
 /** One peer as the control service knows it. */
 export interface LivePeer {
@@ -40,8 +82,11 @@ export class LiveDevice {
   /** In the order they were added, keyed by the public key in hex. */
   readonly peers = new Map<string, LivePeer>();
 
-  constructor(tunnel: Tunnel, config: TunnelConfig) {
+  readonly #tunName: string;
+
+  constructor(tunnel: Tunnel, config: TunnelConfig, tunName: string) {
     this.tunnel = tunnel;
+    this.#tunName = tunName;
     this.privateKey = config.iface.privateKey.bytes.slice();
     config.peers.forEach((p, i) => {
       this.peers.set(hex(p.publicKey.bytes), {
@@ -70,6 +115,114 @@ export class LiveDevice {
       rxBytes: s.rxBytes,
       txBytes: s.txBytes,
     };
+  }
+
+  /**
+   * Applies a `set=1` request in its order: device settings, replace_peers,
+   * then each peer. A peer whose preshared key or keepalive changes, or that
+   * loses an AllowedIP, is made anew in the core (its session starts over);
+   * new AllowedIPs and endpoints change in place. The cage's routes follow.
+   */
+  apply(change: DeviceChange): void {
+    const dev = this.tunnel.device;
+    if (change.listenPort !== undefined && change.listenPort !== this.listenPort) {
+      throw new ChangeRefused(
+        `listen_port cannot change while the cage is up (it is ${this.listenPort})`,
+        -98,
+      );
+    }
+    const before = routeSet([...this.peers.values()].map((p) => p.allowedIps));
+    try {
+      if (change.fwmark !== undefined) this.fwmark = change.fwmark;
+      if (change.privateKey !== undefined && !sameBytes(change.privateKey, this.privateKey)) {
+        if (isZero(change.privateKey)) {
+          throw new ChangeRefused("the private key cannot be removed from a live cage", -22);
+        }
+        dev.setPrivateKey(change.privateKey);
+        this.privateKey.fill(0);
+        this.privateKey = change.privateKey.slice();
+        const own = hex(dev.publicKey());
+        const clash = this.peers.get(own);
+        if (clash) this.#remove(clash);
+      }
+      if (change.replacePeers) { for (const p of [...this.peers.values()]) this.#remove(p); }
+      const own = hex(dev.publicKey());
+      for (const pc of change.peers) {
+        const key = hex(pc.publicKey);
+        if (key === own) continue; // wireguard-go ignores a peer with our own key
+        const existing = this.peers.get(key);
+        if (pc.remove) {
+          if (existing) this.#remove(existing);
+          continue;
+        }
+        if (!existing && pc.updateOnly) continue;
+        this.#upsert(key, existing, pc);
+      }
+    } finally {
+      const after = routeSet([...this.peers.values()].map((p) => p.allowedIps));
+      followRoutes(this.tunnel.cage.netlink(), this.#tunName, before, after);
+      this.tunnel.wake();
+    }
+  }
+
+  #remove(p: LivePeer): void {
+    this.tunnel.device.removePeer(p.id);
+    p.presharedKey?.fill(0);
+    this.peers.delete(hex(p.publicKey));
+  }
+
+  #upsert(key: string, existing: LivePeer | undefined, pc: PeerChange): void {
+    const dev = this.tunnel.device;
+    const given = pc.presharedKey ?? existing?.presharedKey;
+    const psk = isZero(given) ? undefined : given!.slice();
+    const keepalive = pc.keepalive ?? existing?.keepalive ?? 0;
+    const old = existing?.allowedIps ?? [];
+    const wanted = pc.replaceAllowedIps ? [] : [...old];
+    for (const c of pc.allowedIps) {
+      const m = maskCidr(c);
+      if (!wanted.some((w) => formatCidr(maskCidr(w)) === formatCidr(m))) wanted.push(m);
+    }
+    const lost = old.some((o) =>
+      !wanted.some((w) => formatCidr(maskCidr(w)) === formatCidr(maskCidr(o)))
+    );
+    const endpoint = pc.endpoint ?? (existing ? dev.endpoint(existing.id) : undefined);
+    const remake = existing === undefined || lost || keepalive !== existing.keepalive ||
+      !sameBytes(psk, existing.presharedKey);
+    let peer: LivePeer;
+    if (remake) {
+      if (existing) this.#remove(existing);
+      // A prefix moves to this peer from any other that had it.
+      for (const other of this.peers.values()) this.#drop(other, wanted);
+      const id = dev.addPeer({
+        publicKey: pc.publicKey,
+        presharedKey: psk,
+        keepalive,
+        allowedIps: wanted,
+      });
+      peer = {
+        id,
+        publicKey: pc.publicKey.slice(),
+        presharedKey: psk,
+        keepalive,
+        allowedIps: wanted,
+      };
+      this.peers.set(key, peer);
+    } else {
+      peer = existing;
+      const added = wanted.filter((w) =>
+        !old.some((o) => formatCidr(maskCidr(o)) === formatCidr(maskCidr(w)))
+      );
+      for (const other of this.peers.values()) if (other !== peer) this.#drop(other, added);
+      for (const c of added) dev.addAllowedIp(peer.id, c);
+      peer.allowedIps = wanted;
+    }
+    if (endpoint) dev.setEndpoint(peer.id, endpoint);
+  }
+
+  /** Forgets `prefixes` in `peer`'s list (the core moved them already). */
+  #drop(peer: LivePeer, prefixes: readonly Cidr[]): void {
+    const gone = new Set(prefixes.map((c) => formatCidr(maskCidr(c))));
+    peer.allowedIps = peer.allowedIps.filter((c) => !gone.has(formatCidr(maskCidr(c))));
   }
 
   /** Zeroes the copies of secrets this object holds. */

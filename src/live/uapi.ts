@@ -10,7 +10,16 @@
 
 import { formatCidr } from "../config/cidr.ts";
 import { formatEndpoint } from "../config/endpoint.ts";
-import { hex, type LiveDevice } from "./live_device.ts";
+import { parseCidr } from "../config/cidr.ts";
+import { parseIp } from "../config/ip.ts";
+import type { Endpoint } from "../wg/device.ts";
+import {
+  ChangeRefused,
+  type DeviceChange,
+  hex,
+  type LiveDevice,
+  type PeerChange,
+} from "./live_device.ts";
 
 export const ERRNO_INVALID = -22;
 export const ERRNO_IO = -5;
@@ -41,7 +50,142 @@ export function uapiGet(dev: LiveDevice): string {
   return lines.join("\n");
 }
 
-/** Applies `set=1`'s lines; returns the errno for the reply (0 when all applied). */
-export function uapiSet(_dev: LiveDevice, _lines: string[]): number {
-  return ERRNO_INVALID;
+class Invalid extends Error {}
+
+function key(value: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(value)) throw new Invalid(`not a hex key: ${value.slice(0, 80)}`);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = parseInt(value.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function uint(value: string, max: number): number {
+  if (!/^[0-9]{1,10}$/.test(value) || Number(value) > max) {
+    throw new Invalid(`not a number 0..${max}: ${value.slice(0, 80)}`);
+  }
+  return Number(value);
+}
+
+function isTrue(value: string): true {
+  if (value !== "true") throw new Invalid(`expected true, got ${value.slice(0, 80)}`);
+  return true;
+}
+
+/** An IP literal and port: `1.2.3.4:51820` or `[fd00::1]:51820` (as wg sends it). */
+export function parseUapiEndpoint(value: string): Endpoint {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)(?:%[A-Za-z0-9_.-]+)?\]|([0-9.]+)):([0-9]{1,5})$/.exec(value);
+  if (!m) throw new Invalid(`not an endpoint: ${value.slice(0, 80)}`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Invalid(`port out of range: ${m[3]}`);
+  let ip;
+  try {
+    ip = parseIp(m[1] ?? m[2]);
+  } catch {
+    throw new Invalid(`not an IP address: ${(m[1] ?? m[2]).slice(0, 80)}`);
+  }
+  return { family: ip.family, port, scopeId: 0, address: ip.bytes };
+}
+
+/** Parses `set=1`'s lines into one change; throws Invalid. */
+export function parseSet(lines: readonly string[]): DeviceChange {
+  const change: DeviceChange = { replacePeers: false, peers: [] };
+  let peer: PeerChange | undefined;
+  for (const line of lines) {
+    const eq = line.indexOf("=");
+    if (eq < 1) throw new Invalid(`not key=value: ${line.slice(0, 80)}`);
+    const k = line.slice(0, eq);
+    const v = line.slice(eq + 1);
+    if (k === "public_key") {
+      peer = {
+        publicKey: key(v),
+        remove: false,
+        updateOnly: false,
+        replaceAllowedIps: false,
+        allowedIps: [],
+      };
+      change.peers.push(peer);
+      continue;
+    }
+    if (peer === undefined) {
+      switch (k) {
+        case "private_key":
+          change.privateKey = key(v);
+          break;
+        case "listen_port":
+          change.listenPort = uint(v, 65535);
+          break;
+        case "fwmark":
+          change.fwmark = v === "" ? 0 : uint(v, 0xffffffff);
+          break;
+        case "replace_peers":
+          change.replacePeers = isTrue(v);
+          break;
+        default:
+          throw new Invalid(`invalid UAPI device key: ${k.slice(0, 80)}`);
+      }
+      continue;
+    }
+    switch (k) {
+      case "update_only":
+        peer.updateOnly = isTrue(v);
+        break;
+      case "remove":
+        peer.remove = isTrue(v);
+        break;
+      case "preshared_key":
+        peer.presharedKey = key(v);
+        break;
+      case "endpoint":
+        peer.endpoint = parseUapiEndpoint(v);
+        break;
+      case "persistent_keepalive_interval":
+        peer.keepalive = uint(v, 65535);
+        break;
+      case "replace_allowed_ips":
+        isTrue(v);
+        peer.replaceAllowedIps = true;
+        peer.allowedIps.length = 0;
+        break;
+      case "allowed_ip":
+        try {
+          peer.allowedIps.push(parseCidr(v));
+        } catch {
+          throw new Invalid(`not a prefix: ${v.slice(0, 80)}`);
+        }
+        break;
+      case "protocol_version":
+        if (v !== "1") throw new Invalid(`unknown protocol version: ${v.slice(0, 80)}`);
+        break;
+      default:
+        throw new Invalid(`invalid UAPI peer key: ${k.slice(0, 80)}`);
+    }
+  }
+  return change;
+}
+
+/**
+ * Applies `set=1`'s lines; returns the errno for the reply: 0 when all
+ * applied, -22 for input that does not parse (nothing changes then), or the
+ * refusal's.
+ */
+export function uapiSet(dev: LiveDevice, lines: string[]): number {
+  let change: DeviceChange;
+  try {
+    change = parseSet(lines);
+  } catch (e) {
+    if (e instanceof Invalid) return ERRNO_INVALID;
+    throw e;
+  }
+  try {
+    dev.apply(change);
+  } catch (e) {
+    if (e instanceof ChangeRefused) return e.errno;
+    if (e instanceof RangeError) return ERRNO_INVALID;
+    if ((e as { exitCode?: number }).exitCode !== undefined) return ERRNO_INVALID;
+    return ERRNO_IO;
+  } finally {
+    change.privateKey?.fill(0);
+    for (const p of change.peers) p.presharedKey?.fill(0);
+  }
+  return 0;
 }
