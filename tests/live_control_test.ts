@@ -1,0 +1,295 @@
+/**
+ * A live cage's control socket, driven by the stock `wg` (not a
+ * re-implementation of it): `wg set` adds a second peer (a second
+ * wireguard-go) whose AllowedIPs then carry traffic, removing it removes its
+ * route; rootless `wgcage wg NAME show`; and garbage on the socket (random
+ * and mutated UAPI text, a huge line, a half request, a client that never
+ * reads) gets `errno=` or a closed connection while the tunnel goes on.
+ *
+ *     test namespace (loopback only)
+ *       wireguard-go A  10.94.0.1/24  udp 51820   ── peer of the cage
+ *       wireguard-go B  10.93.0.1/24  udp 51821   ── added with `wg set`
+ *       the keeper      cage 10.94.0.2
+ *
+ * Needs root, wireguard-go and wg.
+ *
+ * @module
+ */
+
+import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { run, type RunResult } from "./harness/process.ts";
+import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
+import { WgPeer } from "./harness/wg_peer.ts";
+import { clientArgv, parseClientReport, startServices } from "./harness/services.ts";
+import {
+  NOBODY,
+  nobodyDenoDir,
+  privateTunNode,
+  wgcageArgv,
+  wgQuick,
+  writeConfig,
+} from "./e2e/wgcage.ts";
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+async function setup(lab: Lab, role: string, owner: number) {
+  const ns = await lab.namespace(role);
+  const keys: KeyPair = await generateKeyPair();
+  const a = await WgPeer.start(lab, ns, {
+    listenPort: 51820,
+    addresses: ["10.94.0.1/24"],
+    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.94.0.2/32"] }],
+  });
+  const config = await writeConfig(
+    lab,
+    wgQuick({ privateKey: keys.privateKey, addresses: ["10.94.0.2/24"] }, [{
+      publicKey: a.keys.publicKey,
+      allowedIps: ["10.94.0.0/24"],
+      endpoint: "127.0.0.1:51820",
+    }]),
+    owner,
+  );
+  return { ns, keys, a, config };
+}
+
+function wgcage(ns: Namespace, args: string[]): Promise<RunResult> {
+  return run(wgcageArgv(args), { ns: ns.name, allowFailure: true, timeoutMs: 60_000 });
+}
+
+Deno.test("live cage (root): stock wg set adds a second wireguard-go peer whose AllowedIPs carry traffic; removing it removes its route", async () => {
+  requireRoot("The control socket test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await requireTool("wg", "wireguard-tools");
+  const lab = await Lab.open();
+  const name = `lc${Deno.pid % 10000}`;
+  try {
+    const { ns, keys, config } = await setup(lab, "livectl", 0);
+    const b = await WgPeer.start(lab, ns, {
+      listenPort: 51821,
+      addresses: ["10.93.0.1/24"],
+      peers: [{ publicKey: keys.publicKey, allowedIps: ["10.94.0.2/32"] }],
+    });
+    // Both peers share the namespace: B's replies to the cage leave through B.
+    await ns.ip("rule", "add", "from", "10.93.0.1", "table", "100");
+    await ns.ip("route", "add", "10.94.0.2/32", "dev", b.ifname, "table", "100");
+    await startServices(ns, { binds: ["10.93.0.1"] });
+    const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d: ${up.stderr}`);
+    try {
+      const show = await run(["wg", "show", name], { allowFailure: true });
+      assert(/latest handshake: /.test(show.stdout), `wg show: ${show.stdout} ${show.stderr}`);
+      assert(/transfer: \d+ B received, \d+ B sent/.test(show.stdout), `wg show: ${show.stdout}`);
+
+      const set = await run([
+        "wg",
+        "set",
+        name,
+        "peer",
+        b.keys.publicKey,
+        "allowed-ips",
+        "10.93.0.0/24",
+        "endpoint",
+        "127.0.0.1:51821",
+      ], { allowFailure: true });
+      assert(set.code === 0, `wg set: ${set.stderr}`);
+      const fetch = await wgcage(ns, [
+        "exec",
+        name,
+        "--",
+        ...clientArgv("data", "10.93.0.1", { bytes: 1 << 20 }),
+      ]);
+      const report = parseClientReport(fetch);
+      assert(report.ok && report.bytes === 1 << 20, `via B: ${JSON.stringify(report)}`);
+      const dump = await run(["wg", "show", name, "dump"], { allowFailure: true });
+      const rowB = dump.stdout.split("\n").find((l) => l.startsWith(b.keys.publicKey)) ?? "";
+      assert(Number(rowB.split("\t")[5]) > 0, `no transfer with B: ${dump.stdout}`);
+
+      const remove = await run(["wg", "set", name, "peer", b.keys.publicKey, "remove"], {
+        allowFailure: true,
+      });
+      assert(remove.code === 0, `wg set remove: ${remove.stderr}`);
+      const routes = await wgcage(ns, ["exec", name, "--", "ip", "route"]);
+      assert(!routes.stdout.includes("10.93.0.0/24"), `route left: ${routes.stdout}`);
+      const shown = await wgcage(ns, ["show", name, "--json"]);
+      const peers = (JSON.parse(shown.stdout) as { peers: { publicKey: string }[] }).peers;
+      assert(peers.length === 1 && peers[0].publicKey !== b.keys.publicKey, shown.stdout);
+    } finally {
+      await wgcage(ns, ["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("live cage (nobody): wgcage wg NAME show runs the stock wg against the cage", async () => {
+  requireRoot("The control socket test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await requireTool("wg", "wireguard-tools");
+  const lab = await Lab.open();
+  try {
+    const { ns, a, config } = await setup(lab, "livewg", NOBODY);
+    const tunDir = await privateTunNode(lab, 0o666);
+    const denoDir = await nobodyDenoDir(lab);
+    const runtime = await Deno.makeTempDir({ prefix: "wgc-xdg-" });
+    lab.defer(() => Deno.remove(runtime, { recursive: true }));
+    await Deno.chown(runtime, NOBODY, NOBODY);
+    await Deno.chmod(runtime, 0o700);
+    const as = (args: string[]) =>
+      run([
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
+        tunDir,
+        "setpriv",
+        `--reuid=${NOBODY}`,
+        `--regid=${NOBODY}`,
+        "--clear-groups",
+        "env",
+        "HOME=/tmp",
+        `DENO_DIR=${denoDir}`,
+        `XDG_RUNTIME_DIR=${runtime}`,
+        ...wgcageArgv(args),
+      ], { ns: ns.name, allowFailure: true, timeoutMs: 60_000 });
+    const name = `lw${Deno.pid % 10000}`;
+    const up = await as(["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d: ${up.stderr}`);
+    try {
+      const show = await as(["wg", name, "show"]);
+      assert(show.code === 0, `wgcage wg show: ${show.code} ${show.stderr}`);
+      assert(show.stdout.includes(`interface: ${name}`), show.stdout);
+      assert(show.stdout.includes(`peer: ${a.keys.publicKey}`), show.stdout);
+      assert(/latest handshake: /.test(show.stdout), show.stdout);
+    } finally {
+      await as(["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});
+
+/** Sends `bytes` on a new connection and returns what comes back before it closes or `waitMs` pass. */
+async function exchange(
+  path: string,
+  bytes: Uint8Array,
+  read = true,
+  waitMs = 2000,
+): Promise<string> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  try {
+    await conn.write(bytes).catch(() => 0);
+    if (!read) return "";
+    const buf = new Uint8Array(65536);
+    let out = "";
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      const n = await Promise.race([
+        conn.read(buf).catch(() => null),
+        new Promise<"wait">((r) => setTimeout(() => r("wait"), deadline - Date.now())),
+      ]);
+      if (n === null || n === "wait") break;
+      out += new TextDecoder().decode(buf.subarray(0, n));
+      if (out.endsWith("\n\n")) break;
+    }
+    return out;
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed by the keeper
+    }
+  }
+}
+
+Deno.test("live cage (root): garbage on the control socket gets errno= or a closed connection; the keeper and tunnel go on", async () => {
+  requireRoot("The control socket test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await requireTool("wg", "wireguard-tools");
+  const lab = await Lab.open();
+  const name = `lf${Deno.pid % 10000}`;
+  try {
+    const { ns, config } = await setup(lab, "livefuzz", 0);
+    const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d: ${up.stderr}`);
+    const path = `/run/wgcage/${name}.sock`;
+    const enc = new TextEncoder();
+    try {
+      // A client that never reads, and a half request left open, while the rest goes on.
+      const lazy = await Deno.connect({ transport: "unix", path });
+      const writing = (async () => {
+        for (let i = 0; i < 4000; i++) await lazy.write(enc.encode("get=1\n\n"));
+      })().catch(() => {});
+      const half = await Deno.connect({ transport: "unix", path });
+      await half.write(enc.encode("set=1\nprivate_key=00"));
+
+      const seeds = [
+        "set=1\npublic_key=zz\n\n",
+        "set=1\nlisten_port=70000\n\n",
+        "set=1\npublic_key=" + "ab".repeat(32) + "\nallowed_ip=10.0.0.0/99\n\n",
+        "set=1\npublic_key=" + "ab".repeat(32) + "\nendpoint=nohost:1\n\n",
+        "set=1\nreplace_peers=false\n\n",
+        "set=1\nbogus\n\n",
+        "get=1\nextra=1\n\n",
+      ];
+      for (const s of seeds) {
+        const reply = await exchange(path, enc.encode(s));
+        assert(/^errno=-\d+\n\n$/.test(reply), `${JSON.stringify(s)} got ${JSON.stringify(reply)}`);
+      }
+      // Random bytes and mutations of a valid request: an errno= reply, a
+      // get=1 answer, or a closed connection; never a hang of the keeper.
+      let seed = 0x2545f491;
+      const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+      const valid = "set=1\npublic_key=" + "cd".repeat(32) +
+        "\nendpoint=127.0.0.1:9\nallowed_ip=10.77.0.0/24\npersistent_keepalive_interval=0\n\n";
+      for (let i = 0; i < 150; i++) {
+        let bytes: Uint8Array;
+        if (i % 3 === 0) {
+          const noise = crypto.getRandomValues(new Uint8Array(1 + Math.floor(rand() * 400)));
+          bytes = new Uint8Array([...noise, 10, 10]);
+        } else {
+          const m = enc.encode(valid);
+          for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) {
+            m[Math.floor(rand() * m.length)] = Math.floor(rand() * 256);
+          }
+          bytes = m;
+        }
+        const reply = await exchange(path, bytes, true, 300);
+        assert(
+          reply === "" || /(^|\n)errno=-?\d+\n\n$/.test(reply),
+          `mutation ${i}: ${JSON.stringify(reply.slice(0, 200))}`,
+        );
+      }
+      // A huge line: refused, the connection closed.
+      const huge = await exchange(path, enc.encode("set=1\n" + "a".repeat(2 << 20)));
+      assert(
+        huge === "" || huge === "errno=-22\n\n",
+        `huge line: ${JSON.stringify(huge.slice(0, 80))}`,
+      );
+
+      // The mutated requests may have added peers: drop every one but the real one.
+      const show = await run(["wg", "show", name, "dump"], { allowFailure: true });
+      assert(show.code === 0, `wg show after the fuzz: ${show.stderr}`);
+      const ok = await wgcage(ns, ["exec", name, "--", "ip", "-o", "link"]);
+      assert(ok.code === 0, `exec after the fuzz: ${ok.stderr}`);
+      const get = await exchange(path, enc.encode("get=1\n\n"));
+      assert(get.includes("listen_port=") && get.endsWith("errno=0\n\n"), get.slice(-100));
+      half.close();
+      try {
+        lazy.close();
+      } catch {
+        // closed by the keeper
+      }
+      await writing;
+    } finally {
+      await wgcage(ns, ["down", name]);
+    }
+    assert(!(await Deno.stat(path).then(() => true, () => false)), "socket left");
+  } finally {
+    await lab.close();
+  }
+});
