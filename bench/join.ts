@@ -1,0 +1,90 @@
+/**
+ * Joining a live cage: `wgcage exec NAME -- true` into a cage that `wgcage
+ * up -d` holds (a wireguard-go peer on the loopback of a test namespace), run
+ * one after another (median, min, max), then 50 at once (all must succeed;
+ * the whole batch timed). Anchor in the same run: `deno run` of an empty
+ * script, the floor of any from-source wgcage command.
+ *
+ *     deno task bench:join [--runs 30] [--concurrent 50]
+ *
+ * Target (issue 10): median ≤ 40 ms. Needs root, wireguard-go and wg.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
+import { run } from "../tests/harness/process.ts";
+import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    runs: { type: "string", default: "30" },
+    concurrent: { type: "string", default: "50" },
+  },
+});
+const runs = Number(args.values.runs);
+const concurrent = Number(args.values.concurrent);
+
+requireRoot("bench:join");
+await requireTool("wireguard-go", "wireguard-go");
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function timed(argv: string[], ns: string): Promise<{ ms: number; code: number }> {
+  const t0 = performance.now();
+  const r = await run(argv, { ns, allowFailure: true, timeoutMs: 60_000 });
+  return { ms: performance.now() - t0, code: r.code };
+}
+
+const lab = await Lab.open();
+const name = `bj${Deno.pid % 10000}`;
+try {
+  const ns = await lab.namespace("benchjoin");
+  const { config } = await loopbackPeer(lab, ns);
+  const up = await run(wgcageArgv(["up", name, "-d", "--config", config]), {
+    ns: ns.name,
+    allowFailure: true,
+  });
+  if (up.code !== 0) throw new Error(`up -d failed: ${up.stderr}`);
+  try {
+    const empty = await Deno.makeTempFile({ suffix: ".ts" });
+    lab.defer(() => Deno.remove(empty));
+    const anchor: number[] = [];
+    const joins: number[] = [];
+    const exec = wgcageArgv(["exec", name, "--", "true"]);
+    for (let i = 0; i < 3; i++) await timed(exec, ns.name); // warm caches
+    for (let i = 0; i < runs; i++) {
+      anchor.push((await timed([Deno.execPath(), "run", "-A", "--quiet", empty], ns.name)).ms);
+      const j = await timed(exec, ns.name);
+      if (j.code !== 0) throw new Error(`exec exited ${j.code}`);
+      joins.push(j.ms);
+    }
+    const t0 = performance.now();
+    const batch = await Promise.all(
+      Array.from({ length: concurrent }, () => timed(exec, ns.name)),
+    );
+    const batchMs = performance.now() - t0;
+    const failed = batch.filter((b) => b.code !== 0).length;
+    const f = (x: number) => x.toFixed(1);
+    console.log(`deno run of an empty script (anchor): median ${f(median(anchor))} ms`);
+    console.log(
+      `wgcage exec ${name} -- true (from source): median ${f(median(joins))} ms, ` +
+        `min ${f(Math.min(...joins))}, max ${f(Math.max(...joins))} (${runs} runs)`,
+    );
+    console.log(
+      `${concurrent} concurrent execs: ${concurrent - failed} succeeded, ${failed} failed, ` +
+        `batch ${f(batchMs)} ms, slowest ${f(Math.max(...batch.map((b) => b.ms)))} ms`,
+    );
+    console.log(`join_median_ms=${f(median(joins))}`);
+    if (failed > 0) Deno.exitCode = 1;
+  } finally {
+    await run(wgcageArgv(["down", name]), { ns: ns.name, allowFailure: true });
+  }
+} finally {
+  await lab.close();
+}
