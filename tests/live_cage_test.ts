@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
 import { run, type RunResult } from "./harness/process.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
@@ -86,7 +86,7 @@ async function lab10(
   lab: Lab,
   role: string,
   owner: number,
-): Promise<{ ns: string; peer: WgPeer; config: string }> {
+): Promise<{ ns: string; namespace: Namespace; peer: WgPeer; config: string }> {
   const ns = await lab.namespace(role);
   const keys = await generateKeyPair();
   const peer = await WgPeer.start(lab, ns, {
@@ -104,7 +104,7 @@ async function lab10(
     }]),
     owner,
   );
-  return { ns: ns.name, peer, config };
+  return { ns: ns.name, namespace: ns, peer, config };
 }
 
 function entries(dir: string): string[] {
@@ -122,14 +122,14 @@ for (const rootless of [false, true]) {
     await requireTool("wireguard-go", "wireguard-go");
     const lab = await Lab.open();
     try {
-      const { ns, config } = await lab10(lab, `live${who[0]}`, rootless ? NOBODY : 0);
+      const { ns, namespace, config } = await lab10(lab, `live${who[0]}`, rootless ? NOBODY : 0);
       const w = await runner(lab, ns, rootless);
       const name = `lt${who[0]}${Deno.pid % 10000}`;
       const up = await w.wgcage(["up", name, "-d", "--config", config]);
       assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
       const ls = await w.wgcage(["ls", "--json"]);
       const listed = JSON.parse(ls.stdout) as { name: string; pid: number; initPid: number }[];
-      assert(listed.length === 1 && listed[0].name === name, `ls --json: ${ls.stdout}`);
+      assert(listed.some((c) => c.name === name), `ls --json: ${ls.stdout}`);
 
       const inside = await w.wgcage([
         "exec",
@@ -156,6 +156,14 @@ for (const rootless of [false, true]) {
       assert(report.ok && report.bytes === 10 << 20, `10 MiB fetch: ${JSON.stringify(report)}`);
 
       if (!rootless) {
+        // Ctrl-C (SIGINT to wgcage exec) reaches the command, whose status is returned.
+        const script = `trap 'echo got INT; exit 4' INT; echo ready; while :; do sleep 0.05; done`;
+        const p = namespace.spawn(wgcageArgv(["exec", name, "--", "sh", "-c", script]));
+        await p.waitForLine("ready", 20_000);
+        p.signal("SIGINT");
+        const s = await p.status;
+        assert(s.code === 4 && p.stdout.includes("got INT"), `Ctrl-C: ${s.code} ${p.stdout}`);
+
         const show = await run(["wg", "show", name], { allowFailure: true });
         assert(show.code === 0, `wg show: ${show.stderr}`);
         assert(/latest handshake: .*seconds? ago/.test(show.stdout), `wg show: ${show.stdout}`);
