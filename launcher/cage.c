@@ -4,7 +4,8 @@
  * socket inside its network namespace, hands both to the parent, waits for
  * the go-ahead, covers the hidden host paths, lays the /etc files over the
  * host's, mounts a fresh /proc, and execs the init program (init/init.c),
- * which runs the command as PID 1 of the cage.
+ * which runs the command as PID 1 of the cage (and, when asked, first starts
+ * the socket service of forward_service.h).
  *
  * The parent (Deno) is multi-threaded. Between clone and exec the child runs
  * only async-signal-safe code: no malloc, no stdio, no locks, no pthread_*,
@@ -103,6 +104,8 @@ struct plan {
   gid_t *groups;
   int group_count;
   int sync_fd;                 /* the child's end */
+  bool socket_service;         /* WGL_CAGE_SOCKET_SERVICE */
+  int service_fd;              /* the child's end of the socket service's pair, or -1 */
   int tty_fd;                  /* the terminal the command takes over, or -1 */
   bool own_group;              /* the command leads its own process group */
   bool job_control;            /* wgcage is a job of an interactive shell: stops propagate */
@@ -148,15 +151,19 @@ static void child_await(const struct plan *p, char expected) {
   }
 }
 
-/* Closes every fd from 3 on but `a` and `b`. */
-static void close_fds_except(int a, int b) {
-  int keep = a < b ? a : b, keep2 = a < b ? b : a;
+/* Closes every fd from 3 on but those in `keep` (ascending, >= 3, -1 for an
+ * unused place at the end). */
+static void close_fds_except(const int keep[3]) {
 #ifdef SYS_close_range
-  if (syscall(SYS_close_range, 3U, (unsigned)keep - 1U, 0U) == 0 &&
-      syscall(SYS_close_range, (unsigned)keep + 1U, (unsigned)keep2 - 1U, 0U) == 0 &&
-      syscall(SYS_close_range, (unsigned)keep2 + 1U, ~0U, 0U) == 0) {
-    return;
+  bool ranges_closed = true;
+  unsigned from = 3U;
+  for (int i = 0; i < 3 && keep[i] >= 0 && ranges_closed; i++) {
+    if ((unsigned)keep[i] > from) {
+      ranges_closed = syscall(SYS_close_range, from, (unsigned)keep[i] - 1U, 0U) == 0;
+    }
+    from = (unsigned)keep[i] + 1U;
   }
+  if (ranges_closed && syscall(SYS_close_range, from, ~0U, 0U) == 0) return;
 #endif
   struct rlimit lim;
   long max = 4096;
@@ -164,7 +171,25 @@ static void close_fds_except(int a, int b) {
     max = lim.rlim_cur < 65536 ? (long)lim.rlim_cur : 65536;
   }
   for (long fd = 3; fd < max; fd++) {
-    if (fd != keep && fd != keep2) (void)close((int)fd);
+    if (fd != keep[0] && fd != keep[1] && fd != keep[2]) (void)close((int)fd);
+  }
+}
+
+/* The fds the child keeps, ascending, -1 after the last. */
+static void kept_fds(const struct plan *p, int keep[3]) {
+  int n = 0;
+  keep[n++] = p->sync_fd;
+  keep[n++] = p->init_fd;
+  if (p->service_fd >= 0) keep[n++] = p->service_fd;
+  for (int i = n; i < 3; i++) keep[i] = -1;
+  for (int i = 0; i < n; i++) {
+    for (int j = i + 1; j < n; j++) {
+      if (keep[j] < keep[i]) {
+        int t = keep[i];
+        keep[i] = keep[j];
+        keep[j] = t;
+      }
+    }
   }
 }
 
@@ -333,6 +358,9 @@ static _Noreturn void exec_init(const struct plan *p) {
   /* The init gets the sync socket (close-on-exec until now) and sets it
    * close-on-exec again for the command. */
   if (fcntl(p->sync_fd, F_SETFD, 0) != 0) child_fail(p, WGL_STAGE_INIT_EXEC, errno);
+  if (p->service_fd >= 0 && fcntl(p->service_fd, F_SETFD, 0) != 0) {
+    child_fail(p, WGL_STAGE_INIT_EXEC, errno);
+  }
   syscall(SYS_execveat, p->init_fd, "", p->init_argv, p->envp, AT_EMPTY_PATH);
   child_fail(p, WGL_STAGE_INIT_EXEC, errno);
 }
@@ -354,7 +382,9 @@ static _Noreturn void cage_child(const struct plan *p) {
   sigaddset(&forwarded, WGL_SIG_RESUME);
   (void)sigprocmask(SIG_SETMASK, &forwarded, NULL);
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  close_fds_except(p->sync_fd, p->init_fd);
+  int keep[3];
+  kept_fds(p, keep);
+  close_fds_except(keep);
 
   child_await(p, SYNC_MAPS_WRITTEN);
 
@@ -479,6 +509,7 @@ static int plan_parse(struct plan *p, const uint8_t *req, uint32_t len, const ch
   p->map_root = (flags & WGL_CAGE_MAP_ROOT) != 0;
   p->no_userns = (flags & WGL_CAGE_NO_USERNS) != 0;
   p->hold = (flags & WGL_CAGE_HOLD) != 0;
+  p->socket_service = (flags & WGL_CAGE_SOCKET_SERVICE) != 0;
   p->init_fd = (int)init_fd;
   uint32_t pos = WGL_CAGE_REQUEST_HEADER;
   p->tun_name = next_string(req, len, &pos);
@@ -514,9 +545,9 @@ static int plan_parse(struct plan *p, const uint8_t *req, uint32_t len, const ch
 /* The init's argv (init/init.c): its numbers are formatted into one buffer,
  * the PATH and the command's argv point into the request. */
 static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uint32_t argc) {
-  size_t size = 5 * 16 + (size_t)(p->group_count + 1) * 12;
+  size_t size = 6 * 16 + (size_t)(p->group_count + 1) * 12;
   p->init_numbers = malloc(size);
-  p->init_argv = calloc((size_t)argc + 9, sizeof(char *));
+  p->init_argv = calloc((size_t)argc + 10, sizeof(char *));
   if (p->init_numbers == NULL || p->init_argv == NULL) return -ENOMEM;
   int flags = (p->own_group ? INIT_FLAG_OWN_GROUP : 0) |
               (p->job_control ? INIT_FLAG_JOB_CONTROL : 0) |
@@ -537,8 +568,10 @@ static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uin
     }
     at++;
   }
-  p->init_argv[7] = (char *)path_env;
-  for (uint32_t i = 0; i < argc; i++) p->init_argv[8 + i] = argv[i];
+  p->init_argv[7] = at;
+  at += snprintf(at, (size_t)(end - at), "%d", p->service_fd) + 1;
+  p->init_argv[8] = (char *)path_env;
+  for (uint32_t i = 0; i < argc; i++) p->init_argv[9 + i] = argv[i];
   return 0;
 }
 
@@ -749,16 +782,26 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
     rc = -errno;
+    free(argv);
     plan_free(&plan);
     out[WGL_OUT_ERRNO] = -rc;
     return rc;
   }
   plan.sync_fd = pair[1];
-  rc = plan_init_argv(&plan, path_env, argv, argc);
+  /* The socket service's pair: wgcage's end stays here, the child's goes to
+   * the init and from there only to the service. */
+  int service[2] = {-1, -1};
+  if (plan.socket_service && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, service) != 0) {
+    rc = -errno;
+  }
+  plan.service_fd = service[1];
+  if (rc == 0) rc = plan_init_argv(&plan, path_env, argv, argc);
   free(argv);
   if (rc < 0) {
     close(pair[0]);
     close(pair[1]);
+    if (service[0] >= 0) close(service[0]);
+    if (service[1] >= 0) close(service[1]);
     plan_free(&plan);
     out[WGL_OUT_ERRNO] = -rc;
     return rc;
@@ -780,9 +823,11 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   int clone_errno = errno;
   if (dumpable == 0) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   close(pair[1]);
+  if (service[1] >= 0) close(service[1]);
   plan_free(&plan);
   if (pid < 0) {
     close(pair[0]);
+    if (service[0] >= 0) close(service[0]);
     out[WGL_OUT_STAGE] = WGL_STAGE_CLONE;
     out[WGL_OUT_ERRNO] = clone_errno;
     out[WGL_OUT_MODE] = (int32_t)plan.mode;
@@ -814,6 +859,7 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
       out[WGL_OUT_STAGE] = WGL_STAGE_NONE;
       out[WGL_OUT_MODE] = (int32_t)plan.mode;
       out[WGL_OUT_TTY] = plan.tty_fd;
+      out[WGL_OUT_SERVICE] = service[0];
       return 0;
     }
     if (rc == 1) {
@@ -827,6 +873,7 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   kill((pid_t)pid, SIGKILL);
   reap((pid_t)pid);
   close(pair[0]);
+  if (service[0] >= 0) close(service[0]);
   out[WGL_OUT_STAGE] = (int32_t)stage;
   out[WGL_OUT_ERRNO] = err;
   out[WGL_OUT_MODE] = (int32_t)plan.mode;

@@ -18,6 +18,9 @@
 #define WGL_CAGE_MAP_ROOT 1u  /* the command runs as uid/gid 0 of the cage */
 #define WGL_CAGE_NO_USERNS 2u /* as root: no user namespace (no boundary) */
 #define WGL_CAGE_HOLD 4u      /* a live cage: the init runs no command and holds the namespaces */
+/* A socket service in the cage (forward_service.h): wgl_cage_open returns
+ * wgcage's end of its socketpair in out[WGL_OUT_SERVICE]. */
+#define WGL_CAGE_SOCKET_SERVICE 8u
 
 /* Request layout, prepared by the caller (little-endian u32 header):
  *   word 0  version (WGL_CAGE_REQUEST_VERSION)
@@ -32,7 +35,7 @@
  *   (host files, e.g. daemon sockets, covered in the cage),
  *   argv[0] .. argv[argc - 1]
  */
-#define WGL_CAGE_REQUEST_VERSION 2u
+#define WGL_CAGE_REQUEST_VERSION 3u
 #define WGL_CAGE_REQUEST_HEADER 24u
 
 /* The signals the init forwards to the command. */
@@ -74,6 +77,7 @@ enum wgl_cage_stage {
   WGL_STAGE_ETC_FILES = 19, /* write the /etc files into the cage's tmpfs */
   WGL_STAGE_CONFINE = 20,   /* no_new_privs and the terminal filter */
   WGL_STAGE_INIT_EXEC = 21, /* exec the init program */
+  WGL_STAGE_SERVICE = 22,   /* the socket service: fork, or a request queued before the go-ahead */
 };
 
 /* Output of wgl_cage_open (i32 words). */
@@ -86,7 +90,8 @@ enum wgl_cage_out {
   WGL_OUT_ERRNO = 5,   /* on failure: the errno */
   WGL_OUT_MODE = 6,    /* 0 user namespace, 1 root, 2 root on behalf of a sudo user */
   WGL_OUT_TTY = 7,     /* fd of the terminal the command takes over, or -1 */
-  WGL_OUT_WORDS = 8,
+  WGL_OUT_SERVICE = 8, /* wgcage's end of the socket service's socketpair, or -1 */
+  WGL_OUT_WORDS = 9,
 };
 
 /* Clones the cage and waits until it holds the TUN device and the netlink

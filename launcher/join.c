@@ -209,7 +209,7 @@ static int join_init_argv(struct join_plan *p, int tty_fd, int flags, const char
                           char **argv, uint32_t argc) {
   size_t size = 5 * 16 + (size_t)(p->group_count + 1) * 12;
   p->init_numbers = malloc(size);
-  p->init_argv = calloc((size_t)argc + 9, sizeof(char *));
+  p->init_argv = calloc((size_t)argc + 10, sizeof(char *));
   if (p->init_numbers == NULL || p->init_argv == NULL) return -ENOMEM;
   char *at = p->init_numbers, *end = p->init_numbers + size;
   long numbers[5] = {p->sync_fd, tty_fd, flags, (long)p->uid, (long)p->gid};
@@ -226,8 +226,9 @@ static int join_init_argv(struct join_plan *p, int tty_fd, int flags, const char
       at += snprintf(at, (size_t)(end - at), i == 0 ? "%u" : ",%u", (unsigned)p->groups[i]);
     }
   }
-  p->init_argv[7] = (char *)path_env;
-  for (uint32_t i = 0; i < argc; i++) p->init_argv[8 + i] = argv[i];
+  p->init_argv[7] = "-1"; /* no socket service: the cage's own init runs it */
+  p->init_argv[8] = (char *)path_env;
+  for (uint32_t i = 0; i < argc; i++) p->init_argv[9 + i] = argv[i];
   return 0;
 }
 

@@ -11,6 +11,7 @@
 struct command_plan {
   int sync_fd;       /* failures go here as {stage, errno}; close-on-exec */
   int tty_fd;        /* the terminal whose foreground the command takes, or -1 */
+  int service_fd;    /* wgcage's requests for sockets in the cage, or -1 */
   bool own_group;    /* the command leads its own process group */
   bool job_control;  /* wgcage is a job of an interactive shell */
   bool drop_to_user; /* sudo mode: become uid/gid with groups before exec */

@@ -8,19 +8,24 @@
  * fresh image that holds nothing of wgcage's, so no process in the cage can
  * read a key out of PID 1 (/proc/1/mem, a core dump, ptrace).
  *
- *   argv: wgcage-init SYNC_FD TTY_FD FLAGS UID GID GROUPS PATH ARGV0 ARGV1 …
+ *   argv: wgcage-init SYNC_FD TTY_FD FLAGS UID GID GROUPS SERVICE_FD PATH ARGV0 ARGV1 …
  *
  * FLAGS is a sum of INIT_FLAG_*; GROUPS a comma-separated list of gids ("-"
- * for none). The signals it forwards arrive blocked (the child blocked them
- * before the exec); they go out once the handlers are in place.
+ * for none); SERVICE_FD the cage's end of the socket service's socketpair,
+ * or -1 (nothing published, no host service). The signals it forwards arrive blocked (the child
+ * blocked them before the exec); they go out once the handlers are in place.
  *
- * It forks the command (command.c), closes the sync socket (the command's
+ * With a SERVICE_FD it first forks the socket service (socket_service.c) and
+ * waits until it has served what wgcage queued before the go-ahead (the
+ * listening sockets of --host-service, so they exist before the command
+ * does). It forks the command (command.c), closes the sync socket (the command's
  * copy is close-on-exec, so wgcage sees EOF once the command has exec'd),
  * reaps every process of the cage, forwards signals, passes job-control
  * stops on, and exits with the command's status.
  */
 #include "../cage.h"
 #include "command.h"
+#include "socket_service.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +43,7 @@
 extern char **environ;
 
 #define EXIT_SETUP_FAILED 125
-#define ARGV_FIRST_COMMAND 8
+#define ARGV_FIRST_COMMAND 9
 
 static const int forwarded_signals[] = {WGL_FORWARDED_SIGNALS};
 #define FORWARDED_COUNT (sizeof forwarded_signals / sizeof forwarded_signals[0])
@@ -102,7 +107,7 @@ static bool parse_groups(const char *s, struct command_plan *c) {
 }
 
 static bool parse_args(int argc, char **argv, struct command_plan *c) {
-  long sync_fd, tty_fd, flags, uid, gid;
+  long sync_fd, tty_fd, flags, uid, gid, service_fd;
   if (argc <= ARGV_FIRST_COMMAND) return false;
   if (!parse_long(argv[1], 0, INT_MAX, &sync_fd) || !parse_long(argv[2], -1, 2, &tty_fd) ||
       !parse_long(argv[3], 0, INIT_FLAG_ALL, &flags) ||
@@ -120,7 +125,9 @@ static bool parse_args(int argc, char **argv, struct command_plan *c) {
   c->uid = (uid_t)uid;
   c->gid = (gid_t)gid;
   if (!parse_groups(argv[6], c)) return false;
-  c->path = argv[7];
+  if (!parse_long(argv[7], -1, INT_MAX, &service_fd)) return false;
+  c->service_fd = (int)service_fd;
+  c->path = argv[8];
   c->argv = argv + ARGV_FIRST_COMMAND;
   c->envp = environ;
   return c->argv[0][0] != '\0';
@@ -180,12 +187,20 @@ int main(int argc, char **argv) {
   struct command_plan c;
   memset(&c, 0, sizeof c);
   c.sync_fd = -1;
+  c.service_fd = -1;
   if (!parse_args(argc, argv, &c)) {
     if (c.sync_fd >= 0) command_fail(&c, WGL_STAGE_INIT_EXEC, EINVAL);
     _exit(EXIT_SETUP_FAILED);
   }
   /* The sync socket reached us through exec; the command must not keep it. */
   (void)fcntl(c.sync_fd, F_SETFD, FD_CLOEXEC);
+  if (c.service_fd >= 0) {
+    /* Before the command exists, and before any handler is installed: the
+     * service starts with nothing of the init's but its socket. */
+    int err = socket_service_start(c.service_fd);
+    (void)close(c.service_fd);
+    if (err != 0) command_fail(&c, WGL_STAGE_SERVICE, err);
+  }
   if (c.hold) hold_loop(c.sync_fd);
 
   struct sigaction fwd;

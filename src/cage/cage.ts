@@ -68,6 +68,12 @@ export interface CageSpec {
   readonly noUserns?: boolean;
   /** A live cage (`wgcage up`): the init runs no command and holds the namespaces. */
   readonly hold?: boolean;
+  /**
+   * Start a socket service in the cage, which makes sockets in its network
+   * namespace for wgcage (published ports, host services): see
+   * {@linkcode Cage.serviceFd}.
+   */
+  readonly socketService?: boolean;
 }
 
 /** A running (or finished) cage. */
@@ -80,6 +86,12 @@ export class Cage {
   readonly netlinkFd: number;
   /** `userns` (rootless), `root`, or `sudo` (root, running the command as the sudo user). */
   readonly mode: CageMode;
+  /**
+   * wgcage's end of the socket service's socketpair (launcher/forward_service.h),
+   * or -1 without one. Requests written before {@linkcode start} are served
+   * before the command runs. Closed by {@linkcode close}.
+   */
+  readonly serviceFd: number;
 
   readonly #ffi: LauncherSymbols;
   readonly #ctx: FailureContext;
@@ -103,6 +115,7 @@ export class Cage {
     this.tunFd = out[OutWord.Tun];
     this.netlinkFd = out[OutWord.Netlink];
     this.#ttyFd = out[OutWord.Tty];
+    this.serviceFd = out[OutWord.Service];
     this.mode = ctx.mode;
     this.#ctx = ctx;
   }
@@ -128,6 +141,7 @@ export class Cage {
       hidePaths: spec.hidePaths ?? [],
       initFd: initProgramFd(),
       hold: spec.hold ?? false,
+      socketService: spec.socketService ?? false,
     });
     const out = new Int32Array(OutWord.Count);
     const rc = ffi.wgl_cage_open(request, request.length, out);
@@ -217,6 +231,7 @@ export class Cage {
     this.#closeSync();
     this.#ffi.wgl_fd_close(this.tunFd);
     this.#ffi.wgl_fd_close(this.netlinkFd);
+    if (this.serviceFd >= 0) this.#ffi.wgl_fd_close(this.serviceFd);
     this.kill();
     await this.wait().catch(() => {});
   }

@@ -8,6 +8,7 @@
 import {
   describeErrno,
   EACCES,
+  EADDRINUSE,
   EINVAL,
   ELOOP,
   ENODEV,
@@ -231,6 +232,23 @@ export function cageFailure(
       return refuse(
         `wgcage: Cannot start the cage's init program: ${what}; the host must allow ` +
           "executing a memfd (sysctl vm.memfd_noexec=0)",
+      );
+    case Stage.Service:
+      if (errno === EADDRINUSE) {
+        return refuse(
+          `wgcage: Cannot listen in the cage for --host-service: ${what}; give each host ` +
+            "service its own cage port (HOST_ADDR:PORT=CAGE_PORT)",
+        );
+      }
+      if (denied) {
+        return refuse(
+          `wgcage: Cannot listen in the cage for --host-service: ${what}; cage ports below 1024 ` +
+            "need --root or root; choose a cage port of 1024 or above (HOST_ADDR:PORT=CAGE_PORT)",
+        );
+      }
+      return refuse(
+        `wgcage: Cannot start the cage's socket service (for -p and --host-service): ${what}; ` +
+          "raise the process limit (ulimit -u), or run without them",
       );
     case Stage.Credentials:
       return refuse(

@@ -6,7 +6,7 @@
  */
 
 /** Version word of the request (`WGL_CAGE_REQUEST_VERSION`). */
-export const REQUEST_VERSION = 2;
+export const REQUEST_VERSION = 3;
 /** Size of the header (`WGL_CAGE_REQUEST_HEADER`). */
 export const REQUEST_HEADER = 24;
 /** Flag: the command runs as uid/gid 0 of the cage (`WGL_CAGE_MAP_ROOT`). */
@@ -15,6 +15,11 @@ export const FLAG_MAP_ROOT = 1;
 export const FLAG_NO_USERNS = 2;
 /** Flag: a live cage, whose init runs no command (`WGL_CAGE_HOLD`). */
 export const FLAG_HOLD = 4;
+/**
+ * Flag: a socket service in the cage makes sockets there for wgcage
+ * (`WGL_CAGE_SOCKET_SERVICE`, launcher/forward_service.h).
+ */
+export const FLAG_SOCKET_SERVICE = 8;
 
 /** PATH used for the command lookup when the environment has none. */
 export const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -40,6 +45,8 @@ export interface CageRequest {
   readonly initFd: number;
   /** A live cage: the init holds the namespaces and runs no command. */
   readonly hold?: boolean;
+  /** Start the socket service (published ports, host services). */
+  readonly socketService?: boolean;
 }
 
 function checkString(what: string, s: string): void {
@@ -74,7 +81,7 @@ export function encodeRequest(r: CageRequest): Uint8Array<ArrayBuffer> {
   const header = new DataView(out.buffer);
   header.setUint32(0, REQUEST_VERSION, true);
   const flags = (r.mapRoot ? FLAG_MAP_ROOT : 0) | (r.noUserns ? FLAG_NO_USERNS : 0) |
-    (r.hold ? FLAG_HOLD : 0);
+    (r.hold ? FLAG_HOLD : 0) | (r.socketService ? FLAG_SOCKET_SERVICE : 0);
   header.setUint32(4, flags, true);
   header.setUint32(8, r.argv.length, true);
   header.setUint32(12, r.hidePaths.length, true);

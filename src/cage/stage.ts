@@ -29,6 +29,7 @@ export const Stage = {
   EtcFiles: 19,
   Confine: 20,
   InitExec: 21,
+  Service: 22,
 } as const;
 
 /** One of the {@linkcode Stage} values. */
@@ -44,7 +45,8 @@ export const OutWord = {
   Errno: 5,
   Mode: 6,
   Tty: 7,
-  Count: 8,
+  Service: 8,
+  Count: 9,
 } as const;
 
 /** How the cage gets its privileges (`WGL_OUT_MODE`). */

@@ -35,6 +35,8 @@ export interface DriverSpec {
   capture?: string;
   /** Write this packet (hex) to the TUN every 100 ms while the command runs. */
   inject?: string;
+  /** Start the cage's socket service (launcher/forward_service.h). */
+  socketService?: boolean;
 }
 
 async function pumpTun(cage: Cage, spec: DriverSpec, done: Promise<unknown>): Promise<void> {
@@ -71,6 +73,7 @@ async function main(args: string[]): Promise<number> {
       noUserns: spec.noUserns,
       hidePaths: spec.hidePaths,
       hostname: spec.hostname,
+      socketService: spec.socketService,
       etcFiles: {
         resolvConf: resolvConf({ servers: spec.dns ?? [], search: [] }).text,
         hosts: hostsFile(spec.hostname ?? "wgcage"),
