@@ -27,6 +27,7 @@ import { CoreAdapter } from "./datapath/core_adapter.ts";
 import { type Batch, WgDevice } from "./wg/device.ts";
 import { EventKind } from "./wg/abi.ts";
 import { TunnelError } from "./tunnel_error.ts";
+import { Forwarder, type ForwardPlan } from "./forward/forwarder.ts";
 
 export interface TunnelOptions {
   readonly config: TunnelConfig;
@@ -44,6 +45,8 @@ export interface TunnelOptions {
   readonly log?: (line: string) => void;
   /** Called with each warning line (always shown). */
   readonly warn: (line: string) => void;
+  /** Published ports and host services (src/forward/). */
+  readonly forwards?: ForwardPlan;
   readonly clock?: Clock;
   /** A live cage (`wgcage up`): no command; the cage stays until closed. */
   readonly hold?: boolean;
@@ -102,6 +105,7 @@ export class Tunnel {
   readonly #clock: Clock;
   /** Who waits for the first handshake, and until when (monotonic ms). */
   readonly #handshakeWaiters: HandshakeWaiter[] = [];
+  readonly #forwarder: Forwarder | undefined;
   #sessions = 0;
   #closed = false;
 
@@ -116,6 +120,7 @@ export class Tunnel {
       peerIds: number[];
       endpoints: (ResolvedEndpoint | undefined)[];
       clock: Clock;
+      forwarder: Forwarder | undefined;
     },
   ) {
     this.#o = o;
@@ -128,6 +133,7 @@ export class Tunnel {
     this.#io = parts.io;
     this.#peerIds = parts.peerIds;
     this.#endpoints = parts.endpoints;
+    this.#forwarder = parts.forwarder;
     this.#running = this.#datapath.start();
     this.#running.catch(() => {});
   }
@@ -155,7 +161,13 @@ export class Tunnel {
     let udp: UdpSocket | undefined;
     let cage: Cage | undefined;
     let io: LauncherPacketIo<Batch> | undefined;
+    let forwarder: Forwarder | undefined;
     try {
+      // First: a published host port that is taken fails before anything is made.
+      const forwards = o.forwards;
+      if (forwards && (forwards.publish.length > 0 || forwards.hostServices.length > 0)) {
+        forwarder = await Forwarder.bind(forwards);
+      }
       device.setPrivateKey(config.iface.privateKey.bytes);
       const peerIds = config.peers.map((p, i) => {
         const id = device.addPeer({
@@ -187,6 +199,7 @@ export class Tunnel {
       });
       sendControl(core, batches.control, (b, n) => socket.send(b, n), now, wall);
 
+      const etcFiles = cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn);
       cage = await Cage.open({
         argv: o.argv,
         tunName: o.tunName,
@@ -194,7 +207,8 @@ export class Tunnel {
         noUserns: o.noUserns,
         hidePaths: o.hidePaths,
         hostname: o.hostname,
-        etcFiles: cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn),
+        etcFiles: forwarder ? { ...etcFiles, hosts: forwarder.etcHosts(etcFiles.hosts) } : etcFiles,
+        socketService: forwarder !== undefined,
         hold: o.hold,
       });
       o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
@@ -207,6 +221,8 @@ export class Tunnel {
       });
 
       o.log?.("links configured");
+      // Before the go-ahead: the host services' sockets exist before the command.
+      forwarder?.attach(cage.serviceFd, o.log);
       let drain: () => void = () => {};
       const datapath = new DataPath<Batch>({
         core,
@@ -224,6 +240,7 @@ export class Tunnel {
         peerIds,
         endpoints,
         clock,
+        forwarder,
       });
       drain = () => {
         tunnel.#drainEvents();
@@ -232,6 +249,7 @@ export class Tunnel {
       datapath.kick();
       return tunnel;
     } catch (e) {
+      await forwarder?.close();
       io?.close();
       if (cage) {
         cage.kill();
@@ -351,6 +369,7 @@ export class Tunnel {
    */
   async run(onStarted?: () => void): Promise<number> {
     await this.cage.start();
+    this.#forwarder?.start();
     onStarted?.();
     const status = this.cage.wait();
     const failure = this.#running.then(() => undefined, (e: unknown) => e);
@@ -370,6 +389,7 @@ export class Tunnel {
     if (this.#closed) return;
     this.#closed = true;
     await this.#datapath.stop().catch(() => {});
+    await this.#forwarder?.close();
     this.#io.close();
     this.cage.kill();
     await this.cage.close();

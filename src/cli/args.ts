@@ -15,6 +15,14 @@
 
 import type { ConfigFlags, ConfigSource } from "../config/flags.ts";
 import { closestMatch } from "../config/did_you_mean.ts";
+import {
+  conflictOf,
+  formatHostAddress,
+  type HostServiceSpec,
+  parseHostService,
+  parsePublish,
+  type PublishSpec,
+} from "../forward/spec.ts";
 import { HELP_TOPICS } from "./usage.ts";
 import { isLiveSubcommand, type LiveCommand, parseLiveCommand } from "./live_args.ts";
 
@@ -55,6 +63,10 @@ export interface RunOptions {
   tunName?: string;
   /** `--hostname NAME`: the cage's host name. */
   hostname?: string;
+  /** `-p`, `--publish`, repeatable: ports of the cage reachable on the host. */
+  publish?: PublishSpec[];
+  /** `--host-service`, repeatable: host TCP services reachable in the cage. */
+  hostServices?: HostServiceSpec[];
 }
 
 /** A command line wgcage cannot follow; wgcage exits with status 125. */
@@ -104,6 +116,8 @@ const OPTIONS = {
   "no-userns": { type: "boolean" },
   "hide-sockets": { type: "boolean" },
   "keep-socket": { type: "string", multiple: true },
+  publish: { type: "string", multiple: true, short: "p" },
+  "host-service": { type: "string", multiple: true },
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
@@ -218,11 +232,27 @@ function scanOptions(argv: string[]): Scanned {
       return { tokens, names, rest: argv.slice(i), afterDashDash: false };
     }
     if (!token.startsWith("--")) {
-      for (const letter of token.slice(1)) {
+      for (let at = 1; at < token.length; at++) {
+        const letter = token[at];
         const name = SHORT_NAMES.get(letter);
         if (name === undefined) throw unknownOption(`-${letter}`);
         names.push(name);
-        tokens.push(`--${name}`);
+        const spec: { type: string } = OPTIONS[name];
+        if (spec.type === "boolean") {
+          tokens.push(`--${name}`);
+          continue;
+        }
+        // `-p VALUE` or `-pVALUE`: the rest of the word, else the next one.
+        let value = token.slice(at + 1);
+        if (value === "") {
+          if (i + 1 >= argv.length) {
+            throw new UsageError(`wgcage: -${letter} needs a value; ${HELP_HINT}`);
+          }
+          value = argv[++i];
+        }
+        if (value === "") throw new UsageError(`wgcage: -${letter} needs a value; ${HELP_HINT}`);
+        tokens.push(`--${name}=${value}`);
+        break;
       }
       continue;
     }
@@ -383,7 +413,43 @@ function runOptions(values: OptionValues, host: ParseHost): RunOptions {
   };
   if (config !== undefined) options.config = config;
   if (values.hostname !== undefined) options.hostname = checkedHostname(values.hostname);
+  addForwards(options, values, host);
   return options;
+}
+
+const PUBLISH_FORM = "[HOST_ADDR:]HOST_PORT:CAGE_PORT[/tcp|/udp], e.g. -p 8080:80";
+const HOST_SERVICE_FORM = "[HOST_ADDR:]PORT[=CAGE_PORT], e.g. --host-service 127.0.0.1:5432";
+
+/** `-p` and `--host-service`, checked one by one and together. */
+function addForwards(options: RunOptions, values: OptionValues, host: ParseHost): void {
+  const parse = <T>(text: string, option: string, form: string, parser: (t: string) => T): T => {
+    try {
+      return parser(text);
+    } catch (e) {
+      throw new UsageError(
+        `wgcage: ${option} '${text}' is not valid: ${(e as Error).message} (${form})`,
+      );
+    }
+  };
+  const publish = (values.publish ?? []).map((t) => parse(t, "-p", PUBLISH_FORM, parsePublish));
+  const services = (values["host-service"] ?? []).map((t) =>
+    parse(t, "--host-service", HOST_SERVICE_FORM, parseHostService)
+  );
+  const conflict = conflictOf(publish, services);
+  if (conflict !== undefined) throw new UsageError(`wgcage: ${conflict}`);
+  // The cage's socket service runs as the command's user: a port below 1024
+  // of the cage's own needs uid 0 there.
+  const low = services.find((s) => s.cagePort < 1024);
+  if (low !== undefined && !options.root && !host.isRoot()) {
+    throw new UsageError(
+      `wgcage: --host-service cage port ${low.cagePort} is below 1024, which needs --root in the ` +
+        `cage; give one of 1024 or above, e.g. --host-service ${
+          formatHostAddress(low.hostAddress)
+        }:${low.hostPort}=${low.cagePort + 8000}`,
+    );
+  }
+  if (publish.length > 0) options.publish = publish;
+  if (services.length > 0) options.hostServices = services;
 }
 
 function noUserns(given: boolean, host: ParseHost): boolean {

@@ -259,7 +259,10 @@ const ERRORS: [string[], string][] = [
   [["--root", "demo"], "wgcage: --root does not apply to 'demo'; remove it"],
   [["demo", "--fast"], "wgcage: Unexpected '--fast' after 'demo'; the only option is -v (verbose)"],
   [["help", "confg"], "wgcage: No help topic 'confg'; did you mean 'config'?"],
-  [["help", "everything"], "wgcage: No help topic 'everything'; topics are config, exit, cage"],
+  [
+    ["help", "everything"],
+    "wgcage: No help topic 'everything'; topics are config, exit, cage, ports",
+  ],
   [["help", "cgae"], "wgcage: No help topic 'cgae'; did you mean 'cage'?"],
   [["help", "config", "exit"], "wgcage: 'help' takes one topic at most; see 'wgcage help'"],
 ];
@@ -372,4 +375,75 @@ Deno.test("every help text fits in 80 columns", () => {
   for (const topic of [undefined, ...HELP_TOPICS]) {
     for (const line of helpText(topic)!.split("\n")) strictEqual(line.length <= 80, true, line);
   }
+});
+
+Deno.test("parseArgs takes -p/--publish (repeatable, -pVALUE and -vp VALUE too) and --host-service", () => {
+  const command = run([
+    "-p",
+    "8080:80",
+    "--publish=127.0.0.1:5353:53/udp",
+    "-p[::1]:8443:443",
+    "-vp",
+    "9000:9000",
+    "--host-service",
+    "127.0.0.1:5432=15432",
+    "--",
+    "server",
+  ]);
+  strictEqual(command.options.verbose, true);
+  deepStrictEqual(
+    command.options.publish?.map((p) => [p.protocol, p.hostPort, p.cagePort, p.hostAddress.family]),
+    [["tcp", 8080, 80, 4], ["udp", 5353, 53, 4], ["tcp", 8443, 443, 6], ["tcp", 9000, 9000, 4]],
+  );
+  deepStrictEqual(
+    command.options.hostServices?.map((s) => [s.hostPort, s.cagePort]),
+    [[5432, 15432]],
+  );
+  deepStrictEqual(command.argv, ["server"]);
+  strictEqual(run(["true"]).options.publish, undefined, "nothing published unless asked");
+  strictEqual(run(["true"]).options.hostServices, undefined, "no host service unless asked");
+});
+
+Deno.test("parseArgs refuses a malformed -p or --host-service in one line that names it and the form", () => {
+  const table: [string[], string][] = [
+    [
+      ["-p", "70000:80", "x"],
+      "wgcage: -p '70000:80' is not valid: host port 70000 is out of range; give 1-65535 " +
+      "([HOST_ADDR:]HOST_PORT:CAGE_PORT[/tcp|/udp], e.g. -p 8080:80)",
+    ],
+    [["-p"], "wgcage: -p needs a value; see 'wgcage help'"],
+    [
+      ["--host-service", "db:5432", "x"],
+      "wgcage: --host-service 'db:5432' is not valid: 'db' is not an IP address (expected 4 " +
+      "dot-separated numbers, found 1); give one such as 127.0.0.1 or [::1] " +
+      "([HOST_ADDR:]PORT[=CAGE_PORT], e.g. --host-service 127.0.0.1:5432)",
+    ],
+    [
+      ["-p", "1:2", "-p", "127.0.0.1:1:3", "x"],
+      "wgcage: -p 127.0.0.1:1/tcp is given twice; publish each host port once",
+    ],
+  ];
+  for (const [argv, message] of table) {
+    throws(() => parseArgs(argv, ROOTLESS), (e: unknown) => {
+      strictEqual(e instanceof UsageError && e.exitCode, 125);
+      strictEqual((e as Error).message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("parseArgs refuses a --host-service cage port below 1024 without root or --root", () => {
+  throws(
+    () => parseArgs(["--host-service", "127.0.0.1:80", "x"], ROOTLESS),
+    {
+      message:
+        "wgcage: --host-service cage port 80 is below 1024, which needs --root in the cage; " +
+        "give one of 1024 or above, e.g. --host-service 127.0.0.1:80=8080",
+    },
+  );
+  strictEqual(
+    run(["--root", "--host-service", "127.0.0.1:80", "x"]).options.hostServices?.length,
+    1,
+  );
+  strictEqual(run(["--host-service", "127.0.0.1:80", "x"], ROOT).options.hostServices?.length, 1);
 });

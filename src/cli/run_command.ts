@@ -57,6 +57,9 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hostname: options.hostname,
     log,
     warn: stderrLine,
+    forwards: options.publish || options.hostServices
+      ? { publish: options.publish ?? [], hostServices: options.hostServices ?? [] }
+      : undefined,
   });
   const opened = await Promise.race([opening, interruption.status]).catch((e) => {
     interruption.remove();

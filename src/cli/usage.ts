@@ -5,7 +5,7 @@
  */
 
 /** Topics `wgcage help TOPIC` knows. */
-export const HELP_TOPICS = ["config", "exit", "cage"] as const;
+export const HELP_TOPICS = ["config", "exit", "cage", "ports"] as const;
 
 /** The main help text (also shown on stderr when wgcage runs without arguments). */
 export const USAGE = `wgcage: run a command whose only network is a WireGuard tunnel
@@ -23,7 +23,7 @@ Usage:
   wgcage down NAME | ls [--json]       end a live cage | list the live ones
   wgcage demo [-v]                     show a cage talking to a local peer
   wgcage version
-  wgcage help [config | exit | cage]
+  wgcage help [config | exit | cage | ports]
 
 Examples:
   wgcage --config wg.conf -- ip a
@@ -61,6 +61,17 @@ Cage:
   --hide-sockets              hide every host unix socket under /run, /tmp and
                               $XDG_RUNTIME_DIR, not only name services'
   --keep-socket PATH          let CMD reach the host socket PATH (repeatable)
+
+Between host and cage (nothing by default; see 'wgcage help ports'):
+  -p, --publish [HOST_ADDR:]HOST_PORT:CAGE_PORT[/tcp|/udp]
+                              a port of the cage's loopback, reachable on the
+                              host at HOST_ADDR (default 127.0.0.1):HOST_PORT
+                              (repeatable)
+  --host-service [HOST_ADDR:]PORT[=CAGE_PORT]
+                              one TCP service of the host, reachable in the
+                              cage at 127.0.0.1:CAGE_PORT (host.wgcage.internal)
+                              (repeatable); a deliberate hole
+
   -v, --verbose               say what wgcage does, on stderr
   -h, --help                  show this help
   -V, --version               show the version
@@ -154,6 +165,39 @@ A socket that a daemon creates after the cage started, outside those
 directories, is not covered.
 `;
 
+const PORTS_HELP = `Nothing crosses between the host and the cage but the tunnel, unless asked:
+
+  -p [HOST_ADDR:]HOST_PORT:CAGE_PORT[/tcp|/udp]
+      wgcage listens on HOST_ADDR:HOST_PORT on the host (127.0.0.1 unless
+      given; [::1] for IPv6) and relays each TCP connection, or each UDP
+      client's datagrams, to CAGE_PORT on the cage's loopback (127.0.0.1, or
+      ::1 when nothing listens on 127.0.0.1). The cage's side of each
+      connection is made inside the cage: no route joins the two, and CMD's
+      own traffic still leaves only through the tunnel. A TCP half-close and
+      a reset reach the other side; a UDP client's flow ends after 60 s
+      without a datagram. Anyone who can connect to HOST_ADDR:HOST_PORT on
+      the host reaches the cage's server: 0.0.0.0 opens it to the network.
+
+      wgcage -p 8080:8000 --config wg.conf -- python3 -m http.server 8000
+      wgcage -p 5353:5353/udp -p [::1]:8443:8443 --config wg.conf -- ./server
+
+  --host-service [HOST_ADDR:]PORT[=CAGE_PORT]
+      A deliberate hole: CMD reaches the host's TCP service HOST_ADDR:PORT
+      (127.0.0.1 unless given) at 127.0.0.1:CAGE_PORT in the cage (PORT
+      unless given), also named host.wgcage.internal in the cage's
+      /etc/hosts. That one port and nothing else: every other port and
+      address of the host stays out of reach. The listening socket exists
+      before CMD starts. A cage port below 1024 needs --root (or root).
+
+      wgcage --host-service 5432 --config wg.conf -- \\
+        psql -h host.wgcage.internal
+
+Both work for a live cage too ('wgcage up NAME -p …'): for every command
+that joins it. A host port in use, a privileged host port without root and a
+malformed option stop wgcage with 125 before the cage is made. A connection to a
+published port that nothing in the cage listens on is reset; -v says why.
+`;
+
 /**
  * The text for `wgcage help [TOPIC]`; undefined for an unknown topic
  * (the argument parser refuses those first).
@@ -168,6 +212,8 @@ export function helpText(topic?: string): string | undefined {
       return EXIT_HELP;
     case "cage":
       return CAGE_HELP;
+    case "ports":
+      return PORTS_HELP;
     default:
       return undefined;
   }

@@ -47,8 +47,10 @@ const ERRNO_TABLE: ReadonlyMap<number, readonly [name: string, description: stri
   [99, ["EADDRNOTAVAIL", "Cannot assign requested address"]],
   [100, ["ENETDOWN", "Network is down"]],
   [101, ["ENETUNREACH", "Network is unreachable"]],
+  [104, ["ECONNRESET", "Connection reset by peer"]],
   [105, ["ENOBUFS", "No buffer space available"]],
   [110, ["ETIMEDOUT", "Connection timed out"]],
+  [111, ["ECONNREFUSED", "Connection refused"]],
   [113, ["EHOSTUNREACH", "No route to host"]],
   [524, ["ENOTSUPP", "Operation not supported"]],
 ]);
@@ -72,6 +74,7 @@ export const EAFNOSUPPORT = 97;
 export const EADDRINUSE = 98;
 export const EADDRNOTAVAIL = 99;
 export const ENETDOWN = 100;
+export const ECONNREFUSED = 111;
 
 /** The symbolic name of an errno value, e.g. `EEXIST`; `errno 1234` when unknown. */
 export function errnoName(errno: number): string {

@@ -8,6 +8,7 @@
 import { cageSymbols } from "./cage_symbols.ts";
 import { environSymbols } from "./environ_symbols.ts";
 import { fdSymbols } from "./fd_symbols.ts";
+import { forwardSymbols } from "./forward_symbols.ts";
 import { packetIoSymbols } from "./packet_io_symbols.ts";
 import { protectSymbols } from "./protect_symbols.ts";
 import { sigusr1Symbols } from "./sigusr1_symbols.ts";
@@ -25,6 +26,7 @@ export const launcherSymbols = {
   ...sigusr1Symbols,
   ...joinSymbols,
   ...controlSymbols,
+  ...forwardSymbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded launcher's functions. */

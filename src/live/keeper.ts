@@ -32,6 +32,7 @@ import {
 } from "./state.ts";
 import type { LiveRecord } from "./state.ts";
 import { LiveError } from "./error.ts";
+import type { HostServiceSpec, PublishSpec } from "../forward/spec.ts";
 
 /** Set in the environment of a keeper that `up -d` started: it reports readiness on stdout. */
 export const DETACHED_ENV = "WGCAGE_UP_DETACHED";
@@ -50,6 +51,10 @@ export interface KeeperRunOptions {
   readonly keepSockets: string[];
   readonly tunName?: string;
   readonly hostname?: string;
+  /** `-p`: ports of the cage published on the host, for whatever runs in it. */
+  readonly publish?: readonly PublishSpec[];
+  /** `--host-service`: host services reachable in the cage. */
+  readonly hostServices?: readonly HostServiceSpec[];
 }
 
 export interface KeeperOptions {
@@ -125,6 +130,9 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       log,
       warn: say,
       hold: true,
+      forwards: o.run.publish || o.run.hostServices
+        ? { publish: o.run.publish ?? [], hostServices: o.run.hostServices ?? [] }
+        : undefined,
     });
     const opened = await Promise.race([opening, interruption.status]);
     if (typeof opened === "number") {

@@ -39,7 +39,23 @@ export class Capture {
     const dir = await lab.tempDir();
     const where = ns?.name ?? "the test's namespace";
     const file = `${dir}/${ns?.role ?? "host"}-${ifname}-${crypto.randomUUID().slice(0, 8)}.pcap`;
-    const argv = ["tcpdump", "-i", ifname, "-n", "-U", "-Z", "root", "-s", "256", "-w", file];
+    // --immediate-mode: without it, libpcap hands packets over a buffer block at
+    // a time (up to a second late), and those of the last block are lost when
+    // `stop()` interrupts tcpdump.
+    const argv = [
+      "tcpdump",
+      "--immediate-mode",
+      "-i",
+      ifname,
+      "-n",
+      "-U",
+      "-Z",
+      "root",
+      "-s",
+      "256",
+      "-w",
+      file,
+    ];
     if (filter !== undefined) argv.push(filter);
     const process = lab.spawn(argv, { ns });
     await waitUntil(

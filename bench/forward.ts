@@ -1,0 +1,186 @@
+/**
+ * Published ports: TCP through `-p` next to socat relaying between the same
+ * two namespaces, and what `-p` adds to start-up.
+ *
+ *     deno task bench:forward [--seconds 5] [--runs 3] [--startup-runs 20]
+ *
+ * Throughput: one wgcage cage runs `iperf3 -s` on its loopback, published
+ * with `-p 127.0.0.1:15201:5201`. The anchor is socat relaying to the very
+ * same server: it listens on 127.0.0.1:15202 in the host's namespace and, for
+ * each connection, execs a second socat inside the cage's network namespace
+ * (`nsenter --net`, so that socket is the cage's, as wgcage's is) which joins
+ * the connection to 127.0.0.1:5201 there; each side is a single socat process
+ * with its default buffer, as socat is usually run. One TCP stream
+ * (`iperf3 -c … -J`), the two relays interleaved, `--runs` times each,
+ * medians. `iperf3` to a server in the host's own namespace, no relay at all,
+ * is shown as the ceiling.
+ *
+ * Start-up: `wgcage --config … -- true` against a wireguard-go peer on the
+ * loopback of a test namespace (as `bench:startup` runs it), without and
+ * with `-p`, timed with hyperfine.
+ *
+ * The last lines are the targets: `forward_ratio` (wgcage ÷ socat, ≥ 1.0)
+ * and `publish_startup_delta_ms` (median with `-p` − median without, ≤ 5).
+ * Needs root, wireguard-go, wg, iperf3, socat, nsenter and hyperfine.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
+import { run, waitUntil } from "../tests/harness/process.ts";
+import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
+import { loadAverage } from "./_lib.ts";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    seconds: { type: "string", default: "5" },
+    runs: { type: "string", default: "3" },
+    "startup-runs": { type: "string", default: "20" },
+  },
+});
+const seconds = Number(args.values.seconds);
+const runs = Number(args.values.runs);
+const startupRuns = Number(args.values["startup-runs"]);
+
+requireRoot("bench:forward");
+for (
+  const [tool, pkg] of [
+    ["wireguard-go", "wireguard-go"],
+    ["wg", "wireguard-tools"],
+    ["iperf3", "iperf3"],
+    ["socat", "socat"],
+    ["nsenter", "util-linux"],
+    ["hyperfine", "hyperfine"],
+  ]
+) await requireTool(tool, pkg);
+
+const WGCAGE_PORT = 15201;
+const SOCAT_PORT = 15202;
+const DIRECT_PORT = 5301;
+const CAGE_IPERF = 5201;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function shellQuote(argv: readonly string[]): string {
+  return argv.map((a) => /^[A-Za-z0-9_./=:@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
+    .join(" ");
+}
+
+const lab = await Lab.open();
+try {
+  const ns = await lab.namespace("forward");
+  const { config } = await loopbackPeer(lab, ns);
+  console.log(`load average: ${loadAverage()}`);
+
+  // ---- throughput -------------------------------------------------------
+  const wgcage = ns.spawn(wgcageArgv([
+    "-v",
+    "--config",
+    config,
+    "-p",
+    `127.0.0.1:${WGCAGE_PORT}:${CAGE_IPERF}`,
+    "--",
+    "iperf3",
+    "-s",
+    "-p",
+    String(CAGE_IPERF),
+  ]));
+  await waitUntil(() => /cage made \(\w+, pid \d+\)/.test(wgcage.stderr), "the cage", 20_000);
+  const cagePid = Number(/cage made \(\w+, pid (\d+)\)/.exec(wgcage.stderr)![1]);
+  // socat splits EXEC's command at spaces; a ':' in it is escaped.
+  const inner = `nsenter --net=/proc/${cagePid}/ns/net socat STDIO TCP\\:127.0.0.1\\:${CAGE_IPERF}`;
+  ns.spawn([
+    "socat",
+    `TCP-LISTEN:${SOCAT_PORT},bind=127.0.0.1,fork,reuseaddr`,
+    `EXEC:${inner},nofork`,
+  ]);
+  ns.spawn(["iperf3", "-s", "-p", String(DIRECT_PORT), "-B", "127.0.0.1"]);
+
+  const iperf = async (port: number): Promise<number> => {
+    const r = await ns.run(
+      ["iperf3", "-c", "127.0.0.1", "-p", String(port), "-t", String(seconds), "-J"],
+      { allowFailure: true, timeoutMs: (seconds + 30) * 1000 },
+    );
+    if (r.code !== 0) throw new Error(`iperf3 to port ${port} failed: ${r.stdout} ${r.stderr}`);
+    const report = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
+    return report.end.sum_received.bits_per_second / 1e9;
+  };
+  // Wait until the cage's server answers through the published port.
+  await waitUntil(
+    async () => {
+      const probe = await ns.run(
+        ["iperf3", "-c", "127.0.0.1", "-p", String(WGCAGE_PORT), "-n", "1M"],
+        { allowFailure: true },
+      );
+      return probe.code === 0;
+    },
+    "iperf3 through -p",
+    30_000,
+  );
+
+  const results = { wgcage: [] as number[], socat: [] as number[], direct: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    results.wgcage.push(await iperf(WGCAGE_PORT));
+    results.socat.push(await iperf(SOCAT_PORT));
+    results.direct.push(await iperf(DIRECT_PORT));
+  }
+  const show = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
+  console.log(`TCP host → cage, one stream, ${seconds} s, ${runs} runs (Gbit/s):`);
+  console.log(
+    `  wgcage -p (splice relay):       median ${median(results.wgcage).toFixed(2)}  [${
+      show(results.wgcage)
+    }]`,
+  );
+  console.log(
+    `  socat between the namespaces:   median ${median(results.socat).toFixed(2)}  [${
+      show(results.socat)
+    }]`,
+  );
+  console.log(
+    `  no relay (ceiling, one netns):  median ${median(results.direct).toFixed(2)}  [${
+      show(results.direct)
+    }]`,
+  );
+  await wgcage.stop("SIGTERM", 10_000);
+
+  // ---- start-up ---------------------------------------------------------
+  const dir = await lab.tempDir();
+  const json = `${dir}/hyperfine.json`;
+  const plain = wgcageArgv(["--config", config, "--", "true"]);
+  const published = wgcageArgv(["--config", config, "-p", "127.0.0.1:18080:8080", "--", "true"]);
+  const inNs = (argv: string[]) => shellQuote(["ip", "netns", "exec", ns.name, ...argv]);
+  await run(["ip", "netns", "exec", ns.name, ...published]); // warm Deno's module cache
+  await run([
+    "hyperfine",
+    "--warmup",
+    "3",
+    "--runs",
+    String(startupRuns),
+    "--style",
+    "none",
+    "--export-json",
+    json,
+    inNs(plain),
+    inNs(published),
+  ], { timeoutMs: 600_000 });
+  const [without, withP] = (JSON.parse(await Deno.readTextFile(json)) as {
+    results: { median: number; stddev: number }[];
+  }).results;
+  const ms = (s: number) => (s * 1000).toFixed(1);
+  console.log(`start-up, ${startupRuns} runs (hyperfine medians):`);
+  console.log(
+    `  wgcage --config … -- true:        ${ms(without.median)} ms ± ${ms(without.stddev)}`,
+  );
+  console.log(`  wgcage --config … -p … -- true:   ${ms(withP.median)} ms ± ${ms(withP.stddev)}`);
+
+  console.log(`forward_ratio=${(median(results.wgcage) / median(results.socat)).toFixed(2)}`);
+  console.log(`publish_startup_delta_ms=${ms(withP.median - without.median)}`);
+} finally {
+  await lab.close();
+}

@@ -1,0 +1,1122 @@
+/*
+ * forward.c — the relay between the host and the cage (see forward.h).
+ *
+ * One thread per forwarder, one epoll set, edge-triggered for sockets. What
+ * it watches:
+ *
+ *   wake       an eventfd: wgl_forward_close wants the thread to end
+ *   service    replies of the cage's socket service, in request order
+ *   rule       a host listener (-p tcp), a host UDP socket (-p udp), or a
+ *              listener in the cage (--host-service)
+ *   conn side  one TCP socket of a relayed connection (side 0 accepted,
+ *              side 1 the one wgcage connected)
+ *   flow       the cage-side UDP socket of one client of a published port
+ *
+ * A TCP connection goes through AWAIT_SOCKET (a published port: the socket
+ * comes from the cage's service), CONNECTING and RELAY. In RELAY each
+ * direction moves bytes socket → pipe → socket with splice; a direction whose
+ * source read 0 shuts the destination's write side once its pipe is empty; a
+ * read or write that fails (ECONNRESET, EPIPE) ends both sides with a reset
+ * (SO_LINGER 0, close). Both directions shut and empty: both sides close.
+ */
+#include "forward.h"
+
+#include "forward_service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Forwarders per process (a tunnel has one). */
+#define FORWARDERS 8
+/* Rules per forwarder (-p and --host-service options). */
+#define RULES_MAX 64
+/* Open TCP connections per forwarder; more are reset at once. */
+#define CONNS_MAX 1024
+/* UDP flows per rule; datagrams from more clients are dropped. */
+#define FLOWS_MAX 256
+/* Datagrams a new flow holds while its socket is on the way. */
+#define FLOW_HELD_MAX 16
+/* Bytes of each direction's pipe. */
+#define PIPE_BYTES (1 << 20)
+/* Events kept for wgl_forward_events; older ones are dropped. */
+#define EVENTS_MAX 256
+/* Bytes or rounds one connection moves before the others get a turn. */
+#define PUMP_BUDGET (4 << 20)
+#define UDP_BUDGET 64
+#define DATAGRAM_MAX 65536
+
+enum watch_kind { W_WAKE, W_SERVICE, W_RULE, W_CONN, W_FLOW };
+
+struct watch {
+  enum watch_kind kind;
+  void *owner;
+  int side; /* W_CONN: 0 or 1 */
+};
+
+enum rule_kind { RULE_TCP, RULE_UDP, RULE_HOST };
+
+struct flow;
+
+struct rule {
+  struct watch w;
+  enum rule_kind kind;
+  uint32_t id;
+  int fd; /* the host listener or UDP socket; RULE_HOST: the cage's listener */
+  uint16_t cage_port;
+  struct sockaddr_storage target; /* RULE_HOST: where on the host */
+  socklen_t target_len;
+  struct flow *flows;
+  int flow_count;
+  bool limit_reported;
+};
+
+enum conn_state { C_AWAIT_SOCKET, C_CONNECTING, C_RELAY };
+
+struct conn {
+  struct watch w[2];
+  struct rule *rule;
+  enum conn_state state;
+  int fd[2];
+  int attempt;    /* a published port: 0 tries 127.0.0.1, 1 tries ::1 */
+  int pipe[2][2]; /* direction d: from side d to side 1 - d; [0] read end */
+  size_t queued[2];
+  bool eof[2];  /* side d's read gave 0 */
+  bool shut[2]; /* side d's write side was shut down */
+  bool again;   /* on the ready list: its budget ran out with work left */
+  bool dead;    /* closed; freed after the current batch of events */
+  struct conn *prev, *next, *ready_next;
+};
+
+struct held {
+  size_t len;
+  uint8_t data[];
+};
+
+struct flow {
+  struct watch w;
+  struct rule *rule;
+  int fd; /* -1 while its socket is on the way */
+  struct sockaddr_storage client;
+  socklen_t client_len;
+  uint64_t last_ms;
+  struct held *held[FLOW_HELD_MAX];
+  int held_count;
+  bool refused_reported;
+  bool dead; /* closed; freed after the current batch of events */
+  struct flow *next;
+};
+
+enum pending_for { P_CONN, P_FLOW, P_LISTEN };
+
+struct pending {
+  uint32_t tag;
+  enum pending_for what;
+  void *owner; /* NULL once the owner is gone */
+  struct pending *next;
+};
+
+struct forwarder {
+  bool used;
+  bool keep_events;
+  int service_fd;
+  int epoll_fd;
+  int wake_fd;
+  pthread_t thread;
+  bool thread_started;
+  int stop; /* atomic */
+  uint32_t udp_idle_ms;
+  struct watch wake_watch, service_watch;
+  struct rule rules[RULES_MAX];
+  int rule_count;
+  struct conn *conns;
+  int conn_count;
+  struct conn *ready;
+  /* Closed connections and flows: a later event of the same epoll batch may
+   * still point at them, so they are freed once the batch is done. */
+  struct conn *dead_conns;
+  struct flow *dead_flows;
+  struct pending *pending_head, *pending_tail;
+  uint32_t next_tag;
+  uint8_t datagram[DATAGRAM_MAX];
+  /* Shared with wgl_forward_events and wgl_forward_stats. */
+  pthread_mutex_t lock;
+  pthread_cond_t changed;
+  uint32_t events[EVENTS_MAX][4];
+  int event_start, event_count;
+  int waiters;
+  bool closed;
+  uint32_t stats[4];
+};
+
+static struct forwarder forwarders[FORWARDERS];
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum { STAT_CONNS, STAT_FLOWS, STAT_ACCEPTED, STAT_TURNED_AWAY };
+
+/* ------------------------------------------------------------- helpers --- */
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void emit(struct forwarder *f, uint32_t kind, uint32_t rule, int err, uint32_t extra) {
+  if (!f->keep_events) return;
+  pthread_mutex_lock(&f->lock);
+  if (f->event_count == EVENTS_MAX) {
+    f->event_start = (f->event_start + 1) % EVENTS_MAX;
+    f->event_count--;
+  }
+  uint32_t *e = f->events[(f->event_start + f->event_count) % EVENTS_MAX];
+  e[0] = kind;
+  e[1] = rule;
+  e[2] = (uint32_t)err;
+  e[3] = extra;
+  f->event_count++;
+  pthread_cond_broadcast(&f->changed);
+  pthread_mutex_unlock(&f->lock);
+}
+
+static void stat_add(struct forwarder *f, int which, int delta) {
+  pthread_mutex_lock(&f->lock);
+  f->stats[which] = (uint32_t)((int64_t)f->stats[which] + delta);
+  pthread_mutex_unlock(&f->lock);
+}
+
+static struct forwarder *lookup(int32_t handle) {
+  if (handle < 0 || handle >= FORWARDERS || !forwarders[handle].used) return NULL;
+  return &forwarders[handle];
+}
+
+static socklen_t make_sockaddr(struct sockaddr_storage *ss, uint32_t family, const uint8_t *addr,
+                               uint32_t port) {
+  memset(ss, 0, sizeof *ss);
+  if (family == 4) {
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    memcpy(&in->sin_addr, addr, 4);
+    return sizeof *in;
+  }
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons((uint16_t)port);
+  memcpy(&in6->sin6_addr, addr, 16);
+  return sizeof *in6;
+}
+
+static socklen_t loopback(struct sockaddr_storage *ss, bool v6, uint16_t port) {
+  static const uint8_t v4_loopback[4] = {127, 0, 0, 1};
+  static const uint8_t v6_loopback[16] = {[15] = 1};
+  return make_sockaddr(ss, v6 ? 6 : 4, v6 ? v6_loopback : v4_loopback, port);
+}
+
+/* Closes fd so that the peer gets a reset rather than a FIN. */
+static void close_with_reset(int fd) {
+  if (fd < 0) return;
+  struct linger abort_now = {.l_onoff = 1, .l_linger = 0};
+  (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+  (void)close(fd);
+}
+
+static int watch_fd(struct forwarder *f, int fd, struct watch *w, uint32_t events) {
+  struct epoll_event ev = {.events = events, .data.ptr = w};
+  return epoll_ctl(f->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+/* ----------------------------------------------------- socket service --- */
+
+/* Queues a request to the cage's socket service; its reply is matched in
+ * order. Returns 0 or -errno (the owner then fails at once). */
+static int request_socket(struct forwarder *f, enum pending_for what, void *owner,
+                          const struct wgl_service_request *req_in, int send_flags) {
+  struct pending *p = calloc(1, sizeof *p);
+  if (p == NULL) return -ENOMEM;
+  struct wgl_service_request req = *req_in;
+  req.tag = ++f->next_tag;
+  ssize_t n;
+  do {
+    n = send(f->service_fd, &req, sizeof req, MSG_NOSIGNAL | send_flags);
+  } while (n < 0 && errno == EINTR);
+  if (n != (ssize_t)sizeof req) {
+    int err = n < 0 ? errno : EPROTO;
+    free(p);
+    return -err;
+  }
+  p->tag = req.tag;
+  p->what = what;
+  p->owner = owner;
+  if (f->pending_tail != NULL) {
+    f->pending_tail->next = p;
+  } else {
+    f->pending_head = p;
+  }
+  f->pending_tail = p;
+  return 0;
+}
+
+static int request_plain_socket(struct forwarder *f, enum pending_for what, void *owner, bool v6,
+                                int type) {
+  struct wgl_service_request req;
+  memset(&req, 0, sizeof req);
+  req.op = WGL_SERVICE_SOCKET;
+  req.family = v6 ? AF_INET6 : AF_INET;
+  req.type = (uint32_t)type;
+  return request_socket(f, what, owner, &req, MSG_DONTWAIT);
+}
+
+/* Forgets the owner of its pending request: the reply's socket is closed. */
+static void cancel_pending(struct forwarder *f, void *owner) {
+  for (struct pending *p = f->pending_head; p != NULL; p = p->next) {
+    if (p->owner == owner) p->owner = NULL;
+  }
+}
+
+/* Receives one reply: returns 1 with *tag, *err and *fd (-1 without one), 0
+ * when none is there, -errno when the service is gone. */
+static int receive_reply(int service_fd, bool block, uint32_t *tag, int *err, int *fd) {
+  struct wgl_service_reply reply;
+  struct iovec iov = {.iov_base = &reply, .iov_len = sizeof reply};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr mh = {.msg_iov = &iov,
+                      .msg_iovlen = 1,
+                      .msg_control = control.buf,
+                      .msg_controllen = sizeof control};
+  ssize_t n;
+  do {
+    n = recvmsg(service_fd, &mh, MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+  if (n < 0) return -errno;
+  if (n == 0) return -EPIPE;
+  *fd = -1;
+  bool bad = n != (ssize_t)sizeof reply || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+        cm->cmsg_len == CMSG_LEN(sizeof(int)) && *fd < 0) {
+      memcpy(fd, CMSG_DATA(cm), sizeof(int));
+    } else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+      size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+        int stray;
+        memcpy(&stray, CMSG_DATA(cm) + i * sizeof(int), sizeof stray);
+        (void)close(stray);
+      }
+      bad = true;
+    }
+  }
+  if (!bad && reply.err == 0 && *fd < 0) bad = true;
+  if (bad) {
+    if (*fd >= 0) (void)close(*fd);
+    return -EPROTO;
+  }
+  *tag = reply.tag;
+  *err = reply.err;
+  return 1;
+}
+
+/* ---------------------------------------------------------- connections --- */
+
+/* Closes both sides (with a reset when asked) and buries the connection. */
+static void conn_free(struct forwarder *f, struct conn *c, bool reset) {
+  if (c->dead) return;
+  cancel_pending(f, c);
+  for (int side = 0; side < 2; side++) {
+    if (reset) {
+      close_with_reset(c->fd[side]);
+    } else if (c->fd[side] >= 0) {
+      (void)close(c->fd[side]);
+    }
+    c->fd[side] = -1;
+    for (int end = 0; end < 2; end++) {
+      if (c->pipe[side][end] >= 0) (void)close(c->pipe[side][end]);
+      c->pipe[side][end] = -1;
+    }
+  }
+  if (c->prev != NULL) {
+    c->prev->next = c->next;
+  } else {
+    f->conns = c->next;
+  }
+  if (c->next != NULL) c->next->prev = c->prev;
+  if (c->again) {
+    for (struct conn **at = &f->ready; *at != NULL; at = &(*at)->ready_next) {
+      if (*at == c) {
+        *at = c->ready_next;
+        break;
+      }
+    }
+  }
+  c->again = false;
+  f->conn_count--;
+  stat_add(f, STAT_CONNS, -1);
+  c->dead = true;
+  c->next = f->dead_conns;
+  f->dead_conns = c;
+}
+
+static struct conn *conn_new(struct forwarder *f, struct rule *r, int accepted) {
+  struct conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return NULL;
+  c->rule = r;
+  c->fd[0] = accepted;
+  c->fd[1] = -1;
+  for (int d = 0; d < 2; d++) {
+    c->pipe[d][0] = c->pipe[d][1] = -1;
+    c->w[d].kind = W_CONN;
+    c->w[d].owner = c;
+    c->w[d].side = d;
+  }
+  c->next = f->conns;
+  if (f->conns != NULL) f->conns->prev = c;
+  f->conns = c;
+  f->conn_count++;
+  stat_add(f, STAT_CONNS, 1);
+  return c;
+}
+
+/* A connection that never got relayed: its client sees a reset. */
+static void conn_turn_away(struct forwarder *f, struct conn *c) {
+  stat_add(f, STAT_TURNED_AWAY, 1);
+  conn_free(f, c, true);
+}
+
+/* Moves what it can in direction d (side d → side 1 - d). Returns false when
+ * the connection has to end with a reset. Sets *more when the budget ran
+ * out with work left. */
+static bool pump(struct conn *c, int d, size_t *budget, bool *more) {
+  int src = c->fd[d], dst = c->fd[1 - d];
+  for (;;) {
+    bool progress = false;
+    if (c->queued[d] > 0) {
+      ssize_t n =
+          splice(c->pipe[d][0], NULL, dst, NULL, c->queued[d], SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) {
+        c->queued[d] -= (size_t)n;
+        progress = true;
+        *budget = *budget > (size_t)n ? *budget - (size_t)n : 0;
+      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        return false;
+      }
+    }
+    if (!c->eof[d]) {
+      ssize_t n =
+          splice(src, NULL, c->pipe[d][1], NULL, PIPE_BYTES, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) {
+        c->queued[d] += (size_t)n;
+        progress = true;
+      } else if (n == 0) {
+        c->eof[d] = true;
+        progress = true;
+      } else if (errno != EAGAIN && errno != EINTR) {
+        return false;
+      }
+    }
+    if (c->eof[d] && c->queued[d] == 0 && !c->shut[1 - d]) {
+      c->shut[1 - d] = true;
+      (void)shutdown(dst, SHUT_WR);
+    }
+    if (!progress) return true;
+    if (*budget == 0) {
+      *more = true;
+      return true;
+    }
+  }
+}
+
+static void pipe_grow(int fd) { (void)fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES); }
+
+static void conn_relay(struct forwarder *f, struct conn *c) {
+  size_t budget = PUMP_BUDGET;
+  bool more = false;
+  for (int d = 0; d < 2; d++) {
+    if (!pump(c, d, &budget, &more)) {
+      emit(f, WGL_FWD_EV_RESET, c->rule->id, 0, (uint32_t)d);
+      conn_free(f, c, true);
+      return;
+    }
+  }
+  if (c->shut[0] && c->shut[1]) {
+    conn_free(f, c, false);
+    return;
+  }
+  if (more && !c->again) {
+    c->again = true;
+    c->ready_next = f->ready;
+    f->ready = c;
+  }
+}
+
+static void conn_start_relay(struct forwarder *f, struct conn *c) {
+  for (int d = 0; d < 2; d++) {
+    if (pipe2(c->pipe[d], O_NONBLOCK | O_CLOEXEC) != 0) {
+      emit(f, WGL_FWD_EV_SOCKET, c->rule->id, errno, 0);
+      conn_turn_away(f, c);
+      return;
+    }
+    pipe_grow(c->pipe[d][1]);
+  }
+  int one = 1;
+  (void)setsockopt(c->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  (void)setsockopt(c->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  c->state = C_RELAY;
+  conn_relay(f, c);
+}
+
+static void conn_connect_failed(struct forwarder *f, struct conn *c, int err);
+
+/* fd[1] was made: connect it to where the rule leads. */
+static void conn_connect(struct forwarder *f, struct conn *c) {
+  struct sockaddr_storage to;
+  socklen_t len;
+  if (c->rule->kind == RULE_HOST) {
+    to = c->rule->target;
+    len = c->rule->target_len;
+  } else {
+    len = loopback(&to, c->attempt == 1, c->rule->cage_port);
+  }
+  c->state = C_CONNECTING;
+  int rc = connect(c->fd[1], (struct sockaddr *)&to, len);
+  if (rc != 0 && errno != EINPROGRESS) {
+    conn_connect_failed(f, c, errno);
+    return;
+  }
+  if (watch_fd(f, c->fd[1], &c->w[1], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0) {
+    emit(f, WGL_FWD_EV_SOCKET, c->rule->id, errno, 0);
+    conn_turn_away(f, c);
+    return;
+  }
+  if (rc == 0) conn_start_relay(f, c);
+}
+
+/* The cage's service sent the socket for a published port's connection. */
+static void conn_got_socket(struct forwarder *f, struct conn *c, int fd) {
+  c->fd[1] = fd;
+  conn_connect(f, c);
+}
+
+static void conn_connect_failed(struct forwarder *f, struct conn *c, int err) {
+  if (c->rule->kind != RULE_HOST && err == ECONNREFUSED && c->attempt == 0) {
+    /* Nothing on 127.0.0.1: a server may listen on ::1 only (`localhost`). */
+    if (c->fd[1] >= 0) (void)close(c->fd[1]);
+    c->fd[1] = -1;
+    c->attempt = 1;
+    c->state = C_AWAIT_SOCKET;
+    int rc = request_plain_socket(f, P_CONN, c, true, SOCK_STREAM);
+    if (rc == 0) return;
+    err = -rc;
+    emit(f, WGL_FWD_EV_SERVICE, c->rule->id, err, 0);
+    conn_turn_away(f, c);
+    return;
+  }
+  uint32_t kind = c->rule->kind == RULE_HOST ? WGL_FWD_EV_HOST_REFUSED : WGL_FWD_EV_CAGE_REFUSED;
+  emit(f, kind, c->rule->id, err, c->rule->cage_port);
+  conn_turn_away(f, c);
+}
+
+static void conn_event(struct forwarder *f, struct conn *c, int side, uint32_t events) {
+  if (c->state == C_AWAIT_SOCKET) {
+    /* The client gave up before the cage's socket came. */
+    if (side == 0 && (events & (EPOLLERR | EPOLLHUP)) != 0) conn_turn_away(f, c);
+    return;
+  }
+  if (c->state == C_CONNECTING) {
+    if (side == 0) {
+      if ((events & (EPOLLERR | EPOLLHUP)) != 0) conn_turn_away(f, c);
+      return;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0) {
+      conn_connect_failed(f, c, err);
+    } else if ((events & EPOLLOUT) != 0) {
+      conn_start_relay(f, c);
+    }
+    return;
+  }
+  if ((events & EPOLLERR) != 0) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    (void)getsockopt(c->fd[side], SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      emit(f, WGL_FWD_EV_RESET, c->rule->id, err, (uint32_t)side);
+      conn_free(f, c, true);
+      return;
+    }
+  }
+  conn_relay(f, c);
+}
+
+static void accept_all(struct forwarder *f, struct rule *r) {
+  for (;;) {
+    int fd = accept4(r->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) emit(f, WGL_FWD_EV_ACCEPT, r->id, errno, 0);
+      return;
+    }
+    stat_add(f, STAT_ACCEPTED, 1);
+    if (f->conn_count >= CONNS_MAX) {
+      emit(f, WGL_FWD_EV_LIMIT, r->id, 0, CONNS_MAX);
+      stat_add(f, STAT_TURNED_AWAY, 1);
+      close_with_reset(fd);
+      continue;
+    }
+    struct conn *c = conn_new(f, r, fd);
+    if (c == NULL) {
+      close_with_reset(fd);
+      continue;
+    }
+    if (watch_fd(f, fd, &c->w[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0) {
+      emit(f, WGL_FWD_EV_SOCKET, r->id, errno, 0);
+      conn_turn_away(f, c);
+      continue;
+    }
+    if (r->kind == RULE_HOST) {
+      /* From the cage to the host: the socket is wgcage's own. */
+      int family = r->target.ss_family;
+      c->fd[1] = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (c->fd[1] < 0) {
+        emit(f, WGL_FWD_EV_SOCKET, r->id, errno, 0);
+        conn_turn_away(f, c);
+        continue;
+      }
+      conn_connect(f, c);
+      continue;
+    }
+    c->state = C_AWAIT_SOCKET;
+    int rc = request_plain_socket(f, P_CONN, c, false, SOCK_STREAM);
+    if (rc < 0) {
+      emit(f, WGL_FWD_EV_SERVICE, r->id, -rc, 0);
+      conn_turn_away(f, c);
+    }
+  }
+}
+
+/* ----------------------------------------------------------------- UDP --- */
+
+/* Closes the flow's socket and buries the flow. */
+static void flow_free(struct forwarder *f, struct flow *fl) {
+  if (fl->dead) return;
+  struct rule *r = fl->rule;
+  cancel_pending(f, fl);
+  if (fl->fd >= 0) (void)close(fl->fd);
+  fl->fd = -1;
+  for (int i = 0; i < fl->held_count; i++) free(fl->held[i]);
+  fl->held_count = 0;
+  for (struct flow **at = &r->flows; *at != NULL; at = &(*at)->next) {
+    if (*at == fl) {
+      *at = fl->next;
+      break;
+    }
+  }
+  r->flow_count--;
+  stat_add(f, STAT_FLOWS, -1);
+  fl->dead = true;
+  fl->next = f->dead_flows;
+  f->dead_flows = fl;
+}
+
+static void free_the_dead(struct forwarder *f) {
+  while (f->dead_conns != NULL) {
+    struct conn *c = f->dead_conns;
+    f->dead_conns = c->next;
+    free(c);
+  }
+  while (f->dead_flows != NULL) {
+    struct flow *fl = f->dead_flows;
+    f->dead_flows = fl->next;
+    free(fl);
+  }
+}
+
+static bool same_address(const struct sockaddr_storage *a, socklen_t alen,
+                         const struct sockaddr_storage *b, socklen_t blen) {
+  return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static void flow_send(struct forwarder *f, struct flow *fl, const uint8_t *data, size_t len) {
+  ssize_t n;
+  do {
+    n = send(fl->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == ECONNREFUSED && !fl->refused_reported) {
+    fl->refused_reported = true;
+    emit(f, WGL_FWD_EV_UDP_REFUSED, fl->rule->id, ECONNREFUSED, fl->rule->cage_port);
+  }
+}
+
+static void flow_got_socket(struct forwarder *f, struct flow *fl, int fd) {
+  struct sockaddr_storage to;
+  socklen_t len = loopback(&to, false, fl->rule->cage_port);
+  if (connect(fd, (struct sockaddr *)&to, len) != 0 ||
+      watch_fd(f, fd, &fl->w, EPOLLIN | EPOLLET) != 0) {
+    emit(f, WGL_FWD_EV_SOCKET, fl->rule->id, errno, 0);
+    (void)close(fd);
+    flow_free(f, fl);
+    return;
+  }
+  fl->fd = fd;
+  for (int i = 0; i < fl->held_count; i++) {
+    flow_send(f, fl, fl->held[i]->data, fl->held[i]->len);
+    free(fl->held[i]);
+  }
+  fl->held_count = 0;
+}
+
+/* Datagrams from the cage's side: back to the flow's client. */
+static void flow_readable(struct forwarder *f, struct flow *fl) {
+  for (;;) {
+    ssize_t n = recv(fl->fd, f->datagram, sizeof f->datagram, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECONNREFUSED && !fl->refused_reported) {
+        fl->refused_reported = true;
+        emit(f, WGL_FWD_EV_UDP_REFUSED, fl->rule->id, ECONNREFUSED, fl->rule->cage_port);
+      }
+      if (errno == ECONNREFUSED) continue;
+      return;
+    }
+    fl->last_ms = now_ms();
+    (void)sendto(fl->rule->fd, f->datagram, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT,
+                 (struct sockaddr *)&fl->client, fl->client_len);
+  }
+}
+
+/* Datagrams from host clients: each to its flow, a new flow for a new client. */
+static void udp_readable(struct forwarder *f, struct rule *r) {
+  for (int round = 0; round < UDP_BUDGET; round++) {
+    struct sockaddr_storage from;
+    socklen_t from_len = sizeof from;
+    ssize_t n = recvfrom(r->fd, f->datagram, sizeof f->datagram, MSG_DONTWAIT,
+                         (struct sockaddr *)&from, &from_len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    struct flow *fl = r->flows;
+    while (fl != NULL && !same_address(&fl->client, fl->client_len, &from, from_len)) {
+      fl = fl->next;
+    }
+    if (fl == NULL) {
+      if (r->flow_count >= FLOWS_MAX) {
+        if (!r->limit_reported) emit(f, WGL_FWD_EV_LIMIT, r->id, 0, FLOWS_MAX);
+        r->limit_reported = true;
+        continue;
+      }
+      fl = calloc(1, sizeof *fl);
+      if (fl == NULL) continue;
+      fl->w.kind = W_FLOW;
+      fl->w.owner = fl;
+      fl->rule = r;
+      fl->fd = -1;
+      fl->client = from;
+      fl->client_len = from_len;
+      fl->next = r->flows;
+      r->flows = fl;
+      r->flow_count++;
+      stat_add(f, STAT_FLOWS, 1);
+      int rc = request_plain_socket(f, P_FLOW, fl, false, SOCK_DGRAM);
+      if (rc < 0) {
+        emit(f, WGL_FWD_EV_SERVICE, r->id, -rc, 0);
+        flow_free(f, fl);
+        continue;
+      }
+    }
+    fl->last_ms = now_ms();
+    if (fl->fd >= 0) {
+      flow_send(f, fl, f->datagram, (size_t)n);
+    } else if (fl->held_count < FLOW_HELD_MAX) {
+      struct held *h = malloc(sizeof *h + (size_t)n);
+      if (h != NULL) {
+        h->len = (size_t)n;
+        memcpy(h->data, f->datagram, (size_t)n);
+        fl->held[fl->held_count++] = h;
+      }
+    }
+  }
+  /* Budget spent: the rest waits for the next turn (level-triggered). */
+}
+
+static bool sweep_flows(struct forwarder *f) {
+  uint64_t now = now_ms();
+  bool any = false;
+  for (int i = 0; i < f->rule_count; i++) {
+    struct rule *r = &f->rules[i];
+    struct flow *fl = r->flows;
+    while (fl != NULL) {
+      struct flow *next = fl->next;
+      if (fl->fd >= 0 && now - fl->last_ms >= f->udp_idle_ms) {
+        flow_free(f, fl);
+      } else {
+        any = true;
+      }
+      fl = next;
+    }
+  }
+  return any;
+}
+
+/* ------------------------------------------------------------- service --- */
+
+static void service_readable(struct forwarder *f) {
+  for (;;) {
+    uint32_t tag = 0;
+    int err = 0, fd = -1;
+    int rc = receive_reply(f->service_fd, false, &tag, &err, &fd);
+    if (rc == 0) return;
+    struct pending *p = f->pending_head;
+    if (rc < 0 || p == NULL || p->tag != tag) {
+      /* The service is gone (the command may have killed it) or confused:
+       * nothing new can reach the cage; what relays already goes on. */
+      if (fd >= 0) (void)close(fd);
+      /* An EOF with nothing asked is the cage ending: nothing to say. */
+      if (rc != -EPIPE || p != NULL) emit(f, WGL_FWD_EV_SERVICE, 0, rc < 0 ? -rc : EPROTO, 1);
+      (void)epoll_ctl(f->epoll_fd, EPOLL_CTL_DEL, f->service_fd, NULL);
+      while ((p = f->pending_head) != NULL) {
+        f->pending_head = p->next;
+        if (p->owner != NULL && p->what == P_CONN) conn_turn_away(f, p->owner);
+        if (p->owner != NULL && p->what == P_FLOW) flow_free(f, p->owner);
+        free(p);
+      }
+      f->pending_tail = NULL;
+      return;
+    }
+    f->pending_head = p->next;
+    if (f->pending_head == NULL) f->pending_tail = NULL;
+    void *owner = p->owner;
+    enum pending_for what = p->what;
+    free(p);
+    if (owner == NULL) {
+      if (fd >= 0) (void)close(fd);
+      continue;
+    }
+    if (what == P_CONN) {
+      struct conn *c = owner;
+      if (err != 0) {
+        emit(f, WGL_FWD_EV_SOCKET, c->rule->id, err, 0);
+        conn_turn_away(f, c);
+      } else {
+        conn_got_socket(f, c, fd);
+      }
+    } else if (what == P_FLOW) {
+      struct flow *fl = owner;
+      if (err != 0) {
+        emit(f, WGL_FWD_EV_SOCKET, fl->rule->id, err, 0);
+        flow_free(f, fl);
+      } else {
+        flow_got_socket(f, fl, fd);
+      }
+    } else {
+      struct rule *r = owner;
+      if (err != 0) {
+        emit(f, WGL_FWD_EV_SOCKET, r->id, err, 0);
+      } else {
+        r->fd = fd;
+        if (watch_fd(f, fd, &r->w, EPOLLIN | EPOLLET) != 0) {
+          emit(f, WGL_FWD_EV_SOCKET, r->id, errno, 0);
+        } else {
+          emit(f, WGL_FWD_EV_CAGE_LISTENING, r->id, 0, r->cage_port);
+          accept_all(f, r);
+        }
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- loop --- */
+
+static void *forward_loop(void *arg) {
+  struct forwarder *f = arg;
+  struct epoll_event events[64];
+  bool flows = false;
+  uint64_t next_sweep = 0;
+  while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+    int timeout = f->ready != NULL ? 0 : flows ? 1000 : -1;
+    int n = epoll_wait(f->epoll_fd, events, 64, timeout);
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; i++) {
+      struct watch *w = events[i].data.ptr;
+      switch (w->kind) {
+      case W_WAKE:
+        break;
+      case W_SERVICE:
+        service_readable(f);
+        break;
+      case W_RULE: {
+        struct rule *r = w->owner;
+        if (r->kind == RULE_UDP) {
+          udp_readable(f, r);
+          flows = true;
+        } else {
+          accept_all(f, r);
+        }
+        break;
+      }
+      case W_CONN: {
+        struct conn *c = w->owner;
+        if (!c->dead) conn_event(f, c, w->side, events[i].events);
+        break;
+      }
+      case W_FLOW: {
+        struct flow *fl = w->owner;
+        if (!fl->dead) flow_readable(f, fl);
+        break;
+      }
+      }
+    }
+    /* Connections whose budget ran out: one more turn each. */
+    struct conn *again = f->ready;
+    f->ready = NULL;
+    while (again != NULL) {
+      struct conn *c = again;
+      again = c->ready_next;
+      c->again = false;
+      conn_relay(f, c);
+    }
+    if (flows && now_ms() >= next_sweep) {
+      flows = sweep_flows(f);
+      next_sweep = now_ms() + 1000;
+    }
+    free_the_dead(f);
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------- exports --- */
+
+int32_t wgl_forward_bind(uint32_t proto, uint32_t family, const uint8_t *addr, uint32_t port) {
+  if ((proto != WGL_FORWARD_TCP && proto != WGL_FORWARD_UDP) || (family != 4 && family != 6) ||
+      addr == NULL || port == 0 || port > 65535) {
+    return -EINVAL;
+  }
+  int type = proto == WGL_FORWARD_TCP ? SOCK_STREAM : SOCK_DGRAM;
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  if (proto == WGL_FORWARD_TCP) (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == 6) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  struct sockaddr_storage ss;
+  socklen_t len = make_sockaddr(&ss, family, addr, port);
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+      (proto == WGL_FORWARD_TCP && listen(fd, SOMAXCONN) != 0)) {
+    int err = errno;
+    (void)close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+int32_t wgl_forward_open(int32_t service_fd, uint32_t flags) {
+  if (service_fd < 0) return -EINVAL;
+  pthread_mutex_lock(&table_lock);
+  int handle = -1;
+  for (int i = 0; i < FORWARDERS; i++) {
+    if (!forwarders[i].used && forwarders[i].waiters == 0) {
+      handle = i;
+      break;
+    }
+  }
+  if (handle < 0) {
+    pthread_mutex_unlock(&table_lock);
+    return -EMFILE;
+  }
+  struct forwarder *f = &forwarders[handle];
+  /* f->lock and f->changed are zero-initialised, as PTHREAD_*_INITIALIZER
+   * are, and never destroyed: a slot is reused. */
+  f->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  f->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (f->epoll_fd < 0 || f->wake_fd < 0) {
+    int err = errno;
+    if (f->epoll_fd >= 0) close(f->epoll_fd);
+    if (f->wake_fd >= 0) close(f->wake_fd);
+    pthread_mutex_unlock(&table_lock);
+    return -err;
+  }
+  f->used = true;
+  f->closed = false;
+  f->keep_events = (flags & WGL_FORWARD_EVENTS) != 0;
+  f->service_fd = service_fd;
+  f->thread_started = false;
+  __atomic_store_n(&f->stop, 0, __ATOMIC_RELEASE);
+  f->rule_count = 0;
+  f->conns = NULL;
+  f->conn_count = 0;
+  f->ready = NULL;
+  f->dead_conns = NULL;
+  f->dead_flows = NULL;
+  f->pending_head = f->pending_tail = NULL;
+  f->next_tag = 0;
+  f->event_start = f->event_count = 0;
+  memset(f->stats, 0, sizeof f->stats);
+  f->wake_watch = (struct watch){.kind = W_WAKE};
+  f->service_watch = (struct watch){.kind = W_SERVICE};
+  pthread_mutex_unlock(&table_lock);
+  int rc = watch_fd(f, f->wake_fd, &f->wake_watch, EPOLLIN);
+  if (rc < 0) {
+    wgl_forward_close(handle);
+    return rc;
+  }
+  return handle;
+}
+
+static struct rule *rule_add(struct forwarder *f, enum rule_kind kind, uint32_t id,
+                             uint32_t cage_port) {
+  if (f->thread_started || f->rule_count >= RULES_MAX || cage_port == 0 || cage_port > 65535) {
+    return NULL;
+  }
+  struct rule *r = &f->rules[f->rule_count++];
+  memset(r, 0, sizeof *r);
+  r->w.kind = W_RULE;
+  r->w.owner = r;
+  r->kind = kind;
+  r->id = id;
+  r->fd = -1;
+  r->cage_port = (uint16_t)cage_port;
+  return r;
+}
+
+int32_t wgl_forward_publish(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t cage_port,
+                            uint32_t rule) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || host_fd < 0 || (proto != WGL_FORWARD_TCP && proto != WGL_FORWARD_UDP)) {
+    return -EINVAL;
+  }
+  struct rule *r = rule_add(f, proto == WGL_FORWARD_TCP ? RULE_TCP : RULE_UDP, rule, cage_port);
+  if (r == NULL) return -EINVAL;
+  r->fd = host_fd;
+  /* UDP is level-triggered: a budget may leave datagrams for the next turn. */
+  int rc = watch_fd(f, host_fd, &r->w, proto == WGL_FORWARD_TCP ? EPOLLIN | EPOLLET : EPOLLIN);
+  if (rc < 0) {
+    f->rule_count--;
+    return rc;
+  }
+  return 0;
+}
+
+int32_t wgl_forward_host_service(int32_t handle, uint32_t cage_port, uint32_t family,
+                                 const uint8_t *host_addr, uint32_t host_port, uint32_t rule) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || host_addr == NULL || (family != 4 && family != 6) || host_port == 0 ||
+      host_port > 65535) {
+    return -EINVAL;
+  }
+  struct rule *r = rule_add(f, RULE_HOST, rule, cage_port);
+  if (r == NULL) return -EINVAL;
+  r->target_len = make_sockaddr(&r->target, family, host_addr, host_port);
+  struct wgl_service_request req;
+  memset(&req, 0, sizeof req);
+  req.op = WGL_SERVICE_LISTEN;
+  req.family = AF_INET;
+  req.type = SOCK_STREAM;
+  req.port = cage_port;
+  req.addr[0] = 127;
+  req.addr[3] = 1;
+  int rc = request_socket(f, P_LISTEN, r, &req, 0);
+  if (rc < 0) f->rule_count--;
+  return rc;
+}
+
+int32_t wgl_forward_start(int32_t handle, uint32_t udp_idle_ms) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || f->thread_started) return -EINVAL;
+  f->udp_idle_ms = udp_idle_ms == 0 ? 1 : udp_idle_ms;
+  int rc = watch_fd(f, f->service_fd, &f->service_watch, EPOLLIN);
+  if (rc < 0) return rc;
+  /* The thread takes no signal: they stay with wgcage's own threads. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rc = pthread_create(&f->thread, NULL, forward_loop, f);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) return -rc;
+  f->thread_started = true;
+  return 0;
+}
+
+int32_t wgl_forward_events(int32_t handle, uint32_t *out, uint32_t cap) {
+  if (handle < 0 || handle >= FORWARDERS || out == NULL || cap == 0) return -EINVAL;
+  struct forwarder *f = &forwarders[handle];
+  pthread_mutex_lock(&table_lock);
+  bool usable = f->used;
+  if (usable) f->waiters++;
+  pthread_mutex_unlock(&table_lock);
+  if (!usable) return 0;
+  pthread_mutex_lock(&f->lock);
+  while (f->event_count == 0 && !f->closed) pthread_cond_wait(&f->changed, &f->lock);
+  uint32_t n = 0;
+  while (n < cap && f->event_count > 0) {
+    memcpy(out + n * 4, f->events[f->event_start], sizeof f->events[0]);
+    f->event_start = (f->event_start + 1) % EVENTS_MAX;
+    f->event_count--;
+    n++;
+  }
+  pthread_mutex_unlock(&f->lock);
+  pthread_mutex_lock(&table_lock);
+  f->waiters--;
+  pthread_mutex_unlock(&table_lock);
+  return (int32_t)n;
+}
+
+int32_t wgl_forward_stats(int32_t handle, uint32_t *out) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || out == NULL) return -EINVAL;
+  pthread_mutex_lock(&f->lock);
+  memcpy(out, f->stats, sizeof f->stats);
+  pthread_mutex_unlock(&f->lock);
+  return 0;
+}
+
+int32_t wgl_forward_close(int32_t handle) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL) return -EINVAL;
+  if (f->thread_started) {
+    __atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    (void)write(f->wake_fd, &one, sizeof one);
+    pthread_join(f->thread, NULL);
+    f->thread_started = false;
+  }
+  while (f->conns != NULL) conn_free(f, f->conns, false);
+  for (int i = 0; i < f->rule_count; i++) {
+    struct rule *r = &f->rules[i];
+    while (r->flows != NULL) flow_free(f, r->flows);
+    if (r->fd >= 0) (void)close(r->fd);
+  }
+  f->rule_count = 0;
+  struct pending *p;
+  while ((p = f->pending_head) != NULL) {
+    f->pending_head = p->next;
+    free(p);
+  }
+  f->pending_tail = NULL;
+  free_the_dead(f);
+  (void)close(f->epoll_fd);
+  (void)close(f->wake_fd);
+  pthread_mutex_lock(&table_lock);
+  pthread_mutex_lock(&f->lock);
+  f->closed = true;
+  f->used = false;
+  pthread_cond_broadcast(&f->changed);
+  pthread_mutex_unlock(&f->lock);
+  pthread_mutex_unlock(&table_lock);
+  return 0;
+}

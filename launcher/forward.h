@@ -1,0 +1,82 @@
+/*
+ * forward.h — relaying between the host and the cage: published ports (-p),
+ * host services (--host-service).
+ *
+ * wgcage binds the host side itself (wgl_forward_bind) before the cage is
+ * made, so that a port in use or a privileged port fails before anything is
+ * built. The cage side comes from the cage's socket service
+ * (forward_service.h): a socket made in the cage's network namespace, which
+ * wgcage connects to the cage's loopback (a published port) or accepts on (a
+ * host service). No route between the command and the host is ever made.
+ *
+ * One thread per forwarder runs an epoll loop. TCP is relayed with splice
+ * through a pipe per direction (no copy through user space), a FIN on one
+ * side becomes a shutdown(SHUT_WR) on the other, and a reset on one side a
+ * reset on the other. UDP is relayed per flow (a client address): each flow
+ * gets a socket of its own in the cage, closed after `udp_idle_ms` without a
+ * datagram either way.
+ *
+ * Every function returns >= 0 or -errno and none exits the process.
+ */
+#ifndef WGL_FORWARD_H
+#define WGL_FORWARD_H
+
+#include <stdint.h>
+
+/* Protocols, as in IP headers. */
+#define WGL_FORWARD_TCP 6u
+#define WGL_FORWARD_UDP 17u
+
+/* wgl_forward_open flags. */
+#define WGL_FORWARD_EVENTS 1u /* keep events for wgl_forward_events (-v) */
+
+/* Events, four u32 words each: kind, rule id, errno, extra. */
+enum wgl_forward_event {
+  WGL_FWD_EV_CAGE_REFUSED = 1, /* a published TCP port: nobody listens in the cage */
+  WGL_FWD_EV_HOST_REFUSED = 2, /* a host service: the host's port refused (errno) */
+  WGL_FWD_EV_SERVICE = 3,      /* the cage's socket service failed or is gone (errno) */
+  WGL_FWD_EV_ACCEPT = 4,       /* accept failed (errno, e.g. EMFILE) */
+  WGL_FWD_EV_LIMIT = 5,        /* too many connections or flows: a new one was turned away */
+  WGL_FWD_EV_UDP_REFUSED = 6,  /* a published UDP port: nothing listens in the cage */
+  WGL_FWD_EV_RESET = 7,        /* a relayed connection ended with a reset; extra: 0 host, 1 cage */
+  WGL_FWD_EV_SOCKET = 8,       /* a socket for a new connection or flow failed (errno) */
+  WGL_FWD_EV_CAGE_LISTENING = 9, /* a host service listens in the cage; extra: the port */
+};
+
+/* A host socket for a published port: for TCP bound and listening, for UDP
+ * bound; non-blocking and close-on-exec. `family` is 4 or 6, `addr` 4 or 16
+ * bytes in network order. Returns the fd. */
+int32_t wgl_forward_bind(uint32_t proto, uint32_t family, const uint8_t *addr, uint32_t port);
+
+/* A forwarder for the cage whose socket service is `service_fd` (the caller
+ * keeps it and closes it after wgl_forward_close). Returns a handle. */
+int32_t wgl_forward_open(int32_t service_fd, uint32_t flags);
+
+/* Relays what arrives on `host_fd` (from wgl_forward_bind; the forwarder
+ * takes it) to port `cage_port` on the cage's loopback: 127.0.0.1, or ::1
+ * when that refuses a TCP connection. `rule` names it in events. */
+int32_t wgl_forward_publish(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t cage_port,
+                            uint32_t rule);
+
+/* Asks the cage's socket service for a socket listening on 127.0.0.1:cage_port
+ * in the cage, and relays each connection to it to host_addr:host_port.
+ * Called before the cage's go-ahead, the socket exists before the command. */
+int32_t wgl_forward_host_service(int32_t handle, uint32_t cage_port, uint32_t family,
+                                 const uint8_t *host_addr, uint32_t host_port, uint32_t rule);
+
+/* Starts the relay thread. */
+int32_t wgl_forward_start(int32_t handle, uint32_t udp_idle_ms);
+
+/* Blocks until there are events or the forwarder is closed; writes up to
+ * `cap` events (4 words each) into `out`. Returns how many, 0 once closed. */
+int32_t wgl_forward_events(int32_t handle, uint32_t *out, uint32_t cap);
+
+/* Counters: out[0] open connections, out[1] open UDP flows, out[2]
+ * connections accepted, out[3] connections turned away (refused, reset,
+ * failed). */
+int32_t wgl_forward_stats(int32_t handle, uint32_t *out);
+
+/* Stops the thread, closes every socket and pipe; the handle is free again. */
+int32_t wgl_forward_close(int32_t handle);
+
+#endif

@@ -1,0 +1,292 @@
+/**
+ * The relay between the host and the cage, seen from TypeScript: published
+ * ports (`-p`) and host services (`--host-service`). The work happens in the
+ * launcher (launcher/forward.c, a thread of its own); this file binds, wires
+ * and words.
+ *
+ * Life of a forwarder, in the tunnel's order:
+ *
+ *   1. {@linkcode Forwarder.bind}: the host side of every published port is
+ *      bound before the cage is made, so a port in use or a privileged port
+ *      fails first (exit 125);
+ *   2. the cage is made with a socket service ({@linkcode Forwarder.etcHosts}
+ *      names the host services in its /etc/hosts);
+ *   3. {@linkcode Forwarder.attach}: before the cage's go-ahead, each host
+ *      service asks the cage for a listening socket on 127.0.0.1, which then
+ *      exists before the command does;
+ *   4. {@linkcode Forwarder.start} once the command runs; {@linkcode
+ *      Forwarder.close} at the end.
+ *
+ * @module
+ */
+
+import {
+  formatHostAddress,
+  formatHostService,
+  formatPublish,
+  HOST_SERVICE_NAME,
+  type HostServiceSpec,
+  type PublishSpec,
+} from "./spec.ts";
+import {
+  describeErrno,
+  EACCES,
+  EADDRINUSE,
+  EADDRNOTAVAIL,
+  EAFNOSUPPORT,
+} from "../launcher/errno.ts";
+import { LauncherError } from "../launcher/error.ts";
+import { launcher, type LauncherSymbols, prepareLauncher } from "../launcher/library.ts";
+
+/** What to relay. */
+export interface ForwardPlan {
+  readonly publish: readonly PublishSpec[];
+  readonly hostServices: readonly HostServiceSpec[];
+}
+
+/** A UDP flow without a datagram either way for this long is closed. */
+export const UDP_IDLE_MS = 60_000;
+
+const PROTO = { tcp: 6, udp: 17 } as const;
+const FLAG_EVENTS = 1;
+const EVENT_WORDS = 4;
+const EVENTS_AT_ONCE = 32;
+
+/** launcher/forward.h `enum wgl_forward_event`. */
+const Event = {
+  CageRefused: 1,
+  HostRefused: 2,
+  Service: 3,
+  Accept: 4,
+  Limit: 5,
+  UdpRefused: 6,
+  Reset: 7,
+  Socket: 8,
+  CageListening: 9,
+} as const;
+
+function unprivilegedPortStart(): string {
+  try {
+    return Deno.readTextFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start").trim();
+  } catch {
+    return "1024";
+  }
+}
+
+/** The one line for a host port that cannot be bound. */
+export function bindFailure(p: PublishSpec, errno: number): string {
+  const what = `wgcage: Cannot publish ${
+    formatHostAddress(p.hostAddress)
+  }:${p.hostPort}/${p.protocol}`;
+  switch (errno) {
+    case EADDRINUSE:
+      return `${what}: the port is in use on the host; choose another host port, e.g. -p ${
+        p.hostPort === 65535 ? 8080 : p.hostPort + 1
+      }:${p.cagePort}`;
+    case EACCES:
+      return `${what}: ports below ${unprivilegedPortStart()} need root ` +
+        `(net.ipv4.ip_unprivileged_port_start); choose a host port of 1024 or above, e.g. -p ${
+          p.hostPort + 8000
+        }:${p.cagePort}`;
+    case EADDRNOTAVAIL:
+      return `${what}: ${
+        formatHostAddress(p.hostAddress)
+      } is not an address of this host; give one it has, e.g. 127.0.0.1`;
+    case EAFNOSUPPORT:
+      return `${what}: this host has no IPv6; give an IPv4 address, e.g. 127.0.0.1`;
+    default:
+      return `${what}: ${describeErrno(errno)}`;
+  }
+}
+
+/** The cage's /etc/hosts with the name of the host services added. */
+export function etcHostsWithHostServices(hosts: string): string {
+  return `${hosts}127.0.0.1\t${HOST_SERVICE_NAME}\n`;
+}
+
+export class Forwarder {
+  readonly #ffi: LauncherSymbols;
+  readonly #plan: ForwardPlan;
+  /** Host fds of the published ports, until the forwarder takes them. */
+  #hostFds: number[];
+  #handle = -1;
+  #log: ((line: string) => void) | undefined;
+  #events: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(ffi: LauncherSymbols, plan: ForwardPlan, hostFds: number[]) {
+    this.#ffi = ffi;
+    this.#plan = plan;
+    this.#hostFds = hostFds;
+  }
+
+  /**
+   * Binds the host side of every published port (nothing else is made yet).
+   * Throws a {@linkcode LauncherError} (exit 125) naming the first port that cannot be
+   * bound, with nothing left bound.
+   */
+  static async bind(plan: ForwardPlan): Promise<Forwarder> {
+    await prepareLauncher();
+    const ffi = launcher();
+    const fds: number[] = [];
+    for (const p of plan.publish) {
+      const fd = ffi.wgl_forward_bind(
+        PROTO[p.protocol],
+        p.hostAddress.family,
+        p.hostAddress.bytes as Uint8Array<ArrayBuffer>,
+        p.hostPort,
+      );
+      if (fd < 0) {
+        for (const open of fds) ffi.wgl_fd_close(open);
+        throw new LauncherError(bindFailure(p, -fd), { errno: -fd });
+      }
+      fds.push(fd);
+    }
+    return new Forwarder(ffi, plan, fds);
+  }
+
+  /** Whether the cage needs its socket service. */
+  get needed(): boolean {
+    return this.#plan.publish.length > 0 || this.#plan.hostServices.length > 0;
+  }
+
+  /** The cage's /etc/hosts for this plan. */
+  etcHosts(hosts: string): string {
+    return this.#plan.hostServices.length > 0 ? etcHostsWithHostServices(hosts) : hosts;
+  }
+
+  /**
+   * Wires the published ports and asks the cage for the host services'
+   * listening sockets; call before the cage's go-ahead. `serviceFd` stays
+   * the cage's to close.
+   */
+  attach(serviceFd: number, log?: (line: string) => void): void {
+    if (this.#handle >= 0) throw new Error("Cannot attach a forwarder twice");
+    this.#log = log;
+    const handle = this.#ffi.wgl_forward_open(serviceFd, log ? FLAG_EVENTS : 0);
+    if (handle < 0) {
+      throw new LauncherError(
+        `wgcage: Cannot relay between the host and the cage: ${describeErrno(-handle)}`,
+      );
+    }
+    this.#handle = handle;
+    this.#plan.publish.forEach((p, i) => {
+      const fd = this.#hostFds[i];
+      const rc = this.#ffi.wgl_forward_publish(handle, fd, PROTO[p.protocol], p.cagePort, i);
+      if (rc < 0) {
+        throw new LauncherError(
+          `wgcage: Cannot publish ${formatPublish(p)}: ${describeErrno(-rc)}`,
+        );
+      }
+      this.#hostFds[i] = -1; // the forwarder's now
+      log?.(
+        `publishing ${
+          formatHostAddress(p.hostAddress)
+        }:${p.hostPort}/${p.protocol} → port ${p.cagePort} in the cage`,
+      );
+    });
+    this.#plan.hostServices.forEach((s, i) => {
+      const rc = this.#ffi.wgl_forward_host_service(
+        handle,
+        s.cagePort,
+        s.hostAddress.family,
+        s.hostAddress.bytes as Uint8Array<ArrayBuffer>,
+        s.hostPort,
+        this.#plan.publish.length + i,
+      );
+      if (rc < 0) {
+        throw new LauncherError(
+          `wgcage: Cannot ask the cage to listen for --host-service ${formatHostService(s)}: ${
+            describeErrno(-rc)
+          }`,
+        );
+      }
+    });
+  }
+
+  /** Starts relaying (the command runs); with `-v`, its events are logged. */
+  start(): void {
+    if (this.#handle < 0) throw new Error("Cannot start a forwarder before attach()");
+    const rc = this.#ffi.wgl_forward_start(this.#handle, UDP_IDLE_MS);
+    if (rc < 0) {
+      throw new LauncherError(
+        `wgcage: Cannot start relaying between the host and the cage: ${describeErrno(-rc)}`,
+      );
+    }
+    if (this.#log) this.#events = this.#readEvents(this.#handle, this.#log);
+  }
+
+  /** Connections open, flows open, connections accepted, connections turned away. */
+  stats(): { connections: number; flows: number; accepted: number; turnedAway: number } {
+    const out = new Uint32Array(4);
+    if (this.#handle >= 0) this.#ffi.wgl_forward_stats(this.#handle, out);
+    return { connections: out[0], flows: out[1], accepted: out[2], turnedAway: out[3] };
+  }
+
+  async #readEvents(handle: number, log: (line: string) => void): Promise<void> {
+    const buf = new Uint32Array(EVENTS_AT_ONCE * EVENT_WORDS);
+    for (;;) {
+      const n = await this.#ffi.wgl_forward_events(handle, buf, EVENTS_AT_ONCE);
+      if (n <= 0) return;
+      for (let i = 0; i < n; i++) {
+        const at = i * EVENT_WORDS;
+        log(this.#describe(buf[at], buf[at + 1], buf[at + 2], buf[at + 3]));
+      }
+    }
+  }
+
+  #ruleName(rule: number): string {
+    const { publish, hostServices } = this.#plan;
+    if (rule < publish.length) return `-p ${formatPublish(publish[rule])}`;
+    const s = hostServices[rule - publish.length];
+    return s ? `--host-service ${formatHostService(s)}` : `rule ${rule}`;
+  }
+
+  #describe(kind: number, rule: number, errno: number, extra: number): string {
+    const name = this.#ruleName(rule);
+    switch (kind) {
+      case Event.CageRefused:
+        return `${name}: nothing listens on port ${extra} in the cage (127.0.0.1 and ::1 refused); the client got a reset`;
+      case Event.HostRefused:
+        return `${name}: the host's service refused the connection (${
+          describeErrno(errno)
+        }); the cage's client got a reset`;
+      case Event.Service:
+        return extra === 1
+          ? `the cage's socket service ended (${
+            describeErrno(errno)
+          }); new connections cannot reach the cage`
+          : `${name}: the cage's socket service did not take the request (${describeErrno(errno)})`;
+      case Event.Accept:
+        return `${name}: cannot accept a connection (${describeErrno(errno)})`;
+      case Event.Limit:
+        return `${name}: ${extra} at once already; a new one was turned away`;
+      case Event.UdpRefused:
+        return `${name}: nothing listens on UDP port ${extra} in the cage (port unreachable)`;
+      case Event.Reset:
+        return `${name}: a relayed connection was reset${
+          errno ? ` (${describeErrno(errno)})` : ""
+        }`;
+      case Event.Socket:
+        return `${name}: cannot make a socket for a new connection (${describeErrno(errno)})`;
+      case Event.CageListening: {
+        const s = this.#plan.hostServices[rule - this.#plan.publish.length];
+        const host = s ? `${formatHostAddress(s.hostAddress)}:${s.hostPort}` : "the host";
+        return `${host} is reachable in the cage at 127.0.0.1:${extra} (${HOST_SERVICE_NAME}:${extra})`;
+      }
+      default:
+        return `${name}: event ${kind} (errno ${errno})`;
+    }
+  }
+
+  /** Stops relaying and closes every socket; safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const fd of this.#hostFds) if (fd >= 0) this.#ffi.wgl_fd_close(fd);
+    this.#hostFds = [];
+    if (this.#handle >= 0) this.#ffi.wgl_forward_close(this.#handle);
+    this.#handle = -1;
+    await this.#events;
+  }
+}
