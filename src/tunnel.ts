@@ -14,7 +14,7 @@
 import type { Cidr, TunnelConfig } from "./config/types.ts";
 import { formatCidr } from "./config/cidr.ts";
 import { formatEndpoint, type ResolvedEndpoint } from "./config/endpoint.ts";
-import { resolveEndpoint } from "./config/resolve_endpoint.ts";
+import { isHostName, resolveEndpointAll } from "./config/resolve_endpoint.ts";
 import { Cage } from "./cage/mod.ts";
 import { wipeResidentPages } from "./launcher/wipe.ts";
 import { configureLinks } from "./netlink/configure.ts";
@@ -28,6 +28,7 @@ import { type Batch, WgDevice } from "./wg/device.ts";
 import { EventKind } from "./wg/abi.ts";
 import { TunnelError } from "./tunnel_error.ts";
 import { Forwarder, type ForwardPlan } from "./forward/forwarder.ts";
+import { EndpointFollower } from "./endpoint_follower.ts";
 
 export interface TunnelOptions {
   readonly config: TunnelConfig;
@@ -106,6 +107,8 @@ export class Tunnel {
   /** Who waits for the first handshake, and until when (monotonic ms). */
   readonly #handshakeWaiters: HandshakeWaiter[] = [];
   readonly #forwarder: Forwarder | undefined;
+  /** Looks host-name endpoints up again when handshakes to them fail. */
+  readonly #follower: EndpointFollower;
   #sessions = 0;
   #closed = false;
 
@@ -134,6 +137,19 @@ export class Tunnel {
     this.#peerIds = parts.peerIds;
     this.#endpoints = parts.endpoints;
     this.#forwarder = parts.forwarder;
+    this.#follower = new EndpointFollower({
+      now: () => this.#clock.now(),
+      lookup: (spec) => resolveEndpointAll(spec),
+      current: (peer) => this.device.endpoint(peer),
+      move: (peer, to, initiate) => {
+        this.device.setEndpoint(peer, to);
+        this.#endpoints[this.#peerIds.indexOf(peer)] = to;
+        if (initiate) this.device.initiate(peer, this.#clock.now(), this.#clock.wall());
+        this.#datapath.kick();
+      },
+      wake: () => this.#datapath.kick(),
+      log: o.log,
+    });
     this.#running = this.#datapath.start();
     this.#running.catch(() => {});
   }
@@ -144,9 +160,10 @@ export class Tunnel {
     const clock = o.clock ?? systemClock;
     const creating = WgDevice.create();
     creating.catch(() => {});
-    const endpoints = await Promise.all(
-      config.peers.map((p) => p.endpoint ? resolveEndpoint(p.endpoint) : undefined),
+    const resolved = await Promise.all(
+      config.peers.map((p) => p.endpoint ? resolveEndpointAll(p.endpoint) : undefined),
     );
+    const endpoints = resolved.map((all) => all?.[0]);
     o.log?.("endpoints resolved");
     const device = await creating;
     const failed = device.selfTest();
@@ -242,8 +259,16 @@ export class Tunnel {
         clock,
         forwarder,
       });
+      config.peers.forEach((p, i) => {
+        const all = resolved[i];
+        if (p.endpoint && all && isHostName(p.endpoint)) {
+          const who = `peer ${shortKey(p.publicKey.toString())}`;
+          tunnel.#follower.follow(peerIds[i], who, p.endpoint, all);
+        }
+      });
       drain = () => {
         tunnel.#drainEvents();
+        tunnel.#follower.applyPending();
         tunnel.#checkHandshakeDeadlines();
       };
       datapath.kick();
@@ -283,6 +308,7 @@ export class Tunnel {
       switch (ev.kind) {
         case EventKind.SessionStarted:
           this.#sessions++;
+          this.#follower.sessionStarted(ev.peer);
           this.#o.log?.(
             `${who}: handshake complete (${ev.a === 1 ? "we initiated" : "they initiated"})`,
           );
@@ -290,6 +316,7 @@ export class Tunnel {
           break;
         case EventKind.HandshakeSent:
           this.#o.log?.(`${who}: handshake initiation sent${ev.a === 1 ? " (retry)" : ""}`);
+          this.#follower.handshakeSent(ev.peer, ev.a === 1);
           break;
         case EventKind.HandshakeGaveUp:
           this.#o.log?.(`${who}: no handshake after 90 s; giving up until there is traffic`);

@@ -50,14 +50,31 @@ export async function resolveEndpoint(
   spec: EndpointSpec,
   io: ResolverIo = hostResolver,
 ): Promise<ResolvedEndpoint> {
+  return (await resolveEndpointAll(spec, io))[0];
+}
+
+/** True when the endpoint's host is a name (to look up), not an IP literal. */
+export function isHostName(spec: EndpointSpec): boolean {
+  return !spec.host.includes(":") && !/^[0-9.]+$/.test(spec.host);
+}
+
+/**
+ * Every address an endpoint has, in the resolver's order (IPv6 and IPv4 as
+ * the host prefers them), each once; an IP literal gives itself. Fails as
+ * {@linkcode resolveEndpoint} does.
+ */
+export async function resolveEndpointAll(
+  spec: EndpointSpec,
+  io: ResolverIo = hostResolver,
+): Promise<ResolvedEndpoint[]> {
   const shown = formatEndpoint(spec);
   if (spec.host.includes(":")) {
     const { bytes, zone } = parseIpv6WithZone(spec.host);
     const scopeId = zone === undefined ? 0 : await zoneIndex(zone, shown, io);
-    return { family: 6, port: spec.port, scopeId, address: bytes };
+    return [{ family: 6, port: spec.port, scopeId, address: bytes }];
   }
-  if (/^[0-9.]+$/.test(spec.host)) {
-    return { family: 4, port: spec.port, scopeId: 0, address: parseIpv4(spec.host) };
+  if (!isHostName(spec)) {
+    return [{ family: 4, port: spec.port, scopeId: 0, address: parseIpv4(spec.host) }];
   }
   let answers: readonly LookupAnswer[];
   try {
@@ -70,14 +87,21 @@ export async function resolveEndpoint(
       { cause: error },
     );
   }
-  const first = answers[0];
-  if (first === undefined) {
+  if (answers.length === 0) {
     throw new ConfigError(
       `wgcage: Cannot resolve endpoint '${shown}': the resolver returned no address; check the name or use an IP address`,
     );
   }
-  const address = parseIp(first.address.split("%")[0]);
-  return { family: address.family, port: spec.port, scopeId: 0, address: address.bytes };
+  const seen = new Set<string>();
+  const out: ResolvedEndpoint[] = [];
+  for (const answer of answers) {
+    const text = answer.address.split("%")[0];
+    if (seen.has(text)) continue;
+    seen.add(text);
+    const address = parseIp(text);
+    out.push({ family: address.family, port: spec.port, scopeId: 0, address: address.bytes });
+  }
+  return out;
 }
 
 async function zoneIndex(zone: string, shown: string, io: ResolverIo): Promise<number> {
