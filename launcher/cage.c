@@ -23,6 +23,7 @@
  * Stages and sync bytes are drawn in README.md.
  */
 #include "cage.h"
+#include "packet_io.h"
 #include "release.h"
 
 #include <errno.h>
@@ -211,8 +212,13 @@ static void make_tun(const struct plan *p, int *tun_fd) {
   for (size_t i = 0; i < IFNAMSIZ - 1 && p->tun_name[i] != '\0'; i++) {
     ifr.ifr_name[i] = p->tun_name[i];
   }
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  /* With a virtio header (when the data path asked for it before the clone:
+   * packet_io.c) the TUN can take the offloads the host sets on it later. */
+  int vnet = wgl_tun_vnet_hdr_wanted;
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) child_fail(p, WGL_STAGE_TUN_SETIFF, errno);
+  int hdr_size = WGL_VNET_HDR_LEN;
+  if (vnet && ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0) child_fail(p, WGL_STAGE_TUN_SETIFF, errno);
   *tun_fd = fd;
 }
 

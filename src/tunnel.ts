@@ -21,7 +21,7 @@ import { configureLinks } from "./netlink/configure.ts";
 import { cageEtcFiles } from "./dns/cage_etc.ts";
 import { type Clock, systemClock } from "./datapath/clock.ts";
 import { DataPath, sendControl } from "./datapath/loop.ts";
-import { LauncherPacketIo } from "./datapath/launcher_io.ts";
+import { LauncherPacketIo, wantVnetHdr } from "./datapath/launcher_io.ts";
 import { UdpSocket } from "./datapath/udp_socket.ts";
 import { CoreAdapter } from "./datapath/core_adapter.ts";
 import { type Batch, WgDevice } from "./wg/device.ts";
@@ -217,6 +217,7 @@ export class Tunnel {
       sendControl(core, batches.control, (b, n) => socket.send(b, n), now, wall);
 
       const etcFiles = cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn);
+      const restoreVnetHdr = wantVnetHdr();
       cage = await Cage.open({
         argv: o.argv,
         tunName: o.tunName,
@@ -227,9 +228,10 @@ export class Tunnel {
         etcFiles: forwarder ? { ...etcFiles, hosts: forwarder.etcHosts(etcFiles.hosts) } : etcFiles,
         socketService: forwarder !== undefined,
         hold: o.hold,
-      });
+      }).finally(restoreVnetHdr);
       o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
       io = new LauncherPacketIo<Batch>(cage.tunFd, socket);
+      o.log?.(`offloads: ${io.describeOffloads()}`);
       configureLinks(cage.netlink(), {
         tunName: o.tunName,
         mtu: config.iface.mtu,

@@ -13,6 +13,28 @@ import { launcher } from "../launcher/library.ts";
 import type { LauncherSymbols } from "../launcher/symbols.ts";
 import { errnoName } from "../launcher/errno.ts";
 import { HEADROOM } from "../wg/abi.ts";
+import {
+  describeTunOffloads,
+  offloadWishes,
+  TUN_OFFLOADS_WANTED,
+  TUN_VNET,
+  TunOffload,
+} from "./offloads.ts";
+
+/** Where a TUN read lands before it is cut into slots: a 64 KiB packet and its header. */
+const TUN_SCRATCH = 32 + 65536 + 16;
+
+/**
+ * Asks for a virtio header on the TUN of the cage made next (launcher/cage.c
+ * reads it in the cloned child), unless `WGCAGE_NO_VNET_HDR` says not to; the
+ * returned function puts it back. `LauncherPacketIo` then turns the offloads
+ * on and handles the header.
+ */
+export function wantVnetHdr(): () => void {
+  const sym = launcher();
+  sym.wgl_tun_want_vnet_hdr(offloadWishes().vnetHdr ? 1 : 0);
+  return () => sym.wgl_tun_want_vnet_hdr(0);
+}
 
 /** A batch whose slots and descriptors the launcher can read and write. */
 export interface MemoryBatch extends PacketBatch {
@@ -33,6 +55,10 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
   readonly #tunFd: number;
   readonly #udp: UdpSocket;
   readonly #wakeFd: number;
+  /** wgl_tun_offload's result: TUN_VNET and the TUN_F_* flags taken, or 0. */
+  readonly #tunOffloads: number;
+  readonly #coalesce: boolean;
+  readonly #tunScratch: Uint8Array | undefined;
 
   /** Needs the launcher loaded (the socket's `open` loads it). */
   constructor(tunFd: number, udp: UdpSocket) {
@@ -40,11 +66,38 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
     this.#tunFd = tunFd;
     this.#udp = udp;
     this.#wakeFd = checked(this.#sym.wgl_eventfd(), "create an eventfd");
+    // A TUN made without a virtio header answers 0; a failing ioctl leaves it as made.
+    const wishes = offloadWishes();
+    this.#tunOffloads = Math.max(0, this.#sym.wgl_tun_offload(tunFd, TUN_OFFLOADS_WANTED));
+    if (this.#tunOffloads & TUN_VNET) this.#tunScratch = new Uint8Array(TUN_SCRATCH);
+    this.#coalesce = wishes.coalesce &&
+      (this.#tunOffloads & (TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6)) ===
+        (TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6);
     // Best effort: without it, closing the TUN fd at exit waits for the kernel.
     this.#sym.wgl_tun_detach_on_close(tunFd);
   }
 
+  /** `-v`'s words for the offloads in use, the socket's included. */
+  describeOffloads(): string {
+    return `${
+      describeTunOffloads(this.#tunOffloads, this.#coalesce)
+    }, ${this.#udp.describeOffloads()}`;
+  }
+
   readTun(b: B): number {
+    if (this.#tunScratch) {
+      const r = this.#sym.wgl_tun_read_batch_vnet(
+        this.#tunFd,
+        b.slotsPointerView(),
+        b.slotSize,
+        b.descView(),
+        b.count,
+        HEADROOM,
+        this.#tunScratch,
+        this.#tunScratch.length,
+      );
+      return checked(r, "read from the tunnel device");
+    }
     const r = this.#sym.wgl_tun_read_batch(
       this.#tunFd,
       b.slotsPointerView(),
@@ -57,18 +110,22 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
   }
 
   writeTun(b: B, n: number): void {
+    if (this.#tunScratch) {
+      this.#sym.wgl_tun_write_batch_vnet(
+        this.#tunFd,
+        b.slotsPointerView(),
+        b.slotSize,
+        b.descView(),
+        n,
+        this.#coalesce ? 1 : 0,
+      );
+      return;
+    }
     this.#sym.wgl_tun_write_batch(this.#tunFd, b.slotsPointerView(), b.slotSize, b.descView(), n);
   }
 
   recvUdp(b: B): number {
-    const r = this.#sym.wgl_udp_recv_batch(
-      this.#udp.fd,
-      b.slotsPointerView(),
-      b.slotSize,
-      b.descView(),
-      b.count,
-    );
-    return checked(r, "receive from the UDP socket");
+    return checked(this.#udp.recv(b), "receive from the UDP socket");
   }
 
   sendUdp(b: B, n: number): void {

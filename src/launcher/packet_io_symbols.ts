@@ -18,6 +18,25 @@ export const packetIoSymbols = {
   wgl_tun_detach_on_close: { parameters: ["i32"], result: "i32" },
   wgl_eventfd: { parameters: [], result: "i32" },
   wgl_eventfd_signal: { parameters: ["i32"], result: "i32" },
+  wgl_tun_want_vnet_hdr: { parameters: ["i32"], result: "i32" },
+  wgl_tun_offload: { parameters: ["i32", "u32"], result: "i32" },
+  wgl_tun_read_batch_vnet: {
+    parameters: ["i32", "buffer", "u32", "buffer", "u32", "u32", "buffer", "u32"],
+    result: "i32",
+  },
+  wgl_tun_write_batch_vnet: {
+    parameters: ["i32", "buffer", "u32", "buffer", "u32", "i32"],
+    result: "i32",
+  },
+  wgl_udp_offload: { parameters: ["i32", "u32"], result: "i32" },
+  wgl_udp_send_batch_gso: {
+    parameters: ["i32", "buffer", "u32", "buffer", "u32", "buffer"],
+    result: "i32",
+  },
+  wgl_udp_recv_batch_gro: {
+    parameters: ["i32", "buffer", "u32", "buffer", "u32", "buffer", "u32"],
+    result: "i32",
+  },
   wgl_wait: { parameters: ["i32", "i32", "i32", "i32"], result: "i32", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
