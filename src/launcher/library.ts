@@ -6,11 +6,18 @@
  * program (launcher/init/) waits in a memfd of its own, which the cage's
  * child execs.
  *
+ * Each table of functions (one per C file, symbols.ts) is bound when one of
+ * its functions is first used: binding costs ~0.1 ms a function, and the
+ * SIGUSR1 claim, first thing in every run, needs 3 of ~35. The memfd stays
+ * open for that (close-on-exec), and each table is a dlopen of the same
+ * library through it. From the temp file, which is gone right after its
+ * dlopen, every table is bound at once.
+ *
  * @module
  */
 
 import { LauncherError } from "./error.ts";
-import { type LauncherSymbols, launcherSymbols } from "./symbols.ts";
+import { type LauncherSymbols, launcherSymbols, launcherTables } from "./symbols.ts";
 
 export type { LauncherSymbols } from "./symbols.ts";
 
@@ -22,53 +29,107 @@ const libcSymbols = {
 
 const MFD_CLOEXEC = 1;
 
-let loaded: Deno.DynamicLibrary<typeof launcherSymbols> | undefined;
+type Table = Deno.ForeignLibraryInterface;
+type Bound = Record<string, unknown>;
+
+let loaded: LauncherSymbols | undefined;
+/** Every library handle opened, kept so that none is closed under a function in use. */
+const handles: Deno.DynamicLibrary<Table>[] = [];
+
+let libcHandle: Deno.DynamicLibrary<typeof libcSymbols> | undefined;
+
+/** libc's memfd_create, write and close, bound once. */
+function libc(): Deno.DynamicLibrary<typeof libcSymbols>["symbols"] {
+  libcHandle ??= Deno.dlopen("libc.so.6", libcSymbols);
+  return libcHandle.symbols;
+}
 
 /** A close-on-exec memfd named `name` holding `bytes`; the caller closes it. */
 function memfdWith(name: string, bytes: Uint8Array): number {
-  const libc = Deno.dlopen("libc.so.6", libcSymbols);
-  try {
-    const fd = libc.symbols.memfd_create(new TextEncoder().encode(`${name}\0`), MFD_CLOEXEC);
-    if (fd < 0) throw new Error("memfd_create failed");
-    let done = 0;
-    while (done < bytes.length) {
-      const n = Number(libc.symbols.write(fd, bytes.subarray(done), BigInt(bytes.length - done)));
-      if (n <= 0) {
-        libc.symbols.close(fd);
-        throw new Error("cannot write the memfd");
-      }
-      done += n;
+  const c = libc();
+  const fd = c.memfd_create(new TextEncoder().encode(`${name}\0`), MFD_CLOEXEC);
+  if (fd < 0) throw new Error("memfd_create failed");
+  let done = 0;
+  while (done < bytes.length) {
+    const n = Number(c.write(fd, bytes.subarray(done), BigInt(bytes.length - done)));
+    if (n <= 0) {
+      c.close(fd);
+      throw new Error("cannot write the memfd");
     }
-    return fd;
-  } finally {
-    libc.close();
+    done += n;
   }
+  return fd;
 }
 
-function openThroughMemfd(bytes: Uint8Array): Deno.DynamicLibrary<typeof launcherSymbols> {
+/**
+ * The library loaded from a memfd, with no table bound yet; returns how to
+ * bind one. The memfd stays open: each table is a dlopen of the same path,
+ * which finds the library loaded.
+ */
+function openThroughMemfd(bytes: Uint8Array): (table: Table) => Bound {
   const fd = memfdWith("wgcage-launcher", bytes);
+  const at = `/proc/self/fd/${fd}`;
   try {
-    return Deno.dlopen(`/proc/self/fd/${fd}`, launcherSymbols);
-  } finally {
-    closeWithLibc(fd);
+    handles.push(Deno.dlopen(at, {}));
+  } catch (e) {
+    libc().close(fd);
+    throw e;
   }
+  return (table) => {
+    const lib = Deno.dlopen(at, table);
+    handles.push(lib);
+    return lib.symbols;
+  };
 }
 
-function closeWithLibc(fd: number): void {
-  const libc = Deno.dlopen("libc.so.6", libcSymbols);
-  libc.symbols.close(fd);
-  libc.close();
-}
-
-function openThroughTempFile(bytes: Uint8Array): Deno.DynamicLibrary<typeof launcherSymbols> {
+/** The library from a 0600 temp file, unlinked right after: every table bound at once. */
+function openThroughTempFile(bytes: Uint8Array): (table: Table) => Bound {
   const path = Deno.makeTempFileSync({ prefix: "wgcage-launcher-", suffix: ".so" });
+  let all: Bound;
   try {
     Deno.chmodSync(path, 0o600);
     Deno.writeFileSync(path, bytes);
-    return Deno.dlopen(path, launcherSymbols);
+    const lib = Deno.dlopen(path, launcherSymbols);
+    handles.push(lib);
+    all = lib.symbols;
   } finally {
     Deno.removeSync(path);
   }
+  return () => all;
+}
+
+/**
+ * The launcher's functions, each table bound by `bind` on first use of one of
+ * its functions. A function in no table of {@linkcode launcherTables} is bound
+ * with the others of that kind, together.
+ */
+function lazySymbols(bind: (table: Table) => Bound): LauncherSymbols {
+  const tables = [...launcherTables];
+  const rest = Object.fromEntries(
+    Object.entries(launcherSymbols).filter(([name]) => !tables.some((t) => name in t)),
+  );
+  if (Object.keys(rest).length > 0) tables.push(rest);
+  const symbols = {};
+  for (const table of tables) {
+    let bound: Bound | undefined;
+    const get = (name: string) => {
+      if (bound === undefined) {
+        try {
+          bound = bind(table);
+        } catch (e) {
+          throw new LauncherError(
+            `wgcage: Cannot load the launcher library: ${oneLine(e)}; ` +
+              "rebuild it with 'deno task build:launcher' or reinstall wgcage",
+          );
+        }
+      }
+      return bound[name];
+    };
+    for (const name of Object.keys(table)) {
+      Object.defineProperty(symbols, name, { enumerable: true, get: () => get(name) });
+    }
+  }
+  return symbols as LauncherSymbols;
 }
 
 function oneLine(e: unknown): string {
@@ -101,15 +162,14 @@ export async function prepareLauncher(): Promise<void> {
  * when it cannot be loaded.
  */
 export function launcher(): LauncherSymbols {
-  if (loaded) return loaded.symbols;
+  if (loaded) return loaded;
   if (!launcherBytes) throw new Error("launcher() called before prepareLauncher()");
-  let first: unknown;
+  let bind: (table: Table) => Bound;
   try {
-    loaded = openThroughMemfd(launcherBytes);
-  } catch (e) {
-    first = e;
+    bind = openThroughMemfd(launcherBytes);
+  } catch (first) {
     try {
-      loaded = openThroughTempFile(launcherBytes);
+      bind = openThroughTempFile(launcherBytes);
     } catch (second) {
       const cause = oneLine(second);
       const earlier = oneLine(first);
@@ -119,7 +179,8 @@ export function launcher(): LauncherSymbols {
       );
     }
   }
-  return loaded.symbols;
+  loaded = lazySymbols(bind);
+  return loaded;
 }
 
 /**

@@ -16,6 +16,26 @@ import { wipeSymbols } from "./wipe_symbols.ts";
 import { joinSymbols } from "./join_symbols.ts";
 import { controlSymbols } from "./control_symbols.ts";
 
+/**
+ * The tables, each bound on its own when one of its functions is first used
+ * (library.ts): binding costs ~0.1 ms a function, and a run needs some tables
+ * only later and others never. A function missing from every table here is
+ * bound with the rest of those, together. The fd functions come with the
+ * cage's: every user of one uses the other, and `wgcage exec` would otherwise
+ * bind them between the command's start and arming the signal forwarding.
+ */
+export const launcherTables: readonly Deno.ForeignLibraryInterface[] = [
+  { ...cageSymbols, ...fdSymbols },
+  wipeSymbols,
+  protectSymbols,
+  packetIoSymbols,
+  environSymbols,
+  sigusr1Symbols,
+  joinSymbols,
+  controlSymbols,
+  forwardSymbols,
+];
+
 export const launcherSymbols = {
   ...cageSymbols,
   ...fdSymbols,
