@@ -1,119 +1,63 @@
 /**
- * wgcage: run one command inside its own namespaces whose only network is a
- * userspace WireGuard tunnel.
+ * wgcage from source: `deno run -A src/main.ts [options] -- cmd args…` starts
+ * the program, {@link ./wgcage.ts}, which says what everything else does.
  *
- * This is the only place that decides an exit status: 125 for wgcage's own
- * failures, 126/127 when the command cannot run, else the command's status.
+ * Loaded module by module, the program is ~100 modules that `deno run` reads
+ * and links before its first line runs: about 7 ms of wgcage's start-up. So
+ * build.ts (`deno task build:launcher`, which every task runs) also writes it
+ * as one module, `target/wgcage.bundle.js`, with a manifest of the files it was
+ * made from, each by size and modification time. While all of them are
+ * unchanged, the bundle runs; otherwise (a file edited since, or no bundle)
+ * the modules do, so an edit takes effect at once and the next build bundles
+ * it. Checking the manifest costs about 1 ms.
  *
- * Every error ends here, in {@linkcode report}, as one of two kinds. One of
- * wgcage's own carries an `exitCode` (ConfigError, UsageError, CageError,
- * LauncherError, NetlinkError, TunnelError, and WgCoreError when the
- * configuration caused it): its one line names the cause and the fix. Any
- * other error is a bug in wgcage, and says so.
+ * Both are imported by a computed specifier: `deno run` reads every module
+ * that a literal `import("…")` names before it starts. The type import
+ * keeps the program in the module graph (`deno check`, `deno info`) and is
+ * gone at run time. The npm package and the compiled binaries are built from
+ * wgcage.ts itself.
  *
  * @module
  */
 
-import { parseArgs, UsageError } from "./cli/args.ts";
-import { USAGE } from "./cli/usage.ts";
-import { runCommand } from "./cli/run_command.ts";
-import { claimSigusr1 } from "./cage/signals.ts";
-import { demoFetch, demoServe, FETCH_ARG, SERVE_ARG } from "./demo/inside.ts";
+import type * as Program from "./wgcage.ts";
 
-// The other subcommands are imported when used: each module loaded costs
-// `wgcage -- cmd` start-up time (about 0.3 ms a module).
+const ROOT = new URL("../", import.meta.url);
+const BUNDLE = new URL("target/wgcage.bundle.js", ROOT);
+const MANIFEST = new URL("target/wgcage.bundle.json", ROOT);
 
-/** Exit status for wgcage's own failures. */
-const EXIT_FAILURE = 125;
-
-function exitCodeOf(e: unknown): number | undefined {
-  if (e instanceof Error && "exitCode" in e && typeof e.exitCode === "number") return e.exitCode;
-  return undefined;
+/** What build.ts writes beside the bundle: its own and each source file's size and mtime (ms). */
+interface BundleManifest {
+  bundle: [number, number];
+  files: [string, number, number][];
 }
 
-const PREFIX = "wgcage: ";
-
-/**
- * Prints an error as one line starting with `wgcage: ` (the usage follows
- * when a UsageError asks for it; the stack, for an internal error, with
- * WGCAGE_DEBUG set) and returns the exit status for it.
- */
-export function report(e: unknown): number {
-  const code = exitCodeOf(e);
-  if (code !== undefined) {
-    const message = (e as Error).message;
-    console.error(message.startsWith(PREFIX) ? message : PREFIX + message);
-    if (e instanceof UsageError && e.showUsage) console.error(USAGE.trimEnd());
-    return code;
+function unchanged(url: URL, size: number, mtime: number): boolean {
+  try {
+    // lstat, not stat: a cold Deno takes ~40 µs for a stat, ~8 for an lstat.
+    // A symbolic link never matches (build.ts records plain files only).
+    const info = Deno.lstatSync(url);
+    return info.isFile && info.size === size && info.mtime?.getTime() === mtime;
+  } catch {
+    return false;
   }
-  const msg = e instanceof Error ? e.message : String(e);
-  console.error(
-    `wgcage: Internal error: ${msg}; please report it with the command line you ran`,
+}
+
+/** Whether the bundle is there and was made from the files as they are now. */
+function bundleIsCurrent(): boolean {
+  let manifest: BundleManifest;
+  try {
+    manifest = JSON.parse(Deno.readTextFileSync(MANIFEST));
+  } catch {
+    return false;
+  }
+  return unchanged(BUNDLE, ...manifest.bundle) &&
+    manifest.files.every(([file, size, mtime]) => unchanged(new URL(file, ROOT), size, mtime));
+}
+
+if (import.meta.main) {
+  const program: typeof Program = await import(
+    bundleIsCurrent() ? BUNDLE.href : new URL("./wgcage.ts", import.meta.url).href
   );
-  if (Deno.env.get("WGCAGE_DEBUG") && e instanceof Error) console.error(e.stack);
-  return EXIT_FAILURE;
+  Deno.exit(await program.main(Deno.args));
 }
-
-/** Runs `action`; what it throws is {@linkcode report}ed, and its status returned. */
-export async function reported(action: () => Promise<number> | number): Promise<number> {
-  try {
-    return await action();
-  } catch (e) {
-    return report(e);
-  }
-}
-
-async function main(argv: string[]): Promise<number> {
-  // First, before anything waits: `deno run` would answer a SIGUSR1 with a
-  // debugger on 127.0.0.1:9229 from 500 ms after start on.
-  try {
-    await claimSigusr1();
-  } catch (e) {
-    return report(e);
-  }
-  // The demo's own programs, run inside its cages.
-  if (argv[0] === SERVE_ARG) return await demoServe(argv[1], Number(argv[2]));
-  if (argv[0] === FETCH_ARG) return await demoFetch(argv[1]);
-
-  return await reported(async () => {
-    const command = parseArgs(argv);
-    switch (command.kind) {
-      case "run":
-        return await runCommand(command.options, command.argv);
-      case "demo":
-        return await (await import("./cli/demo_command.ts")).demoCommand(command.verbose);
-      case "genkey":
-        return await (await import("./cli/key_commands.ts")).genkeyCommand();
-      case "pubkey":
-        return await (await import("./cli/key_commands.ts")).pubkeyCommand();
-      case "genpsk":
-        return await (await import("./cli/key_commands.ts")).genpskCommand();
-      case "version":
-        return (await import("./cli/info_commands.ts")).versionCommand();
-      case "help":
-        return (await import("./cli/info_commands.ts")).helpCommand(command.topic);
-      case "up":
-        return await (await import("./cli/up_command.ts")).upCommand(command);
-      case "exec":
-        return await (await import("./cli/exec_command.ts")).execCommand(
-          command.name,
-          command.argv,
-        );
-      case "down":
-        return await (await import("./cli/down_command.ts")).downCommand(command.name);
-      case "ls":
-        return (await import("./cli/ls_command.ts")).lsCommand(command.json);
-      case "show":
-      case "set":
-      case "syncconf":
-      case "wg":
-        return await (await import("./cli/live_tools.ts")).liveToolCommand(command);
-      default: {
-        const unhandled: never = command;
-        throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);
-      }
-    }
-  });
-}
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,5 +1,5 @@
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import { report, reported } from "./main.ts";
+import { report, reported } from "./wgcage.ts";
 import { parseArgs } from "./cli/args.ts";
 import { parseWgQuick } from "./config/wg_quick.ts";
 import { parseCidr } from "./config/cidr.ts";

@@ -33,7 +33,7 @@ export const ARCHES = {
 } as const;
 export type Arch = keyof typeof ARCHES;
 
-/** The modules src/main.ts imports dynamically; `deno compile` must include them. */
+/** The modules src/wgcage.ts imports dynamically; `deno compile` must include them. */
 const DYNAMIC_IMPORTS = [
   "src/launcher/_launcher_asset.ts",
   "src/cli/demo_command.ts",
@@ -140,7 +140,9 @@ async function compileBinary(arch: Arch): Promise<string | undefined> {
     ...DYNAMIC_IMPORTS.flatMap((m) => ["--include", `${dir}${m}`]),
     "--output",
     path(`dist/${name}`),
-    `${dir}src/main.ts`,
+    // The program itself, not src/main.ts: that one only picks between build.ts's
+    // bundle and the modules when run from source.
+    `${dir}src/wgcage.ts`,
   ];
   const out = await new Deno.Command(Deno.execPath(), {
     args,
@@ -193,7 +195,7 @@ async function packNpm(out: string, stage: string): Promise<string> {
   const pkg = `${dir}package/`;
   await Deno.mkdir(`${pkg}bin`, { recursive: true });
   const bundle = `${dir}bundle.js`;
-  // One module: the dynamic imports of src/main.ts and of the launcher's
+  // One module: the dynamic imports of src/wgcage.ts and of the launcher's
   // asset are inlined (no code splitting), node: built-ins stay imports.
   await run(
     Deno.execPath(),
@@ -207,9 +209,9 @@ async function packNpm(out: string, stage: string): Promise<string> {
       `${dir}deno.json`,
       "--output",
       bundle,
-      `${dir}src/main.ts`,
+      `${dir}src/wgcage.ts`,
     ],
-    "bundle src/main.ts",
+    "bundle src/wgcage.ts",
     {
       // deno bundle fetches esbuild from the npm registry on first use; trust
       // the system's CAs for it as npm does (a registry reached through a proxy
@@ -227,7 +229,7 @@ async function packNpm(out: string, stage: string): Promise<string> {
   }
   await Deno.writeTextFile(
     `${pkg}wgcage.js`,
-    `// wgcage ${VERSION}: src/main.ts bundled by tools/release.ts, with the WireGuard core\n` +
+    `// wgcage ${VERSION}: src/wgcage.ts bundled by tools/release.ts, with the WireGuard core\n` +
       `// (WebAssembly) and the x86_64 and aarch64 launchers embedded. Run by bin/wgcage.\n` +
       body,
   );
