@@ -2,7 +2,7 @@
  * Published ports: TCP through `-p` next to socat relaying between the same
  * two namespaces, and what `-p` adds to start-up.
  *
- *     deno task bench:forward [--seconds 5] [--runs 3] [--startup-runs 20]
+ *     deno task bench:forward [--seconds 5] [--runs 3] [--startup-runs 30]
  *
  * Throughput: one wgcage cage runs `iperf3 -s` on its loopback, published
  * with `-p 127.0.0.1:15201:5201`. The anchor is socat relaying to the very
@@ -17,18 +17,18 @@
  *
  * Start-up: `wgcage --config … -- true` against a wireguard-go peer on the
  * loopback of a test namespace (as `bench:startup` runs it), without and
- * with `-p`, timed with hyperfine.
+ * with `-p`, one run of each in turn, `--startup-runs` pairs.
  *
  * The last lines are the targets: `forward_ratio` (wgcage ÷ socat, ≥ 1.0)
- * and `publish_startup_delta_ms` (median with `-p` − median without, ≤ 5).
- * Needs root, wireguard-go, wg, iperf3, socat, nsenter and hyperfine.
+ * and `publish_startup_delta_ms` (the median of the pairs' differences, ≤ 5).
+ * Needs root, wireguard-go, wg, iperf3, socat and nsenter.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
-import { run, waitUntil } from "../tests/harness/process.ts";
+import { waitUntil } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
 import { loadAverage } from "./_lib.ts";
 
@@ -37,7 +37,7 @@ const args = parseArgs({
   options: {
     seconds: { type: "string", default: "5" },
     runs: { type: "string", default: "3" },
-    "startup-runs": { type: "string", default: "20" },
+    "startup-runs": { type: "string", default: "30" },
   },
 });
 const seconds = Number(args.values.seconds);
@@ -52,7 +52,6 @@ for (
     ["iperf3", "iperf3"],
     ["socat", "socat"],
     ["nsenter", "util-linux"],
-    ["hyperfine", "hyperfine"],
   ]
 ) await requireTool(tool, pkg);
 
@@ -65,11 +64,6 @@ function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function shellQuote(argv: readonly string[]): string {
-  return argv.map((a) => /^[A-Za-z0-9_./=:@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
-    .join(" ");
 }
 
 const lab = await Lab.open();
@@ -149,38 +143,52 @@ try {
   );
   await wgcage.stop("SIGTERM", 10_000);
 
-  // ---- start-up ---------------------------------------------------------
-  const dir = await lab.tempDir();
-  const json = `${dir}/hyperfine.json`;
-  const plain = wgcageArgv(["--config", config, "--", "true"]);
-  const published = wgcageArgv(["--config", config, "-p", "127.0.0.1:18080:8080", "--", "true"]);
-  const inNs = (argv: string[]) => shellQuote(["ip", "netns", "exec", ns.name, ...argv]);
-  await run(["ip", "netns", "exec", ns.name, ...published]); // warm Deno's module cache
-  await run([
-    "hyperfine",
-    "--warmup",
-    "3",
-    "--runs",
-    String(startupRuns),
-    "--style",
-    "none",
-    "--export-json",
-    json,
-    inNs(plain),
-    inNs(published),
-  ], { timeoutMs: 600_000 });
-  const [without, withP] = (JSON.parse(await Deno.readTextFile(json)) as {
-    results: { median: number; stddev: number }[];
-  }).results;
-  const ms = (s: number) => (s * 1000).toFixed(1);
-  console.log(`start-up, ${startupRuns} runs (hyperfine medians):`);
-  console.log(
-    `  wgcage --config … -- true:        ${ms(without.median)} ms ± ${ms(without.stddev)}`,
-  );
-  console.log(`  wgcage --config … -p … -- true:   ${ms(withP.median)} ms ± ${ms(withP.stddev)}`);
+  // ---- start-up -------------------------------------------------------
+  // Interleaved, one run of each in turn, so that a host whose load drifts
+  // (this one is shared) weighs on both alike; the figure is the median of
+  // the paired differences.
+  const plain = ["ip", "netns", "exec", ns.name, ...wgcageArgv(["--config", config, "--", "true"])];
+  const published = [
+    "ip",
+    "netns",
+    "exec",
+    ns.name,
+    ...wgcageArgv(["--config", config, "-p", "127.0.0.1:18080:8080", "--", "true"]),
+  ];
+  const timeOne = async (argv: string[]): Promise<number> => {
+    const t0 = performance.now();
+    const out = await new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdout: "null",
+      stderr: "piped",
+    })
+      .output();
+    const ms = performance.now() - t0;
+    if (!out.success) {
+      throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    return ms;
+  };
+  for (let i = 0; i < 3; i++) await timeOne(i % 2 ? plain : published); // warm Deno's cache
+  const without: number[] = [];
+  const withP: number[] = [];
+  for (let i = 0; i < startupRuns; i++) {
+    if (i % 2 === 0) {
+      without.push(await timeOne(plain));
+      withP.push(await timeOne(published));
+    } else {
+      withP.push(await timeOne(published));
+      without.push(await timeOne(plain));
+    }
+  }
+  const deltas = without.map((w, i) => withP[i] - w);
+  const ms = (x: number) => x.toFixed(1);
+  console.log(`start-up, ${startupRuns} interleaved pairs (medians):`);
+  console.log(`  wgcage --config … -- true:        ${ms(median(without))} ms`);
+  console.log(`  wgcage --config … -p … -- true:   ${ms(median(withP))} ms`);
 
   console.log(`forward_ratio=${(median(results.wgcage) / median(results.socat)).toFixed(2)}`);
-  console.log(`publish_startup_delta_ms=${ms(withP.median - without.median)}`);
+  console.log(`publish_startup_delta_ms=${ms(median(deltas))}`);
 } finally {
   await lab.close();
 }
