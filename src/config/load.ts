@@ -42,7 +42,14 @@ export const hostLoadIo: LoadIo = {
     return readAtMost(Deno.stdin, maxBytes);
   },
   takeEnv: takeEnvironmentVariable,
-  stat: (path) => Deno.stat(path),
+  stat(path) {
+    // Synchronous, as readFileAtMost reads: an asynchronous call costs a thread hand-off.
+    try {
+      return Promise.resolve(Deno.statSync(path));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  },
 };
 
 /** The parts of the run options that describe the tunnel. */
