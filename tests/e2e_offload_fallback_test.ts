@@ -9,7 +9,7 @@
  *
  * "data" downloads 10 MiB (UDP GRO on the socket, coalesced writes to the
  * TUN); "tcp-echo" sends 10 MiB and reads it back (TSO super-packets from the
- * cage cut before sealing, UDP GSO). Then each case downloads 10 MiB again
+ * cage cut before sealing, UDP GSO), over IPv4 and IPv6 inside. Then each case downloads 10 MiB again
  * with 5 % of the veth's packets dropped.
  *
  * @module
@@ -73,22 +73,27 @@ for (const build of WIREGUARD_GO_BUILDS) {
       const peer = await WgPeer.start(lab, peerNs, {
         build,
         listenPort: WG_PORT,
-        addresses: ["10.99.0.1/24"],
-        peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
+        addresses: ["10.99.0.1/24", "fd99::1/64"],
+        peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32", "fd99::2/128"] }],
       });
-      await startServices(peerNs, { binds: ["10.99.0.1"] });
+      await startServices(peerNs, { binds: ["10.99.0.1", "fd99::1"] });
       const config = await writeConfig(
         lab,
-        wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
+        wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24", "fd99::2/64"] }, [{
           publicKey: peer.keys.publicKey,
-          allowedIps: ["10.99.0.0/24"],
+          allowedIps: ["10.99.0.0/24", "fd99::/64"],
           endpoint: endpointOf(link.a.ipv4, WG_PORT),
         }]),
       );
       for (const c of CASES) {
         await t.step(c.name, async () => {
           const capture = await Capture.start(lab, clientNs, link.b.ifname);
-          for (const mode of ["data", "tcp-echo"] as const) {
+          const runs = [
+            ["data", "10.99.0.1"],
+            ["tcp-echo", "10.99.0.1"],
+            ["tcp-echo", "fd99::1"],
+          ] as const;
+          for (const [mode, host] of runs) {
             const r = await runWgcage(lab, {
               ns: clientNs,
               env: c.env,
@@ -97,12 +102,12 @@ for (const build of WIREGUARD_GO_BUILDS) {
                 "--config",
                 config,
                 "--",
-                ...clientArgv(mode, "10.99.0.1", { bytes: TEN_MIB }),
+                ...clientArgv(mode, host, { bytes: TEN_MIB }),
               ],
             });
-            assert(r.code === 0, `${mode}: wgcage exited ${r.code}: ${r.stderr.trim()}`);
+            assert(r.code === 0, `${mode} ${host}: wgcage exited ${r.code}: ${r.stderr.trim()}`);
             const report = parseClientReport(r);
-            assert(report.ok, `${mode}: ${JSON.stringify(report)}`);
+            assert(report.ok, `${mode} ${host}: ${JSON.stringify(report)}`);
             const line = r.stderr.split("\n").find((l) => l.includes("offloads:")) ?? "";
             for (const s of c.says) assert(line.includes(s), `-v said '${line}', not '${s}'`);
           }
