@@ -9,7 +9,10 @@
  *
  *     deno task bench:startup [--runs 20] [--no-npm]
  *
- * The last line is the median of wgcage's start-up in ms. Needs root
+ * The last line is the median of wgcage's start-up in ms; the load average
+ * before and after the runs is printed too (other work on a small machine
+ * moves every figure). From source, `deno task bench:startup` runs build.ts
+ * first, so wgcage starts from its bundle (see src/main.ts). Needs root
  * (namespaces, /dev/net/tun), wireguard-go, wg and hyperfine.
  *
  * @module
@@ -42,6 +45,11 @@ interface HyperfineResult {
   median: number;
   mean: number;
   stddev: number;
+}
+
+/** The 1, 5 and 15 minute load averages, as /proc/loadavg gives them. */
+function loadAverage(): string {
+  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 }
 
 const lab = await Lab.open();
@@ -108,6 +116,7 @@ try {
     await run(npmArgv);
     commands.push(shellQuote(npmArgv));
   }
+  const loadBefore = loadAverage();
   await run([
     "hyperfine",
     "--warmup",
@@ -123,6 +132,7 @@ try {
   const results = (JSON.parse(await Deno.readTextFile(json)) as { results: HyperfineResult[] })
     .results;
   const ms = (s: number) => (s * 1000).toFixed(1);
+  console.log(`load average: ${loadBefore} before the runs, ${loadAverage()} after`);
   const [deno, anchor, wgcage, npm] = results;
   console.log(`deno run (empty script): median ${ms(deno.median)} ms`);
   console.log(`netns + wireguard-go bring-up (anchor): median ${ms(anchor.median)} ms`);
