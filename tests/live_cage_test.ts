@@ -22,6 +22,7 @@ import {
   wgQuick,
   writeConfig,
 } from "./e2e/wgcage.ts";
+import { makeTestUser } from "./cage/test_user.ts";
 
 /** Connects to a control socket and asks `get=1`; prints `refused …` when it cannot. */
 const PROBE = [
@@ -279,6 +280,73 @@ Deno.test("live cage: another user can neither see nor join a cage", async () =>
       await w.wgcage(["down", name]);
     }
   } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("live cage (root): foreground up ended with Ctrl-C; a name in use; exec through sudo runs as that user; an unknown name lists the live ones", async () => {
+  requireRoot("The live cage test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  const user = await makeTestUser();
+  try {
+    const { ns, namespace, config } = await lab10(lab, "livefg", 0);
+    const w = await runner(lab, ns, false);
+    const name = `lf${Deno.pid % 10000}`;
+    const keeper = namespace.spawn(wgcageArgv(["up", name, "--config", config]));
+    let listed = "";
+    for (let i = 0; i < 200 && !listed.includes(`"${name}"`) && !keeper.exited; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      listed = (await w.wgcage(["ls", "--json"])).stdout;
+    }
+    assert(listed.includes(`"${name}"`), `foreground up: ${listed} ${keeper.stderr}`);
+    assert(keeper.stderr.includes(`cage '${name}' is up`), `up says: ${keeper.stderr}`);
+
+    const again = await w.wgcage(["up", name, "-d", "--config", config]);
+    const againLines = again.stderr.trim().split("\n");
+    assert(
+      again.code === 125 && againLines.length === 1 &&
+        againLines[0].includes(`A cage named '${name}' is up already`),
+      `up with a name in use: ${again.code} ${again.stderr}`,
+    );
+
+    const sudo = [`SUDO_UID=${user.uid}`, `SUDO_GID=${user.gid}`, `SUDO_USER=${user.name}`];
+    const asUser = await run(
+      [
+        "env",
+        "-C",
+        "/",
+        ...sudo,
+        ...wgcageArgv(["exec", name, "--", "sh", "-c", "id -u; id -g; id -G"]),
+      ],
+      { ns, allowFailure: true },
+    );
+    assert(asUser.code === 0, `exec through sudo: ${asUser.code} ${asUser.stderr}`);
+    const [uid, gid, groups] = asUser.stdout.trim().split("\n");
+    assert(
+      uid === String(user.uid) && gid === String(user.gid) &&
+        groups.split(" ").includes(String(user.group)),
+      `exec through sudo runs as ${asUser.stdout}; expected ${user.uid}/${user.gid}/${user.group}`,
+    );
+
+    const unknown = await w.wgcage(["exec", "nosuchcage", "--", "true"]);
+    const unknownLines = unknown.stderr.trim().split("\n");
+    assert(
+      unknown.code === 125 && unknownLines.length === 1 &&
+        unknownLines[0].includes("No live cage named 'nosuchcage'") &&
+        unknownLines[0].includes(`live ones: `) && unknownLines[0].includes(name),
+      `an unknown name: ${unknown.code} ${unknown.stderr}`,
+    );
+
+    keeper.signal("SIGINT");
+    const s = await keeper.status;
+    assert(s.code === 0, `foreground up after Ctrl-C: ${s.code} ${keeper.stderr}`);
+    assert(!(entries(w.stateDir)).some((e) => e.startsWith(name)), "state left behind");
+    assert(!(entries("/var/run/wireguard")).includes(`${name}.sock`), "wg link left");
+    const ls = await w.wgcage(["ls", "--json"]);
+    assert(!ls.stdout.includes(name), `ls after Ctrl-C: ${ls.stdout}`);
+  } finally {
+    await user.remove();
     await lab.close();
   }
 });

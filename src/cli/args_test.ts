@@ -261,7 +261,7 @@ const ERRORS: [string[], string][] = [
   [["help", "confg"], "wgcage: No help topic 'confg'; did you mean 'config'?"],
   [
     ["help", "everything"],
-    "wgcage: No help topic 'everything'; topics are config, exit, cage, ports",
+    "wgcage: No help topic 'everything'; topics are config, exit, cage, ports, live",
   ],
   [["help", "cgae"], "wgcage: No help topic 'cgae'; did you mean 'cage'?"],
   [["help", "config", "exit"], "wgcage: 'help' takes one topic at most; see 'wgcage help'"],

@@ -11,7 +11,7 @@ import { findLive, socketPath } from "../live/state.ts";
 import { JoinedCommand } from "../live/join.ts";
 import { HOLD_OP } from "../live/uapi_handler.ts";
 import { LiveError } from "../live/error.ts";
-import { forwardSignals } from "../cage/signals.ts";
+import { forwardSignals, type SignalName, signalNumber } from "../cage/signals.ts";
 import { prepareLauncher } from "../launcher/library.ts";
 import { assertCommandExists } from "./command_lookup.ts";
 
@@ -41,18 +41,48 @@ async function hold(path: string, name: string): Promise<Deno.UnixConn> {
   return conn;
 }
 
+const ENDING = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Ctrl-C, SIGTERM and SIGHUP until the command's signals are forwarded: kept,
+ * so that one that comes while the command is being started (it may run
+ * already) reaches it then, instead of ending wgcage without it.
+ */
+function holdEndingSignals(): { pending: SignalName[]; remove(): void } {
+  const pending: SignalName[] = [];
+  const removers = ENDING.map((name) => {
+    const listener = () => void pending.push(name);
+    Deno.addSignalListener(name, listener);
+    return () => Deno.removeSignalListener(name, listener);
+  });
+  return { pending, remove: () => removers.splice(0).forEach((remove) => remove()) };
+}
+
 export async function execCommand(name: string, argv: string[]): Promise<number> {
   const { dir, record } = findLive(name);
   assertCommandExists(argv[0]);
-  await prepareLauncher();
-  const conn = await hold(socketPath(dir, name), name);
+  const early = holdEndingSignals();
   let stopForwarding = () => {};
+  let conn: Deno.UnixConn | undefined;
   try {
+    await prepareLauncher();
+    conn = await hold(socketPath(dir, name), name);
+    // Before the command runs, a signal stops wgcage as a run's does.
+    if (early.pending.length > 0) return 128 + signalNumber(early.pending[0]);
     const joined = await JoinedCommand.start({ name, initPid: record.initPid, argv });
     stopForwarding = forwardSignals(joined);
+    early.remove();
+    for (const sig of early.pending.splice(0)) {
+      try {
+        joined.signal(sig);
+      } catch {
+        // it has ended already
+      }
+    }
     return await joined.wait();
   } finally {
+    early.remove();
     stopForwarding();
-    conn.close();
+    conn?.close();
   }
 }

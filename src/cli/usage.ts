@@ -5,7 +5,7 @@
  */
 
 /** Topics `wgcage help TOPIC` knows. */
-export const HELP_TOPICS = ["config", "exit", "cage", "ports"] as const;
+export const HELP_TOPICS = ["config", "exit", "cage", "ports", "live"] as const;
 
 /** The main help text (also shown on stderr when wgcage runs without arguments). */
 export const USAGE = `wgcage: run a command whose only network is a WireGuard tunnel
@@ -21,9 +21,14 @@ Usage:
                                        command
   wgcage exec NAME [--] CMD [ARGS...]  run CMD in the live cage NAME
   wgcage down NAME | ls [--json]       end a live cage | list the live ones
+  wgcage show [NAME] [--json]          its peers, handshakes and transfer
+  wgcage set NAME ... | syncconf NAME FILE | wg NAME ARGS...
+                                       change it as 'wg set' / 'wg syncconf'
+                                       do; run the system wg against it
+                                       (see 'wgcage help live')
   wgcage demo [-v]                     show a cage talking to a local peer
   wgcage version
-  wgcage help [config | exit | cage | ports]
+  wgcage help [config | exit | cage | ports | live]
 
 Examples:
   wgcage --config wg.conf -- ip a
@@ -198,6 +203,48 @@ malformed option stop wgcage with 125 before the cage is made. A connection to a
 published port that nothing in the cage listens on is reset; -v says why.
 `;
 
+const LIVE_HELP = `A live cage is a named cage that stays up: its tunnel, handshake and identity
+are shared by every command that joins it (several CI steps, one session).
+
+  wgcage up NAME [-d] [--rm-when-idle] [OPTIONS]
+      Starts the cage NAME with the run options (--config, --wg-*, --root,
+      -p, …; no command). Without -d it stays in the foreground until Ctrl-C
+      or 'wgcage down NAME'; with -d it returns once the first handshake
+      completed (its errors and status as for a run) and a keeper process
+      holds the cage. A name in use is refused; names are 1-15 of
+      A-Z a-z 0-9 _=+.- (the interface name 'wg' shows).
+      --rm-when-idle: the cage ends when the last command that joined it
+      ends (a reference count of the 'wgcage exec' commands inside; the cage
+      stays until the first one has come).
+  wgcage exec NAME [--] CMD [ARGS...]
+      Runs CMD in the cage: its network, its /etc files, its PID namespace,
+      as you (as root through sudo: as the sudo user, with their groups),
+      with the exit status, signals and terminal of a run.
+  wgcage down NAME        ends the cage and everything running in it
+  wgcage ls [--json]      the live cages: name, keeper pid, tunnel, addresses
+  wgcage show [NAME] [--json]
+      Per peer: endpoint, latest handshake, transfer, keepalive, AllowedIPs.
+  wgcage set NAME ARGS…   changes it in 'wg set' syntax, e.g.
+                          wgcage set ci peer KEY allowed-ips 10.0.0.0/24
+                          (peers, AllowedIPs (the cage's routes follow),
+                          endpoint, keepalive, preshared key, private key)
+  wgcage syncconf NAME FILE
+      Applies a wg-quick file's differences (peers and keys; Address, DNS,
+      MTU and hooks are left out) without tearing the tunnel down.
+  wgcage wg NAME ARGS…    runs the system 'wg' against the cage, rootless too:
+                          wgcage wg ci show, wgcage wg ci showconf
+
+State: each cage is recorded in $XDG_RUNTIME_DIR/wgcage/ (as root:
+/run/wgcage/), a directory of mode 0700 owned by you: NAME.json (the keeper
+and the cage's init) and NAME.sock, the control socket, which answers
+WireGuard's userspace API (get=1, set=1) as wireguard-go does. Only you can
+see, reach or join your cages: another user's client is refused even given
+the socket. As root the socket is also linked at /var/run/wireguard/NAME.sock,
+so the stock 'wg show NAME', 'wg set NAME …' and 'wg syncconf NAME FILE'
+work. When the keeper is killed (kill -9) the cage and its commands end with
+it, and the next wgcage command removes what it left.
+`;
+
 /**
  * The text for `wgcage help [TOPIC]`; undefined for an unknown topic
  * (the argument parser refuses those first).
@@ -214,6 +261,8 @@ export function helpText(topic?: string): string | undefined {
       return CAGE_HELP;
     case "ports":
       return PORTS_HELP;
+    case "live":
+      return LIVE_HELP;
     default:
       return undefined;
   }

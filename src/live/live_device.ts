@@ -71,6 +71,9 @@ export interface LivePeerStats {
   txBytes: number;
 }
 
+/** Makes the cage's routes go from `before` to `after` (keyed by the masked prefix). */
+export type RouteFollower = (before: Map<string, Cidr>, after: Map<string, Cidr>) => void;
+
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -82,11 +85,16 @@ export class LiveDevice {
   /** In the order they were added, keyed by the public key in hex. */
   readonly peers = new Map<string, LivePeer>();
 
-  readonly #tunName: string;
+  readonly #followRoutes: RouteFollower;
 
-  constructor(tunnel: Tunnel, config: TunnelConfig, tunName: string) {
+  /**
+   * `follow` makes the cage's routes follow a change (by default over the
+   * cage's netlink socket; tests pass their own).
+   */
+  constructor(tunnel: Tunnel, config: TunnelConfig, tunName: string, follow?: RouteFollower) {
     this.tunnel = tunnel;
-    this.#tunName = tunName;
+    this.#followRoutes = follow ??
+      ((before, after) => followRoutes(tunnel.cage.netlink(), tunName, before, after));
     this.privateKey = config.iface.privateKey.bytes.slice();
     config.peers.forEach((p, i) => {
       this.peers.set(hex(p.publicKey.bytes), {
@@ -160,7 +168,7 @@ export class LiveDevice {
       }
     } finally {
       const after = routeSet([...this.peers.values()].map((p) => p.allowedIps));
-      followRoutes(this.tunnel.cage.netlink(), this.#tunName, before, after);
+      this.#followRoutes(before, after);
       this.tunnel.wake();
     }
   }
