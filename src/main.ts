@@ -9,7 +9,8 @@
  * made from, each by size and modification time. While all of them are
  * unchanged, the bundle runs; otherwise (a file edited since, or no bundle)
  * the modules do, so an edit takes effect at once and the next build bundles
- * it. Checking the manifest costs about 1 ms.
+ * it. Checking the manifest costs about 1 ms. The bundle reads the binaries
+ * wgcage embeds from files beside it (faster to load than base64 in a module).
  *
  * Both are imported by a computed specifier: `deno run` reads every module
  * that a literal `import("…")` names before it starts. The type import
@@ -27,9 +28,14 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const BUNDLE = `${ROOT}target/wgcage.bundle.js`;
 const MANIFEST = `${ROOT}target/wgcage.bundle.json`;
 
-/** What build.ts writes beside the bundle: its own and each source file's size and mtime (ms). */
+/**
+ * What build.ts writes beside the bundle: the size and mtime (ms) of the
+ * bundle, of each binary it reads when loaded (the WASM core, the launcher,
+ * the init) and of each source file it was made from.
+ */
 interface BundleManifest {
   bundle: [number, number];
+  assets: [string, number, number][];
   files: [string, number, number][];
 }
 
@@ -52,13 +58,20 @@ function bundleIsCurrent(): boolean {
   } catch {
     return false;
   }
-  return unchanged(BUNDLE, ...manifest.bundle) &&
-    manifest.files.every(([file, size, mtime]) => unchanged(ROOT + file, size, mtime));
+  if (!Array.isArray(manifest.assets) || !Array.isArray(manifest.files)) return false;
+  const same = ([file, size, mtime]: [string, number, number]) =>
+    unchanged(ROOT + file, size, mtime);
+  return unchanged(BUNDLE, ...manifest.bundle) && manifest.assets.every(same) &&
+    manifest.files.every(same);
 }
 
 if (import.meta.main) {
-  const program: { main: typeof main } = await import(
-    bundleIsCurrent() ? `file://${BUNDLE}` : new URL("./wgcage.ts", import.meta.url).href
-  );
+  const modules = new URL("./wgcage.ts", import.meta.url).href;
+  // A bundle that cannot load (an asset removed meanwhile by a build) has run
+  // nothing of wgcage yet: the modules take over.
+  const program: { main: typeof main } = bundleIsCurrent()
+    ? await import(new URL("../target/wgcage.bundle.js", import.meta.url).href)
+      .catch(() => import(modules))
+    : await import(modules);
   Deno.exit(await program.main(Deno.args));
 }
