@@ -216,7 +216,15 @@ static void make_tun(const struct plan *p, int *tun_fd) {
    * packet_io.c) the TUN can take the offloads the host sets on it later. */
   int vnet = wgl_tun_vnet_hdr_wanted;
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) child_fail(p, WGL_STAGE_TUN_SETIFF, errno);
+  int r = ioctl(fd, TUNSETIFF, &ifr);
+  if (r < 0 && vnet && errno == EINVAL) {
+    /* A TUN without virtio headers (a sandbox's): the data path finds out
+     * with TUNGETIFF and reads plain packets. */
+    vnet = 0;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    r = ioctl(fd, TUNSETIFF, &ifr);
+  }
+  if (r < 0) child_fail(p, WGL_STAGE_TUN_SETIFF, errno);
   int hdr_size = WGL_VNET_HDR_LEN;
   if (vnet && ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0) child_fail(p, WGL_STAGE_TUN_SETIFF, errno);
   *tun_fd = fd;

@@ -377,12 +377,14 @@ int32_t wgl_tun_offload(int32_t fd, uint32_t want) {
   want &= TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6;
   /* TSO and USO need the checksum offload; USO is Linux 6.2+. */
   if (!(want & TUN_F_CSUM)) want = 0;
-  unsigned long tries[3] = {want, want & ~(unsigned long)(TUN_F_USO4 | TUN_F_USO6), 0};
-  for (int i = 0; i < 3; i++) {
+  unsigned long tries[2] = {want, want & ~(unsigned long)(TUN_F_USO4 | TUN_F_USO6)};
+  for (int i = 0; i < 2; i++) {
     if (ioctl(fd, TUNSETOFFLOAD, tries[i]) == 0) return WGL_TUN_VNET | (int32_t)tries[i];
-    if (errno != EINVAL) return -errno;
+    if (errno != EINVAL) break;
   }
-  return -EINVAL;
+  /* The header stays whatever TUNSETOFFLOAD says: plain packets behind it. */
+  (void)ioctl(fd, TUNSETOFFLOAD, 0UL);
+  return WGL_TUN_VNET;
 }
 
 /* The scratch of wgl_tun_read_batch_vnet: three words of state (the held

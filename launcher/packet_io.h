@@ -69,8 +69,9 @@ int32_t wgl_tun_want_vnet_hdr(int32_t on);
 #define WGL_TUN_VNET 0x100
 
 /* Turns on as many of the offloads `want` (TUN_F_*) as the kernel has, on a
- * TUN made with IFF_VNET_HDR; returns WGL_TUN_VNET | the flags taken, 0 when
- * the TUN has no virtio header, or -errno. */
+ * TUN made with IFF_VNET_HDR; returns WGL_TUN_VNET | the flags taken
+ * (WGL_TUN_VNET alone when it takes none), 0 when the TUN has no virtio
+ * header, or -errno when TUNGETIFF fails. */
 int32_t wgl_tun_offload(int32_t fd, uint32_t want);
 
 /* Like wgl_tun_read_batch on a TUN with a virtio header: each read goes into

@@ -66,9 +66,11 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
     this.#tunFd = tunFd;
     this.#udp = udp;
     this.#wakeFd = checked(this.#sym.wgl_eventfd(), "create an eventfd");
-    // A TUN made without a virtio header answers 0; a failing ioctl leaves it as made.
+    // A TUN made without a virtio header answers 0. Where TUNGETIFF fails the
+    // TUN is as asked for before the clone.
     const wishes = offloadWishes();
-    this.#tunOffloads = Math.max(0, this.#sym.wgl_tun_offload(tunFd, TUN_OFFLOADS_WANTED));
+    const state = this.#sym.wgl_tun_offload(tunFd, TUN_OFFLOADS_WANTED);
+    this.#tunOffloads = state >= 0 ? state : wishes.vnetHdr ? TUN_VNET : 0;
     if (this.#tunOffloads & TUN_VNET) this.#tunScratch = new Uint8Array(TUN_SCRATCH);
     this.#coalesce = wishes.coalesce &&
       (this.#tunOffloads & (TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6)) ===
