@@ -24,6 +24,7 @@ import { DataPath, sendControl } from "./datapath/loop.ts";
 import { LauncherPacketIo, wantVnetHdr } from "./datapath/launcher_io.ts";
 import { UdpSocket } from "./datapath/udp_socket.ts";
 import { CoreAdapter } from "./datapath/core_adapter.ts";
+import { DropCounts } from "./datapath/drops.ts";
 import { type Batch, WgDevice } from "./wg/device.ts";
 import { EventKind } from "./wg/abi.ts";
 import { TunnelError } from "./tunnel_error.ts";
@@ -96,6 +97,8 @@ export class Tunnel {
   readonly cage: Cage;
   readonly device: WgDevice;
   readonly listenPort: number;
+  /** The packets the core dropped, by reason (`wgcage show`). */
+  readonly drops: DropCounts;
   readonly #datapath: DataPath<Batch>;
   readonly #io: LauncherPacketIo<Batch>;
   readonly #running: Promise<void>;
@@ -124,6 +127,7 @@ export class Tunnel {
       endpoints: (ResolvedEndpoint | undefined)[];
       clock: Clock;
       forwarder: Forwarder | undefined;
+      drops: DropCounts;
     },
   ) {
     this.#o = o;
@@ -133,6 +137,7 @@ export class Tunnel {
     this.#udp = parts.udp;
     this.listenPort = parts.udp.port;
     this.#datapath = parts.datapath;
+    this.drops = parts.drops;
     this.#io = parts.io;
     this.#peerIds = parts.peerIds;
     this.#endpoints = parts.endpoints;
@@ -243,12 +248,14 @@ export class Tunnel {
       // Before the go-ahead: the host services' sockets exist before the command.
       forwarder?.attach(cage.serviceFd, o.log);
       let drain: () => void = () => {};
+      const drops = new DropCounts();
       const datapath = new DataPath<Batch>({
         core,
         io,
         clock,
         batches,
         onTurn: () => drain(),
+        onProcessed: (b, n) => drops.count(b.descView(), n),
       });
       const tunnel = new Tunnel(o, {
         cage,
@@ -260,6 +267,7 @@ export class Tunnel {
         endpoints,
         clock,
         forwarder,
+        drops,
       });
       config.peers.forEach((p, i) => {
         const all = resolved[i];

@@ -129,7 +129,12 @@ for (const rootless of [false, true]) {
       const up = await w.wgcage(["up", name, "-d", "--config", config]);
       assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
       const ls = await w.wgcage(["ls", "--json"]);
-      const listed = JSON.parse(ls.stdout) as { name: string; pid: number; initPid: number }[];
+      const listed = JSON.parse(ls.stdout) as {
+        name: string;
+        pid: number;
+        initPid: number;
+        listenPort: number;
+      }[];
       assert(listed.some((c) => c.name === name), `ls --json: ${ls.stdout}`);
 
       const inside = await w.wgcage([
@@ -169,6 +174,31 @@ for (const rootless of [false, true]) {
         assert(show.code === 0, `wg show: ${show.stderr}`);
         assert(/latest handshake: .*seconds? ago/.test(show.stdout), `wg show: ${show.stdout}`);
         assert(/transfer: [0-9.]+ MiB received/.test(show.stdout), `wg show: ${show.stdout}`);
+
+        // Datagrams the core drops are counted by reason in 'wgcage show', not in get=1.
+        const port = listed.find((c) => c.name === name)!.listenPort;
+        const junk = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" +
+          `for i in range(3): s.sendto(bytes([4, 0, 0, 0, 9, 9, 9, 9]) + bytes(40), ('127.0.0.1', ${port}))\n` +
+          `s.sendto(bytes([1, 0, 0, 0]) + bytes(144), ('127.0.0.1', ${port}))`;
+        await run(["python3", "-c", junk], { ns });
+        let dropped: Record<string, number> = {};
+        for (let i = 0; i < 50 && Object.values(dropped).reduce((a, b) => a + b, 0) < 4; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          const j = await w.wgcage(["show", name, "--json"]);
+          assert(j.code === 0, `show --json: ${j.stderr}`);
+          dropped = JSON.parse(j.stdout).dropped;
+        }
+        assert(
+          dropped.unknown_index >= 3 && dropped.bad_mac1 >= 1,
+          `dropped: ${JSON.stringify(dropped)}`,
+        );
+        const text = await w.wgcage(["show", name]);
+        assert(
+          /dropped packets: \n(.*\n)* {4}unknown index: [0-9]+/.test(text.stdout),
+          `show: ${text.stdout}`,
+        );
+        const dump = await run(["wg", "show", name, "dump"], { allowFailure: true });
+        assert(dump.code === 0 && !dump.stdout.includes("unknown"), `wg show dump: ${dump.stdout}`);
       }
 
       const down = await w.wgcage(["down", name]);

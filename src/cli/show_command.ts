@@ -1,13 +1,15 @@
 /**
  * `wgcage show [NAME] [--json]`: each live cage's device as its control
  * socket reports it: per peer the endpoint, latest handshake, transfer,
- * keepalive and AllowedIPs.
+ * keepalive and AllowedIPs, and the packets the data path dropped, by the
+ * reason the core gave (from wgcage's own `wgcage-drops=1`).
  *
  * @module
  */
 
 import { findLive, type LiveRecord, liveRecords, socketPath, stateDir } from "../live/state.ts";
 import { parseGet, uapiRequest } from "../live/uapi_client.ts";
+import { DROPS_OP, parseDrops } from "../live/uapi_handler.ts";
 
 function ago(unixSeconds: number): string {
   if (unixSeconds === 0) return "never";
@@ -24,12 +26,16 @@ export async function showCommand(name: string | undefined, json: boolean): Prom
   const dir = records.length > 0 ? stateDir() : "";
   const out = [];
   for (const r of records) {
-    const dev = parseGet(await uapiRequest(socketPath(dir, r.name), "get=1\n\n", r.name));
+    const path = socketPath(dir, r.name);
+    const dev = parseGet(await uapiRequest(path, "get=1\n\n", r.name));
+    // A keeper of an older wgcage closes the connection: no counts then.
+    const drops = parseDrops(await uapiRequest(path, `${DROPS_OP}\n\n`, r.name)) ?? {};
     out.push({
       name: r.name,
       publicKey: r.publicKey,
       listenPort: dev.listenPort,
       peers: dev.peers,
+      dropped: drops,
     });
   }
   if (json) {
@@ -49,6 +55,9 @@ export async function showCommand(name: string | undefined, json: boolean): Prom
         console.log(`    persistent keepalive: every ${p.persistentKeepalive} s`);
       }
     }
+    const dropped = Object.entries(d.dropped);
+    console.log(`\n  dropped packets: ${dropped.length === 0 ? "none" : ""}`);
+    for (const [reason, n] of dropped) console.log(`    ${reason.replaceAll("_", " ")}: ${n}`);
     console.log("");
   }
   return 0;

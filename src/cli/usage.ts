@@ -223,7 +223,9 @@ are shared by every command that joins it (several CI steps, one session).
   wgcage down NAME        ends the cage and everything running in it
   wgcage ls [--json]      the live cages: name, keeper pid, tunnel, addresses
   wgcage show [NAME] [--json]
-      Per peer: endpoint, latest handshake, transfer, keepalive, AllowedIPs.
+      Per peer: endpoint, latest handshake, transfer, keepalive, AllowedIPs;
+      and the packets the tunnel dropped, by reason (replay, decrypt failed,
+      no route, source not allowed, …).
   wgcage set NAME ARGS…   changes it in 'wg set' syntax, e.g.
                           wgcage set ci peer KEY allowed-ips 10.0.0.0/24
                           (peers, AllowedIPs (the cage's routes follow),

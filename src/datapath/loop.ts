@@ -64,6 +64,11 @@ export interface DataPathOptions<B extends PacketBatch> {
   batches: { outbound: B; inbound: B; control: B };
   /** Called after every turn that may have produced core events. */
   onTurn?: () => void;
+  /**
+   * Called with each batch the core has just sealed or opened, before it is
+   * sent or written (the descriptors then say why a packet was dropped).
+   */
+  onProcessed?: (batch: B, n: number) => void;
 }
 
 export interface DataPathStats {
@@ -142,7 +147,7 @@ export class DataPath<B extends PacketBatch> {
   }
 
   async #run(): Promise<void> {
-    const { core, io, clock, batches, onTurn } = this.#o;
+    const { core, io, clock, batches, onTurn, onProcessed } = this.#o;
     let deadline = 0;
     let busySince = clock.now();
     while (!this.#stopped) {
@@ -155,6 +160,7 @@ export class DataPath<B extends PacketBatch> {
       if (out > 0) {
         this.stats.tunPackets += out;
         core.encrypt(batches.outbound, out, now, wall);
+        onProcessed?.(batches.outbound, out);
         io.sendUdp(batches.outbound, out);
       }
 
@@ -163,6 +169,7 @@ export class DataPath<B extends PacketBatch> {
       if (inb > 0) {
         this.stats.udpDatagrams += inb;
         core.decrypt(batches.inbound, inb, now, wall);
+        onProcessed?.(batches.inbound, inb);
         io.writeTun(batches.inbound, inb);
         io.sendUdp(batches.inbound, inb);
       }

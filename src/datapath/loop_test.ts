@@ -1,6 +1,7 @@
 import { DataPath, type PacketIo } from "./loop.ts";
 import { CoreAdapter } from "./core_adapter.ts";
 import { systemClock } from "./clock.ts";
+import { DropCounts } from "./drops.ts";
 import { type Batch, WgDevice } from "../wg/device.ts";
 import { parseCidr } from "../config/cidr.ts";
 import { loopback, MemoryIo, MemoryNetwork } from "../../testdata/memory_net.ts";
@@ -151,6 +152,52 @@ Deno.test("wakeAt makes an idle loop turn by the owner's deadline, then wait as 
     const after = waits.length;
     await until(() => waits.length > after + 1, 2000, () => "more waits");
     assert(waits.slice(after).every((w) => w === 1000), `back to 1 s waits: ${waits}`);
+  } finally {
+    await path.stop();
+    await running;
+  }
+});
+
+Deno.test("onProcessed sees each batch the core processed: drops are counted by reason", async () => {
+  const a = await WgDevice.create();
+  a.setPrivateKey(crypto.getRandomValues(new Uint8Array(32)));
+  const b = await WgDevice.create();
+  b.setPrivateKey(crypto.getRandomValues(new Uint8Array(32)));
+  a.addPeer({ publicKey: b.publicKey(), keepalive: 0, allowedIps: [parseCidr("10.0.0.2/32")] });
+  const io = new MemoryIo(new MemoryNetwork(), loopback(1, 1));
+  const drops = new DropCounts();
+  let batches = 0;
+  const path = new DataPath<Batch>({
+    core: new CoreAdapter(a),
+    io,
+    clock: systemClock,
+    batches: {
+      outbound: a.batch(16, 1536),
+      inbound: a.batch(16, 2048),
+      control: a.batch(4, 1536),
+    },
+    onProcessed: (batch, n) => {
+      batches++;
+      drops.count(batch.descView(), n);
+    },
+  });
+  const running = path.start();
+  try {
+    // Two to an address no peer routes, one for the peer, which has no endpoint.
+    io.fromCommand.push(ipv4Udp([10, 0, 0, 1], [10, 9, 9, 9], new Uint8Array([1])));
+    io.fromCommand.push(ipv4Udp([10, 0, 0, 1], [10, 9, 9, 8], new Uint8Array([2])));
+    io.fromCommand.push(ipv4Udp([10, 0, 0, 1], [10, 0, 0, 2], new Uint8Array([3])));
+    await until(
+      () => Object.values(drops.byReason()).reduce((x, y) => x + y, 0) === 3,
+      5_000,
+      () => `three drops (${JSON.stringify(drops.byReason())})`,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert(batches >= 1, "onProcessed was not called");
+    assert(
+      JSON.stringify(drops.byReason()) === '{"no_route":2,"no_endpoint":1}',
+      JSON.stringify(drops.byReason()),
+    );
   } finally {
     await path.stop();
     await running;

@@ -1,7 +1,9 @@
 /**
  * The control service's requests: the userspace API's `get=1` and `set=1`,
  * and wgcage's own `wgcage-hold=1`, which a joined command's wgcage keeps
- * open while the command runs (the reference count of `--rm-when-idle`).
+ * open while the command runs (the reference count of `--rm-when-idle`),
+ * and `wgcage-drops=1`, the packets the data path dropped by reason
+ * (`wgcage show`; kept out of `get=1`, which the stock `wg` parses).
  * Any other operation closes the connection, as wireguard-go does.
  *
  * @module
@@ -17,6 +19,26 @@ export interface HoldEvents {
 }
 
 export const HOLD_OP = "wgcage-hold=1";
+export const DROPS_OP = "wgcage-drops=1";
+
+/** The reply to `wgcage-drops=1`: a `REASON=COUNT` line per reason with drops. */
+export function dropsReply(byReason: Record<string, number>): string {
+  const lines = Object.entries(byReason).map(([reason, n]) => `${reason}=${n}`);
+  return [...lines, "errno=0", "", ""].join("\n");
+}
+
+/** Parses a `wgcage-drops=1` reply; undefined when it is not one. */
+export function parseDrops(reply: string): Record<string, number> | undefined {
+  const out: Record<string, number> = {};
+  const lines = reply.split("\n");
+  if (lines.at(-1) !== "" || lines.at(-2) !== "" || lines.at(-3) !== "errno=0") return undefined;
+  for (const line of lines.slice(0, -3)) {
+    const m = /^([a-z0-9_]+)=([0-9]+)$/.exec(line);
+    if (!m) return undefined;
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
 
 export function uapiHandler(dev: LiveDevice, holds: HoldEvents): ControlHandler {
   return {
@@ -26,6 +48,9 @@ export function uapiHandler(dev: LiveDevice, holds: HoldEvents): ControlHandler 
           return lines.length === 0 ? uapiGet(dev) : `errno=${ERRNO_INVALID}\n\n`;
         case "set=1":
           return `errno=${uapiSet(dev, lines)}\n\n`;
+        case DROPS_OP:
+          if (lines.length !== 0) return `errno=${ERRNO_INVALID}\n\n`;
+          return dropsReply(dev.tunnel.drops.byReason());
         case HOLD_OP:
           if (lines.length !== 0) return `errno=${ERRNO_INVALID}\n\n`;
           if (!client.hold) {
