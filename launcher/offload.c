@@ -50,40 +50,44 @@
 
 /* ---- Internet checksum (RFC 1071), summed in memory order ---- */
 
+/* a + b with the carry out of bit 63 added back in: a ones' complement sum
+ * of 64-bit words, which folds to the 16-bit one (RFC 1071 §2). */
+static inline uint64_t add_carry(uint64_t a, uint64_t b) {
+  uint64_t s = a + b;
+  return s + (s < b);
+}
+
 /* Adds `len` bytes at `p` to a ones' complement sum kept in memory byte order
- * (a native load of each 16-bit word; the fold and the store keep the order,
- * so the stored result is right on either endianness). */
+ * (native loads; the fold and the store keep the order, so the stored result
+ * is right on either endianness). Four independent sums over 32 bytes a step
+ * keep the carries off one dependency chain. */
 static uint64_t csum_add(uint64_t acc, const uint8_t *p, size_t len) {
+  uint64_t s1 = 0, s2 = 0, s3 = 0;
+  while (len >= 32) {
+    uint64_t w[4];
+    memcpy(w, p, 32);
+    acc = add_carry(acc, w[0]);
+    s1 = add_carry(s1, w[1]);
+    s2 = add_carry(s2, w[2]);
+    s3 = add_carry(s3, w[3]);
+    p += 32;
+    len -= 32;
+  }
+  acc = add_carry(add_carry(acc, s1), add_carry(s2, s3));
   while (len >= 8) {
     uint64_t w;
     memcpy(&w, p, 8);
-    acc += (w & 0xffffffffu) + (w >> 32);
+    acc = add_carry(acc, w);
     p += 8;
     len -= 8;
   }
-  if (len >= 4) {
-    uint32_t w;
-    memcpy(&w, p, 4);
-    acc += w;
-    p += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    uint16_t w;
-    memcpy(&w, p, 2);
-    acc += w;
-    p += 2;
-    len -= 2;
-  }
-  if (len) {
-    uint16_t w = 0;
-    memcpy(&w, p, 1);
-    acc += w;
-  }
-  return acc;
+  uint64_t tail = 0;
+  memcpy(&tail, p, len); /* the last 0..7 bytes, zero-padded: same words */
+  return add_carry(acc, tail);
 }
 
 static uint16_t csum_fold(uint64_t acc) {
+  acc = (acc & 0xffffffffu) + (acc >> 32);
   while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
   return (uint16_t)acc;
 }
@@ -91,7 +95,8 @@ static uint16_t csum_fold(uint64_t acc) {
 /* The pseudo-header's sum (RFC 793 / RFC 8200 §8.1) for an L4 length. */
 static uint64_t pseudo_sum(const uint8_t *ip, int v6, uint8_t proto, uint32_t l4_len) {
   uint64_t acc = v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
-  return acc + htons(proto) + htons((uint16_t)l4_len) + htons((uint16_t)(l4_len >> 16));
+  return add_carry(acc, (uint64_t)htons(proto) + htons((uint16_t)l4_len) +
+                            htons((uint16_t)(l4_len >> 16)));
 }
 
 static void put16(uint8_t *p, uint16_t host) {
