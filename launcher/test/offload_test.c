@@ -512,6 +512,28 @@ static void test_run_limits(void) {
   CHECK(groups[0].bytes == 52 + 46 * 1400);
 }
 
+/* The completed checksum over random regions, odd lengths and all-ones
+ * data included, against the naive sum. */
+static void test_checksum_random_regions(void) {
+  static uint8_t buf[66000];
+  uint32_t x = 12345;
+  for (int t = 0; t < 20000; t++) {
+    x = x * 1103515245u + 12345u;
+    size_t n = 2 + (x >> 8) % (t % 200 == 0 ? 65000 : 300);
+    int ones = t % 3 == 0;
+    for (size_t i = 0; i < n; i++) {
+      x = x * 1103515245u + 12345u;
+      buf[i] = ones ? 0xff : (uint8_t)(x >> 16);
+    }
+    x = x * 1103515245u + 12345u;
+    size_t start = ((x >> 8) % (n - 1)) & ~(size_t)1;
+    buf[start] = buf[start + 1] = 0;
+    if (naive_fold(naive_sum(buf + start, n - start, 0)) == 0xffff) continue;
+    CHECK(wgl_offload_complete_csum(buf, n, (uint32_t)start, 0) == 0);
+    CHECK(naive_fold(naive_sum(buf + start, n - start, 0)) == 0xffff);
+  }
+}
+
 int main(void) {
   test_tcp_v4_segmentation();
   test_tcp_v4_with_options_segmentation();
@@ -532,6 +554,7 @@ int main(void) {
   test_bad_checksum_not_merged();
   test_non_tcp_passes_through_in_order();
   test_run_limits();
+  test_checksum_random_regions();
   printf("offload: %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;
 }
