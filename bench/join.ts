@@ -3,11 +3,16 @@
  * up -d` holds (a wireguard-go peer on the loopback of a test namespace), run
  * one after another (median, min, max), then 50 at once (all must succeed;
  * the whole batch timed). Anchor in the same run: `deno run` of an empty
- * script, the floor of any from-source wgcage command.
+ * script, the floor of any from-source wgcage command. Unless --no-npm, the
+ * form users install is timed too, interleaved with the others: the npm
+ * package packed (`tools/release.ts pack:npm`), installed into a prefix of
+ * the run's own, and started through its bin.
  *
- *     deno task bench:join [--runs 30] [--concurrent 50]
+ *     deno task bench:join [--runs 30] [--concurrent 50] [--no-npm]
  *
- * Target (issue 10): median ≤ 40 ms. Needs root, wireguard-go and wg.
+ * Target (issue 10): median ≤ 40 ms from the npm package. Needs root,
+ * wireguard-go and wg (and npm, with the registry or npm's cache, for the npm
+ * form).
  *
  * @module
  */
@@ -22,10 +27,12 @@ const args = parseArgs({
   options: {
     runs: { type: "string", default: "30" },
     concurrent: { type: "string", default: "50" },
+    "no-npm": { type: "boolean" },
   },
 });
 const runs = Number(args.values.runs);
 const concurrent = Number(args.values.concurrent);
+const withNpm = !args.values["no-npm"];
 
 requireRoot("bench:join");
 await requireTool("wireguard-go", "wireguard-go");
@@ -56,13 +63,47 @@ try {
     lab.defer(() => Deno.remove(empty));
     const anchor: number[] = [];
     const joins: number[] = [];
+    const npmJoins: number[] = [];
     const exec = wgcageArgv(["exec", name, "--", "true"]);
-    for (let i = 0; i < 3; i++) await timed(exec, ns.name); // warm caches
+    let npmExec: string[] | undefined;
+    if (withNpm) {
+      const dir = await Deno.makeTempDir({ prefix: "wgc-benchjoin-" });
+      lab.defer(() => Deno.remove(dir, { recursive: true }));
+      const root = new URL("../", import.meta.url).pathname;
+      const version = (await import("../src/version.ts")).VERSION;
+      await run(
+        [Deno.execPath(), "run", "-A", `${root}tools/release.ts`, "pack:npm", "--out", dir],
+        {
+          timeoutMs: 120_000,
+        },
+      );
+      await run([
+        "npm",
+        "install",
+        "-g",
+        "--prefix",
+        `${dir}/npm`,
+        "--no-audit",
+        "--no-fund",
+        `${dir}/wgcage-${version}.tgz`,
+      ], { timeoutMs: 300_000 });
+      npmExec = [`${dir}/npm/bin/wgcage`, "exec", name, "--", "true"];
+    }
+    for (let i = 0; i < 3; i++) {
+      // warm caches
+      await timed(exec, ns.name);
+      if (npmExec) await timed(npmExec, ns.name);
+    }
     for (let i = 0; i < runs; i++) {
       anchor.push((await timed([Deno.execPath(), "run", "-A", "--quiet", empty], ns.name)).ms);
       const j = await timed(exec, ns.name);
       if (j.code !== 0) throw new Error(`exec exited ${j.code}`);
       joins.push(j.ms);
+      if (npmExec) {
+        const n = await timed(npmExec, ns.name);
+        if (n.code !== 0) throw new Error(`exec from the npm package exited ${n.code}`);
+        npmJoins.push(n.ms);
+      }
     }
     const t0 = performance.now();
     const batch = await Promise.all(
@@ -76,11 +117,19 @@ try {
       `wgcage exec ${name} -- true (from source): median ${f(median(joins))} ms, ` +
         `min ${f(Math.min(...joins))}, max ${f(Math.max(...joins))} (${runs} runs)`,
     );
+    if (npmJoins.length > 0) {
+      console.log(
+        `wgcage exec ${name} -- true (the npm package, installed): median ${
+          f(median(npmJoins))
+        } ms, min ${f(Math.min(...npmJoins))}, max ${f(Math.max(...npmJoins))} (${runs} runs)`,
+      );
+    }
     console.log(
       `${concurrent} concurrent execs: ${concurrent - failed} succeeded, ${failed} failed, ` +
         `batch ${f(batchMs)} ms, slowest ${f(Math.max(...batch.map((b) => b.ms)))} ms`,
     );
     console.log(`join_median_ms=${f(median(joins))}`);
+    if (npmJoins.length > 0) console.log(`npm_join_median_ms=${f(median(npmJoins))}`);
     if (failed > 0) Deno.exitCode = 1;
   } finally {
     await run(wgcageArgv(["down", name]), { ns: ns.name, allowFailure: true });
