@@ -265,6 +265,24 @@ static void test_ecn_gso_keeps_cwr_on_first(void) {
   CHECK(!(out[1][20 + 13] & F_CWR) && !(out[2][20 + 13] & F_CWR));
 }
 
+/* URG and the urgent pointer stay on every segment, as Linux's
+ * tcp_gso_segment leaves them; PSH only on the last. */
+static void test_urg_kept_on_every_segment(void) {
+  struct tcp_spec s = {
+      .src_last = 1, .sport = 1, .dport = 2, .flags = F_ACK | F_URG | F_PSH, .payload_len = 2100};
+  size_t len = build_tcp(super, &s);
+  wbe16(super + 20 + 18, 7); /* urgent pointer */
+  fill_l4_checksum(super, len);
+  struct wgl_vnet_hdr h;
+  make_partial(super, len, &h, WGL_VNET_GSO_TCPV4, 1000);
+  CHECK(wgl_offload_segment(&h, super, len, 0, out[0], SLOT, SLOT, lens, 64) == 3);
+  for (int j = 0; j < 3; j++) {
+    CHECK((out[j][20 + 13] & F_URG) && be16(out[j] + 20 + 18) == 7);
+    CHECK(((out[j][20 + 13] & F_PSH) != 0) == (j == 2));
+    CHECK(l4_verify(out[j], lens[j]) == 0xffff);
+  }
+}
+
 static void check_udp_segments(int v6) {
   size_t len = build_udp(super, v6, 3 * 1200 + 7);
   struct wgl_vnet_hdr h;
@@ -540,6 +558,7 @@ int main(void) {
   test_tcp_v6_with_options_segmentation();
   test_tcp_exact_multiple_has_no_empty_tail();
   test_ecn_gso_keeps_cwr_on_first();
+  test_urg_kept_on_every_segment();
   test_udp_v4_segmentation();
   test_udp_v6_segmentation();
   test_partial_checksum_completed_without_gso();
