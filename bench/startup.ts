@@ -1,11 +1,15 @@
 /**
  * Start-up time: `wgcage --config … -- true` against a listening wireguard-go
- * peer on the loopback of a test namespace, timed with hyperfine, next to
- * its anchors in the same run: Deno's own start-up (`deno run` of an empty
+ * peer on the loopback of a test namespace, next to its anchors in the same
+ * run: Deno's own start-up (`deno run` of an empty
  * script) and bringing up a namespace with wireguard-go (no handshake). Beside
  * the from-source form it times the installed npm form: the package packed
  * (`tools/release.ts pack:npm`) and installed into a prefix of the run's own
  * (npm, with the registry or npm's cache), started through its bin.
+ *
+ * The commands run in rounds, each once a round, in turn (after 3 rounds of
+ * warm-up), so that a shared host whose load drifts weighs on all of them
+ * alike; each figure is the median of its runs, with their standard deviation.
  *
  *     deno task bench:startup [--runs 20] [--no-npm]
  *
@@ -13,7 +17,7 @@
  * before and after the runs is printed too (other work on a small machine
  * moves every figure). From source, `deno task bench:startup` runs build.ts
  * first, so wgcage starts from its bundle (see src/main.ts). Needs root
- * (namespaces, /dev/net/tun), wireguard-go, wg and hyperfine.
+ * (namespaces, /dev/net/tun), wireguard-go and wg.
  *
  * @module
  */
@@ -22,6 +26,7 @@ import { parseArgs } from "node:util";
 import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
 import { run } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
+import { loadAverage } from "./_lib.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -33,23 +38,34 @@ const withNpm = !args.values["no-npm"];
 requireRoot("bench:startup");
 await requireTool("wireguard-go", "wireguard-go");
 await requireTool("wg", "wireguard-tools");
-await requireTool("hyperfine", "hyperfine");
 
-function shellQuote(argv: readonly string[]): string {
-  return argv.map((a) => /^[A-Za-z0-9_./=:@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
-    .join(" ");
+/** Wall time of one run of `argv` in ms; throws when it fails. */
+async function timeOne(argv: readonly string[]): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t0;
+  if (!out.success) {
+    throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return ms;
 }
 
-interface HyperfineResult {
-  command: string;
+interface Timing {
   median: number;
-  mean: number;
   stddev: number;
 }
 
-/** The 1, 5 and 15 minute load averages, as /proc/loadavg gives them. */
-function loadAverage(): string {
-  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+function timing(xs: readonly number[]): Timing {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const stddev = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+  return { median, stddev };
 }
 
 const lab = await Lab.open();
@@ -75,11 +91,10 @@ try {
       "ip netns del $n",
     ].join("\n"),
   );
-  const json = `${dir}/hyperfine.json`;
-  const commands = [
-    shellQuote([Deno.execPath(), "run", "-A", "--quiet", empty]),
-    `sh ${bringUp}`,
-    shellQuote(["ip", "netns", "exec", ns.name, ...wgcageArgv(["--config", config, "--", "true"])]),
+  const commands: string[][] = [
+    [Deno.execPath(), "run", "-A", "--quiet", empty],
+    ["sh", bringUp],
+    ["ip", "netns", "exec", ns.name, ...wgcageArgv(["--config", config, "--", "true"])],
   ];
   // Warm Deno's module cache first, so the runs measure start-up, not transpiling.
   await run(["ip", "netns", "exec", ns.name, ...wgcageArgv(["--config", config, "--", "true"])]);
@@ -114,24 +129,20 @@ try {
       "true",
     ];
     await run(npmArgv);
-    commands.push(shellQuote(npmArgv));
+    commands.push(npmArgv);
   }
   const loadBefore = loadAverage();
-  await run([
-    "hyperfine",
-    "--warmup",
-    "3",
-    "--runs",
-    String(runs),
-    "--style",
-    "none",
-    "--export-json",
-    json,
-    ...commands,
-  ], { timeoutMs: 600_000 });
-  const results = (JSON.parse(await Deno.readTextFile(json)) as { results: HyperfineResult[] })
-    .results;
-  const ms = (s: number) => (s * 1000).toFixed(1);
+  const times: number[][] = commands.map(() => []);
+  for (let round = -3; round < runs; round++) {
+    // Each round starts with the next command, so none always runs first.
+    for (let k = 0; k < commands.length; k++) {
+      const i = (k + Math.max(round, 0)) % commands.length;
+      const ms = await timeOne(commands[i]);
+      if (round >= 0) times[i].push(ms);
+    }
+  }
+  const results = times.map(timing);
+  const ms = (x: number) => x.toFixed(1);
   console.log(`load average: ${loadBefore} before the runs, ${loadAverage()} after`);
   const [deno, anchor, wgcage, npm] = results;
   console.log(`deno run (empty script): median ${ms(deno.median)} ms`);
