@@ -26,6 +26,7 @@ import {
   NOBODY,
   nobodyDenoDir,
   privateTunNode,
+  rootlessArgv,
   wgcageArgv,
   wgQuick,
   writeConfig,
@@ -58,12 +59,10 @@ Deno.test("an endpoint name whose address changes mid-run is followed: traffic r
     });
     await startServices(peerNs, { binds: ["10.99.0.1"] });
 
-    // The /etc/hosts wgcage's lookups see, written in place (a bind mount
-    // follows the file, not its name).
-    const dir = await Deno.makeTempDir({ prefix: "wgc-hosts-" });
-    lab.defer(() => Deno.remove(dir, { recursive: true }));
-    await Deno.chmod(dir, 0o755);
-    const hosts = `${dir}/hosts`;
+    // The /etc/hosts wgcage's lookups see, beside its TUN node, written in
+    // place (a bind mount follows the file, not its name).
+    const tunDir = await privateTunNode(lab, 0o666);
+    const hosts = `${tunDir}/hosts`;
     const writeHosts = async (address: string) => {
       const file = await Deno.open(hosts, { write: true, create: true, truncate: true });
       await file.write(new TextEncoder().encode(`127.0.0.1\tlocalhost\n${address}\t${NAME}\n`));
@@ -81,34 +80,19 @@ Deno.test("an endpoint name whose address changes mid-run is followed: traffic r
       }]),
       NOBODY,
     );
-    const tunDir = await privateTunNode(lab, 0o666);
     const denoDir = await nobodyDenoDir(lab);
-    const wgcage = clientNs.spawn([
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      [
-        'mount --bind "$0" /etc/hosts',
-        // No name service cache may answer from the real /etc/hosts.
-        "{ [ ! -d /run/nscd ] || mount -t tmpfs tmpfs /run/nscd; }",
-        'mount --bind "$1/tun" /dev/net/tun',
-        "shift",
-        'exec "$@"',
-      ].join(" && "),
-      hosts,
+    const wgcage = clientNs.spawn(rootlessArgv(
       tunDir,
-      "setpriv",
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      "env",
-      `DENO_DIR=${denoDir}`,
-      "HOME=/tmp",
-      ...wgcageArgv(["-v", "--config", config, "--", ...probeArgv("udp-stream", "10.99.0.1:8082")]),
-    ]);
+      { DENO_DIR: denoDir, HOME: "/tmp" },
+      wgcageArgv(["-v", "--config", config, "--", ...probeArgv("udp-stream", "10.99.0.1:8082")]),
+      {
+        prelude: [
+          'mount --bind "$0/hosts" /etc/hosts',
+          // No name service cache may answer from the real /etc/hosts.
+          "{ [ ! -d /run/nscd ] || mount -t tmpfs tmpfs /run/nscd; }",
+        ].join(" && "),
+      },
+    ));
     const echoes = () =>
       wgcage.lines.filter((l) => l.startsWith("echo ")).map((l) => Number(l.slice(5)));
     const until = async (what: string, ms: number, done: () => boolean) => {

@@ -18,6 +18,7 @@ import {
   NOBODY,
   nobodyDenoDir,
   privateTunNode,
+  rootlessArgv,
   wgcageArgv,
   wgQuick,
   writeConfig,
@@ -59,27 +60,15 @@ async function runner(lab: Lab, ns: string, rootless: boolean, uid = NOBODY): Pr
   lab.defer(() => Deno.remove(runtime, { recursive: true }));
   await Deno.chown(runtime, uid, uid);
   await Deno.chmod(runtime, 0o700);
-  const env = [`HOME=/tmp`, `DENO_DIR=${denoDir}`, `XDG_RUNTIME_DIR=${runtime}`];
+  const env = { HOME: "/tmp", DENO_DIR: denoDir, XDG_RUNTIME_DIR: runtime };
   return {
     stateDir: `${runtime}/wgcage`,
     wgcage: (args, opts) =>
-      run([
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
-        tunDir,
-        "setpriv",
-        `--reuid=${uid}`,
-        `--regid=${uid}`,
-        "--clear-groups",
-        "env",
-        ...env,
-        ...wgcageArgv(args),
-      ], { ns, allowFailure: true, timeoutMs: opts?.timeoutMs ?? 60_000 }),
+      run(rootlessArgv(tunDir, env, wgcageArgv(args), { uid }), {
+        ns,
+        allowFailure: true,
+        timeoutMs: opts?.timeoutMs ?? 60_000,
+      }),
   };
 }
 

@@ -25,6 +25,7 @@ import {
   NOBODY,
   nobodyDenoDir,
   privateTunNode,
+  rootlessArgv,
   wgcageArgv,
   wgQuick,
   writeConfig,
@@ -136,26 +137,13 @@ Deno.test("live cage (nobody): wgcage wg NAME show runs the stock wg against the
     lab.defer(() => Deno.remove(runtime, { recursive: true }));
     await Deno.chown(runtime, NOBODY, NOBODY);
     await Deno.chmod(runtime, 0o700);
+    const env = { HOME: "/tmp", DENO_DIR: denoDir, XDG_RUNTIME_DIR: runtime };
     const as = (args: string[]) =>
-      run([
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
-        tunDir,
-        "setpriv",
-        `--reuid=${NOBODY}`,
-        `--regid=${NOBODY}`,
-        "--clear-groups",
-        "env",
-        "HOME=/tmp",
-        `DENO_DIR=${denoDir}`,
-        `XDG_RUNTIME_DIR=${runtime}`,
-        ...wgcageArgv(args),
-      ], { ns: ns.name, allowFailure: true, timeoutMs: 60_000 });
+      run(rootlessArgv(tunDir, env, wgcageArgv(args)), {
+        ns: ns.name,
+        allowFailure: true,
+        timeoutMs: 60_000,
+      });
     const name = `lw${Deno.pid % 10000}`;
     const up = await as(["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d: ${up.stderr}`);

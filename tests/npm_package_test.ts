@@ -15,7 +15,7 @@
 
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { run } from "./harness/process.ts";
-import { loopbackPeer, NOBODY, nobodyDenoDir, privateTunNode } from "./e2e/wgcage.ts";
+import { loopbackPeer, NOBODY, nobodyDenoDir, privateTunNode, rootlessArgv } from "./e2e/wgcage.ts";
 import { VERSION } from "../src/version.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -41,25 +41,7 @@ async function asNobody(
   env: Record<string, string>,
   argv: string[],
 ): Promise<string[]> {
-  const tunDir = await privateTunNode(lab, 0o666);
-  return [
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "sh",
-    "-c",
-    'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
-    tunDir,
-    "setpriv",
-    `--reuid=${NOBODY}`,
-    `--regid=${NOBODY}`,
-    "--clear-groups",
-    "env",
-    "-i",
-    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    ...argv,
-  ];
+  return rootlessArgv(await privateTunNode(lab, 0o666), env, argv, { clearEnv: true });
 }
 
 Deno.test({

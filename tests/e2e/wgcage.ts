@@ -55,6 +55,53 @@ export async function privateTunNode(lab: Lab, mode: number): Promise<string> {
   return dir;
 }
 
+/** How {@link rootlessArgv} runs a command. */
+export interface RootlessOptions {
+  /** The user and group it runs as; 65534 unless given. */
+  uid?: number;
+  /** Starts from an empty environment (`env -i`) instead of root's. */
+  clearEnv?: boolean;
+  /**
+   * Shell run first, as root in the private mount namespace; `$0` is the TUN
+   * node's directory.
+   */
+  prelude?: string;
+}
+
+/**
+ * `argv` as an unprivileged user with `env` added, seeing the TUN node of
+ * `tunDir` (from {@link privateTunNode}) over /dev/net/tun in a private mount
+ * namespace.
+ */
+export function rootlessArgv(
+  tunDir: string,
+  env: Record<string, string>,
+  argv: readonly string[],
+  opts: RootlessOptions = {},
+): string[] {
+  const uid = opts.uid ?? NOBODY;
+  const steps = opts.prelude === undefined ? [] : [opts.prelude];
+  steps.push('mount --bind "$0/tun" /dev/net/tun', 'exec "$@"');
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    steps.join(" && "),
+    tunDir,
+    "setpriv",
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    "--clear-groups",
+    "env",
+    ...(opts.clearEnv ? ["-i"] : []),
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...argv,
+  ];
+}
+
 export interface WgcageRun {
   ns?: Namespace;
   args: string[];
@@ -78,23 +125,7 @@ export async function runWgcage(lab: Lab, r: WgcageRun): Promise<RunResult> {
     const tunDir = await privateTunNode(lab, r.tunMode ?? 0o666);
     env.DENO_DIR = await nobodyDenoDir(lab);
     env.HOME = "/tmp";
-    argv = [
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
-      tunDir,
-      "setpriv",
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      "env",
-      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      ...argv,
-    ];
+    argv = rootlessArgv(tunDir, env, argv);
   } else if (Object.keys(env).length > 0) {
     argv = ["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
   }

@@ -8,7 +8,7 @@
 
 import type { Lab, Namespace } from "../harness/netns.ts";
 import type { NsProcess, RunResult } from "../harness/process.ts";
-import { NOBODY, nobodyDenoDir, privateTunNode, wgcageArgv } from "../e2e/wgcage.ts";
+import { nobodyDenoDir, privateTunNode, rootlessArgv, wgcageArgv } from "../e2e/wgcage.ts";
 
 /** Absolute path of probe.ts. */
 export const PROBE = new URL("./probe.ts", import.meta.url).pathname;
@@ -45,24 +45,7 @@ export async function spawnWgcage(
   if (rootless) {
     const tunDir = await privateTunNode(lab, 0o666);
     const denoDir = await nobodyDenoDir(lab);
-    argv = [
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount --bind "$0/tun" /dev/net/tun && exec "$@"',
-      tunDir,
-      "setpriv",
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      "env",
-      `DENO_DIR=${denoDir}`,
-      "HOME=/tmp",
-      ...argv,
-    ];
+    argv = rootlessArgv(tunDir, { DENO_DIR: denoDir, HOME: "/tmp" }, argv);
   }
   return ns.spawn(argv);
 }
