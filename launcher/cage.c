@@ -23,17 +23,16 @@
  * Stages and sync bytes are drawn in README.md.
  */
 #include "cage.h"
+#include "identity.h"
 #include "packet_io.h"
 #include "release.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -455,16 +454,6 @@ static uint32_t read_u32le(const uint8_t *b) {
   return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-static int parse_id(const char *s, unsigned *out) {
-  if (s == NULL || *s == '\0') return -EINVAL;
-  char *end = NULL;
-  errno = 0;
-  unsigned long v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v > UINT_MAX - 1) return -EINVAL;
-  *out = (unsigned)v;
-  return 0;
-}
-
 /* Mode and credentials: the caller's identity when not root; as root, the
  * sudo user's identity (with their supplementary groups) unless map_root. In
  * every mode the cage gets a user namespace of its own (unless no_userns). */
@@ -475,8 +464,9 @@ static int plan_identity(struct plan *p) {
     ping_gid = p->map_root ? 0 : getegid();
   } else {
     unsigned uid = 0, gid = 0;
-    bool sudo = !p->map_root && getuid() == 0 && parse_id(getenv("SUDO_UID"), &uid) == 0 &&
-                parse_id(getenv("SUDO_GID"), &gid) == 0;
+    bool sudo = !p->map_root && getuid() == 0 &&
+                wgl_identity_parse_id(getenv("SUDO_UID"), &uid) == 0 &&
+                wgl_identity_parse_id(getenv("SUDO_GID"), &gid) == 0;
     if (!sudo) {
       p->mode = MODE_ROOT;
       ping_gid = getegid();
@@ -485,26 +475,8 @@ static int plan_identity(struct plan *p) {
       p->uid = uid;
       p->gid = gid;
       ping_gid = gid;
-      struct passwd *pw = getpwuid(uid);
-      int n = 64;
-      for (int tries = 0; pw != NULL && tries < 4; tries++) {
-        gid_t *groups = realloc(p->groups, (size_t)n * sizeof(gid_t));
-        if (groups == NULL) return -ENOMEM;
-        p->groups = groups;
-        int want = n;
-        if (getgrouplist(pw->pw_name, gid, p->groups, &want) >= 0) {
-          p->group_count = want;
-          break;
-        }
-        n = want > n ? want : n * 2;
-      }
-      if (p->group_count == 0) {
-        free(p->groups);
-        p->groups = malloc(sizeof(gid_t));
-        if (p->groups == NULL) return -ENOMEM;
-        p->groups[0] = gid;
-        p->group_count = 1;
-      }
+      int rc = wgl_identity_groups(uid, gid, &p->groups, &p->group_count);
+      if (rc < 0) return rc;
     }
   }
   snprintf(p->ping_range, sizeof p->ping_range, "%u %u\n", (unsigned)ping_gid, (unsigned)ping_gid);

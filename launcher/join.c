@@ -22,12 +22,11 @@
 #include "join.h"
 
 #include "cage.h"
+#include "identity.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -140,16 +139,6 @@ static void join_plan_free(struct join_plan *p) {
   free(p->groups);
 }
 
-static bool join_parse_id(const char *s, unsigned *out) {
-  if (s == NULL || *s == '\0') return false;
-  char *end = NULL;
-  errno = 0;
-  unsigned long v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v > UINT_MAX - 1) return false;
-  *out = (unsigned)v;
-  return true;
-}
-
 /* As cage.c decides it: the caller's identity when not root; as root, the
  * sudo user's (with their groups), else root of the cage. */
 static int join_identity(struct join_plan *p) {
@@ -158,33 +147,15 @@ static int join_identity(struct join_plan *p) {
     p->mode = JOIN_USERNS;
     return 0;
   }
-  if (getuid() != 0 || !join_parse_id(getenv("SUDO_UID"), &uid) ||
-      !join_parse_id(getenv("SUDO_GID"), &gid)) {
+  if (getuid() != 0 || wgl_identity_parse_id(getenv("SUDO_UID"), &uid) != 0 ||
+      wgl_identity_parse_id(getenv("SUDO_GID"), &gid) != 0) {
     p->mode = JOIN_ROOT;
     return 0;
   }
   p->mode = JOIN_SUDO;
   p->uid = uid;
   p->gid = gid;
-  struct passwd *pw = getpwuid(uid);
-  int n = 64;
-  for (int tries = 0; pw != NULL && tries < 4; tries++) {
-    gid_t *groups = realloc(p->groups, (size_t)n * sizeof(gid_t));
-    if (groups == NULL) return -ENOMEM;
-    p->groups = groups;
-    int want = n;
-    if (getgrouplist(pw->pw_name, gid, p->groups, &want) >= 0) {
-      p->group_count = want;
-      return 0;
-    }
-    n = want > n ? want : n * 2;
-  }
-  free(p->groups);
-  p->groups = malloc(sizeof(gid_t));
-  if (p->groups == NULL) return -ENOMEM;
-  p->groups[0] = gid;
-  p->group_count = 1;
-  return 0;
+  return wgl_identity_groups(uid, gid, &p->groups, &p->group_count);
 }
 
 /* Opens the cage's namespaces; the user namespace only when it is not ours

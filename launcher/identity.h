@@ -1,0 +1,26 @@
+/*
+ * identity.h — the sudo user's identity, decided alike by cage.c (a new cage)
+ * and join.c (a command into a live cage): the uid and gid from SUDO_UID and
+ * SUDO_GID, and that user's supplementary groups.
+ *
+ * Internal to the launcher (no symbol table in src/launcher/). Both run in
+ * the parent before the clone: they may allocate. Every function returns
+ * >= 0 on success and -errno on failure.
+ */
+#ifndef WGL_IDENTITY_H
+#define WGL_IDENTITY_H
+
+#include <sys/types.h>
+
+/* A uid or gid as SUDO_UID and SUDO_GID hold it: decimal, below UINT_MAX.
+ * Returns 0, or -EINVAL for NULL, an empty string, trailing text or a value
+ * out of range (*out unchanged). */
+int wgl_identity_parse_id(const char *s, unsigned *out);
+
+/* The supplementary groups of user `uid` (getgrouplist of its passwd entry,
+ * with `gid`) into *groups, realloc'd (the caller frees it), and *count;
+ * `gid` alone when `uid` has no passwd entry or the list did not settle in 4
+ * tries. Returns 0 or -ENOMEM. */
+int wgl_identity_groups(uid_t uid, gid_t gid, gid_t **groups, int *count);
+
+#endif
