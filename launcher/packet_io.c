@@ -257,6 +257,25 @@ static int wait_writable(int fd, int timeout_ms) {
   return r > 0;
 }
 
+/* What a send batch does next after sendmmsg returned r <= 0 for the message
+ * at hand. */
+enum send_next {
+  SEND_RETRY, /* interrupted, or writable again after a full buffer */
+  SEND_SKIP,  /* the message failed on its own: skip it */
+  SEND_STOP,  /* still full after the one wait a batch has, or nothing sent */
+};
+
+static enum send_next send_failed(int fd, int r, int *waited) {
+  if (r < 0 && errno == EINTR) return SEND_RETRY;
+  if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && !*waited) {
+    *waited = 1;
+    if (wait_writable(fd, SEND_WAIT_MS)) return SEND_RETRY;
+  }
+  /* Unreachable or refused destinations fail one message: skip it. */
+  if (r < 0 && errno != EAGAIN && errno != ENOBUFS) return SEND_SKIP;
+  return SEND_STOP;
+}
+
 int32_t wgl_udp_send_batch(int32_t fd, const uint8_t *slots, uint32_t slot_size,
                            const uint32_t *desc, uint32_t count) {
   int domain = socket_domain(fd);
@@ -292,13 +311,9 @@ int32_t wgl_udp_send_batch(int32_t fd, const uint8_t *slots, uint32_t slot_size,
         sent += r;
         continue;
       }
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && !waited) {
-        waited = 1;
-        if (wait_writable(fd, SEND_WAIT_MS)) continue;
-      }
-      /* Unreachable or refused destinations fail one message: skip it. */
-      if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
+      enum send_next next = send_failed(fd, r, &waited);
+      if (next == SEND_RETRY) continue;
+      if (next == SEND_SKIP) {
         done++;
         continue;
       }
@@ -597,7 +612,6 @@ int32_t wgl_udp_send_batch_gso(int32_t fd, const uint8_t *slots, uint32_t slot_s
         done += (uint32_t)r;
         continue;
       }
-      if (r < 0 && errno == EINTR) continue;
       if (r < 0 && (errno == EIO || errno == EINVAL) && segs[done] > 1) {
         /* The kernel or the route cannot segment: off for good, and the rest
          * of the batch from this run on goes out one datagram at a time. */
@@ -607,12 +621,9 @@ int32_t wgl_udp_send_batch_gso(int32_t fd, const uint8_t *slots, uint32_t slot_s
                                           desc + (size_t)from * WG_DESC_WORDS, count - from);
         return sent + (rest > 0 ? rest : 0);
       }
-      if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && !waited) {
-        waited = 1;
-        if (wait_writable(fd, SEND_WAIT_MS)) continue;
-      }
-      /* Unreachable or refused destinations fail one message: skip it. */
-      if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
+      enum send_next next = send_failed(fd, r, &waited);
+      if (next == SEND_RETRY) continue;
+      if (next == SEND_SKIP) {
         done++;
         continue;
       }
