@@ -18,7 +18,7 @@
 import { Capture } from "./harness/capture.ts";
 import { PacketLoss } from "./harness/loss.ts";
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
-import { describePacket, isLinkChatter } from "./harness/pcap.ts";
+import { assertOnlyWireGuard } from "./harness/pcap.ts";
 import { clientArgv, parseClientReport, startServices } from "./harness/services.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { endpointOf, requireWireguardGo, WgPeer, WIREGUARD_GO_BUILDS } from "./harness/wg_peer.ts";
@@ -111,17 +111,7 @@ for (const build of WIREGUARD_GO_BUILDS) {
             const line = r.stderr.split("\n").find((l) => l.includes("offloads:")) ?? "";
             for (const s of c.says) assert(line.includes(s), `-v said '${line}', not '${s}'`);
           }
-          const packets = (await capture.stop()).filter((p) => !isLinkChatter(p));
-          const other = packets.filter((p) =>
-            !(p.protocol === 17 && (p.srcPort === WG_PORT || p.dstPort === WG_PORT))
-          );
-          assert(packets.length > 0, "the capture saw nothing");
-          assert(
-            other.length === 0,
-            `packets other than WireGuard UDP crossed the veth: ${
-              other.slice(0, 5).map(describePacket).join("; ")
-            }`,
-          );
+          assertOnlyWireGuard(await capture.stop(), WG_PORT);
         });
       }
       const loss = await PacketLoss.add(lab, clientNs, link.b.ifname, 5);

@@ -235,3 +235,27 @@ export function isLinkChatter(p: PcapPacket): boolean {
   }
   return false;
 }
+
+/**
+ * Throws unless the capture holds something besides link chatter, and
+ * nothing but UDP to or from WireGuard's `port`: all that may cross the wire
+ * outside the tunnel. `nothing` is the message when the capture is empty.
+ */
+export function assertOnlyWireGuard(
+  packets: readonly PcapPacket[],
+  port: number,
+  nothing = "the capture saw nothing",
+): void {
+  const traffic = packets.filter((p) => !isLinkChatter(p));
+  const other = traffic.filter((p) =>
+    !(p.protocol === 17 && (p.srcPort === port || p.dstPort === port))
+  );
+  if (traffic.length === 0) throw new Error(nothing);
+  if (other.length !== 0) {
+    throw new Error(
+      `packets other than WireGuard UDP crossed the veth: ${
+        other.slice(0, 5).map(describePacket).join("; ")
+      }`,
+    );
+  }
+}
