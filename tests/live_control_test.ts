@@ -281,3 +281,79 @@ Deno.test("live cage (root): garbage on the control socket gets errno= or a clos
     await lab.close();
   }
 });
+
+/** The peer rows of `wg show IFACE dump`, by public key: the fields after the key. */
+async function dumpPeers(iface: string, ns?: string): Promise<Map<string, string[]>> {
+  const dump = await run(["wg", "show", iface, "dump"], { ns, allowFailure: true });
+  assert(dump.code === 0, `wg show ${iface} dump: ${dump.stderr}`);
+  const rows = dump.stdout.trim().split("\n").slice(1).map((l) => l.split("\t"));
+  return new Map(rows.map((r) => [r[0], r.slice(1)]));
+}
+
+Deno.test("live cage (root): wg set changes keepalive and preshared key while traffic flows, without a new session", async () => {
+  requireRoot("The control socket test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await requireTool("wg", "wireguard-tools");
+  const lab = await Lab.open();
+  const name = `lp${Deno.pid % 10000}`;
+  try {
+    const { ns, keys, a, config } = await setup(lab, "livepsk", 0);
+    await startServices(ns, { binds: ["10.94.0.1"] });
+    const psk = (await run(["wg", "genpsk"])).stdout.trim();
+    const pskFile = await Deno.makeTempFile({ prefix: "wgc-psk-" });
+    lab.defer(() => Deno.remove(pskFile));
+    await Deno.writeTextFile(pskFile, psk + "\n");
+    const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d: ${up.stderr}`);
+    try {
+      // [psk, endpoint, allowed ips, latest handshake, rx, tx, keepalive]
+      const before = (await dumpPeers(name)).get(a.keys.publicKey)!;
+      const peerBefore = (await dumpPeers(a.ifname, ns.name)).get(keys.publicKey)!;
+      assert(Number(before[3]) > 0, `no handshake yet: ${before}`);
+      const fetching = wgcage(ns, [
+        "exec",
+        name,
+        "--",
+        ...clientArgv("data", "10.94.0.1", { bytes: 8 << 20 }),
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+      const set = await run([
+        "wg",
+        "set",
+        name,
+        "peer",
+        a.keys.publicKey,
+        "persistent-keepalive",
+        "1",
+        "preshared-key",
+        pskFile,
+      ], { allowFailure: true });
+      assert(set.code === 0, `wg set: ${set.stderr}`);
+      const report = parseClientReport(await fetching);
+      assert(
+        report.ok && report.bytes === 8 << 20,
+        `8 MiB across the change: ${JSON.stringify(report)}`,
+      );
+
+      const after = (await dumpPeers(name)).get(a.keys.publicKey)!;
+      assert(after[0] === psk && after[6] === "1", `psk and keepalive not set: ${after}`);
+      // The same session: no handshake on either side since (a re-added peer
+      // would have started over with one).
+      assert(after[3] === before[3], `a new handshake: ${before[3]} -> ${after[3]}`);
+      assert(Number(after[4]) > Number(before[4]), `no traffic: ${before[4]} -> ${after[4]}`);
+      const peerAfter = (await dumpPeers(a.ifname, ns.name)).get(keys.publicKey)!;
+      assert(peerAfter[3] === peerBefore[3], `the peer saw a new handshake: ${peerAfter}`);
+
+      // Keepalive now on, in place: the peer hears from the idle cage each second.
+      const rx0 = Number(peerAfter[4]);
+      await new Promise((r) => setTimeout(r, 2500));
+      const peerLater = (await dumpPeers(a.ifname, ns.name)).get(keys.publicKey)!;
+      assert(Number(peerLater[4]) >= rx0 + 64, `no keepalives: ${rx0} -> ${peerLater[4]}`);
+      assert(peerLater[3] === peerBefore[3], `the peer saw a new handshake: ${peerLater}`);
+    } finally {
+      await wgcage(ns, ["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});

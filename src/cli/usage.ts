@@ -232,7 +232,9 @@ are shared by every command that joins it (several CI steps, one session).
                           endpoint, keepalive, preshared key, private key)
   wgcage syncconf NAME FILE
       Applies a wg-quick file's differences (peers and keys; Address, DNS,
-      MTU and hooks are left out) without tearing the tunnel down.
+      MTU and hooks are left out) without tearing the tunnel down: a
+      peer that stays keeps its session through changes of its preshared
+      key (used from the next handshake), keepalive, AllowedIPs and endpoint.
   wgcage wg NAME ARGS…    runs the system 'wg' against the cage, rootless too:
                           wgcage wg ci show, wgcage wg ci showconf
 

@@ -127,9 +127,9 @@ export class LiveDevice {
 
   /**
    * Applies a `set=1` request in its order: device settings, replace_peers,
-   * then each peer. A peer whose preshared key or keepalive changes, or that
-   * loses an AllowedIP, is made anew in the core (its session starts over);
-   * new AllowedIPs and endpoints change in place. The cage's routes follow.
+   * then each peer. A known peer changes in place (preshared key, keepalive,
+   * AllowedIPs, endpoint): its sessions go on, and a new preshared key counts
+   * from the next handshake, as in wireguard-go. The cage's routes follow.
    */
   apply(change: DeviceChange): void {
     const dev = this.tunnel.device;
@@ -184,21 +184,15 @@ export class LiveDevice {
     const given = pc.presharedKey ?? existing?.presharedKey;
     const psk = isZero(given) ? undefined : given!.slice();
     const keepalive = pc.keepalive ?? existing?.keepalive ?? 0;
+    const same = (a: Cidr, b: Cidr) => formatCidr(maskCidr(a)) === formatCidr(maskCidr(b));
     const old = existing?.allowedIps ?? [];
     const wanted = pc.replaceAllowedIps ? [] : [...old];
     for (const c of pc.allowedIps) {
       const m = maskCidr(c);
-      if (!wanted.some((w) => formatCidr(maskCidr(w)) === formatCidr(m))) wanted.push(m);
+      if (!wanted.some((w) => same(w, m))) wanted.push(m);
     }
-    const lost = old.some((o) =>
-      !wanted.some((w) => formatCidr(maskCidr(w)) === formatCidr(maskCidr(o)))
-    );
-    const endpoint = pc.endpoint ?? (existing ? dev.endpoint(existing.id) : undefined);
-    const remake = existing === undefined || lost || keepalive !== existing.keepalive ||
-      !sameBytes(psk, existing.presharedKey);
     let peer: LivePeer;
-    if (remake) {
-      if (existing) this.#remove(existing);
+    if (existing === undefined) {
       // A prefix moves to this peer from any other that had it.
       for (const other of this.peers.values()) this.#drop(other, wanted);
       const id = dev.addPeer({
@@ -216,15 +210,26 @@ export class LiveDevice {
       };
       this.peers.set(key, peer);
     } else {
+      // In place: the peer's sessions go on.
       peer = existing;
-      const added = wanted.filter((w) =>
-        !old.some((o) => formatCidr(maskCidr(o)) === formatCidr(maskCidr(w)))
-      );
+      if (!sameBytes(psk, peer.presharedKey)) {
+        dev.setPresharedKey(peer.id, psk);
+        peer.presharedKey?.fill(0);
+        peer.presharedKey = psk;
+      } else {
+        psk?.fill(0);
+      }
+      if (keepalive !== peer.keepalive) {
+        dev.setKeepalive(peer.id, keepalive);
+        peer.keepalive = keepalive;
+      }
+      for (const o of old) if (!wanted.some((w) => same(w, o))) dev.removeAllowedIp(peer.id, o);
+      const added = wanted.filter((w) => !old.some((o) => same(o, w)));
       for (const other of this.peers.values()) if (other !== peer) this.#drop(other, added);
       for (const c of added) dev.addAllowedIp(peer.id, c);
       peer.allowedIps = wanted;
     }
-    if (endpoint) dev.setEndpoint(peer.id, endpoint);
+    if (pc.endpoint) dev.setEndpoint(peer.id, pc.endpoint);
   }
 
   /** Forgets `prefixes` in `peer`'s list (the core moved them already). */

@@ -176,6 +176,22 @@ class FakeCore {
     for (const p of this.peers.values()) p.ips = p.ips.filter((i) => i !== key);
     this.peers.get(id)!.ips.push(key);
   }
+  removeAllowedIp(id: number, c: Cidr): void {
+    const key = formatCidr(maskCidr(c));
+    this.calls.push(`removeAllowedIp ${id} ${key}`);
+    const p = this.peers.get(id)!;
+    p.ips = p.ips.filter((i) => i !== key);
+  }
+  setPresharedKey(id: number, psk: Uint8Array | undefined): void {
+    this.calls.push(`setPresharedKey ${id}`);
+    this.peers.get(id)!.psk = psk
+      ? Array.from(psk, (b) => b.toString(16).padStart(2, "0")).join("")
+      : ZERO;
+  }
+  setKeepalive(id: number, s: number): void {
+    this.calls.push(`setKeepalive ${id} ${s}`);
+    this.peers.get(id)!.keepalive = s;
+  }
   removePeer(id: number): void {
     this.calls.push(`removePeer ${id}`);
     this.peers.delete(id);
@@ -249,15 +265,17 @@ const APPLIES: [string, ApplyCase][] = [
     state: { a: ["10.0.0.0/24", "10.1.0.0/24"], b: [] },
     routes: ["10.0.0.0/24", "10.1.0.0/24"],
   }],
-  ["4 replace_allowed_ips replaces the list", {
+  ["4 replace_allowed_ips replaces the list, in place", {
     lines: ["public_key=" + A, "replace_allowed_ips=true", "allowed_ip=10.9.0.0/24"],
     state: { a: ["10.9.0.0/24"], b: ["10.1.0.0/24"] },
     routes: ["10.1.0.0/24", "10.9.0.0/24"],
+    remadeA: false,
   }],
-  ["5 replace_allowed_ips alone empties the list", {
+  ["5 replace_allowed_ips alone empties the list, in place", {
     lines: ["public_key=" + A, "replace_allowed_ips=true"],
     state: { a: [], b: ["10.1.0.0/24"] },
     routes: ["10.1.0.0/24"],
+    remadeA: false,
   }],
   ["6 remove removes the peer and its routes", {
     lines: ["public_key=" + B, "remove=true"],
@@ -323,6 +341,16 @@ const APPLIES: [string, ApplyCase][] = [
     state: { a: ["10.0.0.0/24"], b: ["10.1.0.0/24"] },
     remadeA: false,
   }],
+  ["18 keepalive and preshared key change in place", {
+    lines: ["public_key=" + A, "persistent_keepalive_interval=5", "preshared_key=" + PSK],
+    state: { a: ["10.0.0.0/24"], b: ["10.1.0.0/24"] },
+    remadeA: false,
+  }],
+  ["19 a peer removed and added again in one request is made anew", {
+    lines: ["public_key=" + A, "remove=true", "public_key=" + A, "allowed_ip=10.0.0.0/24"],
+    state: { a: ["10.0.0.0/24"], b: ["10.1.0.0/24"] },
+    remadeA: true,
+  }],
 ];
 
 for (const [name, c] of APPLIES) {
@@ -365,4 +393,25 @@ Deno.test("uapiGet lists the device and its peers as wireguard-go does", () => {
   strictEqual(lines.includes("persistent_keepalive_interval=25"), true);
   strictEqual(lines.includes("allowed_ip=10.1.0.0/24"), true);
   deepStrictEqual(lines.slice(-3), ["errno=0", "", ""]);
+});
+
+Deno.test("uapiSet changes keepalive and preshared key in the core in place; get=1 shows them", () => {
+  const { core, dev } = device();
+  strictEqual(
+    uapiSet(dev, ["public_key=" + A, "persistent_keepalive_interval=5", "preshared_key=" + PSK]),
+    0,
+  );
+  deepStrictEqual(core.calls, ["setPresharedKey 1", "setKeepalive 1 5"]);
+  strictEqual(core.peers.get(1)!.keepalive, 5);
+  strictEqual(core.peers.get(1)!.psk, PSK);
+  const got = uapiGet(dev);
+  strictEqual(got.includes(`preshared_key=${PSK}`), true);
+  strictEqual(got.includes("persistent_keepalive_interval=5"), true);
+  // The same values again: nothing to do. A zero key removes it.
+  core.calls.length = 0;
+  strictEqual(uapiSet(dev, ["public_key=" + A, "persistent_keepalive_interval=5"]), 0);
+  deepStrictEqual(core.calls, []);
+  strictEqual(uapiSet(dev, ["public_key=" + A, "preshared_key=" + ZERO]), 0);
+  deepStrictEqual(core.calls, ["setPresharedKey 1"]);
+  strictEqual(core.peers.get(1)!.psk, ZERO);
 });

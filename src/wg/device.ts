@@ -175,6 +175,9 @@ interface CoreExports {
   wg_peer_add(pub: number, psk: number, keepalive: number): number;
   wg_peer_remove(peer: number): number;
   wg_peer_allowed_ip_add(peer: number, family: number, addr: number, prefix: number): number;
+  wg_peer_allowed_ip_remove(peer: number, family: number, addr: number, prefix: number): number;
+  wg_peer_set_preshared_key(peer: number, psk: number): number;
+  wg_peer_set_keepalive(peer: number, keepalive: number): number;
   wg_peer_set_endpoint(peer: number, ep: number): number;
   wg_peer_endpoint(peer: number, out: number): number;
   wg_peer_stats(peer: number, out: number): number;
@@ -367,6 +370,47 @@ export class WgDevice {
       cidr.prefix,
     );
     check(`add allowed IP with prefix /${cidr.prefix}`, r);
+  }
+
+  /** Stops routing a prefix to a peer (if it has it); the peer's sessions stay. */
+  removeAllowedIp(peer: number, cidr: Prefix): void {
+    const len = cidr.family === 4 ? 4 : 16;
+    if (cidr.address.length !== len) {
+      throw new RangeError(
+        `Cannot remove allowed IP: a v${cidr.family} address has ${len} bytes, got ${cidr.address.length}`,
+      );
+    }
+    const r = this.#core.wg_peer_allowed_ip_remove(
+      peer,
+      cidr.family,
+      this.#put(cidr.address),
+      cidr.prefix,
+    );
+    check(`remove allowed IP with prefix /${cidr.prefix}`, r);
+  }
+
+  /**
+   * Changes a peer's preshared key (undefined: none) without ending its
+   * sessions; the next handshake uses it.
+   */
+  setPresharedKey(peer: number, psk: KeyBytes | undefined): void {
+    try {
+      const ptr = psk === undefined ? 0 : this.#put(keyBytes(psk, "preshared key"));
+      check("set the preshared key", this.#core.wg_peer_set_preshared_key(peer, ptr));
+    } finally {
+      this.#wipeScratch();
+    }
+  }
+
+  /**
+   * Changes a peer's persistent keepalive (seconds, 0 off) without ending
+   * its sessions; turned on, a keepalive goes at once.
+   */
+  setKeepalive(peer: number, seconds: number): void {
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 65535) {
+      throw new RangeError(`Cannot set keepalive: must be 0..65535 seconds, got ${seconds}`);
+    }
+    check("set the keepalive", this.#core.wg_peer_set_keepalive(peer, seconds));
   }
 
   /** Removes a peer; its keys are wiped. */

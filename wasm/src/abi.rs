@@ -657,6 +657,55 @@ pub unsafe extern "C" fn wg_peer_allowed_ip_add(
     }
 }
 
+/// Changes the peer's preshared key (`psk` 0: none) without ending its
+/// sessions; the next handshake uses it.
+#[no_mangle]
+pub unsafe extern "C" fn wg_peer_set_preshared_key(peer: u32, psk: usize) -> i32 {
+    let psk: Option<[u8; 32]> = if psk == 0 {
+        None
+    } else {
+        match array(psk) {
+            Ok(k) => Some(k),
+            Err(e) => return fail(e),
+        }
+    };
+    let r = device().set_preshared_key(peer, psk);
+    if let Some(mut p) = psk {
+        crate::ct::wipe(&mut p);
+    }
+    unit_status(r)
+}
+
+/// Changes the peer's persistent keepalive interval (seconds, 0 off) without
+/// ending its sessions.
+#[no_mangle]
+pub extern "C" fn wg_peer_set_keepalive(peer: u32, keepalive_s: u32) -> i32 {
+    unit_status(device().set_keepalive(peer, keepalive_s))
+}
+
+/// Stops routing `addr/prefix` (family 4 or 6) to the peer; its sessions stay.
+#[no_mangle]
+pub unsafe extern "C" fn wg_peer_allowed_ip_remove(
+    peer: u32,
+    family: u32,
+    addr: usize,
+    prefix: u32,
+) -> i32 {
+    let len = match family {
+        4 => 4,
+        6 => 16,
+        _ => return fail(Error::InvalidArgument),
+    };
+    match input(addr, len) {
+        Ok(a) => {
+            let mut copy = [0u8; 16];
+            copy[..len].copy_from_slice(a);
+            unit_status(device().remove_allowed_ip(peer, &copy[..len], prefix))
+        }
+        Err(e) => fail(e),
+    }
+}
+
 /// Sets the peer's endpoint from an endpoint record.
 #[no_mangle]
 pub unsafe extern "C" fn wg_peer_set_endpoint(peer: u32, ep: usize) -> i32 {

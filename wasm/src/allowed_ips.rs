@@ -71,6 +71,16 @@ impl<T: Copy + PartialEq> AllowedIps<T> {
         Ok(())
     }
 
+    /// Removes `addr/prefix` if it maps to `value`; returns whether it did.
+    /// Other prefixes, longer or shorter, stay.
+    pub fn remove(&mut self, addr: &[u8], prefix: u8, value: T) -> Result<bool, Error> {
+        let (trie, key) = self.trie_mut(addr).ok_or(Error::InvalidArgument)?;
+        if prefix > trie.width {
+            return Err(Error::BadPrefix);
+        }
+        Ok(trie.remove(key & mask(prefix), prefix, value))
+    }
+
     /// Removes every prefix that maps to `value`.
     pub fn remove_value(&mut self, value: T) {
         self.v4.remove_value(value);
@@ -247,6 +257,27 @@ impl<T: Copy + PartialEq> Trie<T> {
         best
     }
 
+    /// `key` is already masked to `len`.
+    fn remove(&mut self, key: u128, len: u8, value: T) -> bool {
+        let mut at = self.root;
+        while at != NONE {
+            let n = &self.nodes[at as usize];
+            if n.len > len || (key ^ n.key) & mask(n.len) != 0 {
+                return false;
+            }
+            if n.len == len {
+                if n.value != Some(value) {
+                    return false;
+                }
+                self.nodes[at as usize].value = None;
+                self.root = self.prune(self.root);
+                return true;
+            }
+            at = n.child[bit(key, n.len)];
+        }
+        false
+    }
+
     fn remove_value(&mut self, value: T) {
         for n in self.nodes.iter_mut() {
             if n.value == Some(value) {
@@ -333,6 +364,14 @@ mod tests {
         fn remove_value(&mut self, value: u32) {
             self.entries.retain(|e| e.3 != value);
         }
+        fn remove(&mut self, addr: &[u8], prefix: u8, value: u32) -> bool {
+            let key = key_of(addr) & mask(prefix);
+            let before = self.entries.len();
+            self.entries.retain(|&(f, k, p, v)| {
+                !(f == addr.len() && k == key && p == prefix && v == value)
+            });
+            self.entries.len() != before
+        }
     }
 
     fn v4(a: u8, b: u8, c: u8, d: u8) -> [u8; 4] {
@@ -404,6 +443,37 @@ mod tests {
     }
 
     #[test]
+    fn removing_one_prefix_keeps_the_nested_ones_and_other_values() {
+        let mut t = AllowedIps::new();
+        t.insert(&v4(10, 0, 0, 0), 8, 1).unwrap();
+        t.insert(&v4(10, 1, 0, 0), 16, 1).unwrap();
+        t.insert(&v4(10, 1, 2, 0), 24, 2).unwrap();
+        assert_eq!(
+            t.remove(&v4(10, 1, 2, 0), 24, 1),
+            Ok(false),
+            "not its value"
+        );
+        assert_eq!(
+            t.remove(&v4(10, 1, 0, 0), 24, 1),
+            Ok(false),
+            "not a prefix there"
+        );
+        assert_eq!(
+            t.remove(&v4(10, 1, 9, 9), 16, 1),
+            Ok(true),
+            "host bits ignored"
+        );
+        assert_eq!(t.lookup(&v4(10, 1, 9, 9)), Some(1), "the /8 answers now");
+        assert_eq!(t.lookup(&v4(10, 1, 2, 3)), Some(2));
+        assert_eq!(t.remove(&v4(10, 0, 0, 0), 8, 1), Ok(true));
+        assert_eq!(t.lookup(&v4(10, 1, 9, 9)), None);
+        assert_eq!(t.prefixes_of(2), vec![(vec![10, 1, 2, 0], 24)]);
+        assert_eq!(t.v4.live_nodes(), 1);
+        assert_eq!(t.remove(&v4(1, 2, 3, 4), 33, 1), Err(Error::BadPrefix));
+        assert_eq!(t.remove(&[1, 2, 3], 8, 1), Err(Error::InvalidArgument));
+    }
+
+    #[test]
     fn prefixes_of_lists_v4_then_v6() {
         let mut t = AllowedIps::new();
         let mut a6 = [0u8; 16];
@@ -466,6 +536,34 @@ mod tests {
                 let value = (rand.next() % 50) as u32;
                 t.remove_value(value);
                 naive.remove_value(value);
+            }
+            // One prefix at a time: one that is there (maybe of another
+            // value), and one that is near.
+            for _ in 0..300 {
+                let (addr, prefix, value) = if rand.next() % 2 == 0 && !naive.entries.is_empty() {
+                    let e = naive.entries[(rand.next() % naive.entries.len() as u64) as usize];
+                    let v = if rand.next() % 4 == 0 {
+                        (e.3 + 1) % 50
+                    } else {
+                        e.3
+                    };
+                    (e.1.to_be_bytes()[..len].to_vec(), e.2, v)
+                } else {
+                    let addr = random_addr(&mut rand, len, &pool);
+                    (
+                        addr,
+                        (rand.next() % (width + 1)) as u8,
+                        (rand.next() % 50) as u32,
+                    )
+                };
+                let want = naive.remove(&addr, prefix, value);
+                assert_eq!(
+                    t.remove(&addr, prefix, value),
+                    Ok(want),
+                    "remove {:?}/{}",
+                    addr,
+                    prefix
+                );
             }
             for _ in 0..200 {
                 let addr = random_addr(&mut rand, len, &pool);

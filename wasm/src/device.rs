@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::allowed_ips::AllowedIps;
 use crate::cookie::{CookieChecker, RateLimiter};
-use crate::ct::ct_eq;
+use crate::ct::{ct_eq, wipe};
 use crate::messages::{
     Error, EventKind, LoadMode, Op, Reason, DESC_ENDPOINT, DESC_LEN, DESC_OFFSET, DESC_OP,
     DESC_PEER, DESC_REASON, DESC_WORDS, ENDPOINT_WORDS, EVENT_A, EVENT_B, EVENT_CAPACITY,
@@ -241,6 +241,57 @@ impl Device {
         self.routes.insert(addr, prefix as u8, id)
     }
 
+    /// Changes the peer's preshared key in place, as wireguard-go does: its
+    /// sessions stay, and the next handshake mixes in the new key.
+    pub fn set_preshared_key(&mut self, id: u32, psk: Option<[u8; 32]>) -> Result<(), Error> {
+        let peer = self.peer(id)?;
+        if let Some(old) = peer.psk.as_mut() {
+            wipe(old);
+        }
+        peer.psk = psk;
+        if let Some(statik) = peer.statik.as_mut() {
+            wipe(&mut statik.psk);
+            statik.psk = psk.unwrap_or([0; 32]);
+        }
+        Ok(())
+    }
+
+    /// Changes the persistent keepalive interval in place (0 turns it off).
+    /// Turned on, a keepalive goes at once (as wireguard-go sends one); a
+    /// changed interval moves the armed timer by the difference.
+    pub fn set_keepalive(&mut self, id: u32, keepalive_s: u32) -> Result<(), Error> {
+        if keepalive_s > 65_535 {
+            return Err(Error::InvalidArgument);
+        }
+        let peer = self.peer(id)?;
+        let old = peer.timers.persistent_interval;
+        let new = keepalive_s as f64 * 1000.0;
+        peer.timers.persistent_interval = new;
+        if new == 0.0 {
+            peer.timers.persistent_keepalive = None;
+        } else if old == 0.0 {
+            peer.want_keepalive();
+        } else if let Some(at) = peer.timers.persistent_keepalive {
+            peer.timers.persistent_keepalive = Some(at - old + new);
+        }
+        Ok(())
+    }
+
+    /// Stops routing `addr/prefix` to the peer (a prefix another peer has
+    /// stays with it); its sessions stay.
+    pub fn remove_allowed_ip(&mut self, id: u32, addr: &[u8], prefix: u32) -> Result<(), Error> {
+        self.peer(id)?;
+        let max = match addr.len() {
+            4 => 32,
+            16 => 128,
+            _ => return Err(Error::InvalidArgument),
+        };
+        if prefix > max {
+            return Err(Error::BadPrefix);
+        }
+        self.routes.remove(addr, prefix as u8, id).map(|_| ())
+    }
+
     pub fn set_endpoint(&mut self, id: u32, endpoint: Endpoint) -> Result<(), Error> {
         if !endpoint.is_valid() {
             return Err(Error::InvalidArgument);
@@ -308,7 +359,7 @@ pub(crate) fn push_event(events: &mut VecDeque<Event>, kind: EventKind, peer: u3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_pair::pair;
+    use crate::test_pair::{ipv4, pair, poll, A_IP, B_IP};
 
     #[test]
     fn configuration_errors_are_reported() {
@@ -344,6 +395,83 @@ mod tests {
         assert!(n.a.indices.is_empty());
         n.b.remove_peer(0).unwrap();
         assert!(n.b.indices.is_empty());
+    }
+
+    #[test]
+    fn a_new_preshared_key_keeps_the_session_and_counts_from_the_next_handshake() {
+        let psk = Some([7; 32]);
+        let mut n = crate::test_pair::pair_with(psk, psk, 0);
+        n.a_to_b(b"start", 0.0);
+        let handshakes = n.a.stats(0).unwrap()[STATS_HANDSHAKES];
+        assert_eq!(handshakes, 1.0);
+        // Only A changes its key: the session goes on, both ways.
+        n.a.set_preshared_key(0, Some([8; 32])).unwrap();
+        assert!(n.a.peers[0].as_ref().unwrap().current.is_some());
+        assert_eq!(n.a_to_b(b"after", 10.0), vec![ipv4(A_IP, B_IP, b"after")]);
+        assert_eq!(n.b_to_a(b"back", 20.0), vec![ipv4(B_IP, A_IP, b"back")]);
+        assert_eq!(n.a.stats(0).unwrap()[STATS_HANDSHAKES], handshakes);
+        // The next handshake uses it: B with the old key cannot complete it.
+        n.a.initiate(0, 10_000.0).unwrap();
+        n.pump(Vec::new(), 10_000.0);
+        assert_eq!(n.a.stats(0).unwrap()[STATS_HANDSHAKES], handshakes);
+        // With the same key on both sides again, it completes.
+        n.b.set_preshared_key(0, Some([8; 32])).unwrap();
+        n.a.initiate(0, 30_000.0).unwrap();
+        n.pump(Vec::new(), 30_000.0);
+        assert_eq!(n.a.stats(0).unwrap()[STATS_HANDSHAKES], handshakes + 1.0);
+        assert_eq!(n.a.set_preshared_key(5, None), Err(Error::NoSuchPeer));
+    }
+
+    #[test]
+    fn keepalive_changes_in_place() {
+        let mut n = pair();
+        n.a_to_b(b"start", 0.0);
+        let handshakes = n.a.stats(0).unwrap()[STATS_HANDSHAKES];
+        // On: one keepalive at once, then one per interval.
+        n.a.set_keepalive(0, 25).unwrap();
+        let out = poll(&mut n.a, 100.0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].reason, Reason::Keepalive as u32);
+        n.pump(vec![(true, out[0].clone())], 100.0);
+        assert_eq!(
+            n.a.peers[0].as_ref().unwrap().timers.persistent_keepalive,
+            Some(25_100.0)
+        );
+        // Another interval moves the armed timer.
+        n.a.set_keepalive(0, 10).unwrap();
+        assert_eq!(
+            n.a.peers[0].as_ref().unwrap().timers.persistent_keepalive,
+            Some(10_100.0)
+        );
+        // Off: no timer.
+        n.a.set_keepalive(0, 0).unwrap();
+        assert_eq!(
+            n.a.peers[0].as_ref().unwrap().timers.persistent_keepalive,
+            None
+        );
+        assert!(n.a.peers[0].as_ref().unwrap().current.is_some());
+        assert_eq!(n.a.stats(0).unwrap()[STATS_HANDSHAKES], handshakes);
+        assert_eq!(n.a.set_keepalive(0, 65_536), Err(Error::InvalidArgument));
+    }
+
+    #[test]
+    fn removing_an_allowed_ip_keeps_the_session() {
+        let mut n = pair();
+        n.a_to_b(b"start", 0.0);
+        n.a.add_allowed_ip(0, &[10, 9, 0, 0], 16).unwrap();
+        assert_eq!(n.a.routes.lookup(&[10, 9, 1, 1]), Some(0));
+        n.a.remove_allowed_ip(0, &[10, 9, 0, 0], 16).unwrap();
+        assert_eq!(n.a.routes.lookup(&[10, 9, 1, 1]), None);
+        assert!(n.a.peers[0].as_ref().unwrap().current.is_some());
+        assert_eq!(n.a_to_b(b"still", 10.0), vec![ipv4(A_IP, B_IP, b"still")]);
+        assert_eq!(
+            n.a.remove_allowed_ip(0, &[10, 9, 0, 0], 33),
+            Err(Error::BadPrefix)
+        );
+        assert_eq!(
+            n.a.remove_allowed_ip(3, &[10, 9, 0, 0], 16),
+            Err(Error::NoSuchPeer)
+        );
     }
 
     #[test]
