@@ -528,37 +528,53 @@ static int plan_parse(struct plan *p, const uint8_t *req, uint32_t len, const ch
   return 0;
 }
 
-/* The init's argv (init/init.c): its numbers are formatted into one buffer,
- * the PATH and the command's argv point into the request. */
-static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uint32_t argc) {
-  size_t size = 6 * 16 + (size_t)(p->group_count + 1) * 12;
-  p->init_numbers = malloc(size);
-  p->init_argv = calloc((size_t)argc + 10, sizeof(char *));
-  if (p->init_numbers == NULL || p->init_argv == NULL) return -ENOMEM;
-  int flags = (p->own_group ? INIT_FLAG_OWN_GROUP : 0) |
-              (p->job_control ? INIT_FLAG_JOB_CONTROL : 0) |
-              (p->mode == MODE_SUDO ? INIT_FLAG_DROP_TO_USER : 0) | (p->hold ? INIT_FLAG_HOLD : 0);
-  char *at = p->init_numbers, *end = p->init_numbers + size;
-  long numbers[5] = {p->sync_fd, p->tty_fd, flags, (long)p->uid, (long)p->gid};
-  p->init_argv[0] = "wgcage-init";
+int wgl_init_argv(const struct wgl_init_args *a, const char *path_env, char **argv, uint32_t argc,
+                  char ***init_argv, char **numbers) {
+  size_t size = 6 * 16 + (size_t)(a->group_count + 1) * 12;
+  *numbers = malloc(size);
+  *init_argv = calloc((size_t)argc + 10, sizeof(char *));
+  if (*numbers == NULL || *init_argv == NULL) return -ENOMEM;
+  char **out = *init_argv;
+  char *at = *numbers, *end = *numbers + size;
+  long values[5] = {a->sync_fd, a->tty_fd, a->flags, (long)a->uid, (long)a->gid};
+  out[0] = "wgcage-init";
   for (int i = 0; i < 5; i++) {
-    p->init_argv[1 + i] = at;
-    at += snprintf(at, (size_t)(end - at), "%ld", numbers[i]) + 1;
+    out[1 + i] = at;
+    at += snprintf(at, (size_t)(end - at), "%ld", values[i]) + 1;
   }
-  p->init_argv[6] = at;
-  if (p->mode != MODE_SUDO || p->group_count == 0) {
+  out[6] = at;
+  if (a->group_count == 0) {
     at += snprintf(at, (size_t)(end - at), "-") + 1;
   } else {
-    for (int i = 0; i < p->group_count; i++) {
-      at += snprintf(at, (size_t)(end - at), i == 0 ? "%u" : ",%u", (unsigned)p->groups[i]);
+    for (int i = 0; i < a->group_count; i++) {
+      at += snprintf(at, (size_t)(end - at), i == 0 ? "%u" : ",%u", (unsigned)a->groups[i]);
     }
     at++;
   }
-  p->init_argv[7] = at;
-  at += snprintf(at, (size_t)(end - at), "%d", p->service_fd) + 1;
-  p->init_argv[8] = (char *)path_env;
-  for (uint32_t i = 0; i < argc; i++) p->init_argv[9 + i] = argv[i];
+  out[7] = at;
+  at += snprintf(at, (size_t)(end - at), "%d", a->service_fd) + 1;
+  out[8] = (char *)path_env;
+  for (uint32_t i = 0; i < argc; i++) out[9 + i] = argv[i];
   return 0;
+}
+
+/* The init's argv (init/init.c): its numbers are formatted into one buffer,
+ * the PATH and the command's argv point into the request. */
+static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uint32_t argc) {
+  int flags = (p->own_group ? INIT_FLAG_OWN_GROUP : 0) |
+              (p->job_control ? INIT_FLAG_JOB_CONTROL : 0) |
+              (p->mode == MODE_SUDO ? INIT_FLAG_DROP_TO_USER : 0) | (p->hold ? INIT_FLAG_HOLD : 0);
+  struct wgl_init_args a = {
+      .sync_fd = p->sync_fd,
+      .tty_fd = p->tty_fd,
+      .flags = flags,
+      .uid = p->uid,
+      .gid = p->gid,
+      .groups = p->groups,
+      .group_count = p->mode == MODE_SUDO ? p->group_count : 0,
+      .service_fd = p->service_fd,
+  };
+  return wgl_init_argv(&a, path_env, argv, argc, &p->init_argv, &p->init_numbers);
 }
 
 /* The parent of `pid` from /proc/PID/stat, or -1. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <signal.h>
+#include <sys/types.h>
 
 /* Request flags (word 1 of the request header). */
 #define WGL_CAGE_MAP_ROOT 1u  /* the command runs as uid/gid 0 of the cage */
@@ -119,6 +120,26 @@ int wgl_cage_signal(int pid, int sig);
  * caller's process group. Shared with join.c. */
 int wgl_foreground_tty(void);
 bool wgl_job_controlled(void);
+
+/* The numbers the init (init/init.c) is started with. */
+struct wgl_init_args {
+  int sync_fd;
+  int tty_fd;
+  int flags; /* INIT_FLAG_* */
+  uid_t uid;
+  gid_t gid;
+  const gid_t *groups; /* the supplementary groups, or none (group_count 0) */
+  int group_count;
+  int service_fd;
+};
+
+/* The init's argv, NULL-terminated: wgcage-init SYNC_FD TTY_FD FLAGS UID GID
+ * GROUPS SERVICE_FD PATH ARGV...; GROUPS joined by commas, or "-". The
+ * numbers are formatted into one buffer, *numbers; PATH and the command's
+ * argv point at the caller's strings. Both allocations are the caller's to
+ * free, also on failure. Shared with join.c. Returns 0 or -ENOMEM. */
+int wgl_init_argv(const struct wgl_init_args *a, const char *path_env, char **argv, uint32_t argc,
+                  char ***init_argv, char **numbers);
 
 /* Makes the caller's process group the terminal's foreground group again,
  * unless the caller's parent (a shell that ran it with `bg`) holds it. */

@@ -178,29 +178,17 @@ static int join_open_namespaces(struct join_plan *p, pid_t target) {
 
 static int join_init_argv(struct join_plan *p, int tty_fd, int flags, const char *path_env,
                           char **argv, uint32_t argc) {
-  size_t size = 5 * 16 + (size_t)(p->group_count + 1) * 12;
-  p->init_numbers = malloc(size);
-  p->init_argv = calloc((size_t)argc + 10, sizeof(char *));
-  if (p->init_numbers == NULL || p->init_argv == NULL) return -ENOMEM;
-  char *at = p->init_numbers, *end = p->init_numbers + size;
-  long numbers[5] = {p->sync_fd, tty_fd, flags, (long)p->uid, (long)p->gid};
-  p->init_argv[0] = "wgcage-init";
-  for (int i = 0; i < 5; i++) {
-    p->init_argv[1 + i] = at;
-    at += snprintf(at, (size_t)(end - at), "%ld", numbers[i]) + 1;
-  }
-  p->init_argv[6] = at;
-  if (p->mode != JOIN_SUDO || p->group_count == 0) {
-    snprintf(at, (size_t)(end - at), "-");
-  } else {
-    for (int i = 0; i < p->group_count; i++) {
-      at += snprintf(at, (size_t)(end - at), i == 0 ? "%u" : ",%u", (unsigned)p->groups[i]);
-    }
-  }
-  p->init_argv[7] = "-1"; /* no socket service: the cage's own init runs it */
-  p->init_argv[8] = (char *)path_env;
-  for (uint32_t i = 0; i < argc; i++) p->init_argv[9 + i] = argv[i];
-  return 0;
+  struct wgl_init_args a = {
+      .sync_fd = p->sync_fd,
+      .tty_fd = tty_fd,
+      .flags = flags,
+      .uid = p->uid,
+      .gid = p->gid,
+      .groups = p->groups,
+      .group_count = p->mode == JOIN_SUDO ? p->group_count : 0,
+      .service_fd = -1, /* no socket service: the cage's own init runs it */
+  };
+  return wgl_init_argv(&a, path_env, argv, argc, &p->init_argv, &p->init_numbers);
 }
 
 static int join_fail(int32_t *out, struct join_plan *p, uint32_t stage, int err) {
