@@ -168,6 +168,15 @@ Deno.test("100,000 random and mutated inputs never trap nor disturb another peer
     () =>
       core.wg_peer_allowed_ip_add(wildId(), r.pick([0, 4, 5, 6, 46]), wildPtr(16), r.u32() % 300),
     () => core.wg_peer_set_endpoint(wildId(), wildPtr(28)),
+    () => (fillScratch(), core.wg_peer_set_preshared_key(wildId(), r.below(2) ? 0 : wildPtr(32))),
+    () => core.wg_peer_set_keepalive(wildId(), r.pick([0, 1, 25, 65535, 0xFFFF_FFFF, r.u32()])),
+    () =>
+      core.wg_peer_allowed_ip_remove(
+        wildId(),
+        r.pick([0, 4, 5, 6, 46]),
+        wildPtr(16),
+        r.u32() % 300,
+      ),
     () => core.wg_peer_endpoint(r.pick([0, 1, 0xFFFF_FFFF]), wildPtr(28)),
     () => core.wg_peer_stats(r.pick([0, 1, 0xFFFF_FFFF]), wildPtr(64)),
     () => core.wg_peer_initiate(wildId(), wildF64(), wildF64()),
