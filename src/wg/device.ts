@@ -357,36 +357,28 @@ export class WgDevice {
 
   /** Routes a prefix to a peer (a prefix moves if another peer had it). */
   addAllowedIp(peer: number, cidr: Prefix): void {
-    const len = cidr.family === 4 ? 4 : 16;
-    if (cidr.address.length !== len) {
-      throw new RangeError(
-        `Cannot add allowed IP: a v${cidr.family} address has ${len} bytes, got ${cidr.address.length}`,
-      );
-    }
-    const r = this.#core.wg_peer_allowed_ip_add(
-      peer,
-      cidr.family,
-      this.#put(cidr.address),
-      cidr.prefix,
-    );
-    check(`add allowed IP with prefix /${cidr.prefix}`, r);
+    this.#allowedIpCall("add", this.#core.wg_peer_allowed_ip_add, peer, cidr);
   }
 
   /** Stops routing a prefix to a peer (if it has it); the peer's sessions stay. */
   removeAllowedIp(peer: number, cidr: Prefix): void {
+    this.#allowedIpCall("remove", this.#core.wg_peer_allowed_ip_remove, peer, cidr);
+  }
+
+  #allowedIpCall(
+    verb: string,
+    call: (peer: number, family: number, addr: number, prefix: number) => number,
+    peer: number,
+    cidr: Prefix,
+  ): void {
     const len = cidr.family === 4 ? 4 : 16;
     if (cidr.address.length !== len) {
       throw new RangeError(
-        `Cannot remove allowed IP: a v${cidr.family} address has ${len} bytes, got ${cidr.address.length}`,
+        `Cannot ${verb} allowed IP: a v${cidr.family} address has ${len} bytes, got ${cidr.address.length}`,
       );
     }
-    const r = this.#core.wg_peer_allowed_ip_remove(
-      peer,
-      cidr.family,
-      this.#put(cidr.address),
-      cidr.prefix,
-    );
-    check(`remove allowed IP with prefix /${cidr.prefix}`, r);
+    const r = call(peer, cidr.family, this.#put(cidr.address), cidr.prefix);
+    check(`${verb} allowed IP with prefix /${cidr.prefix}`, r);
   }
 
   /**

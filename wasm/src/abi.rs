@@ -634,6 +634,19 @@ pub extern "C" fn wg_peer_remove(peer: u32) -> i32 {
     unit_status(device().remove_peer(peer))
 }
 
+/// An IP address of `family` (4 or 6) read from `addr`, copied out of the
+/// caller's memory, with its length.
+unsafe fn address_at(family: u32, addr: usize) -> Result<([u8; 16], usize), Error> {
+    let len = match family {
+        4 => 4,
+        6 => 16,
+        _ => return Err(Error::InvalidArgument),
+    };
+    let mut copy = [0u8; 16];
+    copy[..len].copy_from_slice(input(addr, len)?);
+    Ok((copy, len))
+}
+
 /// Routes `addr/prefix` (family 4 or 6) to the peer.
 #[no_mangle]
 pub unsafe extern "C" fn wg_peer_allowed_ip_add(
@@ -642,17 +655,8 @@ pub unsafe extern "C" fn wg_peer_allowed_ip_add(
     addr: usize,
     prefix: u32,
 ) -> i32 {
-    let len = match family {
-        4 => 4,
-        6 => 16,
-        _ => return fail(Error::InvalidArgument),
-    };
-    match input(addr, len) {
-        Ok(a) => {
-            let mut copy = [0u8; 16];
-            copy[..len].copy_from_slice(a);
-            unit_status(device().add_allowed_ip(peer, &copy[..len], prefix))
-        }
+    match address_at(family, addr) {
+        Ok((a, len)) => unit_status(device().add_allowed_ip(peer, &a[..len], prefix)),
         Err(e) => fail(e),
     }
 }
@@ -691,17 +695,8 @@ pub unsafe extern "C" fn wg_peer_allowed_ip_remove(
     addr: usize,
     prefix: u32,
 ) -> i32 {
-    let len = match family {
-        4 => 4,
-        6 => 16,
-        _ => return fail(Error::InvalidArgument),
-    };
-    match input(addr, len) {
-        Ok(a) => {
-            let mut copy = [0u8; 16];
-            copy[..len].copy_from_slice(a);
-            unit_status(device().remove_allowed_ip(peer, &copy[..len], prefix))
-        }
+    match address_at(family, addr) {
+        Ok((a, len)) => unit_status(device().remove_allowed_ip(peer, &a[..len], prefix)),
         Err(e) => fail(e),
     }
 }
