@@ -10,6 +10,7 @@
  */
 
 import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { cageName } from "./harness/names.ts";
 import { run, type RunResult } from "./harness/process.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
@@ -114,7 +115,7 @@ for (const rootless of [false, true]) {
     try {
       const { ns, namespace, config } = await lab10(lab, `live${who[0]}`, rootless ? NOBODY : 0);
       const w = await runner(lab, ns, rootless);
-      const name = `lt${who[0]}${Deno.pid % 10000}`;
+      const name = cageName(`lt${who[0]}`);
       const up = await w.wgcage(["up", name, "-d", "--config", config]);
       assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
       const ls = await w.wgcage(["ls", "--json"]);
@@ -216,7 +217,7 @@ Deno.test("live cage (nobody): --rm-when-idle ends the cage with its last comman
   try {
     const { ns, config } = await lab10(lab, "liveidle", NOBODY);
     const w = await runner(lab, ns, true);
-    const name = `li${Deno.pid % 10000}`;
+    const name = cageName("li");
     const up = await w.wgcage(["up", name, "-d", "--rm-when-idle", "--config", config]);
     assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
     const [a, b] = await Promise.all([
@@ -244,7 +245,7 @@ Deno.test("live cage (root): kill -9 of the keeper ends the cage and its command
   try {
     const { ns, config } = await lab10(lab, "livekill", 0);
     const w = await runner(lab, ns, false);
-    const name = `lk${Deno.pid % 10000}`;
+    const name = cageName("lk");
     const up = await w.wgcage(["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
     const record = JSON.parse(await Deno.readTextFile(`${w.stateDir}/${name}.json`));
@@ -277,7 +278,7 @@ Deno.test("live cage: another user can neither see nor join a cage", async () =>
   try {
     const { ns, config } = await lab10(lab, "liveuser", 0);
     const w = await runner(lab, ns, false);
-    const name = `lu${Deno.pid % 10000}`;
+    const name = cageName("lu");
     const up = await w.wgcage(["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
     try {
@@ -315,7 +316,7 @@ Deno.test("live cage (root): foreground up ended with Ctrl-C; a name in use; exe
   try {
     const { ns, namespace, config } = await lab10(lab, "livefg", 0);
     const w = await runner(lab, ns, false);
-    const name = `lf${Deno.pid % 10000}`;
+    const name = cageName("lf");
     const keeper = namespace.spawn(wgcageArgv(["up", name, "--config", config]));
     let listed = "";
     for (let i = 0; i < 200 && !listed.includes(`"${name}"`) && !keeper.exited; i++) {

@@ -17,6 +17,7 @@
  */
 
 import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { cageName } from "./harness/names.ts";
 import { run, type RunResult } from "./harness/process.ts";
 import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
@@ -64,7 +65,7 @@ Deno.test("live cage (root): stock wg set adds a second wireguard-go peer whose 
   await requireTool("wireguard-go", "wireguard-go");
   await requireTool("wg", "wireguard-tools");
   const lab = await Lab.open();
-  const name = `lc${Deno.pid % 10000}`;
+  const name = cageName("lc");
   try {
     const { ns, keys, config } = await setup(lab, "livectl", 0);
     const b = await WgPeer.start(lab, ns, {
@@ -144,7 +145,7 @@ Deno.test("live cage (nobody): wgcage wg NAME show runs the stock wg against the
         allowFailure: true,
         timeoutMs: 60_000,
       });
-    const name = `lw${Deno.pid % 10000}`;
+    const name = cageName("lw");
     const up = await as(["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d: ${up.stderr}`);
     try {
@@ -199,7 +200,7 @@ Deno.test("live cage (root): garbage on the control socket gets errno= or a clos
   await requireTool("wireguard-go", "wireguard-go");
   await requireTool("wg", "wireguard-tools");
   const lab = await Lab.open();
-  const name = `lf${Deno.pid % 10000}`;
+  const name = cageName("lf");
   try {
     const { ns, config } = await setup(lab, "livefuzz", 0);
     const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
@@ -295,7 +296,7 @@ Deno.test("live cage (root): wg set changes keepalive and preshared key while tr
   await requireTool("wireguard-go", "wireguard-go");
   await requireTool("wg", "wireguard-tools");
   const lab = await Lab.open();
-  const name = `lp${Deno.pid % 10000}`;
+  const name = cageName("lp");
   try {
     const { ns, keys, a, config } = await setup(lab, "livepsk", 0);
     await startServices(ns, { binds: ["10.94.0.1"] });

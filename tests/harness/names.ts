@@ -48,6 +48,20 @@ export function interfaceName(kind: InterfaceKind, serial = nextSerial()): strin
   return name;
 }
 
+/**
+ * A live cage's name `<prefix><pid><n>`: unique on the machine while this
+ * process runs, across workers that share its pid. A cage's name is also its
+ * WireGuard device's (`/var/run/wireguard/<name>.sock`), so at most 15
+ * characters.
+ */
+export function cageName(prefix: string, serial = nextSerial()): string {
+  const name = `${prefix}${Deno.pid}x${serial.toString(36)}`;
+  if (!/^[a-z]{1,3}$/.test(prefix) || name.length > IFNAMSIZ_MAX) {
+    throw new RangeError(`Cannot name a cage with prefix "${prefix}": "${name}"`);
+  }
+  return name;
+}
+
 /** The pid a harness namespace name carries, or undefined when it is not ours. */
 export function pidOfNamespace(name: string): number | undefined {
   const m = /^wgc-(\d+)-[0-9a-z]+-[a-z0-9]+$/.exec(name);

@@ -1,4 +1,5 @@
 import {
+  cageName,
   interfaceName,
   namespaceName,
   pidOfInterface,
@@ -44,4 +45,13 @@ Deno.test("roles outside a-z0-9 are refused", () => {
     threw = e instanceof RangeError;
   }
   check(threw, "accepted a role with a space");
+});
+
+Deno.test("cage names differ between calls of one process and fit a device name", () => {
+  const a = cageName("lf");
+  const b = cageName("lf");
+  check(a !== b, `two cages got one name: ${a}`);
+  const longest = cageName("ltn", 36 ** 4 - 1);
+  check(/^[a-z0-9]{1,15}$/.test(longest.replace("x", "")), `${longest} is not a device name`);
+  check(longest.length <= 15, `${longest} is longer than 15 characters`);
 });
