@@ -22,6 +22,8 @@
  * @module
  */
 
+import { assetHash, moveEmbeddedOut } from "./tools/embedded_assets.ts";
+
 const root = new URL("./", import.meta.url);
 const path = (rel: string) => new URL(rel, root).pathname;
 
@@ -555,9 +557,6 @@ interface BundleManifest {
   files: [string, number, number][];
 }
 
-/** An embedded binary as esbuild leaves it: one base64 literal (build.ts's assetModule). */
-const EMBEDDED = /Uint8Array\.fromBase64\(\s*"([A-Za-z0-9+/]{4096,}={0,2})"\s*\)/g;
-
 /** How many binaries src/wgcage.ts embeds: the WASM core, the launcher and the init. */
 const EMBEDDED_COUNT = 3;
 
@@ -569,28 +568,22 @@ const STALE_ASSET_MS = 60 * 60 * 1000;
  * instead, written (by hash) unless there; returns the new body and the files.
  */
 async function moveAssetsOut(body: string, part: string): Promise<[string, string[]]> {
-  const found = [...body.matchAll(EMBEDDED)];
-  if (found.length !== EMBEDDED_COUNT) {
-    throw new BuildError(
-      `Cannot bundle ${BUNDLE_ENTRY}: found ${found.length} embedded binaries, expected ${EMBEDDED_COUNT}`,
-    );
-  }
   const assets: string[] = [];
-  for (const [, b64] of found) {
-    const bytes = Uint8Array.fromBase64(b64);
-    const name = `wgcage.bundle.${(await sha256Hex([bytes])).slice(0, 16)}.bin`;
-    const asset = `target/${name}`;
-    if ((await fileStamps([asset]))?.[0][1] !== bytes.length) {
-      await Deno.writeFile(path(asset + part), bytes);
-      await Deno.rename(path(asset + part), path(asset));
-    }
-    assets.push(asset);
+  let out: string;
+  try {
+    out = await moveEmbeddedOut(body, EMBEDDED_COUNT, async (bytes) => {
+      const name = `wgcage.bundle.${await assetHash(bytes)}.bin`;
+      const asset = `target/${name}`;
+      if ((await fileStamps([asset]))?.[0][1] !== bytes.length) {
+        await Deno.writeFile(path(asset + part), bytes);
+        await Deno.rename(path(asset + part), path(asset));
+      }
+      assets.push(asset);
+      return `./${name}`;
+    });
+  } catch (e) {
+    throw new BuildError(`Cannot bundle ${BUNDLE_ENTRY}: ${(e as Error).message}`);
   }
-  let i = 0;
-  const out = body.replace(
-    EMBEDDED,
-    () => `Deno.readFileSync(new URL("./${assets[i++].slice("target/".length)}", import.meta.url))`,
-  );
   return [out, assets];
 }
 

@@ -65,12 +65,15 @@ Deno.test({
       const tarball = `${dir}/wgcage-${VERSION}.tgz`;
       assert(packed.stdout.includes(tarball), `pack:npm printed: ${packed.stdout}`);
 
-      // The package holds one module, the launcher script and its metadata; nothing native.
-      const listed = await run(["tar", "tzf", tarball]);
+      // The package holds one module, the launcher script, its metadata, and in lib/ the
+      // binaries the module reads: the core and each architecture's launcher and init.
+      const listed = (await run(["tar", "tzf", tarball])).stdout.trim().split("\n").sort();
+      const libs = listed.filter((f) => /^package\/lib\/[0-9a-f]{16}\.bin$/.test(f));
       assert(
-        listed.stdout.trim().split("\n").sort().join(" ") ===
-          "package/README.md package/bin/wgcage package/package.json package/wgcage.js",
-        `tarball holds: ${listed.stdout}`,
+        listed.filter((f) => !libs.includes(f)).join(" ") ===
+            "package/README.md package/bin/wgcage package/package.json package/wgcage.js" &&
+          libs.length === 5,
+        `tarball holds: ${listed.join(" ")}`,
       );
 
       const prefix = `${dir}/prefix`;

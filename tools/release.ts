@@ -22,6 +22,7 @@
  */
 
 import { VERSION } from "../src/version.ts";
+import { assetHash, moveEmbeddedOut } from "./embedded_assets.ts";
 
 const root = new URL("../", import.meta.url);
 const path = (rel: string) => new URL(rel, root).pathname;
@@ -183,6 +184,9 @@ export const launcherBytes: Uint8Array = build.launcherBytes;
 export const initBytes: Uint8Array = build.initBytes;
 `;
 
+/** The binaries the npm bundle embeds: the core, and a launcher and an init per architecture. */
+const NPM_EMBEDDED_COUNT = 1 + 2 * Object.keys(ARCHES).length;
+
 /** Builds OUT/wgcage-VERSION.tgz (staged in `stage`); returns its name. Expects buildLaunchers() done. */
 async function packNpm(out: string, stage: string): Promise<string> {
   const extra: Record<string, string> = {};
@@ -227,11 +231,23 @@ async function packNpm(out: string, stage: string): Promise<string> {
       `Cannot bundle wgcage into one module: it still imports ${local.join(", ")}`,
     );
   }
+  // The core and both architectures' launcher and init, as files in lib/.
+  await Deno.mkdir(`${pkg}lib`, { recursive: true });
+  let withFiles: string;
+  try {
+    withFiles = await moveEmbeddedOut(body, NPM_EMBEDDED_COUNT, async (bytes) => {
+      const name = `lib/${await assetHash(bytes)}.bin`;
+      await Deno.writeFile(`${pkg}${name}`, bytes);
+      return `./${name}`;
+    });
+  } catch (e) {
+    throw new ReleaseError(`Cannot bundle wgcage for npm: ${(e as Error).message}`);
+  }
   await Deno.writeTextFile(
     `${pkg}wgcage.js`,
-    `// wgcage ${VERSION}: src/wgcage.ts bundled by tools/release.ts, with the WireGuard core\n` +
-      `// (WebAssembly) and the x86_64 and aarch64 launchers embedded. Run by bin/wgcage.\n` +
-      body,
+    `// wgcage ${VERSION}: src/wgcage.ts bundled by tools/release.ts; it reads the WireGuard\n` +
+      `// core (WebAssembly) and its machine's launcher and init from lib/. Run by bin/wgcage.\n` +
+      withFiles,
   );
   const manifest = JSON.parse(await Deno.readTextFile(path("npm/package.json")));
   manifest.version = VERSION;

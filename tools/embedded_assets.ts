@@ -1,0 +1,44 @@
+/**
+ * The binaries wgcage embeds (the WASM core, the launcher and the cage's
+ * init, as `Uint8Array.fromBase64("…")` literals of the generated asset
+ * modules), moved out of a bundle into files beside it that the bundle reads
+ * when loaded: V8 takes ~5 ms longer to load a module that holds them as
+ * base64. Used by build.ts (the bundle from source) and tools/release.ts (the
+ * npm package).
+ *
+ * @module
+ */
+
+/** An embedded binary as the bundler leaves it: one base64 literal. */
+const EMBEDDED = /Uint8Array\.fromBase64\(\s*"([A-Za-z0-9+/]{4096,}={0,2})"\s*\)/g;
+
+/** The first 16 hex digits of SHA-256 of `bytes`: the name part of an asset file. */
+export async function assetHash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return new Uint8Array(digest).toHex().slice(0, 16);
+}
+
+/**
+ * `body` with each of its `count` embedded binaries replaced by a read of the
+ * file that `store` keeps it in (a path relative to the bundle, `./…`).
+ * Throws when the bundle holds another number of them: a build that embeds a
+ * binary more or less than expected is a build to look at.
+ */
+export async function moveEmbeddedOut(
+  body: string,
+  count: number,
+  store: (bytes: Uint8Array<ArrayBuffer>) => Promise<string>,
+): Promise<string> {
+  const found = [...body.matchAll(EMBEDDED)];
+  if (found.length !== count) {
+    throw new Error(`found ${found.length} embedded binaries, expected ${count}`);
+  }
+  const files: string[] = [];
+  for (const [, b64] of found) files.push(await store(Uint8Array.fromBase64(b64)));
+  let i = 0;
+  return body.replace(EMBEDDED, () => {
+    const file = files[i++];
+    if (!/^\.\/[A-Za-z0-9._/-]+$/.test(file)) throw new Error(`bad asset path ${file}`);
+    return `Deno.readFileSync(new URL("${file}", import.meta.url))`;
+  });
+}
