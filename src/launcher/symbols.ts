@@ -9,7 +9,14 @@ import { cageSymbols } from "./cage_symbols.ts";
 import { environSymbols } from "./environ_symbols.ts";
 import { fdSymbols } from "./fd_symbols.ts";
 import { forwardSymbols } from "./forward_symbols.ts";
-import { packetIoSymbols } from "./packet_io_symbols.ts";
+import {
+  packetIoCommonSymbols,
+  packetIoSymbols,
+  packetIoTunPlainSymbols,
+  packetIoTunVnetSymbols,
+  packetIoUdpGroSymbols,
+  packetIoUdpPlainSymbols,
+} from "./packet_io_symbols.ts";
 import { protectSymbols } from "./protect_symbols.ts";
 import { sigusr1Symbols } from "./sigusr1_symbols.ts";
 import { wipeSymbols } from "./wipe_symbols.ts";
@@ -28,7 +35,11 @@ export const launcherTables: readonly Deno.ForeignLibraryInterface[] = [
   { ...cageSymbols, ...fdSymbols },
   wipeSymbols,
   protectSymbols,
-  packetIoSymbols,
+  packetIoCommonSymbols,
+  packetIoTunVnetSymbols,
+  packetIoTunPlainSymbols,
+  packetIoUdpGroSymbols,
+  packetIoUdpPlainSymbols,
   environSymbols,
   sigusr1Symbols,
   joinSymbols,
