@@ -19,6 +19,17 @@ import {
   WG_PORT,
 } from "./_scenario.ts";
 
+/** The command line that starts wgcage with `args`. */
+export type WgcageCommand = (args: readonly string[]) => string[];
+
+/** How the wgcage rows start wgcage: from source until {@linkcode runWgcageAs} says otherwise. */
+let wgcageCommand: WgcageCommand = wgcageArgv;
+
+/** Has the wgcage rows start wgcage with `command` (the installed npm package, say). */
+export function runWgcageAs(command: WgcageCommand): void {
+  wgcageCommand = command;
+}
+
 /** wgcage on the client end, `build` of wireguard-go on the server end. */
 export function wgcageToWireguardGo(build: WireguardGoBuild): ThroughputScenario {
   return {
@@ -44,7 +55,7 @@ export function wgcageToWireguardGo(build: WireguardGoBuild): ThroughputScenario
       return {
         serverAddress: "10.99.0.1",
         spawnServer: (argv) => server.spawn(argv),
-        spawnClient: (argv) => client.spawn(wgcageArgv(["--config", config, "--", ...argv])),
+        spawnClient: (argv) => client.spawn(wgcageCommand(["--config", config, "--", ...argv])),
         tunnel: (_server, wgcage) => [
           { label: "wireguard-go server", kind: "wireguard-go", pid: serverPeer.pid! },
           { label: "wgcage client", kind: "wgcage", pid: wgcage.pid },
@@ -83,8 +94,8 @@ export const wgcagePair: ThroughputScenario = {
     );
     return {
       serverAddress: "10.99.0.1",
-      spawnServer: (argv) => server.spawn(wgcageArgv(["--config", serverConfig, "--", ...argv])),
-      spawnClient: (argv) => client.spawn(wgcageArgv(["--config", clientConfig, "--", ...argv])),
+      spawnServer: (argv) => server.spawn(wgcageCommand(["--config", serverConfig, "--", ...argv])),
+      spawnClient: (argv) => client.spawn(wgcageCommand(["--config", clientConfig, "--", ...argv])),
       tunnel: (serverCage, clientCage) => [
         { label: "wgcage server", kind: "wgcage", pid: serverCage.pid },
         { label: "wgcage client", kind: "wgcage", pid: clientCage.pid },

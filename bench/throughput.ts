@@ -3,7 +3,11 @@
  * test namespaces joined by veth on this machine, with the CPU time and peak
  * memory of the tunnel's processes:
  *
- *     deno task bench:throughput [--seconds 5] [--runs 3] [--only NAME]…
+ *     deno task bench:throughput [--seconds 5] [--runs 3] [--only NAME]… [--from-source]
+ *
+ * wgcage is the form users run: the npm package packed from this tree and
+ * installed into a temporary prefix (bench/_npm_package.ts); with
+ * --from-source, `deno run -A src/main.ts` instead.
  *
  * Each row is a scenario that builds its two ends in a fresh lab and tears
  * them down after: `iperf3 -s -1` on the server end's tunnel address,
@@ -60,7 +64,8 @@ import {
   type TunnelKind,
   wireguardGoPair,
 } from "./_scenario.ts";
-import { wgcagePair, wgcageToWireguardGo } from "./_wgcage_scenarios.ts";
+import { runWgcageAs, wgcagePair, wgcageToWireguardGo } from "./_wgcage_scenarios.ts";
+import { installNpmPackage } from "./_npm_package.ts";
 
 /** What one tunnel process used in one run. */
 export interface TunnelFigures {
@@ -391,6 +396,7 @@ async function main(argv: string[]): Promise<number> {
       seconds: { type: "string", default: "5" },
       runs: { type: "string", default: "3" },
       only: { type: "string", multiple: true },
+      "from-source": { type: "boolean" },
     },
     strict: true,
   });
@@ -427,8 +433,25 @@ async function main(argv: string[]): Promise<number> {
       `${buildTag(build)}: ${build.label} ${await wireguardGoVersion(build)} (${build.path})`,
     );
   }
+  let installed: string | undefined;
+  if (!values["from-source"] && chosen.some((s) => s.name.includes("wgcage"))) {
+    const dir = await Deno.makeTempDir({ prefix: "wgc-bench-npm-" });
+    const bin = await installNpmPackage(dir).catch(async (e) => {
+      await Deno.remove(dir, { recursive: true });
+      throw e;
+    });
+    installed = dir;
+    runWgcageAs((args) => [bin, ...args]);
+  }
+  console.log(
+    `wgcage: ${
+      installed ? "the npm package packed from this tree, installed" : "from source (src/main.ts)"
+    }`,
+  );
   console.log(`iperf3, one TCP stream, ${seconds} s, MTU ${MTU}, median of ${runs}:`);
-  const rows = await measureAll(chosen, seconds, runs);
+  const rows = await measureAll(chosen, seconds, runs).finally(() =>
+    installed ? Deno.remove(installed, { recursive: true }) : undefined
+  );
   for (const row of rows) {
     console.log(formatResult(row));
     console.log(formatDetails(row));
