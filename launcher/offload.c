@@ -23,6 +23,15 @@
  * segment whose checksum is wrong is never merged: a NEEDS_CSUM packet is not
  * verified again by the kernel, so it would carry the damage in.
  *
+ * With WGL_GRO_UDP (the TUN takes USO: Linux 6.2 and later), UDP datagrams
+ * of one flow become one UDP_L4 super-packet the same way, as Linux's
+ * udp_gro_receive does for forwarded traffic: same addresses and ports, same
+ * IP TOS/TTL/DF (v6: class, flow label, hop limit), no IP options or
+ * fragments, a checksum that verifies (an IPv4 datagram without one is left
+ * alone), every datagram gso_size long but the last, which may be shorter and
+ * ends the run. The cage's stack cuts it back into the same datagrams for a
+ * socket without UDP_GRO, so the boundaries an application sees are kept.
+ *
  * Why C in the launcher rather than Rust in the core: the virtio header and
  * the super-packet exist only between the TUN's read/write and the core's
  * per-packet slots, so segmenting there keeps the core's batch ABI as it is
@@ -38,6 +47,7 @@
 #include <string.h>
 
 #define IPPROTO_TCP_ 6
+#define UDP_HLEN 8
 #define IPPROTO_UDP_ 17
 
 #define TCP_FIN 0x01
@@ -265,6 +275,7 @@ int wgl_offload_segment(const struct wgl_vnet_hdr *h, const uint8_t *pkt, size_t
 /* What coalescing needs to know of one packet. */
 struct gro_info {
   uint8_t tcp;       /* a TCP packet whose flow is known */
+  uint8_t udp;       /* a UDP packet whose flow is known (with WGL_GRO_UDP only) */
   uint8_t candidate; /* may be merged: see offload.c's head */
   uint8_t v6;
   uint8_t flags;
@@ -274,25 +285,63 @@ struct gro_info {
   uint32_t seq;
 };
 
-static void gro_parse(const struct wgl_gro_item *it, struct gro_info *g) {
+/* The IP header of a TCP or UDP packet: its length, 0 when the packet is
+ * neither or malformed; `may` is cleared for IPv4 options or a fragment
+ * (never merged, as inet_gro_receive). */
+static uint32_t gro_l3(const uint8_t *p, uint32_t len, uint8_t proto, int *v6, int *may) {
+  if (len < 20) return 0;
+  if (p[0] >> 4 == 4) {
+    uint32_t l3 = (uint32_t)(p[0] & 15) * 4;
+    if (p[9] != proto || l3 < 20 || get16(p + 2) != len) return 0;
+    if (l3 != 20 || (get16(p + 6) & 0x3fff) != 0) *may = 0;
+    *v6 = 0;
+    return l3;
+  }
+  if (p[0] >> 4 == 6 && len >= 40) {
+    if (p[6] != proto || (uint32_t)get16(p + 4) + 40 != len) return 0;
+    *v6 = 1;
+    return 40;
+  }
+  return 0;
+}
+
+/* Whether the L4 checksum of a packet with its L3 header at 0 verifies. */
+static int l4_checksum_ok(const uint8_t *p, uint32_t len, uint32_t l3, int v6, uint8_t proto) {
+  uint64_t acc = pseudo_sum(p, v6, proto, len - l3);
+  return csum_fold(csum_add(acc, p + l3, len - l3)) == 0xffff;
+}
+
+static void gro_parse_udp(const struct wgl_gro_item *it, struct gro_info *g) {
+  const uint8_t *p = it->pkt;
+  uint32_t len = it->len;
+  int v6 = 0, may = 1;
+  uint32_t l3 = gro_l3(p, len, IPPROTO_UDP_, &v6, &may);
+  if (l3 == 0 || l3 + UDP_HLEN > len || get16(p + l3 + 4) != len - l3) return;
+  g->udp = 1;
+  g->v6 = (uint8_t)v6;
+  g->l3 = l3;
+  g->hl = l3 + UDP_HLEN;
+  g->plen = len - g->hl;
+  if (!may || g->plen == 0) return;
+  /* IPv4 without a checksum (0): the merged packet would get one. Leave it. */
+  if (get16(p + l3 + 6) == 0 || !l4_checksum_ok(p, len, l3, v6, IPPROTO_UDP_)) return;
+  g->candidate = 1;
+}
+
+static void gro_parse(const struct wgl_gro_item *it, struct gro_info *g, uint32_t protocols) {
   memset(g, 0, sizeof *g);
   const uint8_t *p = it->pkt;
   uint32_t len = it->len;
   if (len < 20) return;
-  uint32_t l3;
-  int may = 1;
-  if (p[0] >> 4 == 4) {
-    l3 = (uint32_t)(p[0] & 15) * 4;
-    if (p[9] != IPPROTO_TCP_ || l3 < 20 || get16(p + 2) != len) return;
-    /* Options or a fragment: never merged (as inet_gro_receive). */
-    if (l3 != 20 || (get16(p + 6) & 0x3fff) != 0) may = 0;
-  } else if (p[0] >> 4 == 6 && len >= 40) {
-    l3 = 40;
-    if (p[6] != IPPROTO_TCP_ || (uint32_t)get16(p + 4) + 40 != len) return;
-    g->v6 = 1;
-  } else {
+  if (protocols & WGL_GRO_UDP && (p[0] >> 4 == 4 ? p[9] : len >= 40 ? p[6] : 0) == IPPROTO_UDP_) {
+    gro_parse_udp(it, g);
     return;
   }
+  if (!(protocols & WGL_GRO_TCP)) return;
+  int v6 = 0, may = 1;
+  uint32_t l3 = gro_l3(p, len, IPPROTO_TCP_, &v6, &may);
+  if (l3 == 0) return;
+  g->v6 = (uint8_t)v6;
   if (l3 + 20 > len) return;
   uint32_t thl = (uint32_t)(p[l3 + 12] >> 4) * 4;
   if (thl < 20 || l3 + thl > len) return;
@@ -304,31 +353,34 @@ static void gro_parse(const struct wgl_gro_item *it, struct gro_info *g) {
   g->flags = p[l3 + 13];
   if (!may || g->plen == 0) return;
   if (g->flags != TCP_ACK && g->flags != (TCP_ACK | TCP_PSH)) return;
-  uint64_t acc = pseudo_sum(p, g->v6, IPPROTO_TCP_, len - l3);
-  if (csum_fold(csum_add(acc, p + l3, len - l3)) != 0xffff) return;
+  if (!l4_checksum_ok(p, len, l3, v6, IPPROTO_TCP_)) return;
   g->candidate = 1;
 }
 
 static int same_flow(const struct wgl_gro_item *a, const struct gro_info *ga,
                      const struct wgl_gro_item *b, const struct gro_info *gb) {
-  if (!ga->tcp || !gb->tcp || ga->v6 != gb->v6) return 0;
+  if (!((ga->tcp && gb->tcp) || (ga->udp && gb->udp)) || ga->v6 != gb->v6) return 0;
   int addr_ok =
       ga->v6 ? memcmp(a->pkt + 8, b->pkt + 8, 32) == 0 : memcmp(a->pkt + 12, b->pkt + 12, 8) == 0;
   return addr_ok && memcmp(a->pkt + ga->l3, b->pkt + gb->l3, 4) == 0;
 }
 
 /* Whether `b` may follow the group's packets, whose first is `a`. */
+static int ip_headers_match(const uint8_t *pa, const uint8_t *pb, int v6) {
+  if (v6) {
+    /* version, traffic class, flow label; hop limit */
+    return memcmp(pa, pb, 4) == 0 && pa[7] == pb[7];
+  }
+  /* TOS, DF, TTL */
+  return pa[1] == pb[1] && (pa[6] & 0x40) == (pb[6] & 0x40) && pa[8] == pb[8];
+}
+
 static int headers_match(const struct wgl_gro_item *a, const struct gro_info *ga,
                          const struct wgl_gro_item *b, const struct gro_info *gb) {
   if (ga->hl != gb->hl) return 0;
   const uint8_t *pa = a->pkt, *pb = b->pkt;
-  if (ga->v6) {
-    /* version, traffic class, flow label; hop limit */
-    if (memcmp(pa, pb, 4) != 0 || pa[7] != pb[7]) return 0;
-  } else {
-    /* TOS, DF, TTL */
-    if (pa[1] != pb[1] || (pa[6] & 0x40) != (pb[6] & 0x40) || pa[8] != pb[8]) return 0;
-  }
+  if (!ip_headers_match(pa, pb, ga->v6)) return 0;
+  if (ga->udp) return 1;
   const uint8_t *ta = pa + ga->l3, *tb = pb + gb->l3;
   /* ack number, then window (the flags byte is compared by the caller) */
   if (memcmp(ta + 8, tb + 8, 4) != 0 || memcmp(ta + 14, tb + 14, 2) != 0) return 0;
@@ -349,6 +401,20 @@ static void gro_finish(struct wgl_gro_item *items, const struct gro_info *info,
     ipv4_fix_checksum(p, 20);
   }
   uint8_t *th = p + g->l3;
+  if (g->udp) {
+    uint16_t l4_len = (uint16_t)(grp->bytes - g->l3);
+    put16(th + 4, l4_len);
+    /* CHECKSUM_PARTIAL: the field holds the pseudo-header's sum, uncomplemented. */
+    uint16_t c = csum_fold(pseudo_sum(p, g->v6, IPPROTO_UDP_, l4_len));
+    memcpy(th + 6, &c, 2);
+    grp->vnet.flags = WGL_VNET_F_NEEDS_CSUM;
+    grp->vnet.gso_type = WGL_VNET_GSO_UDP_L4;
+    grp->vnet.gso_size = (uint16_t)g->plen;
+    grp->vnet.hdr_len = (uint16_t)g->hl;
+    grp->vnet.csum_start = (uint16_t)g->l3;
+    grp->vnet.csum_offset = 6;
+    return;
+  }
   th[13] |= info[grp->last].flags & TCP_PSH;
   /* CHECKSUM_PARTIAL: the field holds the pseudo-header's sum, uncomplemented. */
   uint16_t c = csum_fold(pseudo_sum(p, g->v6, IPPROTO_TCP_, grp->bytes - g->l3));
@@ -362,15 +428,15 @@ static void gro_finish(struct wgl_gro_item *items, const struct gro_info *info,
 }
 
 uint32_t wgl_offload_coalesce(struct wgl_gro_item *items, uint32_t n, uint32_t *next,
-                              struct wgl_gro_group *groups) {
+                              struct wgl_gro_group *groups, uint32_t protocols) {
   struct gro_info info[WGL_GRO_MAX_ITEMS];
   if (n > WGL_GRO_MAX_ITEMS) n = WGL_GRO_MAX_ITEMS;
   uint32_t ng = 0;
   for (uint32_t i = 0; i < n; i++) {
     next[i] = WGL_GRO_END;
     struct gro_info *gi = &info[i];
-    gro_parse(&items[i], gi);
-    if (gi->tcp) {
+    gro_parse(&items[i], gi, protocols);
+    if (gi->tcp || gi->udp) {
       /* Only the flow's latest group may take it: order within a flow holds. */
       uint32_t k = ng;
       while (k > 0 &&
@@ -380,10 +446,11 @@ uint32_t wgl_offload_coalesce(struct wgl_gro_item *items, uint32_t n, uint32_t *
         struct wgl_gro_group *grp = &groups[k - 1];
         const struct gro_info *gf = &info[grp->first];
         uint32_t payload = grp->bytes - grp->hdr_len;
+        /* UDP: no sequence or flags, only the sizes (gi->flags and seq are 0). */
         if (!grp->closed && headers_match(&items[grp->first], gf, &items[i], gi) &&
-            (gi->flags & ~TCP_PSH) == (gf->flags & ~TCP_PSH) && gi->seq == gf->seq + payload &&
-            gi->plen <= gf->plen && grp->bytes + gi->plen <= 65535 &&
-            grp->count < WGL_OFFLOAD_MAX_SEGS) {
+            (gi->flags & ~TCP_PSH) == (gf->flags & ~TCP_PSH) &&
+            (gi->udp || gi->seq == gf->seq + payload) && gi->plen <= gf->plen &&
+            grp->bytes + gi->plen <= 65535 && grp->count < WGL_OFFLOAD_MAX_SEGS) {
           next[grp->last] = i;
           grp->last = i;
           grp->count++;

@@ -81,12 +81,18 @@ struct wgl_gro_group {
 /* Most packets one wgl_offload_coalesce call looks at. */
 #define WGL_GRO_MAX_ITEMS 256
 
-/* Coalesces the TCP segments among `n` packets: a segment joins the last
- * group of its flow when it continues it (see offload.c). Rewrites the first
- * packet of each merged group in place, fills groups[] in the order the
- * packets should be written and next[] (n entries) with each group's chain;
- * returns the number of groups. */
+/* What wgl_offload_coalesce merges: TCP segments (the TUN takes TSO4/6),
+ * UDP datagrams (the TUN takes USO4/6). */
+#define WGL_GRO_TCP 1u
+#define WGL_GRO_UDP 2u
+
+/* Coalesces the TCP segments (and, with WGL_GRO_UDP, the UDP datagrams)
+ * among `n` packets: a packet joins the last group of its flow when it
+ * continues it (see offload.c). Rewrites the first packet of each merged
+ * group in place, fills groups[] in the order the packets should be written
+ * and next[] (n entries) with each group's chain; returns the number of
+ * groups. `protocols` is WGL_GRO_TCP and/or WGL_GRO_UDP. */
 uint32_t wgl_offload_coalesce(struct wgl_gro_item *items, uint32_t n, uint32_t *next,
-                              struct wgl_gro_group *groups);
+                              struct wgl_gro_group *groups, uint32_t protocols);
 
 #endif

@@ -482,7 +482,7 @@ int32_t wgl_tun_write_batch_vnet(int32_t fd, uint8_t *slots, uint32_t slot_size,
     }
     uint32_t ng;
     if (coalesce) {
-      ng = wgl_offload_coalesce(items, m, next, groups);
+      ng = wgl_offload_coalesce(items, m, next, groups, (uint32_t)coalesce);
     } else {
       for (uint32_t k = 0; k < m; k++) {
         memset(&groups[k], 0, sizeof groups[k]);

@@ -82,9 +82,10 @@ int32_t wgl_tun_read_batch_vnet(int32_t fd, uint8_t *slots, uint32_t slot_size, 
                                 uint32_t count, uint32_t headroom, uint8_t *scratch,
                                 uint32_t scratch_len);
 
-/* Like wgl_tun_write_batch on a TUN with a virtio header; with `coalesce`,
- * TCP segments of one flow are written as one super-packet (needs
- * TUN_F_CSUM, TUN_F_TSO4/6 on). Returns how many packets went out. */
+/* Like wgl_tun_write_batch on a TUN with a virtio header; `coalesce` is
+ * WGL_GRO_TCP and/or WGL_GRO_UDP of offload.h (or 0): TCP segments (needs
+ * TUN_F_CSUM, TUN_F_TSO4/6 on), UDP datagrams (needs TUN_F_USO4/6) of one
+ * flow are written as one super-packet. Returns how many packets went out. */
 int32_t wgl_tun_write_batch_vnet(int32_t fd, uint8_t *slots, uint32_t slot_size,
                                  const uint32_t *desc, uint32_t count, int32_t coalesce);
 

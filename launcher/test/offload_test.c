@@ -408,7 +408,7 @@ static void check_in_order(int v6) {
     if (k == 4) s.payload_len = 400, s.flags |= F_PSH;
     put(k, &s);
   }
-  CHECK(wgl_offload_coalesce(items, 5, next_, groups) == 1);
+  CHECK(wgl_offload_coalesce(items, 5, next_, groups, WGL_GRO_TCP) == 1);
   check_merged(&groups[0], 5, 4400);
   CHECK(pkts[0][(v6 ? 40 : 20) + 13] == (F_ACK | F_PSH));
 }
@@ -422,7 +422,7 @@ static void test_coalesce_interleaved_flows(void) {
     put(k, &s);
   }
   /* flows 1, 2 (v4) and 3 (v6): each two segments */
-  CHECK(wgl_offload_coalesce(items, 6, next_, groups) == 3);
+  CHECK(wgl_offload_coalesce(items, 6, next_, groups, WGL_GRO_TCP) == 3);
   for (int g = 0; g < 3; g++) check_merged(&groups[g], 2, 2000);
   CHECK(groups[0].first == 0 && groups[1].first == 1 && groups[2].first == 2);
 }
@@ -432,7 +432,7 @@ static void test_out_of_order_not_merged(void) {
   put(0, &a);
   put(1, &c);
   put(2, &b);
-  CHECK(wgl_offload_coalesce(items, 3, next_, groups) == 3);
+  CHECK(wgl_offload_coalesce(items, 3, next_, groups, WGL_GRO_TCP) == 3);
   for (int g = 0; g < 3; g++) CHECK(groups[g].count == 1 && groups[g].vnet.gso_type == 0);
   CHECK(groups[0].first == 0 && groups[1].first == 1 && groups[2].first == 2);
   /* untouched */
@@ -449,7 +449,7 @@ static void test_push_and_short_end_a_run(void) {
   put(1, &s1);
   put(2, &s2);
   put(3, &s3);
-  CHECK(wgl_offload_coalesce(items, 4, next_, groups) == 2);
+  CHECK(wgl_offload_coalesce(items, 4, next_, groups, WGL_GRO_TCP) == 2);
   check_merged(&groups[0], 2, 2000);
   /* s2 (500) starts a run whose gso_size is 500; s3 (10) is shorter: joins, ends it. */
   CHECK(groups[1].count == 2 && groups[1].vnet.gso_size == 500);
@@ -461,7 +461,7 @@ static void test_larger_segment_after_run_not_merged(void) {
   s1.seq = s0.seq + 500;
   put(0, &s0);
   put(1, &s1);
-  CHECK(wgl_offload_coalesce(items, 2, next_, groups) == 2);
+  CHECK(wgl_offload_coalesce(items, 2, next_, groups, WGL_GRO_TCP) == 2);
 }
 
 static void test_flags_and_options_keep_apart(void) {
@@ -472,21 +472,21 @@ static void test_flags_and_options_keep_apart(void) {
     b.flags = flags[f];
     put(0, &base);
     put(1, &b);
-    CHECK(wgl_offload_coalesce(items, 2, next_, groups) == 2);
+    CHECK(wgl_offload_coalesce(items, 2, next_, groups, WGL_GRO_TCP) == 2);
     /* nor does anything merge behind it */
     struct tcp_spec c = seg(0, 1, 2);
     put(2, &c);
-    CHECK(wgl_offload_coalesce(items, 3, next_, groups) == 3);
+    CHECK(wgl_offload_coalesce(items, 3, next_, groups, WGL_GRO_TCP) == 3);
   }
   struct tcp_spec t = seg(0, 1, 1);
   t.tsval = 5556; /* the timestamp ticked */
   put(0, &base);
   put(1, &t);
-  CHECK(wgl_offload_coalesce(items, 2, next_, groups) == 2);
+  CHECK(wgl_offload_coalesce(items, 2, next_, groups, WGL_GRO_TCP) == 2);
   struct tcp_spec w = seg(0, 1, 1);
   w.ack = 8; /* another ACK */
   put(1, &w);
-  CHECK(wgl_offload_coalesce(items, 2, next_, groups) == 2);
+  CHECK(wgl_offload_coalesce(items, 2, next_, groups, WGL_GRO_TCP) == 2);
 }
 
 static void test_bad_checksum_not_merged(void) {
@@ -494,7 +494,7 @@ static void test_bad_checksum_not_merged(void) {
   put(0, &s0);
   put(1, &s1);
   pkts[1][200] ^= 1;
-  CHECK(wgl_offload_coalesce(items, 2, next_, groups) == 2);
+  CHECK(wgl_offload_coalesce(items, 2, next_, groups, WGL_GRO_TCP) == 2);
   CHECK(groups[1].vnet.flags == 0);
 }
 
@@ -504,9 +504,105 @@ static void test_non_tcp_passes_through_in_order(void) {
   items[1].pkt = pkts[1];
   items[1].len = (uint32_t)build_udp(pkts[1], 0, 100);
   put(2, &s1);
-  CHECK(wgl_offload_coalesce(items, 3, next_, groups) == 2);
+  CHECK(wgl_offload_coalesce(items, 3, next_, groups, WGL_GRO_TCP) == 2);
   CHECK(groups[0].first == 0 && groups[0].count == 2 && next_[0] == 2);
   CHECK(groups[1].first == 1 && groups[1].count == 1);
+}
+
+/* Datagram k of a UDP flow from port 4000 + flow: `len` payload bytes,
+ * checksummed, with an IPv4 ID of 0x1000 + k. */
+static void put_udp(uint32_t i, int v6, uint8_t flow, uint32_t k, uint32_t len) {
+  items[i].pkt = pkts[i];
+  items[i].len = (uint32_t)build_udp(pkts[i], v6, len);
+  uint32_t l3 = v6 ? 40 : 20;
+  wbe16(pkts[i] + l3, 4000 + flow);
+  for (uint32_t b = 0; b < len; b++) pkts[i][l3 + 8 + b] = (uint8_t)(k * 31 + b + flow);
+  if (!v6) {
+    wbe16(pkts[i] + 4, 0x1000 + k);
+    fill_ipv4_checksum(pkts[i]);
+  }
+  fill_l4_checksum(pkts[i], items[i].len);
+}
+
+/* A merged UDP group: one UDP_L4 packet the kernel's segmentation turns back
+ * into the datagrams, payloads and checksums intact. */
+static void check_udp_merged(const struct wgl_gro_group *g, uint32_t segs, uint32_t size,
+                             uint32_t last) {
+  static uint8_t whole[70000];
+  size_t n = assemble(g, whole);
+  int v6 = is_v6(whole);
+  uint32_t l3 = v6 ? 40 : 20;
+  CHECK(g->count == segs);
+  CHECK(n == g->bytes && n == l3 + 8 + (segs - 1) * size + last);
+  CHECK(g->vnet.flags == WGL_VNET_F_NEEDS_CSUM && g->vnet.gso_type == WGL_VNET_GSO_UDP_L4);
+  CHECK(g->vnet.gso_size == size && g->vnet.hdr_len == l3 + 8);
+  CHECK(g->vnet.csum_start == l3 && g->vnet.csum_offset == 6);
+  CHECK(be16(whole + l3 + 4) == n - l3);
+  if (v6) {
+    CHECK(be16(whole + 4) == n - 40);
+  } else {
+    CHECK(be16(whole + 2) == n && ipv4_ok(whole));
+  }
+  uint32_t acc = v6 ? naive_sum(whole + 8, 32, 0) : naive_sum(whole + 12, 8, 0);
+  CHECK(be16(whole + l3 + 6) == naive_fold(acc + 17 + (uint32_t)(n - l3)));
+  CHECK(wgl_offload_segment_count(&g->vnet, whole, n, SLOT) == (int)segs);
+  CHECK(wgl_offload_segment(&g->vnet, whole, n, 0, out[0], SLOT, SLOT, lens, 64) == (int)segs);
+  uint32_t i = g->first;
+  for (uint32_t j = 0; j < segs; j++, i = next_[i]) {
+    uint32_t plen = j + 1 < segs ? size : last;
+    CHECK(lens[j] == l3 + 8 + plen);
+    CHECK(l4_verify(out[j], lens[j]) == 0xffff);
+    CHECK(memcmp(out[j] + l3 + 8, items[i].pkt + l3 + 8, plen) == 0);
+  }
+}
+
+static void check_udp_in_order(int v6) {
+  for (uint32_t k = 0; k < 5; k++) put_udp(k, v6, 1, k, k == 4 ? 300 : 1200);
+  /* TCP only: the datagrams pass as they are */
+  CHECK(wgl_offload_coalesce(items, 5, next_, groups, WGL_GRO_TCP) == 5);
+  for (uint32_t k = 0; k < 5; k++) put_udp(k, v6, 1, k, k == 4 ? 300 : 1200);
+  CHECK(wgl_offload_coalesce(items, 5, next_, groups, WGL_GRO_TCP | WGL_GRO_UDP) == 1);
+  check_udp_merged(&groups[0], 5, 1200, 300);
+}
+
+static void test_udp_coalesce_v4(void) { check_udp_in_order(0); }
+static void test_udp_coalesce_v6(void) { check_udp_in_order(1); }
+
+static void test_udp_flows_sizes_and_checksums_keep_apart(void) {
+  /* two flows interleaved, a TCP segment between: order within each flow holds */
+  put_udp(0, 0, 1, 0, 1000);
+  put_udp(1, 0, 2, 0, 1000);
+  struct tcp_spec t = seg(0, 1, 0);
+  put(2, &t);
+  put_udp(3, 0, 1, 1, 1000);
+  put_udp(4, 0, 2, 1, 1000);
+  CHECK(wgl_offload_coalesce(items, 5, next_, groups, WGL_GRO_TCP | WGL_GRO_UDP) == 3);
+  CHECK(groups[0].first == 0 && groups[0].count == 2 && next_[0] == 3);
+  CHECK(groups[1].first == 1 && groups[1].count == 2 && next_[1] == 4);
+  CHECK(groups[2].first == 2 && groups[2].count == 1);
+  check_udp_merged(&groups[0], 2, 1000, 1000);
+  /* a larger datagram after a run starts a new one; a shorter one ends it */
+  put_udp(0, 0, 1, 0, 1000);
+  put_udp(1, 0, 1, 1, 1200);
+  put_udp(2, 0, 1, 2, 500);
+  put_udp(3, 0, 1, 3, 500);
+  CHECK(wgl_offload_coalesce(items, 4, next_, groups, WGL_GRO_UDP) == 3);
+  CHECK(groups[0].count == 1 && groups[1].count == 2 && groups[2].count == 1);
+  /* a wrong checksum, no checksum (IPv4's 0), a fragment, another TTL: never merged */
+  for (int c = 0; c < 4; c++) {
+    put_udp(0, 0, 1, 0, 1000);
+    put_udp(1, 0, 1, 1, 1000);
+    if (c == 0) pkts[1][100] ^= 1;
+    if (c == 1) pkts[1][26] = pkts[1][27] = 0;
+    if (c == 2) wbe16(pkts[1] + 6, 0x2000), fill_ipv4_checksum(pkts[1]);
+    if (c == 3) pkts[1][8] = 63, fill_ipv4_checksum(pkts[1]);
+    CHECK(wgl_offload_coalesce(items, 2, next_, groups, WGL_GRO_UDP) == 2);
+    CHECK(groups[1].vnet.flags == 0 && groups[1].vnet.gso_type == WGL_VNET_GSO_NONE);
+  }
+  /* at most 65,535 bytes: 28 + 46 × 1400 fits, a 47th does not */
+  for (uint32_t k = 0; k < 50; k++) put_udp(k, 0, 1, k, 1400);
+  CHECK(wgl_offload_coalesce(items, 50, next_, groups, WGL_GRO_UDP) == 2);
+  CHECK(groups[0].count == 46 && groups[0].bytes == 28 + 46 * 1400);
 }
 
 static void test_run_limits(void) {
@@ -515,7 +611,7 @@ static void test_run_limits(void) {
     put(k, &s);
   }
   /* at most 64 segments (Linux's GRO limit) */
-  uint32_t ng = wgl_offload_coalesce(items, 70, next_, groups);
+  uint32_t ng = wgl_offload_coalesce(items, 70, next_, groups, WGL_GRO_TCP);
   CHECK(ng == 2 && groups[0].count == 64 && groups[1].count == 6);
   check_merged(&groups[0], 64, 64000);
   /* at most 65,535 bytes: 20 + 32 + 46 × 1400 fits, a 47th does not */
@@ -525,7 +621,7 @@ static void test_run_limits(void) {
     s.seq = 1000 + k * 1400;
     put(k, &s);
   }
-  ng = wgl_offload_coalesce(items, 50, next_, groups);
+  ng = wgl_offload_coalesce(items, 50, next_, groups, WGL_GRO_TCP);
   CHECK(ng == 2 && groups[0].count == 46 && groups[1].count == 4);
   CHECK(groups[0].bytes == 52 + 46 * 1400);
 }
@@ -572,6 +668,9 @@ int main(void) {
   test_flags_and_options_keep_apart();
   test_bad_checksum_not_merged();
   test_non_tcp_passes_through_in_order();
+  test_udp_coalesce_v4();
+  test_udp_coalesce_v6();
+  test_udp_flows_sizes_and_checksums_keep_apart();
   test_run_limits();
   test_checksum_random_regions();
   printf("offload: %d checks, %d failed\n", checks, failures);

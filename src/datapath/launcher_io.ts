@@ -14,11 +14,11 @@ import type { LauncherSymbols } from "../launcher/symbols.ts";
 import { errnoName } from "../launcher/errno.ts";
 import { HEADROOM } from "../wg/abi.ts";
 import {
+  coalescedProtocols,
   describeTunOffloads,
   offloadWishes,
   TUN_OFFLOADS_WANTED,
   TUN_VNET,
-  TunOffload,
 } from "./offloads.ts";
 
 /** Where a TUN read lands before it is cut into slots: a 64 KiB packet and its header. */
@@ -57,7 +57,8 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
   readonly #wakeFd: number;
   /** wgl_tun_offload's result: TUN_VNET and the TUN_F_* flags taken, or 0. */
   readonly #tunOffloads: number;
-  readonly #coalesce: boolean;
+  /** The Coalesce bits of the TUN writes. */
+  readonly #coalesce: number;
   readonly #tunScratch: Uint8Array | undefined;
 
   /** Needs the launcher loaded (the socket's `open` loads it). */
@@ -72,9 +73,7 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
     const state = this.#sym.wgl_tun_offload(tunFd, TUN_OFFLOADS_WANTED);
     this.#tunOffloads = state >= 0 ? state : wishes.vnetHdr ? TUN_VNET : 0;
     if (this.#tunOffloads & TUN_VNET) this.#tunScratch = new Uint8Array(TUN_SCRATCH);
-    this.#coalesce = wishes.coalesce &&
-      (this.#tunOffloads & (TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6)) ===
-        (TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6);
+    this.#coalesce = coalescedProtocols(this.#tunOffloads, wishes.coalesce);
     // Best effort: without it, closing the TUN fd at exit waits for the kernel.
     this.#sym.wgl_tun_detach_on_close(tunFd);
   }
@@ -119,7 +118,7 @@ export class LauncherPacketIo<B extends MemoryBatch> implements PacketIo<B> {
         b.slotSize,
         b.descView(),
         n,
-        this.#coalesce ? 1 : 0,
+        this.#coalesce,
       );
       return;
     }

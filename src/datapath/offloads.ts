@@ -59,14 +59,32 @@ export function offloadWishes(
 export const TUN_OFFLOADS_WANTED = TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6 |
   TunOffload.TSO_ECN | TunOffload.USO4 | TunOffload.USO6;
 
+/** What the writes into the TUN coalesce (launcher/offload.h's WGL_GRO_*). */
+export const Coalesce = { TCP: 1, UDP: 2 } as const;
+
+const TSO = TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6;
+const USO = TunOffload.CSUM | TunOffload.USO4 | TunOffload.USO6;
+
+/**
+ * The {@linkcode Coalesce} bits for a TUN in `state` (`wgl_tun_offload`'s
+ * result): TCP segments when it takes TSO, UDP datagrams when it takes USO
+ * (Linux 6.2 and later); none when coalescing is not wished.
+ */
+export function coalescedProtocols(state: number, wished: boolean): number {
+  if (!wished || (state & TUN_VNET) === 0) return 0;
+  return ((state & TSO) === TSO ? Coalesce.TCP : 0) | ((state & USO) === USO ? Coalesce.UDP : 0);
+}
+
 /** `-v`'s words for the TUN's state (`wgl_tun_offload`'s result) and coalescing. */
-export function describeTunOffloads(state: number, coalesce: boolean): string {
+export function describeTunOffloads(state: number, coalesce: number): string {
   if ((state & TUN_VNET) === 0) return "TUN virtio header off";
   const names = (Object.keys(TunOffload) as (keyof typeof TunOffload)[])
     .filter((k) => (state & TunOffload[k]) !== 0)
     .map((k) => k.toLowerCase().replace("_", "-"));
+  const merged = [coalesce & Coalesce.TCP ? "TCP" : "", coalesce & Coalesce.UDP ? "UDP" : ""]
+    .filter((p) => p !== "");
   return `TUN virtio header on (${names.length > 0 ? names.join(" ") : "no offloads"}), ` +
-    `coalescing ${coalesce ? "on" : "off"}`;
+    `coalescing ${merged.length > 0 ? `on (${merged.join(", ")})` : "off"}`;
 }
 
 /** `-v`'s words for the socket's UDP offloads (`wgl_udp_offload`'s result). */
