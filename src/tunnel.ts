@@ -103,6 +103,8 @@ export class Tunnel {
   readonly #io: LauncherPacketIo<Batch>;
   readonly #running: Promise<void>;
   readonly #udp: UdpSocket;
+  /** The socket's offloads as `-v` last said them. */
+  #udpOffloads: number;
   readonly #o: TunnelOptions;
   readonly #peerIds: number[];
   readonly #endpoints: (ResolvedEndpoint | undefined)[];
@@ -135,6 +137,7 @@ export class Tunnel {
     this.cage = parts.cage;
     this.device = parts.device;
     this.#udp = parts.udp;
+    this.#udpOffloads = parts.udp.offloads;
     this.listenPort = parts.udp.port;
     this.#datapath = parts.datapath;
     this.drops = parts.drops;
@@ -277,6 +280,7 @@ export class Tunnel {
         }
       });
       drain = () => {
+        tunnel.#noteOffloadChanges();
         tunnel.#drainEvents();
         tunnel.#follower.applyPending();
         tunnel.#checkHandshakeDeadlines();
@@ -309,6 +313,18 @@ export class Tunnel {
   /** Whether any peer has an endpoint to start a handshake with. */
   get initiates(): boolean {
     return this.#endpoints.some((e) => e !== undefined);
+  }
+
+  /**
+   * `-v`: the launcher turns UDP GSO off for good when a send fails with EIO
+   * or EINVAL (the route's device cannot segment, as with its checksum
+   * offload off) and sends one datagram at a time from then on.
+   */
+  #noteOffloadChanges(): void {
+    const now = this.#udp.offloads;
+    if (now === this.#udpOffloads) return;
+    this.#udpOffloads = now;
+    this.#o.log?.(`offloads changed: ${this.#udp.describeOffloads()} (the route cannot segment)`);
   }
 
   #drainEvents(): void {
