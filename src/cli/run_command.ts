@@ -13,6 +13,7 @@ import { compileCore } from "../wg/wasm.ts";
 import { listenForInterruption } from "./interruption.ts";
 import { assertCommandExists } from "./command_lookup.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
+import { releaseStartupCode } from "../launcher/startup_code.ts";
 
 function stderrLine(line: string): void {
   console.error(line);
@@ -82,7 +83,10 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     interruption.remove();
     stopForwarding = forwardSignals(tunnel.cage);
     log?.("starting the command");
-    return await tunnel.run();
+    return await tunnel.run(() => {
+      const kib = releaseStartupCode();
+      log?.(`start-up code pages given back: ${kib ?? "none"} KiB`);
+    });
   } finally {
     interruption.remove();
     stopForwarding();

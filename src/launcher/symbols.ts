@@ -20,6 +20,7 @@ import {
 import { protectSymbols } from "./protect_symbols.ts";
 import { sigusr1Symbols } from "./sigusr1_symbols.ts";
 import { wipeSymbols } from "./wipe_symbols.ts";
+import { startupCodeSymbols } from "./startup_code_symbols.ts";
 import { joinSymbols } from "./join_symbols.ts";
 import { controlSymbols } from "./control_symbols.ts";
 
@@ -34,6 +35,7 @@ import { controlSymbols } from "./control_symbols.ts";
 export const launcherTables: readonly Deno.ForeignLibraryInterface[] = [
   { ...cageSymbols, ...fdSymbols },
   wipeSymbols,
+  startupCodeSymbols,
   protectSymbols,
   packetIoCommonSymbols,
   packetIoTunVnetSymbols,
@@ -51,6 +53,7 @@ export const launcherSymbols = {
   ...cageSymbols,
   ...fdSymbols,
   ...wipeSymbols,
+  ...startupCodeSymbols,
   ...protectSymbols,
   ...packetIoSymbols,
   ...environSymbols,

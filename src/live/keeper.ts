@@ -17,6 +17,7 @@ import { formatCidr } from "../config/cidr.ts";
 import { protectProcess } from "../cage/mod.ts";
 import { Tunnel } from "../tunnel.ts";
 import { compileCore } from "../wg/wasm.ts";
+import { releaseStartupCode } from "../launcher/startup_code.ts";
 import { launcher } from "../launcher/library.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
 import { ControlServer } from "./control_server.ts";
@@ -164,6 +165,8 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
     const running = tunnel.run(onStarted);
     const first = await Promise.race([up.then(() => "up" as const), running]);
     if (first !== "up") return first;
+    // A live cage may run for days: its start-up's code pages go back now.
+    releaseStartupCode();
     const cage = tunnel.cage;
     const record: LiveRecord = {
       name: o.name,
