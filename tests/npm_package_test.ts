@@ -158,8 +158,14 @@ Deno.test("the npm package's bin execs Deno itself: no Node process stays in bet
     await Deno.mkdir(`${dir}/bin`);
     await Deno.symlink("../lib/node_modules/wgcage/bin/wgcage", `${dir}/bin/wgcage`);
 
+    // A PATH with uname alone: from npm's global layout the script finds its
+    // package without readlink (a process of its own, ~1 ms).
+    await Deno.mkdir(`${dir}/path`);
+    await Deno.symlink(Deno.realPathSync("/usr/bin/uname"), `${dir}/path/uname`);
     const out = await run([
-      "sh",
+      "env",
+      `PATH=${dir}/path`,
+      "/bin/sh",
       "-c",
       `echo "pid $$"; exec "$0" version "a b"`,
       `${dir}/bin/wgcage`,
