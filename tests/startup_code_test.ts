@@ -56,13 +56,19 @@ Deno.test("wgcage gives back its start-up code pages once the command runs, and 
       "--",
       "sh",
       "-c",
-      'sleep 1.5; exec "$@"',
+      'sleep 3; exec "$@"',
       "sh",
       ...clientArgv("data", "10.99.0.1", { bytes: 1 << 20 }),
     ]));
-    for (let i = 0; i < 100 && !wgcage.stderr.includes("start-up code pages given back"); i++) {
+    // Measured while the command sleeps: from -v's line on, for at most 3 s.
+    for (let i = 0; i < 1000 && !wgcage.stderr.includes("start-up code pages given back"); i++) {
+      if (wgcage.exited) break;
       await new Promise((r) => setTimeout(r, 20));
     }
+    assert(
+      wgcage.stderr.includes("start-up code pages given back"),
+      `-v never said it: ${wgcage.stderr}`,
+    );
     await new Promise((r) => setTimeout(r, 300));
     const pid = wgcage.pid;
     const code = codeKiB(pid);
