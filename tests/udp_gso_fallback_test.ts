@@ -13,58 +13,39 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert";
 import { UdpSocket } from "../src/datapath/udp_socket.ts";
-import type { MemoryBatch } from "../src/datapath/launcher_io.ts";
 import { UdpOffload } from "../src/datapath/offloads.ts";
-import {
-  DESC_ENDPOINT,
-  DESC_LEN,
-  DESC_OFFSET,
-  DESC_OP,
-  DESC_WORDS,
-  ENDPOINT_ADDRESS,
-  ENDPOINT_FAMILY,
-  ENDPOINT_PORT,
-  Op,
-} from "../src/wg/abi.ts";
+import { type Batch, WgDevice } from "../src/wg/device.ts";
+import { DESC_OP, DESC_WORDS, Op } from "../src/wg/abi.ts";
 
 const SLOT = 2048;
 const COUNT = 8;
 const SIZE = 1000;
 
-/** A batch in plain memory, as the core's would be: `count` slots. */
-function batch(count: number): MemoryBatch & { slots: Uint8Array; desc: Uint32Array } {
-  const slots = new Uint8Array(count * SLOT);
-  const desc = new Uint32Array(count * DESC_WORDS);
-  return {
-    count,
-    slotSize: SLOT,
-    slots,
-    desc,
-    slotsPointerView: () => slots,
-    descView: () => desc,
-  } as MemoryBatch & { slots: Uint8Array; desc: Uint32Array };
+/** Datagram i's bytes: (i * 17 + j) & 255. */
+function datagram(i: number): Uint8Array {
+  return new Uint8Array(SIZE).map((_, j) => (i * 17 + j) & 255);
 }
 
-/** COUNT datagrams of SIZE bytes to 127.0.0.1:port, datagram i filled with (i * 17 + j) & 255. */
-function outbound(port: number): MemoryBatch {
-  const b = batch(COUNT);
+/** COUNT datagrams of SIZE bytes in a batch of the core's, addressed to 127.0.0.1:port. */
+function outbound(device: WgDevice, port: number): Batch {
+  const b = device.batch(COUNT, SLOT);
+  const endpoint = {
+    family: 4,
+    port,
+    scopeId: 0,
+    address: new Uint8Array([127, 0, 0, 1]),
+  } as const;
   for (let i = 0; i < COUNT; i++) {
-    for (let j = 0; j < SIZE; j++) b.slots[i * SLOT + j] = (i * 17 + j) & 255;
-    const d = i * DESC_WORDS;
-    b.desc[d + DESC_OFFSET] = 0;
-    b.desc[d + DESC_LEN] = SIZE;
-    b.desc[d + DESC_OP] = Op.Network;
-    b.desc[d + DESC_ENDPOINT + ENDPOINT_FAMILY] = 4;
-    b.desc[d + DESC_ENDPOINT + ENDPOINT_PORT] = port;
-    new Uint8Array(b.desc.buffer, (d + DESC_ENDPOINT + ENDPOINT_ADDRESS) * 4, 4)
-      .set([127, 0, 0, 1]);
+    b.setPacket(i, datagram(i), 0);
+    b.setEndpoint(i, endpoint);
+    b.descView()[i * DESC_WORDS + DESC_OP] = Op.Network;
   }
   return b;
 }
 
 /** Receives until COUNT datagrams came (or 2 s passed); returns each one's bytes. */
-async function receiveAll(socket: UdpSocket): Promise<Uint8Array[]> {
-  const into = batch(64);
+async function receiveAll(device: WgDevice, socket: UdpSocket): Promise<Uint8Array[]> {
+  const into = device.batch(64, SLOT);
   const got: Uint8Array[] = [];
   const until = Date.now() + 2000;
   while (got.length < COUNT && Date.now() < until) {
@@ -73,11 +54,7 @@ async function receiveAll(socket: UdpSocket): Promise<Uint8Array[]> {
       await new Promise((r) => setTimeout(r, 5));
       continue;
     }
-    for (let i = 0; i < n; i++) {
-      const d = i * DESC_WORDS;
-      const at = i * SLOT + into.desc[d + DESC_OFFSET];
-      got.push(into.slots.slice(at, at + into.desc[d + DESC_LEN]));
-    }
+    for (let i = 0; i < n; i++) got.push(into.packet(i).slice());
   }
   return got;
 }
@@ -98,6 +75,7 @@ function setNoCheck(fd: number): void {
 
 for (const refused of [false, true]) {
   Deno.test(`a batch of datagrams ${refused ? "goes out one a slot once the kernel refuses GSO, which stays off" : "goes out with GSO, which stays on"}`, async () => {
+    const device = await WgDevice.create();
     const sender = await UdpSocket.open(0);
     const receiver = await UdpSocket.open(0);
     try {
@@ -105,18 +83,16 @@ for (const refused of [false, true]) {
         throw new Error("This kernel has no UDP GSO (Linux 4.18 or later has it)");
       }
       if (refused) setNoCheck(sender.fd);
-      sender.send(outbound(receiver.port), COUNT);
+      sender.send(outbound(device, receiver.port), COUNT);
       assertEquals((sender.offloads & UdpOffload.GSO) === 0, refused);
       assertEquals(sender.describeOffloads().startsWith(`UDP GSO ${refused ? "off" : "on"}`), true);
-      const got = await receiveAll(receiver);
+      const got = await receiveAll(device, receiver);
       assertEquals(got.length, COUNT);
-      got.forEach((g, i) => {
-        const want = new Uint8Array(SIZE).map((_, j) => (i * 17 + j) & 255);
-        assertEquals(g, want);
-      });
+      got.forEach((g, i) => assertEquals(g, datagram(i)));
     } finally {
       sender.close();
       receiver.close();
+      device.close();
     }
   });
 }
