@@ -373,27 +373,39 @@ static size_t assemble(const struct wgl_gro_group *g, uint8_t *dst) {
   return n;
 }
 
-/* Checks a merged group against the kernel's rules for a NEEDS_CSUM GSO
- * packet: lengths, the partial checksum, and the checksum once completed. */
-static void check_merged(const struct wgl_gro_group *g, uint32_t segs, uint32_t payload) {
-  static uint8_t whole[70000];
+/* Checks what every merged group must be for the kernel, as a NEEDS_CSUM
+ * GSO packet of protocol `proto` (6 or 17) whose L4 checksum field sits at
+ * `csum_offset`: its count and length, the virtio header, the IP lengths and
+ * the partial checksum (the pseudo-header's sum, as the stack's
+ * CHECKSUM_PARTIAL). Returns the packet's length; `whole` holds it. */
+static size_t check_gso_packet(const struct wgl_gro_group *g, uint8_t *whole, uint32_t segs,
+                               uint8_t gso_type, uint8_t proto, uint16_t csum_offset) {
   size_t n = assemble(g, whole);
   int v6 = is_v6(whole);
   uint32_t l3 = v6 ? 40 : 20;
   CHECK(g->count == segs);
-  CHECK(n == g->bytes && n == g->hdr_len + payload);
-  CHECK(g->vnet.flags == WGL_VNET_F_NEEDS_CSUM);
-  CHECK(g->vnet.gso_type == (v6 ? WGL_VNET_GSO_TCPV6 : WGL_VNET_GSO_TCPV4));
-  CHECK(g->vnet.gso_size == 1000 && g->vnet.hdr_len == g->hdr_len);
-  CHECK(g->vnet.csum_start == l3 && g->vnet.csum_offset == 16);
+  CHECK(n == g->bytes);
+  CHECK(g->vnet.flags == WGL_VNET_F_NEEDS_CSUM && g->vnet.gso_type == gso_type);
+  CHECK(g->vnet.hdr_len == g->hdr_len);
+  CHECK(g->vnet.csum_start == l3 && g->vnet.csum_offset == csum_offset);
   if (v6) {
     CHECK(be16(whole + 4) == n - 40);
   } else {
     CHECK(be16(whole + 2) == n && ipv4_ok(whole));
   }
-  /* The field holds the pseudo-header's sum, as the stack's CHECKSUM_PARTIAL. */
   uint32_t acc = v6 ? naive_sum(whole + 8, 32, 0) : naive_sum(whole + 12, 8, 0);
-  CHECK(be16(whole + l3 + 16) == naive_fold(acc + 6 + (uint32_t)(n - l3)));
+  CHECK(be16(whole + l3 + csum_offset) == naive_fold(acc + proto + (uint32_t)(n - l3)));
+  return n;
+}
+
+/* Checks a merged group against the kernel's rules for a NEEDS_CSUM GSO
+ * packet: lengths, the partial checksum, and the checksum once completed. */
+static void check_merged(const struct wgl_gro_group *g, uint32_t segs, uint32_t payload) {
+  static uint8_t whole[70000];
+  int v6 = is_v6(items[g->first].pkt);
+  size_t n = check_gso_packet(g, whole, segs, v6 ? WGL_VNET_GSO_TCPV6 : WGL_VNET_GSO_TCPV4, 6, 16);
+  CHECK(n == g->hdr_len + payload);
+  CHECK(g->vnet.gso_size == 1000);
   CHECK(wgl_offload_complete_csum(whole, n, g->vnet.csum_start, g->vnet.csum_offset) == 0);
   CHECK(l4_verify(whole, n) == 0xffff);
   /* and the kernel's own segmentation would give back the segments */
@@ -529,22 +541,11 @@ static void put_udp(uint32_t i, int v6, uint8_t flow, uint32_t k, uint32_t len) 
 static void check_udp_merged(const struct wgl_gro_group *g, uint32_t segs, uint32_t size,
                              uint32_t last) {
   static uint8_t whole[70000];
-  size_t n = assemble(g, whole);
-  int v6 = is_v6(whole);
-  uint32_t l3 = v6 ? 40 : 20;
-  CHECK(g->count == segs);
-  CHECK(n == g->bytes && n == l3 + 8 + (segs - 1) * size + last);
-  CHECK(g->vnet.flags == WGL_VNET_F_NEEDS_CSUM && g->vnet.gso_type == WGL_VNET_GSO_UDP_L4);
+  size_t n = check_gso_packet(g, whole, segs, WGL_VNET_GSO_UDP_L4, 17, 6);
+  uint32_t l3 = is_v6(whole) ? 40 : 20;
+  CHECK(n == l3 + 8 + (segs - 1) * size + last);
   CHECK(g->vnet.gso_size == size && g->vnet.hdr_len == l3 + 8);
-  CHECK(g->vnet.csum_start == l3 && g->vnet.csum_offset == 6);
   CHECK(be16(whole + l3 + 4) == n - l3);
-  if (v6) {
-    CHECK(be16(whole + 4) == n - 40);
-  } else {
-    CHECK(be16(whole + 2) == n && ipv4_ok(whole));
-  }
-  uint32_t acc = v6 ? naive_sum(whole + 8, 32, 0) : naive_sum(whole + 12, 8, 0);
-  CHECK(be16(whole + l3 + 6) == naive_fold(acc + 17 + (uint32_t)(n - l3)));
   CHECK(wgl_offload_segment_count(&g->vnet, whole, n, SLOT) == (int)segs);
   CHECK(wgl_offload_segment(&g->vnet, whole, n, 0, out[0], SLOT, SLOT, lens, 64) == (int)segs);
   uint32_t i = g->first;
