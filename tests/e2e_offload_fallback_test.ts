@@ -20,9 +20,8 @@ import { PacketLoss } from "./harness/loss.ts";
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { assertOnlyWireGuard } from "./harness/pcap.ts";
 import { clientArgv, parseClientReport, startServices } from "./harness/services.ts";
-import { generateKeyPair } from "./harness/keys.ts";
-import { endpointOf, requireWireguardGo, WgPeer, WIREGUARD_GO_BUILDS } from "./harness/wg_peer.ts";
-import { runWgcage, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { requireWireguardGo, WIREGUARD_GO_BUILDS } from "./harness/wg_peer.ts";
+import { peerOverVeth, runWgcage } from "./e2e/wgcage.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -66,25 +65,8 @@ for (const build of WIREGUARD_GO_BUILDS) {
     await requireTool("tcpdump", "tcpdump");
     const lab = await Lab.open();
     try {
-      const peerNs = await lab.namespace("peer");
-      const clientNs = await lab.namespace("client");
-      const link = await lab.link(peerNs, clientNs);
-      const keys = await generateKeyPair();
-      const peer = await WgPeer.start(lab, peerNs, {
-        build,
-        listenPort: WG_PORT,
-        addresses: ["10.99.0.1/24", "fd99::1/64"],
-        peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32", "fd99::2/128"] }],
-      });
+      const { peerNs, clientNs, link, config } = await peerOverVeth(lab, build, { ipv6: true });
       await startServices(peerNs, { binds: ["10.99.0.1", "fd99::1"] });
-      const config = await writeConfig(
-        lab,
-        wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24", "fd99::2/64"] }, [{
-          publicKey: peer.keys.publicKey,
-          allowedIps: ["10.99.0.0/24", "fd99::/64"],
-          endpoint: endpointOf(link.a.ipv4, WG_PORT),
-        }]),
-      );
       for (const c of CASES) {
         await t.step(c.name, async () => {
           const capture = await Capture.start(lab, clientNs, link.b.ifname);

@@ -19,15 +19,13 @@
  */
 
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
-import { generateKeyPair } from "./harness/keys.ts";
-import { endpointOf, requireWireguardGo, WgPeer, WIREGUARD_GO_BUILDS } from "./harness/wg_peer.ts";
-import { runWgcage, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { requireWireguardGo, WIREGUARD_GO_BUILDS } from "./harness/wg_peer.ts";
+import { peerOverVeth, runWgcage } from "./e2e/wgcage.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-const WG_PORT = 51820;
 const BURST_PORT = 9000;
 const BURSTS = 20;
 const PER_BURST = 32;
@@ -83,24 +81,7 @@ for (const build of WIREGUARD_GO_BUILDS) {
     await requireTool("python3", "python3");
     const lab = await Lab.open();
     try {
-      const peerNs = await lab.namespace("peer");
-      const clientNs = await lab.namespace("client");
-      const link = await lab.link(peerNs, clientNs);
-      const keys = await generateKeyPair();
-      const peer = await WgPeer.start(lab, peerNs, {
-        build,
-        listenPort: WG_PORT,
-        addresses: ["10.99.0.1/24"],
-        peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
-      });
-      const config = await writeConfig(
-        lab,
-        wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
-          publicKey: peer.keys.publicKey,
-          allowedIps: ["10.99.0.0/24"],
-          endpoint: endpointOf(link.a.ipv4, WG_PORT),
-        }]),
-      );
+      const { peerNs, clientNs, config } = await peerOverVeth(lab, build);
       const cases: { name: string; env: Record<string, string>; says: string }[] = [
         { name: "coalescing on", env: {}, says: "coalescing on (TCP, UDP)" },
         { name: "WGCAGE_NO_COALESCE=1", env: { WGCAGE_NO_COALESCE: "1" }, says: "coalescing off" },

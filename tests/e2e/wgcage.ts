@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { Lab, Namespace } from "../harness/netns.ts";
+import type { Lab, Link, Namespace } from "../harness/netns.ts";
 import { run, type RunResult } from "../harness/process.ts";
 import { generateKeyPair } from "../harness/keys.ts";
-import { WgPeer } from "../harness/wg_peer.ts";
+import { endpointOf, WgPeer, type WireguardGoBuild } from "../harness/wg_peer.ts";
 
 export const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 export const NOBODY = 65534;
@@ -192,4 +192,55 @@ export async function loopbackPeer(
     }]),
   );
   return { peer, config };
+}
+
+/** What {@linkcode peerOverVeth} made. */
+export interface VethPeer {
+  readonly peerNs: Namespace;
+  readonly clientNs: Namespace;
+  readonly link: Link;
+  readonly peer: WgPeer;
+  /** A config for a wgcage in `clientNs` that reaches the peer over the veth. */
+  readonly config: string;
+}
+
+/**
+ * A `build` of wireguard-go listening on 51820 in a namespace of its own
+ * (10.99.0.1, and fd99::1 with `ipv6`), joined by a veth to a client
+ * namespace, and a config for a wgcage there (10.99.0.2, fd99::2).
+ */
+export async function peerOverVeth(
+  lab: Lab,
+  build: WireguardGoBuild,
+  opts: { ipv6?: boolean } = {},
+): Promise<VethPeer> {
+  const peerNs = await lab.namespace("peer");
+  const clientNs = await lab.namespace("client");
+  const link = await lab.link(peerNs, clientNs);
+  const keys = await generateKeyPair();
+  const v6 = opts.ipv6 ?? false;
+  const peer = await WgPeer.start(lab, peerNs, {
+    build,
+    listenPort: 51820,
+    addresses: v6 ? ["10.99.0.1/24", "fd99::1/64"] : ["10.99.0.1/24"],
+    peers: [{
+      publicKey: keys.publicKey,
+      allowedIps: v6 ? ["10.99.0.2/32", "fd99::2/128"] : ["10.99.0.2/32"],
+    }],
+  });
+  const config = await writeConfig(
+    lab,
+    wgQuick(
+      {
+        privateKey: keys.privateKey,
+        addresses: v6 ? ["10.99.0.2/24", "fd99::2/64"] : ["10.99.0.2/24"],
+      },
+      [{
+        publicKey: peer.keys.publicKey,
+        allowedIps: v6 ? ["10.99.0.0/24", "fd99::/64"] : ["10.99.0.0/24"],
+        endpoint: endpointOf(link.a.ipv4, 51820),
+      }],
+    ),
+  );
+  return { peerNs, clientNs, link, peer, config };
 }
