@@ -71,7 +71,8 @@ Deno.test({
       const libs = listed.filter((f) => /^package\/lib\/[0-9a-f]{16}\.bin$/.test(f));
       assert(
         listed.filter((f) => !libs.includes(f)).join(" ") ===
-            "package/README.md package/bin/wgcage package/package.json package/wgcage.js" &&
+            "package/LICENSE package/README.md package/bin/wgcage package/package.json " +
+              "package/wgcage.js" &&
           libs.length === 5,
         `tarball holds: ${listed.join(" ")}`,
       );
@@ -181,6 +182,30 @@ Deno.test("the npm package's bin execs Deno itself: no Node process stays in bet
     assert(missing.code === 125, `exit ${missing.code}`);
     assert(missing.stderr.trim().split("\n").length === 1, missing.stderr);
     assert(/Cannot find the Deno binary/.test(missing.stderr), missing.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the packed npm package carries the Apache-2.0 licence: LICENSE and the license field", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-npmlicence-" });
+  try {
+    await run(
+      [Deno.execPath(), "run", "-A", `${ROOT}tools/release.ts`, "pack:npm", "--out", dir],
+      { timeoutMs: 120_000 },
+    );
+    const tarball = `${dir}/wgcage-${VERSION}.tgz`;
+    const manifest = JSON.parse(
+      (await run(["tar", "xzOf", tarball, "package/package.json"])).stdout,
+    );
+    assert(manifest.license === "Apache-2.0", `license field: ${manifest.license}`);
+    const licence = (await run(["tar", "xzOf", tarball, "package/LICENSE"])).stdout;
+    assert(
+      licence === await Deno.readTextFile(`${ROOT}LICENSE`),
+      "LICENSE differs from the root's",
+    );
+    assert(/^\s*Apache License\s+Version 2\.0, January 2004/.test(licence), licence.slice(0, 200));
+    assert(licence.includes("END OF TERMS AND CONDITIONS"), "LICENSE is not the whole text");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -7,6 +7,7 @@
  * - `wgcage-<version>.tgz`: the npm package (`npm/`): one bundled module with
  *   the WASM core and both launchers embedded, run by the `deno` npm package;
  * - `install.sh`, the installer the README's curl line fetches from the release;
+ * - `LICENSE`, the Apache License 2.0 the project is under (also in the npm package);
  * - `SHA256SUMS` over all of them, in `sha256sum -c` form.
  *
  * `deno compile` downloads its runtime (denort) for each target. Where it
@@ -41,6 +42,9 @@ const DYNAMIC_IMPORTS = [
   "src/cli/key_commands.ts",
   "src/cli/info_commands.ts",
 ];
+
+/** The project's licence (LICENSE at the root), as npm's `license` field names it. */
+export const LICENSE_ID = "Apache-2.0";
 
 export class ReleaseError extends Error {}
 
@@ -251,8 +255,11 @@ async function packNpm(out: string, stage: string): Promise<string> {
   );
   const manifest = JSON.parse(await Deno.readTextFile(path("npm/package.json")));
   manifest.version = VERSION;
+  // The licence travels with the package: its SPDX id for the registry and the text itself.
+  manifest.license = LICENSE_ID;
   await Deno.writeTextFile(`${pkg}package.json`, JSON.stringify(manifest, null, 2) + "\n");
   await Deno.copyFile(path("npm/README.md"), `${pkg}README.md`);
+  await Deno.copyFile(path("LICENSE"), `${pkg}LICENSE`);
   await Deno.copyFile(path("npm/bin/wgcage"), `${pkg}bin/wgcage`);
   await Deno.chmod(`${pkg}bin/wgcage`, 0o755);
   const name = `wgcage-${VERSION}.tgz`;
@@ -296,7 +303,7 @@ async function clearDist(names: string[]): Promise<void> {
 
 async function release(partial: boolean): Promise<number> {
   const binaries = Object.keys(ARCHES).map((a) => `wgcage-${a}-linux`);
-  await clearDist([...binaries, `wgcage-${VERSION}.tgz`, "install.sh"]);
+  await clearDist([...binaries, `wgcage-${VERSION}.tgz`, "install.sh", "LICENSE"]);
   await buildLaunchers();
   const built: string[] = [];
   const skipped: string[] = [];
@@ -309,6 +316,8 @@ async function release(partial: boolean): Promise<number> {
   await Deno.copyFile(path("install.sh"), path("dist/install.sh"));
   await Deno.chmod(path("dist/install.sh"), 0o755);
   built.push("install.sh");
+  await Deno.copyFile(path("LICENSE"), path("dist/LICENSE"));
+  built.push("LICENSE");
   await writeSums(path("dist"), built);
   console.log(`release: wrote dist/ ${[...built, "SHA256SUMS"].join(" ")}`);
   if (skipped.length === 0) return 0;
