@@ -133,7 +133,11 @@ export class LiveDevice {
    */
   apply(change: DeviceChange): void {
     const dev = this.tunnel.device;
-    if (change.listenPort !== undefined && change.listenPort !== this.listenPort) {
+    // listen_port=0 is what `wg setconf`/`syncconf` send for a file without
+    // ListenPort ("any port"): the port the cage has is one, so it stays.
+    // Only a different, named port is refused (the socket cannot move).
+    const port = change.listenPort;
+    if (port !== undefined && port !== 0 && port !== this.listenPort) {
       throw new ChangeRefused(
         `listen_port cannot change while the cage is up (it is ${this.listenPort})`,
         -98,

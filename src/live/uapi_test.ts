@@ -326,6 +326,10 @@ const APPLIES: [string, ApplyCase][] = [
     lines: ["listen_port=51820"],
     state: { a: ["10.0.0.0/24"], b: ["10.1.0.0/24"] },
   }],
+  ["14b listen_port=0 (wg syncconf of a file without ListenPort) keeps the port", {
+    lines: ["listen_port=0", "replace_peers=true", "public_key=" + B, "allowed_ip=10.1.0.0/24"],
+    state: { b: ["10.1.0.0/24"] },
+  }],
   ["15 a request that does not parse changes nothing", {
     lines: ["public_key=" + B, "remove=true", "public_key=" + A, "bogus=1"],
     errno: ERRNO_INVALID,
