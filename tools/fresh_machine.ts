@@ -8,8 +8,10 @@
  *    `--unpack-tarball`), in a new directory under /var/tmp.
  * 2. What every machine here has that a bare image lacks, copied in as the
  *    host has it: the CA bundle (and /usr/local/share/ca-certificates), npm's
- *    settings (/etc/npmrc, ~/.npmrc), /etc/hosts, /etc/resolv.conf, and apt's
- *    sources and the apt.conf.d settings it reaches the archive with. The
+ *    settings (/etc/npmrc, ~/.npmrc), /etc/hosts, /etc/resolv.conf, and the
+ *    apt.conf.d settings apt reaches the archive with. apt's sources are the
+ *    host's, written in each form a Debian 12 machine can hold them
+ *    (tools/apt_sources.ts). The
  *    project's files (tracked and untracked, not ignored) and the WireGuard
  *    test vectors go to /work/wgcage and /work/shared/vectors.
  * 3. The root becomes "/" of a new mount and PID namespace with `pivot_root`,
@@ -19,7 +21,10 @@
  *    (so nothing started inside outlives the run) and a tmpfs on /run.
  * 4. There, as that machine's root: the README's set-up and test command
  *    (`.ci/run`: apt-get, Deno from npm, `deno task check`, `deno task test`)
- *    and its quick start (`deno task demo`).
+ *    with the sources as Debian's installer leaves them (one-line
+ *    /etc/apt/sources.list, no deb822 file); then `.ci/run`'s set-up again
+ *    with them as Docker's debian image has them (deb822 debian.sources
+ *    only); then the quick start (`deno task demo`).
  *
  * Downloaded .deb files and npm's cache are kept between runs in the cache
  * directory (`--cold` does without): what gets installed is the same.
@@ -28,11 +33,15 @@
  * lld-14, and fails in `deno task build --check` (rust-lld not found).
  * `--drop-package NAME` removes NAME from the copied .ci/run's apt-get line
  * first, to show that the run fails without it (e.g. `lld-14`).
+ * `--setup-only` runs only `.ci/run`'s set-up (both forms of sources), not
+ * its check and tests nor the demo: a quicker proof of the install steps.
  *
- * Usage: `deno task test:fresh [--cold] [--keep] [--ref REV] [--drop-package NAME]`
+ * Usage: `deno task test:fresh [--cold] [--keep] [--setup-only] [--ref REV] [--drop-package NAME]`
  *
  * @module
  */
+
+import { parseAptSources, renderDeb822, renderOneLine } from "./apt_sources.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const SUITE = "bookworm";
@@ -41,6 +50,8 @@ const SUITE = "bookworm";
 export interface FreshOptions {
   readonly cold: boolean;
   readonly keep: boolean;
+  /** Only .ci/run's set-up, in both forms of apt sources; no check, tests or demo. */
+  readonly setupOnly: boolean;
   readonly dropPackages: readonly string[];
   /** A git revision to take the project from; the work tree when absent. */
   readonly ref?: string;
@@ -52,12 +63,14 @@ export class UsageError extends Error {}
 export function parseFreshArgs(args: readonly string[]): FreshOptions {
   let cold = false;
   let keep = false;
+  let setupOnly = false;
   const dropPackages: string[] = [];
   let ref: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--cold") cold = true;
     else if (a === "--keep") keep = true;
+    else if (a === "--setup-only") setupOnly = true;
     else if (a === "--drop-package") {
       const name = args[++i];
       if (!name || !/^[a-z0-9][a-z0-9+.-]+$/.test(name)) {
@@ -69,11 +82,11 @@ export function parseFreshArgs(args: readonly string[]): FreshOptions {
       if (!ref || ref.startsWith("-")) throw new UsageError("--ref needs a git revision");
     } else {
       throw new UsageError(
-        `Unknown option '${a}'; use --cold, --keep, --ref REV or --drop-package NAME`,
+        `Unknown option '${a}'; use --cold, --keep, --setup-only, --ref REV or --drop-package NAME`,
       );
     }
   }
-  return { cold, keep, dropPackages, ref };
+  return { cold, keep, setupOnly, dropPackages, ref };
 }
 
 /**
@@ -144,10 +157,14 @@ async function listDir(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** The host's enabled apt source files: sources.list and sources.list.d/*.list|*.sources. */
+/**
+ * The host's enabled apt source files: sources.list and sources.list.d/*.list|*.sources,
+ * but not the backports entry that .ci/run itself writes.
+ */
 async function hostSourceFiles(): Promise<string[]> {
   const files = ["/etc/apt/sources.list"];
   for (const name of await listDir("/etc/apt/sources.list.d")) {
+    if (name.startsWith("wgcage-")) continue;
     if (name.endsWith(".list") || name.endsWith(".sources")) {
       files.push(`/etc/apt/sources.list.d/${name}`);
     }
@@ -205,14 +222,25 @@ async function copyHostSettings(dir: string): Promise<void> {
   if (home) await copy(`${home}/.npmrc`, "/root/.npmrc");
   await copy("/etc/hosts");
   await copy("/etc/resolv.conf");
-  // apt: the host's enabled sources replace debootstrap's one line (not both:
-  // apt warns of entries configured twice), and the apt.conf.d files that say
-  // how to reach the archive (Acquire::…: proxies, validity of snapshots).
-  const sources = await hostSourceFiles();
-  if (sources.length > 0) {
-    await Deno.remove(`${dir}/etc/apt/sources.list`).catch(() => {});
-    for (const f of sources) await copy(f);
+  // apt: the host's enabled sources, in both forms, for STEPS to put in place
+  // one after the other (each replaces debootstrap's one line), and the
+  // apt.conf.d files that say how to reach the archive (Acquire::…: proxies,
+  // validity of snapshots).
+  const files = [];
+  for (const name of await hostSourceFiles()) {
+    files.push({ name, text: await Deno.readTextFile(name) });
   }
+  const sources = parseAptSources(files);
+  if (sources.length === 0) {
+    // debootstrap's own line, from the mirror it was given, is the installer's form.
+    sources.push(...parseAptSources([{
+      name: "sources.list",
+      text: await Deno.readTextFile(`${dir}/etc/apt/sources.list`),
+    }]));
+  }
+  await Deno.mkdir(`${dir}/work/apt`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/work/apt/sources.list`, renderOneLine(sources));
+  await Deno.writeTextFile(`${dir}/work/apt/debian.sources`, renderDeb822(sources));
   for (const name of await listDir("/etc/apt/apt.conf.d")) {
     const f = `/etc/apt/apt.conf.d/${name}`;
     if (/^\s*Acquire\b/m.test(await Deno.readTextFile(f).catch(() => ""))) await copy(f);
@@ -307,17 +335,38 @@ mkdir -p "$new/.oldroot"
 cd "$new"
 pivot_root . .oldroot
 cd /
-exec /bin/bash /work/steps.sh`;
+exec /bin/bash /work/steps.sh "$3"`;
 
-/** The README's set-up, test command and quick start, on the fresh root. */
+/**
+ * The README's set-up, test command and quick start, on the fresh root; $1 is
+ * "setup-only" for .ci/run's set-up alone. The apt sources go in as the
+ * installer leaves them, then as Docker's debian image has them.
+ */
 const STEPS = `set -euo pipefail
 umount -l /.oldroot && rmdir /.oldroot
 step() { echo "test:fresh: [$(date -u +%T)] $*"; }
+only=
+[ "\${1:-}" != setup-only ] || only=1
 cd /work/wgcage
-step "set-up and test command: .ci/run (apt-get, Deno from npm, deno task check, deno task test)"
-WGCAGE_FRESH_ROOT=1 bash .ci/run
-step "quick start: deno task demo"
-deno task demo
+rm -f /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list
+cp /work/apt/sources.list /etc/apt/sources.list
+step "apt sources as the installer leaves them: one-line /etc/apt/sources.list, no deb822 file"
+if [ -n "$only" ]; then
+  step "set-up: .ci/run (apt-get, Deno from npm)"
+  WGCAGE_FRESH_ROOT=1 WGCAGE_CI_SETUP_ONLY=1 bash .ci/run
+else
+  step "set-up and test command: .ci/run (apt-get, Deno from npm, deno task check, deno task test)"
+  WGCAGE_FRESH_ROOT=1 bash .ci/run
+fi
+rm -f /etc/apt/sources.list /etc/apt/sources.list.d/wgcage-backports.sources
+cp /work/apt/debian.sources /etc/apt/sources.list.d/debian.sources
+step "apt sources as Docker's debian image has them: deb822 debian.sources only"
+step "set-up: .ci/run (apt-get, Deno from npm)"
+WGCAGE_FRESH_ROOT=1 WGCAGE_CI_SETUP_ONLY=1 bash .ci/run
+if [ -z "$only" ]; then
+  step "quick start: deno task demo"
+  deno task demo
+fi
 step "done"`;
 
 async function main(args: string[]): Promise<number> {
@@ -396,6 +445,7 @@ async function main(args: string[]): Promise<number> {
       "sh",
       dir,
       options.cold ? "" : cache,
+      options.setupOnly ? "setup-only" : "",
     ], { env });
     say(code === 0 ? `passed in ${seconds()}` : `FAILED (exit ${code}) after ${seconds()}`);
   } catch (e) {
