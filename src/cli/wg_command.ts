@@ -7,17 +7,70 @@
  * `wgcage set NAME …` is `wg set NAME …`, and `wgcage syncconf NAME FILE`
  * takes a wg-quick file (Address, DNS, MTU and the hooks are left out).
  *
+ * Keys and configs are checked by wgcage before `wg` reads them
+ * (wg_input.ts), and a failure of `wg` is reported as wgcage's own: one
+ * line, secrets redacted, exit 125 (`wg` itself prints several lines and
+ * exits 1, as `podman` turns its runtime's errors into its own).
+ *
  * @module
  */
 
 import { findLive } from "../live/state.ts";
 import { LiveError } from "../live/error.ts";
+import { MessageGuard } from "../config/message_guard.ts";
+import { checkConfFile, checkSetArgs, type WgInput } from "./wg_input.ts";
 
-/** wg-quick's own keys, which `wg` does not take. */
-const QUICK_ONLY = /^\s*(Address|DNS|MTU|Table|PreUp|PostUp|PreDown|PostDown|SaveConfig)\s*=/i;
+/** Whether `command` is an executable file in a directory of PATH. */
+function onPath(command: string): boolean {
+  const path = Deno.env.get("PATH") ?? "";
+  return path.split(":").some((dir) => {
+    try {
+      const st = Deno.statSync(`${dir === "" ? "." : dir}/${command}`);
+      return st.isFile && ((st.mode ?? 0) & 0o111) !== 0;
+    } catch {
+      return false;
+    }
+  });
+}
 
-async function runWg(name: string, wgArgs: string[], stdin?: string): Promise<number> {
+/** Refuses at once, in one line, when a tool the command needs is missing. */
+export function requireTools(what: string, rootless = Deno.uid() !== 0): void {
+  const needs: [string, string][] = [["wg", "wireguard-tools"]];
+  if (rootless) needs.push(["unshare", "util-linux"], ["mount", "util-linux"]);
+  for (const [tool, pkg] of needs) {
+    if (!onPath(tool)) {
+      throw new LiveError(
+        `'${what}' needs the system '${tool}', which is not on PATH; install ${pkg} ` +
+          `(e.g. apt install ${pkg}) or add its directory to PATH`,
+      );
+    }
+  }
+}
+
+/**
+ * `wg`'s error output as one line: its first two lines that say something
+ * (not its usage text), cleaned by the guard that saw every input.
+ */
+export function wgFailure(sub: string, name: string, stderr: string, guard: MessageGuard): string {
+  const lines = stderr.split("\n").map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("Usage:"));
+  const said = lines.slice(0, 2).join("; ") || "no message";
+  // The one refusal a live cage adds to wg's own: its UDP socket stays put.
+  const fix = /Address already in use/.test(said)
+    ? "a live cage keeps its port: leave ListenPort out (or give the port 'wgcage ls --json' shows)"
+    : "see 'man wg' for its arguments";
+  return guard.clean(`'wg ${sub} ${name}' failed: ${said}; ${fix}`);
+}
+
+async function runWg(
+  name: string,
+  sub: string,
+  wgArgs: string[],
+  input: WgInput = { args: [], guard: new MessageGuard(), warnings: [] },
+): Promise<number> {
   const { dir } = findLive(name);
+  requireTools(sub === "set" || sub === "syncconf" ? `wgcage ${sub}` : "wgcage wg");
+  for (const w of input.warnings) console.error(w);
   let cmd = "wg";
   let args = wgArgs;
   if (Deno.uid() !== 0) {
@@ -38,21 +91,26 @@ async function runWg(name: string, wgArgs: string[], stdin?: string): Promise<nu
   try {
     child = new Deno.Command(cmd, {
       args,
-      stdin: stdin === undefined ? "inherit" : "piped",
+      stdin: input.stdin === undefined ? "inherit" : "piped",
       stdout: "inherit",
-      stderr: "inherit",
+      stderr: "piped",
     }).spawn();
   } catch (e) {
     throw new LiveError(
       `Cannot run '${cmd}': ${(e as Error).message}; install wireguard-tools (and util-linux)`,
     );
   }
-  if (stdin !== undefined) {
+  const stderr = new Response(child.stderr).text();
+  if (input.stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
+    // wg may end before reading it all (a usage error): its status says why.
+    await w.write(new TextEncoder().encode(input.stdin)).catch(() => {});
+    await w.close().catch(() => {});
   }
-  return (await child.status).code;
+  const [status, said] = await Promise.all([child.status, stderr]);
+  if (status.code !== 0) throw new LiveError(wgFailure(sub, name, said, input.guard));
+  for (const line of said.split("\n")) if (line !== "") console.error(input.guard.clean(line));
+  return 0;
 }
 
 /** Where `wg`'s subcommands take the interface name. */
@@ -74,20 +132,25 @@ export function wgArgsFor(name: string, args: string[]): string[] {
 }
 
 export async function wgCommand(name: string, args: string[]): Promise<number> {
-  return await runWg(name, wgArgsFor(name, args));
+  const wgArgs = wgArgsFor(name, args);
+  const sub = wgArgs[0];
+  if (sub === "set") {
+    const input = await checkSetArgs(wgArgs.slice(2));
+    return await runWg(name, sub, [sub, name, ...input.args], input);
+  }
+  if ((sub === "setconf" || sub === "addconf" || sub === "syncconf") && wgArgs.length === 3) {
+    const input = await checkConfFile(wgArgs[2]);
+    return await runWg(name, sub, [sub, name, ...input.args], input);
+  }
+  return await runWg(name, sub, wgArgs);
 }
 
 export async function setCommand(name: string, args: string[]): Promise<number> {
-  return await runWg(name, ["set", name, ...args]);
+  const input = await checkSetArgs(args);
+  return await runWg(name, "set", ["set", name, ...input.args], input);
 }
 
 export async function syncconfCommand(name: string, file: string): Promise<number> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    throw new LiveError(`Cannot read ${file}: ${(e as Error).message}`);
-  }
-  const plain = text.split("\n").filter((l) => !QUICK_ONLY.test(l)).join("\n");
-  return await runWg(name, ["syncconf", name, "/dev/stdin"], plain);
+  const input = await checkConfFile(file);
+  return await runWg(name, "syncconf", ["syncconf", name, ...input.args], input);
 }

@@ -199,11 +199,14 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
     const outcome = await Promise.race([
       running,
       ended,
-      interruption.status,
+      // Ctrl-C, SIGHUP and SIGTERM ('wgcage down', timeout, systemd) are the
+      // documented ways to end a live cage, not failures: the keeper exits 0.
+      // The cage's init (not the keeper) ending by a signal is reported.
+      interruption.status.then(() => "ended" as const),
       serving.then(() => "stopped" as const),
     ]);
     if (typeof outcome === "number" && outcome >= 128 && outcome <= 131) return 0;
-    if (outcome === "idle" || outcome === "stopped") return 0;
+    if (outcome === "idle" || outcome === "stopped" || outcome === "ended") return 0;
     if (typeof outcome === "number") {
       throw new LiveError(`The cage '${o.name}' ended unexpectedly (status ${outcome})`);
     }
