@@ -11,8 +11,11 @@
 #   WGCAGE_INSTALL_DIR    where to put `wgcage` (default: /usr/local/bin as root,
 #                         else ~/.local/bin)
 #   WGCAGE_SKIP_VERIFY=1  install without checking SHA256SUMS (not recommended)
+#   WGCAGE_ACTION=1       set by the GitHub Action (action/setup.sh), which puts
+#                         the directory on the job's PATH itself: no PATH hint
 #
-# It prints one line of what it did, or one line of why it did not, and
+# It prints one line of what it did (with the version the installed binary
+# reports), or one line of why it did not (with the downloader's error), and
 # writes nothing but the installed file (and its directory, if new).
 
 set -eu
@@ -59,39 +62,55 @@ fi
 
 # --- download ------------------------------------------------------------
 
-if command -v curl >/dev/null 2>&1; then
-  fetch() { curl -fsSL --retry 2 -o "$2" "$1"; }
-elif command -v wget >/dev/null 2>&1; then
-  fetch() { wget -q -O "$2" "$1"; }
-else
-  fail "needs curl or wget to download; install one (apt-get install curl)"
-fi
-
 tmp=$(mktemp -d 2>/dev/null || mktemp -d -t wgcage) || fail "cannot make a temporary directory"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fetch "$base/$asset" "$tmp/$asset" 2>/dev/null || fail "cannot download $base/$asset"
+# Each fetch leaves the downloader's own error (an HTTP status, a DNS or TLS
+# failure) in $tmp/fetch.err for the failure line.
+if command -v curl >/dev/null 2>&1; then
+  downloader=curl
+  fetch() { curl -fsSL --retry 2 -o "$2" "$1" 2>"$tmp/fetch.err"; }
+elif command -v wget >/dev/null 2>&1; then
+  downloader=wget
+  # -nv: quiet, but for errors ("ERROR 404: Not Found.").
+  fetch() { wget -nv -O "$2" "$1" 2>"$tmp/fetch.err"; }
+else
+  fail "needs curl or wget to download; install one (apt-get install curl)"
+fi
+
+# Why the last fetch failed, in a few words: the downloader's last line of
+# error, without wget's timestamp, else its exit status.
+fetch_error() {
+  status=$1
+  why=$(tr -d '\r' <"$tmp/fetch.err" 2>/dev/null | sed -e 's/^[0-9-]* [0-9:]* //' -e '/^[[:space:]]*$/d' | tail -n 1)
+  [ -n "$why" ] || why="$downloader exit $status"
+  printf '%s' "$why"
+}
+
+fetch "$base/$asset" "$tmp/$asset" || fail "cannot download $base/$asset: $(fetch_error $?)"
 
 # --- verify --------------------------------------------------------------
 
 if [ "${WGCAGE_SKIP_VERIFY:-}" = 1 ]; then
   checked="NOT verified: WGCAGE_SKIP_VERIFY=1"
 else
-  fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" 2>/dev/null ||
-    fail "cannot download $base/SHA256SUMS to verify $asset (WGCAGE_SKIP_VERIFY=1 installs unverified)"
-  expected=$(awk -v name="$asset" '$2 == name || $2 == "*" name { print $1 }' "$tmp/SHA256SUMS")
+  fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" ||
+    fail "cannot download $base/SHA256SUMS to verify $asset: $(fetch_error $?) (WGCAGE_SKIP_VERIFY=1 installs unverified)"
+  # sha256sum writes lower-case hex; other tools (and hand-made lists) upper.
+  expected=$(awk -v name="$asset" '$2 == name || $2 == "*" name { print $1 }' "$tmp/SHA256SUMS" |
+    tr 'A-F' 'a-f')
   case $expected in
     "" | *[!0-9a-f]* ) fail "SHA256SUMS has no single sha256 for $asset; refusing to install it" ;;
   esac
   [ ${#expected} -eq 64 ] || fail "SHA256SUMS has no single sha256 for $asset; refusing to install it"
   if command -v sha256sum >/dev/null 2>&1; then
-    actual=$(sha256sum "$tmp/$asset" | awk '{ print $1 }')
+    actual=$(sha256sum "$tmp/$asset" | awk '{ print tolower($1) }')
   elif command -v shasum >/dev/null 2>&1; then
-    actual=$(shasum -a 256 "$tmp/$asset" | awk '{ print $1 }')
+    actual=$(shasum -a 256 "$tmp/$asset" | awk '{ print tolower($1) }')
   elif command -v openssl >/dev/null 2>&1; then
-    actual=$(openssl dgst -sha256 -r "$tmp/$asset" | awk '{ print $1 }')
+    actual=$(openssl dgst -sha256 -r "$tmp/$asset" | awk '{ print tolower($1) }')
   else
     fail "needs sha256sum, shasum or openssl to verify $asset (WGCAGE_SKIP_VERIFY=1 installs unverified)"
   fi
@@ -122,8 +141,21 @@ if ! { cp "$tmp/$asset" "$part" 2>/dev/null && chmod 755 "$part" && mv -f "$part
   fail "cannot write $dir/wgcage; set WGCAGE_INSTALL_DIR to a directory you can write"
 fi
 
-case :${PATH:-}: in
-  *":$dir:"*) note= ;;
-  *) note="; $dir is not on PATH: add it (export PATH=\"$dir:\$PATH\")" ;;
+# The Action puts $dir on the job's PATH itself; an export line would mislead there.
+note=
+if [ "${WGCAGE_ACTION:-}" != 1 ]; then
+  case :${PATH:-}: in
+    *":$dir:"*) ;;
+    *) note="; $dir is not on PATH: add it (export PATH=\"$dir:\$PATH\")" ;;
+  esac
+fi
+# The version the binary itself reports ("wgcage 0.1.0 (deno …)"): "latest"
+# names none, and a mirror's URL may not either. The one asked for, if it
+# cannot say.
+installed=$("$dir/wgcage" version </dev/null 2>/dev/null |
+  awk 'NR == 1 && $1 == "wgcage" { print $2 }') || true
+case $installed in
+  "" | *[!0-9A-Za-z.+~-]*) installed=$version checked="$checked; it did not report its version" ;;
+  *) installed=v${installed#v} ;;
 esac
-echo "wgcage install: installed $asset ($version, $checked) as $dir/wgcage$note"
+echo "wgcage install: installed wgcage $installed ($asset, $checked) as $dir/wgcage$note"

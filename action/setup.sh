@@ -15,7 +15,8 @@ root=${GITHUB_ACTION_PATH:-$here/..}
 if [ -x "$WGCAGE_DIR/wgcage" ]; then
   echo "wgcage action: $WGCAGE_VERSION from the cache ($WGCAGE_DIR/wgcage)"
 else
-  WGCAGE_INSTALL_DIR=$WGCAGE_DIR WGCAGE_VERSION=$WGCAGE_VERSION sh "$root/install.sh"
+  # WGCAGE_ACTION: the PATH step below, not the user, puts the binary on PATH.
+  WGCAGE_INSTALL_DIR=$WGCAGE_DIR WGCAGE_VERSION=$WGCAGE_VERSION WGCAGE_ACTION=1 sh "$root/install.sh"
 fi
 
 # Rootless mode needs unprivileged user namespaces with their capabilities

@@ -4,7 +4,10 @@
  * SHA256SUMS; a tampered asset, a tampered or missing checksum, an unknown
  * machine, another system or musl are refused in one line with nothing
  * written; the opt-out installs unverified and says so; without an install
- * directory, a user gets ~/.local/bin and is told when it is not on PATH.
+ * directory, a user gets ~/.local/bin and is told when it is not on PATH
+ * (but not when the Action runs it); the success line has the version the
+ * binary reports, a failed download the downloader's error; SHA256SUMS may
+ * be in upper-case hex.
  *
  * `uname`, `ldd` and `curl` are faked where a case needs it, through PATH.
  * The ~/.local/bin case runs as uid 65534 and so needs root.
@@ -32,13 +35,20 @@ interface Release {
   close(): Promise<void>;
 }
 
+/** What the test release's binaries say to `version`, as wgcage does. */
+const RELEASED_VERSION = "0.1.0";
+
 /** A release directory with both binaries and SHA256SUMS, served on 127.0.0.1. */
 async function serveRelease(): Promise<Release> {
   const dir = await Deno.makeTempDir({ prefix: "wgc-release-" });
   const names = [];
   for (const arch of ["x86_64", "aarch64"]) {
     const name = `wgcage-${arch}-linux`;
-    await Deno.writeTextFile(`${dir}/${name}`, `#!/bin/sh\necho "wgcage test build ${arch}"\n`);
+    await Deno.writeTextFile(
+      `${dir}/${name}`,
+      `#!/bin/sh\nif [ "$1" = version ]; then echo "wgcage ${RELEASED_VERSION} (deno 2.9.6)"; ` +
+        `else echo "wgcage test build ${arch}"; fi\n`,
+    );
     names.push(name);
   }
   await writeSums(dir, names);
@@ -71,6 +81,26 @@ async function fakes(commands: Record<string, string>): Promise<string> {
     await Deno.chmod(`${dir}/bin/${name}`, 0o755);
   }
   await Deno.chmod(dir, 0o755);
+  return dir;
+}
+
+/**
+ * A fakes dir whose bin/ has the tools install.sh uses and wget, but no curl:
+ * install.sh falls back to wget there. Removed by the caller.
+ */
+async function wgetOnly(): Promise<string> {
+  if ((await run(["sh", "-c", "command -v wget"], { allowFailure: true })).code !== 0) {
+    throw new Error("install.sh's wget cases need wget; install it (apt-get install wget)");
+  }
+  const dir = await fakes({});
+  const tools = [
+    ..."sh uname ldd mktemp rm awk sha256sum id mkdir cp chmod mv rmdir grep ls".split(" "),
+    ..."tr sed tail wget".split(" "),
+  ];
+  for (const tool of tools) {
+    const found = await run(["sh", "-c", `command -v ${tool} || true`]);
+    if (found.stdout.trim()) await Deno.symlink(found.stdout.trim(), `${dir}/bin/${tool}`);
+  }
   return dir;
 }
 
@@ -108,37 +138,10 @@ function oneLine(r: RunResult, pattern: RegExp): void {
 Deno.test("install.sh installs the machine's binary after checking SHA256SUMS, with curl and with wget", async () => {
   const release = await serveRelease();
   const work = await Deno.makeTempDir({ prefix: "wgc-install-" });
-  // wget only: a PATH where curl is a command that is not there.
-  const noCurl = await fakes({});
+  const noCurl = await wgetOnly();
   try {
-    const tools = [
-      "sh",
-      "uname",
-      "ldd",
-      "mktemp",
-      "rm",
-      "awk",
-      "sha256sum",
-      "id",
-      "mkdir",
-      "cp",
-      "chmod",
-      "mv",
-      "rmdir",
-      "grep",
-      "ls",
-      "wget",
-    ];
-    for (const tool of tools) {
-      const found = await run(["sh", "-c", `command -v ${tool} || true`]);
-      if (found.stdout.trim()) await Deno.symlink(found.stdout.trim(), `${noCurl}/bin/${tool}`);
-    }
     const cases: [string, string | undefined][] = [["curl", undefined], ["wget", `${noCurl}/bin`]];
     for (const [downloader, path] of cases) {
-      if (downloader === "wget" && !(await Deno.stat(`${noCurl}/bin/wget`).catch(() => null))) {
-        console.log("no wget on this machine: the wget case is skipped");
-        continue;
-      }
       const dir = `${work}/${downloader}/bin`;
       const env: Record<string, string> = {
         WGCAGE_DOWNLOAD_URL: release.url,
@@ -152,7 +155,7 @@ Deno.test("install.sh installs the machine's binary after checking SHA256SUMS, w
       oneLine(
         r,
         new RegExp(
-          `^wgcage install: installed ${ASSET} \\(v0\\.1\\.0, sha256 verified against SHA256SUMS\\) as ${dir}/wgcage; ${dir} is not on PATH`,
+          `^wgcage install: installed wgcage v0\\.1\\.0 \\(${ASSET}, sha256 verified against SHA256SUMS\\) as ${dir}/wgcage; ${dir} is not on PATH`,
         ),
       );
       const installed = await Deno.readFile(`${dir}/wgcage`);
@@ -212,14 +215,22 @@ Deno.test("install.sh refuses a tampered asset, a tampered or missing checksum, 
     // No SHA256SUMS at all.
     await Deno.remove(`${release.dir}/SHA256SUMS`);
     r = await install(env);
-    oneLine(r, /cannot download .*\/SHA256SUMS to verify .*WGCAGE_SKIP_VERIFY=1/);
+    oneLine(
+      r,
+      /cannot download .*\/SHA256SUMS to verify .*: curl: \(22\) The requested URL returned error: 404 \(WGCAGE_SKIP_VERIFY=1 installs unverified\)$/,
+    );
     assert(await isEmptyOrMissing(dir), "something was installed");
 
     // The explicit opt-out installs it, and says it did not verify.
     await Deno.writeTextFile(`${release.dir}/${ASSET}`, "#!/bin/sh\necho unverified\n");
     r = await install({ ...env, WGCAGE_SKIP_VERIFY: "1" });
     assert(r.code === 0, `exit ${r.code}: ${r.stderr}`);
-    oneLine(r, /\(latest, NOT verified: WGCAGE_SKIP_VERIFY=1\)/);
+    oneLine(
+      r,
+      new RegExp(
+        `installed wgcage latest \\(${ASSET}, NOT verified: WGCAGE_SKIP_VERIFY=1; it did not report its version\\)`,
+      ),
+    );
   } finally {
     await Deno.remove(work, { recursive: true });
     await release.close();
@@ -286,7 +297,9 @@ Deno.test("install.sh takes the version into GitHub's release URL unless WGCAGE_
       });
       oneLine(
         r,
-        new RegExp(`^wgcage install: cannot download ${url.replaceAll(".", "\\.")}${ASSET}$`),
+        new RegExp(
+          `^wgcage install: cannot download ${url.replaceAll(".", "\\.")}${ASSET}: curl exit 22$`,
+        ),
       );
     }
   } finally {
@@ -310,7 +323,10 @@ Deno.test("install.sh as a user without an install directory puts wgcage in ~/.l
     assert(r.code === 0, `exit ${r.code}: ${r.stderr}`);
     oneLine(
       r,
-      new RegExp(`as ${home}/\\.local/bin/wgcage; ${home}/\\.local/bin is not on PATH: add it`),
+      new RegExp(
+        `installed wgcage v0\\.1\\.0 \\(${ASSET}, sha256 verified against SHA256SUMS\\) ` +
+          `as ${home}/\\.local/bin/wgcage; ${home}/\\.local/bin is not on PATH: add it`,
+      ),
     );
     assert((await Deno.stat(`${home}/.local/bin/wgcage`)).uid === 65534, "not the user's file");
 
@@ -322,6 +338,128 @@ Deno.test("install.sh as a user without an install directory puts wgcage in ~/.l
     oneLine(again, new RegExp(`as ${home}/\\.local/bin/wgcage$`));
   } finally {
     await Deno.remove(home, { recursive: true });
+    await release.close();
+  }
+});
+
+Deno.test("install.sh's failure line says what the downloader said: an HTTP status, a refused connection", async () => {
+  const release = await serveRelease();
+  const work = await Deno.makeTempDir({ prefix: "wgc-install-" });
+  const noCurl = await wgetOnly();
+  try {
+    await Deno.remove(`${release.dir}/${ASSET}`);
+    const env = { WGCAGE_DOWNLOAD_URL: release.url, WGCAGE_INSTALL_DIR: `${work}/bin`, HOME: work };
+    const url = `${release.url}/${ASSET}`.replaceAll(".", "\\.");
+    let r = await install(env);
+    assert(r.code === 1, `exit ${r.code}`);
+    oneLine(
+      r,
+      new RegExp(
+        `^wgcage install: cannot download ${url}: curl: \\(22\\) The requested URL returned error: 404$`,
+      ),
+    );
+    r = await install({ ...env, PATH: `${noCurl}/bin` });
+    assert(r.code === 1, `exit ${r.code}`);
+    oneLine(r, new RegExp(`^wgcage install: cannot download ${url}: ERROR 404: Not Found\\.$`));
+
+    // Nothing listens on port 1 of the loopback.
+    r = await install({ ...env, WGCAGE_DOWNLOAD_URL: "http://127.0.0.1:1" });
+    oneLine(
+      r,
+      /^wgcage install: cannot download http:\/\/127\.0\.0\.1:1\/\S+: curl: \(7\) Failed to connect to 127\.0\.0\.1 port 1\b/,
+    );
+    r = await install({ ...env, WGCAGE_DOWNLOAD_URL: "http://127.0.0.1:1", PATH: `${noCurl}/bin` });
+    oneLine(
+      r,
+      /^wgcage install: cannot download http:\/\/127\.0\.0\.1:1\/\S+: .*Connection refused/,
+    );
+    assert(await isEmptyOrMissing(`${work}/bin`), "something was installed");
+  } finally {
+    await Deno.remove(noCurl, { recursive: true });
+    await Deno.remove(work, { recursive: true });
+    await release.close();
+  }
+});
+
+Deno.test("install.sh takes SHA256SUMS in upper-case hex, and still refuses a mismatch in it", async () => {
+  const release = await serveRelease();
+  const work = await Deno.makeTempDir({ prefix: "wgc-install-" });
+  try {
+    const sums = await Deno.readTextFile(`${release.dir}/SHA256SUMS`);
+    const upper = sums.replace(/^[0-9a-f]{64}/gm, (hex) => hex.toUpperCase());
+    assert(upper !== sums && /^[0-9A-F]{64}  /m.test(upper), upper);
+    await Deno.writeTextFile(`${release.dir}/SHA256SUMS`, upper);
+    const dir = `${work}/bin`;
+    const env = { WGCAGE_DOWNLOAD_URL: release.url, WGCAGE_INSTALL_DIR: dir, HOME: work };
+    const r = await install(env);
+    assert(r.code === 0, `exit ${r.code}: ${r.stderr}`);
+    oneLine(r, /\(wgcage-\w+-linux, sha256 verified against SHA256SUMS\)/);
+    assert(
+      (await Deno.readFile(`${dir}/wgcage`)).toBase64() === release.asset.toBase64(),
+      "other bytes installed",
+    );
+
+    await Deno.remove(dir, { recursive: true });
+    await Deno.writeTextFile(`${release.dir}/${ASSET}`, "#!/bin/sh\necho evil\n");
+    const tampered = await install(env);
+    assert(tampered.code === 1, `exit ${tampered.code}`);
+    oneLine(tampered, /does not match SHA256SUMS/);
+    assert(await isEmptyOrMissing(dir), "a tampered asset was installed");
+  } finally {
+    await Deno.remove(work, { recursive: true });
+    await release.close();
+  }
+});
+
+Deno.test("install.sh gives no PATH hint when the Action runs it: action/setup.sh puts the directory on PATH", async () => {
+  const release = await serveRelease();
+  const work = await Deno.makeTempDir({ prefix: "wgc-install-" });
+  try {
+    // The Action's setup step, with the variables the runner and prepare.sh give it.
+    const github = {
+      GITHUB_OUTPUT: `${work}/output`,
+      GITHUB_PATH: `${work}/path`,
+      RUNNER_TEMP: `${work}/temp`,
+      GITHUB_ACTION_PATH: new URL("..", import.meta.url).pathname.replace(/\/$/, ""),
+      WGCAGE_DIR: `${work}/cache/wgcage/v0.1.0/${MACHINE_ARCH}`,
+      WGCAGE_VERSION: "v0.1.0",
+      WGCAGE_DOWNLOAD_URL: release.url,
+      HOME: work,
+    };
+    await Deno.mkdir(github.RUNNER_TEMP);
+    const r = await run(
+      [
+        "env",
+        "-i",
+        ...Object.entries({ ...github, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" }).map(
+          ([k, v]) => `${k}=${v}`,
+        ),
+        "sh",
+        `${github.GITHUB_ACTION_PATH}/action/setup.sh`,
+      ],
+      { allowFailure: true, timeoutMs: 30_000 },
+    );
+    assert(r.code === 0, `setup.sh exit ${r.code}: ${r.stderr}`);
+    const line = r.stdout.split("\n").find((l) => l.startsWith("wgcage install:")) ?? "";
+    assert(
+      line === `wgcage install: installed wgcage v0.1.0 (${ASSET}, sha256 verified against ` +
+          `SHA256SUMS) as ${github.WGCAGE_DIR}/wgcage`,
+      `install line: ${line}`,
+    );
+    assert(
+      (await Deno.readTextFile(github.GITHUB_PATH)).trim() === `${github.RUNNER_TEMP}/wgcage-bin`,
+      "the Action did not put wgcage on PATH",
+    );
+
+    // The same install by hand still gets the hint.
+    const byHand = await install({
+      WGCAGE_DOWNLOAD_URL: release.url,
+      WGCAGE_INSTALL_DIR: `${work}/by-hand`,
+      HOME: work,
+    });
+    oneLine(byHand, /is not on PATH: add it/);
+  } finally {
+    await Deno.remove(work, { recursive: true });
     await release.close();
   }
 });
