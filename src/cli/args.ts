@@ -8,7 +8,11 @@
  *     wgcage version | help [TOPIC]
  *
  * wgcage's options end at the first word that is not an option (or at `--`):
- * everything after it is the command's, options included.
+ * everything after it is the command's, options included. A subcommand is
+ * recognised only as the very first word: once an option of the run form was
+ * given, the next word is the command even when it is named like a
+ * subcommand (`wgcage --config c.conf ls /tmp` runs ls), as `sudo -u x ls` and
+ * `env -i ls` read their command lines.
  *
  * @module
  */
@@ -24,7 +28,13 @@ import {
   type PublishSpec,
 } from "../forward/spec.ts";
 import { HELP_TOPICS } from "./usage.ts";
-import { isLiveSubcommand, type LiveCommand, parseLiveCommand } from "./live_args.ts";
+import {
+  isLiveSubcommand,
+  LIVE_SUBCOMMANDS,
+  type LiveCommand,
+  type LiveSubcommand,
+  parseLiveCommand,
+} from "./live_args.ts";
 
 /** What wgcage was asked to do. */
 export type Command =
@@ -90,6 +100,12 @@ export const DEFAULT_TUN_NAME = "wg0";
 
 const SUBCOMMANDS = ["genkey", "pubkey", "genpsk", "demo", "version", "help"] as const;
 type Subcommand = typeof SUBCOMMANDS[number];
+
+/** Every subcommand's name (`wgcage help NAME` knows each). */
+export const SUBCOMMAND_NAMES: readonly (Subcommand | LiveSubcommand)[] = [
+  ...LIVE_SUBCOMMANDS,
+  ...SUBCOMMANDS,
+];
 
 /**
  * wgcage's own options. (They are read by hand rather than with `node:util`
@@ -177,15 +193,14 @@ export function parseArgs(argv: string[], host: ParseHost = THIS_HOST): Command 
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const first = scanned.rest[0];
-  if (!scanned.afterDashDash && isLiveSubcommand(first)) {
-    const stray = scanned.names[0];
-    if (stray !== undefined) {
-      throw new UsageError(`wgcage: --${stray} goes after '${first} NAME'; move it there`);
-    }
-    return parseLiveCommand(first, scanned.rest.slice(1), host);
-  }
-  if (!scanned.afterDashDash && isSubcommand(first)) {
-    return parseSubcommand(first, scanned.rest.slice(1), scanned.names);
+  // Past --help and --version, any option given is the run form's.
+  const subcommandPlace = !scanned.afterDashDash && scanned.names.length === 0;
+  if (subcommandPlace && (isLiveSubcommand(first) || isSubcommand(first))) {
+    const args = scanned.rest.slice(1);
+    if (asksForHelp(first, args)) return { kind: "help", topic: first };
+    return isLiveSubcommand(first)
+      ? parseLiveCommand(first, args, host)
+      : parseSubcommand(first, args);
   }
   if (scanned.rest.length === 0) {
     throw new UsageError(
@@ -208,16 +223,36 @@ export function parseRunOptions(argv: string[], host: ParseHost, sub: string): R
     );
   }
   const values = parseOptionValues(scanned.tokens);
-  if (values.help || values.version) {
-    throw new UsageError(
-      `wgcage: --help and --version do not apply to '${sub}'; run 'wgcage help'`,
-    );
+  if (values.version) {
+    throw new UsageError(`wgcage: --version does not apply to '${sub}'; run 'wgcage version'`);
   }
   return runOptions(values, host);
 }
 
 function isSubcommand(word: string | undefined): word is Subcommand {
   return (SUBCOMMANDS as readonly string[]).includes(word ?? "");
+}
+
+const isHelpWord = (word: string | undefined) => word === "-h" || word === "--help";
+
+/**
+ * Whether `wgcage SUB args…` asks for SUB's help: -h or --help where SUB
+ * reads its own options, never among the words it passes on (a command's
+ * after `exec NAME`, wg's after `wg NAME`).
+ */
+function asksForHelp(sub: Subcommand | LiveSubcommand, args: string[]): boolean {
+  switch (sub) {
+    case "up":
+    case "down":
+    case "ls":
+    case "show":
+    case "demo":
+      return args.some(isHelpWord);
+    case "exec":
+      return isHelpWord(args[0]) || isHelpWord(args[1]);
+    default:
+      return isHelpWord(args[0]);
+  }
 }
 
 function scanOptions(argv: string[]): Scanned {
@@ -235,7 +270,7 @@ function scanOptions(argv: string[]): Scanned {
       for (let at = 1; at < token.length; at++) {
         const letter = token[at];
         const name = SHORT_NAMES.get(letter);
-        if (name === undefined) throw unknownOption(`-${letter}`);
+        if (name === undefined) throw unknownOption(at === 1 ? token : `-${letter}`);
         names.push(name);
         const spec: { type: string } = OPTIONS[name];
         if (spec.type === "boolean") {
@@ -285,7 +320,14 @@ function scanOptions(argv: string[]): Scanned {
 }
 
 function unknownOption(written: string): UsageError {
-  const guess = written.startsWith("--") ? suggestOption(written.slice(2)) : undefined;
+  // `-config`: one dash for a long option (as some tools take them) is read as
+  // short options; the long one it resembles is the likely meaning.
+  const long = written.startsWith("--")
+    ? written.slice(2)
+    : written.length > 2
+    ? written.slice(1).split("=")[0]
+    : undefined;
+  const guess = long === undefined ? undefined : suggestOption(long);
   const hint = guess !== undefined
     ? `did you mean '--${guess}'?`
     : `to run a command that starts with '-', put it after '--'; ${HELP_HINT}`;
@@ -298,12 +340,7 @@ function suggestOption(written: string): OptionName | undefined {
   return extensions.length === 1 ? extensions[0] : closestMatch(written, OPTION_NAMES);
 }
 
-function parseSubcommand(name: Subcommand, args: string[], given: OptionName[]): Command {
-  const allowed: OptionName[] = name === "demo" ? ["verbose"] : [];
-  const stray = given.find((option) => !allowed.includes(option));
-  if (stray !== undefined) {
-    throw new UsageError(`wgcage: --${stray} does not apply to '${name}'; remove it`);
-  }
+function parseSubcommand(name: Subcommand, args: string[]): Command {
   switch (name) {
     case "demo": {
       for (const arg of args) {
@@ -313,7 +350,7 @@ function parseSubcommand(name: Subcommand, args: string[], given: OptionName[]):
           );
         }
       }
-      return { kind: "demo", verbose: given.includes("verbose") || args.length > 0 };
+      return { kind: "demo", verbose: args.length > 0 };
     }
     case "help": {
       if (args.length > 1) {
@@ -321,11 +358,14 @@ function parseSubcommand(name: Subcommand, args: string[], given: OptionName[]):
       }
       const topic = args[0];
       if (topic === undefined) return { kind: "help" };
-      if (!(HELP_TOPICS as readonly string[]).includes(topic)) {
-        const guess = closestMatch(topic, HELP_TOPICS);
+      const topics = [...HELP_TOPICS, ...SUBCOMMAND_NAMES];
+      if (!(topics as readonly string[]).includes(topic)) {
+        const guess = closestMatch(topic, topics);
         throw new UsageError(
           `wgcage: No help topic '${topic}'; ${
-            guess ? `did you mean '${guess}'?` : `topics are ${HELP_TOPICS.join(", ")}`
+            guess
+              ? `did you mean '${guess}'?`
+              : `topics are ${HELP_TOPICS.join(", ")}, or a subcommand`
           }`,
         );
       }

@@ -1,4 +1,4 @@
-import { deepStrictEqual, strictEqual, throws } from "node:assert";
+import { deepStrictEqual, match, strictEqual, throws } from "node:assert";
 import { type Command, defaultTunName, parseArgs, type ParseHost, UsageError } from "./args.ts";
 import { HELP_TOPICS, helpText, USAGE } from "./usage.ts";
 
@@ -50,7 +50,7 @@ Deno.test("parseArgs needs '--' before a command that starts with '-', and keeps
     () => parseArgs(["--config", "a.conf", "-weird"]),
     {
       message:
-        "wgcage: Unknown option '-w'; to run a command that starts with '-', put it after '--'; see 'wgcage help'",
+        "wgcage: Unknown option '-weird'; to run a command that starts with '-', put it after '--'; see 'wgcage help'",
     },
   );
 });
@@ -168,7 +168,6 @@ Deno.test("parseArgs recognises the subcommands", () => {
   deepStrictEqual(parseArgs(["genpsk"]), { kind: "genpsk" });
   deepStrictEqual(parseArgs(["demo"]), { kind: "demo", verbose: false });
   deepStrictEqual(parseArgs(["demo", "-v"]), { kind: "demo", verbose: true });
-  deepStrictEqual(parseArgs(["--verbose", "demo"]), { kind: "demo", verbose: true });
   deepStrictEqual(parseArgs(["version"]), { kind: "version" });
   deepStrictEqual(parseArgs(["--version"]), { kind: "version" });
   deepStrictEqual(parseArgs(["-V"]), { kind: "version" });
@@ -181,6 +180,44 @@ Deno.test("parseArgs recognises the subcommands", () => {
 
 Deno.test("parseArgs runs a program named like a subcommand when it follows '--'", () => {
   deepStrictEqual(run(["--config", "wg.conf", "--", "help"]).argv, ["help"]);
+});
+
+Deno.test("parseArgs: after an option of the run form, a word named like a subcommand is the command", () => {
+  for (const sub of ["ls", "show", "up", "exec", "version", "wg", "genkey", "demo", "help"]) {
+    deepStrictEqual(run(["--config", "c.conf", sub, "/tmp"]).argv, [sub, "/tmp"]);
+  }
+  deepStrictEqual(run(["-v", "demo"]).argv, ["demo"]);
+  deepStrictEqual(run(["--root", "demo"]).argv, ["demo"]);
+});
+
+Deno.test("parseArgs: each subcommand's help, by 'help NAME' and by -h/--help after it", () => {
+  for (const sub of ["up", "exec", "down", "ls", "show", "set", "syncconf", "wg"]) {
+    deepStrictEqual(parseArgs([sub, "--help"]), { kind: "help", topic: sub });
+    deepStrictEqual(parseArgs(["help", sub]), { kind: "help", topic: sub });
+  }
+  for (const sub of ["genkey", "pubkey", "genpsk", "demo", "version", "help"]) {
+    deepStrictEqual(parseArgs([sub, "-h"]), { kind: "help", topic: sub });
+  }
+  deepStrictEqual(parseArgs(["up", "ci", "--config", "c.conf", "--help"]), {
+    kind: "help",
+    topic: "up",
+  });
+  deepStrictEqual(parseArgs(["exec", "ci", "--help"]), { kind: "help", topic: "exec" });
+  // The command's and wg's own --help are theirs.
+  deepStrictEqual(parseArgs(["exec", "ci", "--", "ls", "--help"]), {
+    kind: "exec",
+    name: "ci",
+    argv: ["ls", "--help"],
+  });
+  deepStrictEqual(parseArgs(["wg", "ci", "show", "--help"]), {
+    kind: "wg",
+    name: "ci",
+    args: ["show", "--help"],
+  });
+  for (const topic of [...HELP_TOPICS, "up", "exec", "genkey"]) {
+    strictEqual(typeof helpText(topic), "string", topic);
+  }
+  match(helpText("up")!, /^Usage: wgcage up NAME/);
 });
 
 /** Every usage error, with its exact message. */
@@ -218,7 +255,23 @@ const ERRORS: [string[], string][] = [
     ["--hide-socket", "sh"],
     "wgcage: Unknown option '--hide-socket'; did you mean '--hide-sockets'?",
   ],
-  [["--hide-sockets", "demo"], "wgcage: --hide-sockets does not apply to 'demo'; remove it"],
+  [["-config", "wg.conf", "sh"], "wgcage: Unknown option '-config'; did you mean '--config'?"],
+  [
+    ["-wg-endpoint=x:1", "sh"],
+    "wgcage: Unknown option '-wg-endpoint=x:1'; did you mean '--wg-endpoint'?",
+  ],
+  [
+    ["exec", "ci", "-p", "8080:80", "--", "sh"],
+    "wgcage: 'exec' takes no options ('-p'): options such as -p belong to 'wgcage up ci …'; the command follows the name, or '--' for one that starts with '-': 'wgcage exec ci -- CMD'",
+  ],
+  [
+    ["up", "wg0.conf"],
+    "wgcage: 'up' takes the cage's name, then the config: 'wgcage up wg0 --config wg0.conf'",
+  ],
+  [
+    ["up", "/etc/wireguard/office.conf", "-d"],
+    "wgcage: 'up' takes the cage's name, then the config: 'wgcage up office --config /etc/wireguard/office.conf'",
+  ],
   [["--config", "a", "--config", "b", "sh"], "wgcage: --config is given twice; give it once"],
   [
     ["--config", "a", "--config-env", "B", "sh"],
@@ -255,13 +308,11 @@ const ERRORS: [string[], string][] = [
     ["pubkey", "key"],
     "wgcage: 'pubkey' takes no arguments (it reads the private key on stdin); run 'wgcage pubkey'",
   ],
-  [["--config", "wg.conf", "genkey"], "wgcage: --config does not apply to 'genkey'; remove it"],
-  [["--root", "demo"], "wgcage: --root does not apply to 'demo'; remove it"],
   [["demo", "--fast"], "wgcage: Unexpected '--fast' after 'demo'; the only option is -v (verbose)"],
   [["help", "confg"], "wgcage: No help topic 'confg'; did you mean 'config'?"],
   [
     ["help", "everything"],
-    "wgcage: No help topic 'everything'; topics are config, exit, cage, ports, live",
+    "wgcage: No help topic 'everything'; topics are config, exit, cage, ports, live, or a subcommand",
   ],
   [["help", "cgae"], "wgcage: No help topic 'cgae'; did you mean 'cage'?"],
   [["help", "config", "exit"], "wgcage: 'help' takes one topic at most; see 'wgcage help'"],

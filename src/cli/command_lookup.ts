@@ -4,29 +4,106 @@
  * cage shares the host's filesystem, so the answer is the same inside; the
  * cage's init still does the real lookup when it runs the command.)
  *
+ * The statuses and words follow `env` and execvp: a directory is 126 ("is a
+ * directory"), a script whose `#!` interpreter is missing is 127 and names the
+ * interpreter (the kernel's ENOENT would otherwise blame the script itself).
+ *
  * @module
  */
 
-import { CageError, EXIT_NOT_FOUND } from "../cage/mod.ts";
+import { CageError, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND } from "../cage/mod.ts";
 import { quote } from "../cage/failure.ts";
+import { closestMatch } from "../config/did_you_mean.ts";
+import { SUBCOMMAND_NAMES as SUBCOMMANDS } from "./args.ts";
 
-function exists(path: string): boolean {
+type Found = "file" | "directory" | undefined;
+
+function kindOf(path: string): Found {
   try {
-    return Deno.statSync(path).isFile;
+    const info = Deno.statSync(path);
+    return info.isFile ? "file" : info.isDirectory ? "directory" : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** Throws a {@linkcode CageError} (127) when `command` is found nowhere. */
+/**
+ * The interpreter a script's `#!` line names, when that interpreter does not
+ * exist; undefined for anything else (a binary, an unreadable file, a present
+ * interpreter). Reads the first 256 bytes, as much as the kernel looks at.
+ */
+export function missingInterpreter(path: string): string | undefined {
+  let head: Uint8Array;
+  try {
+    using file = Deno.openSync(path, { read: true });
+    head = new Uint8Array(256);
+    const n = file.readSync(head) ?? 0;
+    head = head.subarray(0, n);
+  } catch {
+    return undefined;
+  }
+  if (head[0] !== 0x23 || head[1] !== 0x21) return undefined; // "#!"
+  const line = new TextDecoder().decode(head.subarray(2)).split("\n")[0];
+  const interpreter = line.trim().split(/[ \t]/)[0];
+  if (interpreter === "" || kindOf(interpreter) === "file") return undefined;
+  return interpreter;
+}
+
+/** The hint for a missing command that is one of wgcage's subcommands, or close to one. */
+function subcommandHint(command: string): string {
+  if ((SUBCOMMANDS as readonly string[]).includes(command)) {
+    return `; to use 'wgcage ${command}', give it first and its options after it ` +
+      `(wgcage's options end at the first word that is not an option), e.g. ` +
+      (command === "up" || command === "exec"
+        ? `'wgcage ${command} NAME ${command === "up" ? "--config FILE" : "-- CMD"}'`
+        : `'wgcage ${command}'`);
+  }
+  const guess = command.includes("/") ? undefined : closestMatch(command, SUBCOMMANDS);
+  return guess === undefined ? "" : `; did you mean 'wgcage ${guess}'?`;
+}
+
+/**
+ * Throws a {@linkcode CageError}: 127 when `command` is found nowhere or its
+ * `#!` interpreter is missing, 126 when it is a directory.
+ */
 export function assertCommandExists(command: string, path = Deno.env.get("PATH") ?? ""): void {
-  const found = command.includes("/")
-    ? exists(command)
-    : path.split(":").some((dir) => exists(`${dir === "" ? "." : dir}/${command}`));
-  if (!found) {
+  let file: string | undefined;
+  let directory = false;
+  if (command.includes("/")) {
+    const kind = kindOf(command);
+    if (kind === "file") file = command;
+    directory = kind === "directory";
+  } else {
+    // As execvp: the first regular file along PATH; a directory of that name
+    // is only what is left when there is none.
+    for (const dir of path.split(":")) {
+      const candidate = `${dir === "" ? "." : dir}/${command}`;
+      const kind = kindOf(candidate);
+      if (kind === "file") {
+        file = candidate;
+        break;
+      }
+      if (kind === "directory") directory = true;
+    }
+  }
+  if (file !== undefined) {
+    const interpreter = missingInterpreter(file);
+    if (interpreter === undefined) return;
     throw new CageError(
-      `wgcage: Cannot run ${quote(command)}: command not found`,
+      `wgcage: Cannot run ${quote(command)}: its interpreter ${
+        quote(interpreter)
+      } (from its #! line) is not found; install it or fix the #! line`,
       EXIT_NOT_FOUND,
     );
   }
+  if (directory) {
+    throw new CageError(
+      `wgcage: Cannot run ${quote(command)}: it is a directory; give the program inside it`,
+      EXIT_NOT_EXECUTABLE,
+    );
+  }
+  throw new CageError(
+    `wgcage: Cannot run ${quote(command)}: command not found${subcommandHint(command)}`,
+    EXIT_NOT_FOUND,
+  );
 }

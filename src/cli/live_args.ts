@@ -87,10 +87,19 @@ export function parseLiveCommand(
         else rest.push(a);
         keeperArgs.push(a);
       }
+      const options = parseRunOptions(rest, host, "up");
+      // `wgcage up wg0.conf`, as with wg-quick: the first word is the cage's
+      // name here, and the file goes with --config.
+      if (options.config === undefined && (name.endsWith(".conf") || name.includes("/"))) {
+        const base = name.slice(name.lastIndexOf("/") + 1).replace(/\.conf$/, "") || "NAME";
+        throw new UsageError(
+          `wgcage: 'up' takes the cage's name, then the config: 'wgcage up ${base} --config ${name}'`,
+        );
+      }
       return {
         kind: "up",
         name,
-        options: parseRunOptions(rest, host, "up"),
+        options,
         detach,
         rmWhenIdle,
         keeperArgs,
@@ -98,6 +107,16 @@ export function parseLiveCommand(
     }
     case "exec": {
       const name = needName(sub, args);
+      // The cage's options were given to 'up'; a word here that looks like
+      // one is refused rather than run as the command (docker exec would
+      // take it as its own option, env as a command).
+      if (args[1] !== undefined && args[1] !== "--" && args[1].startsWith("-")) {
+        throw new UsageError(
+          `wgcage: 'exec' takes no options ('${args[1]}'): options such as -p belong to ` +
+            `'wgcage up ${name} …'; the command follows the name, or '--' for one that ` +
+            `starts with '-': 'wgcage exec ${name} -- CMD'`,
+        );
+      }
       const argv = args[1] === "--" ? args.slice(2) : args.slice(1);
       if (argv.length === 0) {
         throw new UsageError(

@@ -120,5 +120,8 @@ Deno.test("'wgcage help live' covers every live subcommand, the state directory 
     ]
   ) strictEqual(text.includes(words), true, words);
   for (const sub of LIVE_SUBCOMMANDS) strictEqual(USAGE.includes(sub), true, sub);
-  strictEqual(USAGE.includes("wgcage help [config | exit | cage | ports | live]"), true);
+  strictEqual(
+    USAGE.includes("wgcage help [config | exit | cage | ports | live | SUBCOMMAND]"),
+    true,
+  );
 });

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { commandHelp } from "./command_help.ts";
+
 /** Topics `wgcage help TOPIC` knows. */
 export const HELP_TOPICS = ["config", "exit", "cage", "ports", "live"] as const;
 
@@ -28,7 +30,8 @@ Usage:
                                        (see 'wgcage help live')
   wgcage demo [-v]                     show a cage talking to a local peer
   wgcage version
-  wgcage help [config | exit | cage | ports | live]
+  wgcage help [config | exit | cage | ports | live | SUBCOMMAND]
+                                       also: wgcage SUBCOMMAND --help
 
 Examples:
   wgcage --config wg.conf -- ip a
@@ -81,7 +84,9 @@ Between host and cage (nothing by default; see 'wgcage help ports'):
   -h, --help                  show this help
   -V, --version               show the version
 
-wgcage's options end at the first word that is not an option: the rest is CMD's.
+wgcage's options end at the first word that is not an option: that word and
+the rest are CMD's, even a word named like a subcommand ('wgcage --config c.conf
+ls /tmp' runs ls in a cage; a subcommand comes first, its options after it).
 The flags --wg-address, --wg-dns and --wg-allowed-ips also take comma lists.
 
 Exit status: CMD's own, or 125 if wgcage failed, 126 if CMD cannot be run,
@@ -268,6 +273,6 @@ export function helpText(topic?: string): string | undefined {
     case "live":
       return LIVE_HELP;
     default:
-      return undefined;
+      return commandHelp(topic);
   }
 }

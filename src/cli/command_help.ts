@@ -1,0 +1,102 @@
+/**
+ * Each subcommand's own help: `wgcage help up`, `wgcage up --help`,
+ * `wgcage genkey -h` (as `git help CMD` and `podman CMD --help` give one
+ * command's usage rather than the whole tool's).
+ *
+ * @module
+ */
+
+const RUN_OPTIONS = "the run options of 'wgcage --help' (--config, --wg-*, --root, -p, …)";
+
+const HELP: Record<string, string> = {
+  up: `Usage: wgcage up NAME [-d] [--rm-when-idle] [OPTIONS]
+
+Starts the live cage NAME (1-15 of A-Z a-z 0-9 _=+.-) and keeps it up for
+'wgcage exec NAME -- CMD'. OPTIONS are ${RUN_OPTIONS}; they come after NAME,
+and no command follows them.
+
+  -d, --detach      return once the first handshake completed; a keeper
+                    process holds the cage
+  --rm-when-idle    end the cage when the last command that joined it ends
+
+  wgcage up ci --config wg0.conf -d
+`,
+  exec: `Usage: wgcage exec NAME [--] CMD [ARGS...]
+
+Runs CMD in the live cage NAME, with the exit status, signals and terminal of
+a run. exec takes no options: the cage's (-p, --root, …) were given to
+'wgcage up'. Put '--' before a CMD that starts with '-'.
+
+  wgcage exec ci -- curl https://example.com
+`,
+  down: `Usage: wgcage down NAME
+
+Ends the live cage NAME and everything running in it.
+`,
+  ls: `Usage: wgcage ls [--json]
+
+Lists your live cages: name, keeper pid, tunnel, addresses.
+`,
+  show: `Usage: wgcage show [NAME] [--json]
+
+Per peer of the live cage NAME (of every live cage without NAME): endpoint,
+latest handshake, transfer, keepalive, AllowedIPs; and the packets the tunnel
+dropped, by reason.
+`,
+  set: `Usage: wgcage set NAME ARGS...
+
+Changes the live cage NAME in 'wg set' syntax (peers, AllowedIPs, endpoint,
+keepalive, keys), e.g.
+
+  wgcage set ci peer KEY allowed-ips 10.0.0.0/24
+`,
+  syncconf: `Usage: wgcage syncconf NAME FILE
+
+Applies the differences of the wg-quick FILE (peers and keys) to the live
+cage NAME without tearing its tunnel down, as 'wg syncconf' does.
+`,
+  wg: `Usage: wgcage wg NAME ARGS...
+
+Runs the system 'wg' against the live cage NAME, rootless too, e.g.
+
+  wgcage wg ci show
+`,
+  genkey: `Usage: wgcage genkey
+
+Prints a new private key (base64), as 'wg genkey' does. Others must not read
+the file it goes to:
+
+  (umask 077; wgcage genkey > private.key)
+`,
+  genpsk: `Usage: wgcage genpsk
+
+Prints a new preshared key (base64), as 'wg genpsk' does. Others must not
+read the file it goes to:
+
+  (umask 077; wgcage genpsk > psk.key)
+`,
+  pubkey: `Usage: wgcage pubkey < private.key
+
+Reads a private key on standard input and prints its public key, as
+'wg pubkey' does.
+`,
+  demo: `Usage: wgcage demo [-v]
+
+Starts two cages on this machine that talk through a WireGuard tunnel over
+127.0.0.1, and says what happens; -v says what wgcage does, on stderr.
+`,
+  version: `Usage: wgcage version
+
+Prints wgcage's version and the Deno it runs on.
+`,
+  help: `Usage: wgcage help [TOPIC | SUBCOMMAND]
+
+Topics: config, exit, cage, ports, live. A subcommand's name gives its usage,
+as 'wgcage SUBCOMMAND --help' does.
+`,
+};
+
+/** The help of one subcommand; undefined for anything else. */
+export function commandHelp(name: string): string | undefined {
+  return Object.hasOwn(HELP, name) ? HELP[name] : undefined;
+}

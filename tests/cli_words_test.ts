@@ -1,0 +1,134 @@
+/**
+ * The CLI's words, as a new user meets them: wgcage run as a subprocess, its
+ * stdout, stderr and exit status checked. None of these needs a cage: each
+ * ends before one is made (or is help).
+ *
+ * @module
+ */
+
+import { wgcageArgv } from "./e2e/wgcage.ts";
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function wgcage(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<Result> {
+  const [cmd, ...rest] = wgcageArgv(args);
+  const out = await new Deno.Command(cmd, {
+    args: rest,
+    env: { NO_COLOR: "1", ...opts.env },
+    cwd: opts.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+/** Asserts wgcage's one line on stderr and its status. */
+function expectLine(r: Result, code: number, line: RegExp): void {
+  const lines = r.stderr.trimEnd().split("\n");
+  if (r.code !== code || lines.length !== 1 || !line.test(lines[0])) {
+    throw new Error(`expected ${code} and one line ${line}, got ${r.code}:\n${r.stderr}`);
+  }
+}
+
+Deno.test("after a run option, a word named like a subcommand is the command to run", async () => {
+  // The command is looked up and the config read: the run form, not 'ls NAME'.
+  for (const sub of ["ls", "show", "exec", "wg", "version"]) {
+    // Only ls is a program here: the others show the way to the subcommand.
+    const env = sub === "ls" ? undefined : { PATH: "/nonexistent" };
+    const r = await wgcage(["--config", "/nonexistent/c.conf", sub, "/tmp"], { env });
+    if (sub === "ls") {
+      expectLine(r, 125, /^wgcage: Cannot read config file '\/nonexistent\/c\.conf': no such file/);
+    } else {
+      expectLine(
+        r,
+        127,
+        new RegExp(
+          `^wgcage: Cannot run '${sub}': command not found; to use 'wgcage ${sub}', give it first and its options after it \\(wgcage's options end at the first word that is not an option\\)`,
+        ),
+      );
+    }
+  }
+  const up = await wgcage(["--config", "c.conf", "up", "ci"], { env: { PATH: "/nonexistent" } });
+  expectLine(up, 127, /e\.g\. 'wgcage up NAME --config FILE'$/);
+});
+
+Deno.test("a directory is 126 'is a directory'; a script's missing #! interpreter is named, 127", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-words-" });
+  try {
+    const r = await wgcage(["--config", "c.conf", "--", dir]);
+    expectLine(
+      r,
+      126,
+      /^wgcage: Cannot run '[^']+': it is a directory; give the program inside it$/,
+    );
+    const script = `${dir}/script`;
+    await Deno.writeTextFile(script, "#!/nonexistent/interp -x\necho hi\n", { mode: 0o755 });
+    const s = await wgcage(["--config", "c.conf", "--", script]);
+    expectLine(
+      s,
+      127,
+      /^wgcage: Cannot run '[^']+\/script': its interpreter '\/nonexistent\/interp' \(from its #! line\) is not found; install it or fix the #! line$/,
+    );
+    // Along PATH too.
+    const p = await wgcage(["--config", "c.conf", "--", "script"], {
+      env: { PATH: `${dir}:/usr/bin:/bin` },
+    });
+    expectLine(p, 127, /^wgcage: Cannot run 'script': its interpreter '\/nonexistent\/interp'/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("help per subcommand: 'help up', 'up --help', 'genkey --help', 'exec NAME -h'", async () => {
+  for (
+    const [args, first] of [
+      [["help", "up"], "Usage: wgcage up NAME"],
+      [["up", "--help"], "Usage: wgcage up NAME"],
+      [["up", "ci", "--config", "c.conf", "-h"], "Usage: wgcage up NAME"],
+      [["genkey", "--help"], "Usage: wgcage genkey"],
+      [["help", "genpsk"], "Usage: wgcage genpsk"],
+      [["exec", "ci", "--help"], "Usage: wgcage exec NAME"],
+      [["ls", "-h"], "Usage: wgcage ls"],
+    ] as const
+  ) {
+    const r = await wgcage([...args]);
+    if (r.code !== 0 || !r.stdout.startsWith(first) || r.stderr !== "") {
+      throw new Error(`${args.join(" ")}: ${r.code}\n${r.stdout}\n${r.stderr}`);
+    }
+  }
+  const usage = await wgcage(["--help"]);
+  if (!/a word named like a subcommand/.test(usage.stdout)) throw new Error(usage.stdout);
+});
+
+Deno.test("did you mean: subcommand typos, a long option with one dash; exec takes no options", async () => {
+  const env = { PATH: "/usr/bin:/bin" };
+  expectLine(
+    await wgcage(["lss"], { env }),
+    127,
+    /^wgcage: Cannot run 'lss': command not found; did you mean 'wgcage ls'\?$/,
+  );
+  expectLine(
+    await wgcage(["exce", "ci", "--", "true"], { env }),
+    127,
+    /did you mean 'wgcage exec'\?$/,
+  );
+  expectLine(
+    await wgcage(["-config", "wg0.conf", "--", "true"]),
+    125,
+    /^wgcage: Unknown option '-config'; did you mean '--config'\?$/,
+  );
+  expectLine(
+    await wgcage(["exec", "ci", "-p", "8080:80", "--", "true"]),
+    125,
+    /^wgcage: 'exec' takes no options \('-p'\): options such as -p belong to 'wgcage up ci …'/,
+  );
+});
