@@ -5,7 +5,7 @@
  * @module
  */
 
-import { liveRecords } from "../live/state.ts";
+import { liveRecords, stateDir } from "../live/state.ts";
 
 export function lsCommand(json: boolean): number {
   const live = liveRecords();
@@ -25,8 +25,13 @@ export function lsCommand(json: boolean): number {
     console.log(JSON.stringify(out, null, 2));
     return 0;
   }
+  // Where they are kept: it depends on $XDG_RUNTIME_DIR, which su, cron and
+  // `sudo -u` leave unset (/tmp/wgcage-UID then); a cage started with it set
+  // is not seen without it.
   if (live.length === 0) {
-    console.log("no live cages; start one with 'wgcage up NAME --config FILE'");
+    console.log(
+      `no live cages (kept in ${stateDir()}); start one with 'wgcage up NAME --config FILE'`,
+    );
     return 0;
   }
   const rows = [["NAME", "PID", "TUNNEL", "ADDRESSES", "PORT", "SINCE"]];
@@ -42,5 +47,6 @@ export function lsCommand(json: boolean): number {
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
+  console.log(`(kept in ${stateDir()})`);
   return 0;
 }

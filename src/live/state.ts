@@ -1,7 +1,7 @@
 /**
- * Where live cages are recorded: `$XDG_RUNTIME_DIR/wgcage/` for a user, or
- * `/run/wgcage/` as root; mode 0700 and owned by the user, so no other user
- * can see, reach or join a cage. Per cage:
+ * Where live cages are recorded: `$XDG_RUNTIME_DIR/wgcage/` for a user
+ * (`/tmp/wgcage-UID` without it), or `/run/wgcage/` as root; mode 0700 and
+ * owned by the user, so no other user can see, reach or join a cage. Per cage:
  *
  *     NAME.json   the record: the keeper's pid and start time, the cage's init
  *     NAME.sock   the control socket (WireGuard's userspace API)
@@ -54,16 +54,18 @@ export function checkName(name: string): string {
   return name;
 }
 
-/** The state directory for this user (not made). */
+/**
+ * The state directory for this user (not made). Without $XDG_RUNTIME_DIR
+ * (su, cron, `sudo -u`, containers) it is /tmp/wgcage-UID, as tmux
+ * (/tmp/tmux-UID) and podman (/tmp/podman-run-UID) fall back: /tmp is
+ * shared, so the directory is trusted only while it is a real directory of
+ * this user's of mode 0700, which {@linkcode ensureStateDir} and every lookup
+ * check (another user may have made it first).
+ */
 export function stateDir(): string {
   if (Deno.uid() === 0) return "/run/wgcage";
   const runtime = Deno.env.get("XDG_RUNTIME_DIR");
-  if (runtime === undefined || !runtime.startsWith("/")) {
-    throw new LiveError(
-      "Cannot keep live cages: XDG_RUNTIME_DIR is not set; set it to a directory only you can " +
-        "use (your login session sets /run/user/$(id -u)), e.g. export XDG_RUNTIME_DIR=/run/user/$(id -u)",
-    );
-  }
+  if (runtime === undefined || !runtime.startsWith("/")) return `/tmp/wgcage-${Deno.uid()}`;
   return `${runtime.replace(/\/+$/, "")}/wgcage`;
 }
 
@@ -94,7 +96,8 @@ function checkOwnDir(dir: string): void {
   const st = Deno.lstatSync(dir);
   if (!st.isDirectory || st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o077) !== 0) {
     throw new LiveError(
-      `${dir} is not a directory of yours that only you can use (mode 0700); remove it and try again`,
+      `${dir} is not a directory of yours that only you can use (mode 0700); remove it and try ` +
+        "again, or set XDG_RUNTIME_DIR to a directory of yours",
     );
   }
 }
@@ -179,12 +182,13 @@ export function removeState(dir: string, name: string, record?: LiveRecord): voi
  * record still being written (its keeper alive, not ready) is left out.
  */
 export function liveRecords(): LiveRecord[] {
-  let dir: string;
+  const dir = stateDir();
   try {
-    dir = stateDir();
     checkOwnDir(dir);
-  } catch {
-    return [];
+  } catch (e) {
+    // None made yet: no cages. One that is not ours is refused, not read.
+    if (isNotFound(e)) return [];
+    throw e;
   }
   const out: LiveRecord[] = [];
   for (const entry of Deno.readDirSync(dir)) {
