@@ -132,3 +132,70 @@ Deno.test("did you mean: subcommand typos, a long option with one dash; exec tak
     /^wgcage: 'exec' takes no options \('-p'\): options such as -p belong to 'wgcage up ci …'/,
   );
 });
+
+Deno.test("no config: the three ways to give one; 'up wg0.conf' shows 'up NAME --config FILE'", async () => {
+  expectLine(
+    await wgcage(["--", "true"]),
+    125,
+    /^wgcage: No config: give --config FILE, --config-env VAR or the --wg-\* flags \(see 'wgcage help config'\)$/,
+  );
+  expectLine(
+    await wgcage(["up", "wg0.conf"]),
+    125,
+    /^wgcage: 'up' takes the cage's name, then the config: 'wgcage up wg0 --config wg0\.conf'$/,
+  );
+});
+
+Deno.test("--config NAME (no such file here) reads /etc/wireguard/NAME.conf, as wg-quick does", async () => {
+  if (Deno.uid() !== 0) throw new Error("This test needs root (it writes in /etc/wireguard)");
+  const name = `wgcw${Deno.pid % 100000}`;
+  const cwd = await Deno.makeTempDir({ prefix: "wgc-words-" });
+  const made = await Deno.mkdir("/etc/wireguard", { mode: 0o700 }).then(() => true, () => false);
+  const path = `/etc/wireguard/${name}.conf`;
+  try {
+    // A config without [Peer]: its error names the file that was read.
+    await Deno.writeTextFile(path, "[Interface]\nAddress = 10.0.0.2/32\n", { mode: 0o600 });
+    expectLine(
+      await wgcage(["--config", name, "--", "true"], { cwd }),
+      125,
+      new RegExp(`^wgcage: /etc/wireguard/${name}\\.conf(:\\d+:)? .*PrivateKey`),
+    );
+    await Deno.remove(path);
+    expectLine(
+      await wgcage(["--config", name, "--", "true"], { cwd }),
+      125,
+      new RegExp(`^wgcage: Cannot read config file '/etc/wireguard/${name}\\.conf': no such file`),
+    );
+    const help = await wgcage(["--help"]);
+    if (!help.stdout.includes("/etc/wireguard/wg0.conf (as wg-quick does)")) {
+      throw new Error(help.stdout);
+    }
+  } finally {
+    await Deno.remove(path).catch(() => {});
+    if (made) await Deno.remove("/etc/wireguard").catch(() => {});
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("--config-env holding a path or base64 says so, without showing the value", async () => {
+  const path = await wgcage(["--config-env", "WGC_WORDS", "--", "true"], {
+    env: { WGC_WORDS: "/etc/wireguard/secret-name.conf" },
+  });
+  expectLine(
+    path,
+    125,
+    /^wgcage: Environment variable WGC_WORDS holds a path, not the config text; give the file with --config FILE/,
+  );
+  const conf = "[Interface]\nPrivateKey = aGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8gd28=\n";
+  const packed = await wgcage(["--config-env", "WGC_WORDS", "--", "true"], {
+    env: { WGC_WORDS: btoa(conf) },
+  });
+  expectLine(
+    packed,
+    125,
+    /^wgcage: Environment variable WGC_WORDS holds the config in base64; decode it first: /,
+  );
+  for (const r of [path, packed]) {
+    if (/secret-name|aGVsbG8|W0ludGVyZmFjZV0/.test(r.stderr)) throw new Error(r.stderr);
+  }
+});

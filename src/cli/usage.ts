@@ -38,7 +38,9 @@ Examples:
   wgcage --config-env WG_CONF -- npm test
 
 Config (a wg-quick file; flags override it, see 'wgcage help config'):
-  --config FILE               read FILE; '-' reads stdin
+  --config FILE               read FILE; '-' reads stdin; a bare name such as
+                              wg0, when no file here has it, reads
+                              /etc/wireguard/wg0.conf (as wg-quick does)
   --config-env VAR            read the config text from environment variable VAR
 
 Tunnel flags (without --config they must describe the whole tunnel):

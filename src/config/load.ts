@@ -76,6 +76,12 @@ const PATH_FLAGS: readonly (keyof ConfigFlags)[] = ["privateKeyFile", "pskFile"]
  * read here.
  */
 export async function loadConfig(request: ConfigRequest, io: LoadIo): Promise<LoadedConfig> {
+  if (request.config === undefined && Object.keys(request.flags).length === 0) {
+    throw new ConfigError(
+      "wgcage: No config: give --config FILE, --config-env VAR or the --wg-* flags " +
+        "(see 'wgcage help config')",
+    );
+  }
   const guard = new MessageGuard();
   for (const name of Object.keys(request.flags) as (keyof ConfigFlags)[]) {
     if (PATH_FLAGS.includes(name)) continue;
@@ -127,8 +133,9 @@ async function readSource(
 ): Promise<ConfigDraft> {
   switch (source.kind) {
     case "file": {
-      const text = await readSecretFile(source.path, "config file", io, warnings);
-      return readWgQuick(nonEmpty(text, `Config file '${source.path}' is empty`), source.path);
+      const path = await configPath(source.path, io);
+      const text = await readSecretFile(path, "config file", io, warnings);
+      return readWgQuick(nonEmpty(text, `Config file '${path}' is empty`), path);
     }
     case "stdin": {
       let bytes: Uint8Array;
@@ -176,12 +183,62 @@ async function readSource(
           `wgcage: Environment variable ${source.name} holds over ${MAX_INPUT_SHOWN}, far more than a config; put the wg-quick config text itself in it`,
         );
       }
+      const misplaced = envValueMistake(source.name, text);
+      if (misplaced !== undefined) throw new ConfigError(misplaced);
       return readWgQuick(
         nonEmpty(text, `Environment variable ${source.name} is empty`),
         `$${source.name}`,
       );
     }
   }
+}
+
+/** An interface name as wg-quick takes one for /etc/wireguard/NAME.conf. */
+const INTERFACE_NAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
+
+/**
+ * `--config wg0`, as `wg-quick up wg0` reads it: a bare interface name that
+ * is no file here means /etc/wireguard/wg0.conf. (wg-quick takes the name
+ * before looking for a file; a file of that name here is kept, so that
+ * `--config office` still reads ./office as it always did.)
+ */
+async function configPath(given: string, io: LoadIo): Promise<string> {
+  if (given.includes("/") || given.endsWith(".conf") || !INTERFACE_NAME.test(given)) return given;
+  try {
+    await io.stat(given);
+    return given;
+  } catch {
+    return `/etc/wireguard/${given}.conf`;
+  }
+}
+
+/**
+ * The error for a variable that holds what --config-env does not take: a
+ * path (`WG_CONF=/etc/wireguard/wg0.conf`) or the config in base64 (as some
+ * CI secrets are stored). Neither can be a wg-quick text. The message never
+ * shows the value.
+ */
+function envValueMistake(name: string, text: string): string | undefined {
+  const value = text.trim();
+  const oneLine = !value.includes("\n");
+  if (oneLine && (/^(\/|\.\.?\/|~\/)/.test(value) || value.endsWith(".conf"))) {
+    return `wgcage: Environment variable ${name} holds a path, not the config text; ` +
+      `give the file with --config FILE, or put its text in ${name} (${name}="$(cat wg0.conf)")`;
+  }
+  const packed = value.replace(/\s+/g, "");
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(packed) && packed.length % 4 === 0) {
+    let decoded = "";
+    try {
+      decoded = atob(packed);
+    } catch {
+      return undefined;
+    }
+    if (/\[interface\]/i.test(decoded)) {
+      return `wgcage: Environment variable ${name} holds the config in base64; decode it ` +
+        `first: ${name}="$(printf %s "$${name}" | base64 -d)"`;
+    }
+  }
+  return undefined;
 }
 
 function nonEmpty(text: string, problem: string): string {

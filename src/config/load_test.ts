@@ -355,7 +355,14 @@ Deno.test("loadConfig reads the config from an environment variable, naming it i
       { config: { kind: "env", name: "WG_CONF" }, flags: {} },
       fakeIo({}, { env: { WG_CONF: "/etc/wireguard/wg0.conf" } }),
     ),
-    "wgcage: $WG_CONF:1: Line has no '='; write 'Key = value' or a [Interface] or [Peer] header",
+    'wgcage: Environment variable WG_CONF holds a path, not the config text; give the file with --config FILE, or put its text in WG_CONF (WG_CONF="$(cat wg0.conf)")',
+  );
+  await configError(
+    loadConfig(
+      { config: { kind: "env", name: "WG_CONF" }, flags: {} },
+      fakeIo({}, { env: { WG_CONF: btoa(WG_CONF).replace(/.{60}/g, "$&\n") } }),
+    ),
+    'wgcage: Environment variable WG_CONF holds the config in base64; decode it first: WG_CONF="$(printf %s "$WG_CONF" | base64 -d)"',
   );
   await configError(
     loadConfig(
@@ -363,6 +370,26 @@ Deno.test("loadConfig reads the config from an environment variable, naming it i
       fakeIo({}, { env: { WG_CONF: "# only a comment" } }),
     ),
     "wgcage: $WG_CONF: No [Interface] section (WG_CONF must hold the config text itself; for a path use --config FILE); add one with PrivateKey and Address (see 'wgcage help config')",
+  );
+});
+
+Deno.test("loadConfig without a config nor flags names the three ways to give one", async () => {
+  await configError(
+    loadConfig({ flags: {} }, fakeIo({})),
+    "wgcage: No config: give --config FILE, --config-env VAR or the --wg-* flags (see 'wgcage help config')",
+  );
+});
+
+Deno.test("--config NAME, a bare interface name that is no file here, reads /etc/wireguard/NAME.conf as wg-quick does", async () => {
+  const io = fakeIo({ "/etc/wireguard/office.conf": { text: WG_CONF }, "home": { text: WG_CONF } });
+  const office = await loadConfig({ config: { kind: "file", path: "office" }, flags: {} }, io);
+  strictEqual(office.config.source, "/etc/wireguard/office.conf");
+  // A file of that name here is read as before.
+  const home = await loadConfig({ config: { kind: "file", path: "home" }, flags: {} }, io);
+  strictEqual(home.config.source, "home");
+  await configError(
+    loadConfig({ config: { kind: "file", path: "wg9" }, flags: {} }, io),
+    "wgcage: Cannot read config file '/etc/wireguard/wg9.conf': no such file; check the path",
   );
 });
 
