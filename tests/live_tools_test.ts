@@ -189,3 +189,36 @@ Deno.test("live tools (root): a foreground up ended by 'wgcage down' or timeout'
     await lab.close();
   }
 });
+
+Deno.test("live tools (root): a command joined to a cage that 'wgcage down' ended gets one line saying so, and the status of the kill (137)", async () => {
+  requireRoot("The live tools test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  const name = cageName("le");
+  try {
+    const { ns, config } = await setup(lab, "liveend");
+    const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d: ${up.stderr}`);
+    const joined = ns.spawn(
+      wgcageArgv(["exec", name, "--", "sh", "-c", "echo ready; exec sleep 60"]),
+    );
+    try {
+      await joined.waitForLine("ready", 30_000);
+      const down = await wgcage(ns, ["down", name]);
+      assert(down.code === 0, `down: ${down.stderr}`);
+      const status = await joined.status;
+      assert(status.code === 137, `exec after down: exit ${status.code}: ${joined.stderr}`);
+      const lines = joined.stderr.trim().split("\n");
+      assert(
+        lines.length === 1 && lines[0].startsWith(`wgcage: the cage '${name}' was ended`),
+        `exec after down: ${joined.stderr}`,
+      );
+      assert(lines[0].includes("wgcage down"), lines[0]);
+    } finally {
+      await joined.stop("SIGKILL", 100).catch(() => {});
+      await wgcage(ns, ["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});

@@ -41,6 +41,28 @@ async function hold(path: string, name: string): Promise<Deno.UnixConn> {
   return conn;
 }
 
+/** A command the kernel killed: 128 + SIGKILL, as when its cage's init ends. */
+const KILLED = 137;
+
+/**
+ * Watches the held connection: the keeper closes it before it ends the cage,
+ * so a command killed by the cage's end finds it closed (or closing).
+ */
+function keeperHangsUp(conn: Deno.UnixConn): { within(ms: number): Promise<boolean> } {
+  const closed = conn.read(new Uint8Array(64)).then(() => true, () => true);
+  return {
+    within: async (ms) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<boolean>((r) => timer = setTimeout(() => r(false), ms));
+      try {
+        return await Promise.race([closed, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
 const ENDING = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
@@ -67,6 +89,7 @@ export async function execCommand(name: string, argv: string[]): Promise<number>
   try {
     await prepareLauncher();
     conn = await hold(socketPath(dir, name), name);
+    const cageEnded = keeperHangsUp(conn);
     // Before the command runs, a signal stops wgcage as a run's does.
     if (early.pending.length > 0) return 128 + signalNumber(early.pending[0]);
     const joined = await JoinedCommand.start({ name, initPid: record.initPid, argv });
@@ -79,7 +102,16 @@ export async function execCommand(name: string, argv: string[]): Promise<number>
         // it has ended already
       }
     }
-    return await joined.wait();
+    const status = await joined.wait();
+    // Killed because 'wgcage down' ended the cage: say so, and pass the
+    // status on (137, as 'podman exec' reports a container stopped under it).
+    if (status === KILLED && await cageEnded.within(500)) {
+      console.error(
+        `wgcage: the cage '${name}' was ended ('wgcage down', or its keeper stopped); ` +
+          `the command was stopped (status ${status})`,
+      );
+    }
+    return status;
   } finally {
     early.remove();
     stopForwarding();
