@@ -302,9 +302,15 @@ static void fd_path(int fd, char out[32]) {
 
 /* Covers each hidden host path: a socket with /dev/null, so that connect()
  * is refused and the program falls back as if the daemon did not run; a
- * directory (a daemon's own, e.g. /run/nscd) with an empty read-only tmpfs,
- * which also hides a socket the daemon re-creates there later (a new inode
- * would not be under a cover bound to the old one). The path is opened with
+ * regular file (one wgcage read a key from) with /dev/null too, so reading
+ * it gives nothing and a write lands in /dev/null, never in the host's file
+ * (crun and runc mask an OCI maskedPaths file the same way; an empty file of
+ * our own would need a staging tmpfs in every cage for no more safety); a
+ * directory (a daemon's own, e.g. /run/nscd, or the live cages' state) with
+ * an empty read-only tmpfs, which also hides a socket the daemon re-creates
+ * there later (a new inode would not be under a cover bound to the old one).
+ * The cage's own mount namespace holds the cover, so the command can neither
+ * unlink nor rename the covered file (EBUSY). The path is opened with
  * O_NOFOLLOW and the cover mounted on that very file through /proc/self/fd,
  * so a symlink swapped in after wgcage looked cannot redirect it. A path
  * that is gone, is a symlink, or that the caller could not reach anyway
@@ -321,7 +327,7 @@ static void hide_paths(const struct plan *p) {
     char target[32];
     fd_path(fd, target);
     int rc = 0;
-    if (S_ISSOCK(st.st_mode)) {
+    if (S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode)) {
       rc = mount("/dev/null", target, NULL, MS_BIND, NULL);
     } else if (S_ISDIR(st.st_mode)) {
       rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,

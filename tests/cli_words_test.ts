@@ -6,7 +6,8 @@
  * @module
  */
 
-import { wgcageArgv } from "./e2e/wgcage.ts";
+import { NOBODY, wgcageArgv, wgQuick } from "./e2e/wgcage.ts";
+import { generateKeyPair } from "./harness/keys.ts";
 
 interface Result {
   code: number;
@@ -197,5 +198,85 @@ Deno.test("--config-env holding a path or base64 says so, without showing the va
   );
   for (const r of [path, packed]) {
     if (/secret-name|aGVsbG8|W0ludGVyZmFjZV0/.test(r.stderr)) throw new Error(r.stderr);
+  }
+});
+
+Deno.test("genkey and genpsk into a file every user may read warn, as wg genkey does; private or piped, no warning", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-words-" });
+  const sh = async (umask: string, sub: string) => {
+    const line = `umask ${umask}; exec "$@" > ${dir}/${sub}-${umask}`;
+    const [cmd, ...rest] = ["sh", "-c", line, "sh", ...wgcageArgv([sub])];
+    const out = await new Deno.Command(cmd, { args: rest, stderr: "piped" }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  try {
+    for (const sub of ["genkey", "genpsk"]) {
+      const open = await sh("022", sub);
+      expectLine(
+        { ...open, stdout: "" },
+        0,
+        new RegExp(
+          `^wgcage: Warning: the key goes to a file every user may read \\(mode 0644\\); make keys with umask 077: \\(umask 077; wgcage ${sub} > file\\)$`,
+        ),
+      );
+      if ((await Deno.readTextFile(`${dir}/${sub}-022`)).length !== 45) throw new Error("no key");
+      const closed = await sh("077", sub);
+      if (closed.code !== 0 || closed.stderr !== "") throw new Error(closed.stderr);
+      const piped = await wgcage([sub]);
+      if (piped.code !== 0 || piped.stderr !== "" || piped.stdout.length !== 45) {
+        throw new Error(piped.stderr);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a config others may read: the chmod hint goes to its owner only; another user is told whose it is", async () => {
+  if (Deno.uid() !== 0) throw new Error("This test needs root (it runs wgcage as another user)");
+  const dir = await Deno.makeTempDir({ prefix: "wgc-words-" });
+  try {
+    await Deno.chmod(dir, 0o755);
+    const denoDir = `${dir}/deno`;
+    await Deno.mkdir(denoDir);
+    await Deno.chown(denoDir, NOBODY, NOBODY);
+    const [ours, peer] = [await generateKeyPair(), await generateKeyPair()];
+    const config = `${dir}/wg0.conf`;
+    await Deno.writeTextFile(
+      config,
+      wgQuick({ privateKey: ours.privateKey, addresses: ["10.99.0.2/32"] }, [{
+        publicKey: peer.publicKey,
+        allowedIps: ["10.99.0.0/24"],
+        endpoint: "127.0.0.1:9",
+      }]),
+    );
+    await Deno.chmod(config, 0o644);
+    // As nobody: root's file; wgcage goes on (whether the cage can be made
+    // here does not matter: the warning comes first).
+    const [cmd, ...rest] = [
+      "setpriv",
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+      "env",
+      `DENO_DIR=${denoDir}`,
+      "HOME=/tmp",
+      ...wgcageArgv(["--config", config, "--handshake-timeout", "0", "--", "true"]),
+    ];
+    const out = await new Deno.Command(cmd, { args: rest, stdin: "null", stderr: "piped" })
+      .output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    const warning = stderr.split("\n").find((l) => l.includes("is accessible by other users"));
+    if (
+      warning !==
+        `wgcage: Warning: '${config}' is accessible by other users (mode 0644); its owner, uid 0, should make it private (chmod 600)`
+    ) throw new Error(stderr);
+    // Its owner is told to chmod it (the run fails later: no peer answers in 1 s).
+    const own = await wgcage(["--config", config, "--handshake-timeout", "1", "--", "true"]);
+    if (!own.stderr.includes(`; run 'chmod 600 ${config}' to keep its keys private`)) {
+      throw new Error(own.stderr);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -215,7 +215,7 @@ export function cageFailure(
       );
     case Stage.Hide:
       return refuse(
-        `wgcage: Cannot hide a host socket in the cage: ${what}; ` +
+        `wgcage: Cannot hide a host socket, key file or directory in the cage: ${what}; ` +
           "name the sockets the cage may keep with --keep-socket, or report this",
       );
     case Stage.EtcFiles:

@@ -1,5 +1,6 @@
 /**
- * Which host unix sockets the cage covers with /dev/null.
+ * Which host paths the cage covers: unix sockets and the files wgcage read
+ * keys from with /dev/null, daemons' directories with an empty tmpfs.
  *
  * The cage shares the host's file system, and a unix socket file is a way
  * out of the cage that no network namespace closes: whatever answers on it
@@ -16,7 +17,18 @@
  *   /run/systemd/resolve: the cage's own is laid over the symlink itself.)
  * - `--hide-sockets` covers every other socket file under /run, /var/run,
  *   /tmp and $XDG_RUNTIME_DIR too (the user bus, docker.sock, agents, X11).
- * - `--keep-socket PATH` leaves PATH reachable, except a name service's.
+ * - Live cages' state is covered in every cage: the state directory
+ *   (`stateDirs`, from src/live/state_cover.ts) and the stock `wg`'s socket
+ *   directory, /var/run/wireguard, where the root keeper links NAME.sock.
+ *   A control socket serves WireGuard's userspace API to whoever reaches
+ *   it as its user, so a caged command that could reach one could read and
+ *   rewrite that cage's peers; the state directory is covered whole, so a
+ *   cage that comes up later is out of reach too.
+ * - The files wgcage read a key or a PSK from (`secretFiles`, resolved by
+ *   src/config/secret_files.ts) are covered with an empty file, so the
+ *   command cannot read the key back from where wgcage found it.
+ * - `--keep-socket PATH` leaves PATH reachable, except a name service's or
+ *   a live cage's.
  *
  * Abstract unix sockets (names in no file system, e.g. `@/tmp/.X11-unix/X0`)
  * need no cover: they belong to a network namespace, and the cage has its
@@ -40,6 +52,10 @@ export interface HostSocketPolicy {
   readonly keep: readonly string[];
   /** $XDG_RUNTIME_DIR, walked with `hideAll` when it is an absolute path. */
   readonly runtimeDir?: string;
+  /** Live cages' state directories (made beforehand, so they exist to be covered). */
+  readonly stateDirs?: readonly string[];
+  /** Files holding keys that wgcage read, resolved (covered with an empty file). */
+  readonly secretFiles?: readonly string[];
 }
 
 /** The sockets to cover, and how the search for them went. */
@@ -94,6 +110,13 @@ const NAME_SERVICE_DIRS = [
  * may give its socket back.
  */
 const SYSTEM_BUS_DIRS = ["/run/dbus", "/var/run/dbus"];
+
+/**
+ * Where the stock `wg` looks for userspace devices' sockets: the root
+ * keeper links NAME.sock here, and wireguard-go devices of the host keep
+ * their UAPI sockets here. Covered in every cage when it exists.
+ */
+const WG_SOCKET_DIRS = ["/run/wireguard", "/var/run/wireguard"];
 
 /** Where `--hide-sockets` looks, besides $XDG_RUNTIME_DIR. */
 const WALK_ROOTS = ["/run", "/var/run", "/tmp"];
@@ -173,8 +196,11 @@ function addSocket(fs: SocketFs, path: string, into: Set<string>): void {
  */
 export function hostSocketsToHide(policy: HostSocketPolicy, fs = hostSocketFs): HostSockets {
   const nameServices = existingDirs(fs, NAME_SERVICE_DIRS);
-  const kept = new Set(policy.keep.map((path) => keptSocket(fs, path, nameServices)));
-  const hidden = new Set(nameServices);
+  const liveState = existingDirs(fs, [...(policy.stateDirs ?? []), ...WG_SOCKET_DIRS]);
+  const kept = new Set(
+    policy.keep.map((path) => keptSocket(fs, path, nameServices, liveState)),
+  );
+  const hidden = new Set([...nameServices, ...liveState]);
   // The bus's directory is covered whole, unless a socket in it is kept:
   // then its other sockets are covered one by one.
   for (const dir of existingDirs(fs, SYSTEM_BUS_DIRS)) {
@@ -192,12 +218,18 @@ export function hostSocketsToHide(policy: HostSocketPolicy, fs = hostSocketFs): 
   }
   // A socket inside a covered directory needs no cover of its own.
   const covered = new Set([...hidden].filter((p) => fs.readDir(p) !== undefined));
+  for (const file of policy.secretFiles ?? []) hidden.add(file);
   const paths = [...hidden].filter((p) => !kept.has(p) && !inside(p, covered));
   return { paths, ...walk };
 }
 
 /** The resolved path of a `--keep-socket` socket; throws when it cannot be kept. */
-function keptSocket(fs: SocketFs, path: string, nameServiceDirs: Set<string>): string {
+function keptSocket(
+  fs: SocketFs,
+  path: string,
+  nameServiceDirs: Set<string>,
+  liveStateDirs: Set<string>,
+): string {
   const refuse = (why: string) =>
     new CageError(`wgcage: Cannot keep '${path}' for the cage: ${why}`, EXIT_REFUSED);
   const real = fs.realPath(path);
@@ -211,6 +243,12 @@ function keptSocket(fs: SocketFs, path: string, nameServiceDirs: Set<string>): s
     throw refuse(
       "it is a name service's socket, and lookups through it would leave outside the tunnel; " +
         "leave --keep-socket out (the cage resolves names through the tunnel)",
+    );
+  }
+  if (inside(real, liveStateDirs)) {
+    throw refuse(
+      "it is a live cage's control socket, and whoever reaches it can change that cage's " +
+        "tunnel; leave --keep-socket out (use 'wgcage show' or 'wgcage exec' from the host)",
     );
   }
   return real;
@@ -272,7 +310,8 @@ export function describeHidden(sockets: HostSockets, hideAll: boolean): string {
   const n = sockets.paths.length;
   const what = `hiding ${n} host path${n === 1 ? "" : "s"} from the cage`;
   if (!hideAll) {
-    return `${what} (the name services' and the system bus's directories; --hide-sockets hides all)`;
+    return `${what} (the name services', the system bus's and live cages' directories, and ` +
+      `the files keys were read from; --hide-sockets hides all sockets)`;
   }
   return `${what} (looked at ${sockets.entries} entries; skipped ${sockets.tooDeep} ` +
     `directories deeper than ${WALK_MAX_DEPTH} levels and ${sockets.unreadable} unreadable)`;

@@ -272,7 +272,8 @@ Deno.test("describeHidden says how many sockets are hidden, and how the walk wen
   const fs = host();
   strictEqual(
     describeHidden(hostSocketsToHide(DEFAULTS, fs), false),
-    "hiding 3 host paths from the cage (the name services' and the system bus's directories; --hide-sockets hides all)",
+    "hiding 3 host paths from the cage (the name services', the system bus's and live cages' " +
+      "directories, and the files keys were read from; --hide-sockets hides all sockets)",
   );
   fs.add("/run/user/0", { kind: "dir", unreadable: true });
   const all = hostSocketsToHide(ALL, fs);
@@ -305,4 +306,58 @@ Deno.test("hostSocketFs finds a real socket, and nothing at a missing path", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("hostSocketsToHide covers the live cages' state directories and the stock wg's socket directory", () => {
+  const fs = host();
+  fs.add("/run/user/1000/wgcage/ci.sock", { kind: "socket" });
+  fs.add("/run/user/1000/wgcage/ci.json", { kind: "file" });
+  fs.add("/run/wireguard/ci.sock", { kind: "symlink", target: "/run/wgcage/ci.sock" });
+  fs.add("/run/wgcage", { kind: "dir" });
+  const hidden = hostSocketsToHide(
+    { ...DEFAULTS, stateDirs: ["/run/user/1000/wgcage", "/run/wgcage", "/run/user/7/wgcage"] },
+    fs,
+  );
+  for (const dir of ["/run/user/1000/wgcage", "/run/wgcage", "/run/wireguard"]) {
+    strictEqual(hidden.paths.includes(dir), true, dir);
+  }
+  // One that does not exist cannot be covered (state_cover.ts makes this user's first).
+  strictEqual(hidden.paths.includes("/run/user/7/wgcage"), false);
+  // With --hide-sockets, the sockets inside need no cover of their own.
+  const all = hostSocketsToHide({ ...ALL, stateDirs: ["/run/user/1000/wgcage"] }, fs);
+  strictEqual(all.paths.includes("/run/user/1000/wgcage"), true);
+  strictEqual(all.paths.includes("/run/user/1000/wgcage/ci.sock"), false);
+  // A control socket cannot be kept.
+  throws(
+    () =>
+      hostSocketsToHide(
+        {
+          ...DEFAULTS,
+          stateDirs: ["/run/user/1000/wgcage"],
+          keep: ["/var/run/user/1000/wgcage/ci.sock"],
+        },
+        fs,
+      ),
+    (e: unknown) => {
+      if (!(e instanceof CageError)) throw e;
+      strictEqual(
+        e.message,
+        "wgcage: Cannot keep '/var/run/user/1000/wgcage/ci.sock' for the cage: it is a live " +
+          "cage's control socket, and whoever reaches it can change that cage's tunnel; leave " +
+          "--keep-socket out (use 'wgcage show' or 'wgcage exec' from the host)",
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("hostSocketsToHide covers the files keys were read from, unless a covered directory holds them", () => {
+  const fs = host();
+  fs.add("/home/u/wg.conf", { kind: "file" });
+  const hidden = hostSocketsToHide(
+    { ...DEFAULTS, secretFiles: ["/home/u/wg.conf", "/run/nscd/k.key"] },
+    fs,
+  );
+  strictEqual(hidden.paths.includes("/home/u/wg.conf"), true);
+  strictEqual(hidden.paths.includes("/run/nscd/k.key"), false);
 });

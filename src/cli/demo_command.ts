@@ -18,6 +18,7 @@ import { genkey, pubkey } from "../wg/keys.ts";
 import { Tunnel } from "../tunnel.ts";
 import { selfCommand } from "./self_command.ts";
 import { hostSocketsToHide } from "../cage/host_sockets.ts";
+import { stateDirsToCover } from "../live/state_cover.ts";
 
 const SERVER_ADDR = "10.13.13.1";
 const CLIENT_ADDR = "10.13.13.2";
@@ -55,7 +56,8 @@ export async function demoCommand(verbose: boolean): Promise<number> {
   const client = await keypair();
   const self = selfCommand();
   // As for any cage: no lookup leaves through the host's name services.
-  const hidePaths = hostSocketsToHide({ hideAll: false, keep: [] }).paths;
+  const hidePaths = hostSocketsToHide({ hideAll: false, keep: [], stateDirs: stateDirsToCover() })
+    .paths;
 
   const serverConfig: TunnelConfig = {
     source: "<demo>",

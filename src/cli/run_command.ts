@@ -14,6 +14,8 @@ import { listenForInterruption } from "./interruption.ts";
 import { assertCommandExists } from "./command_lookup.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
 import { releaseStartupCode } from "../launcher/startup_code.ts";
+import { secretFileCovers } from "../config/secret_files.ts";
+import { stateDirsToCover } from "../live/state_cover.ts";
 
 function stderrLine(line: string): void {
   console.error(line);
@@ -26,7 +28,7 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
   await protectProcess();
   // V8 compiles the core on background threads while the config is read.
   compileCore().catch(() => {});
-  const { config, warnings } = await loadConfig(
+  const { config, warnings, secretFiles } = await loadConfig(
     { config: options.config, flags: options.flags },
     hostLoadIo,
   );
@@ -42,6 +44,9 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hideAll: options.hideSockets,
     keep: options.keepSockets,
     runtimeDir: Deno.env.get("XDG_RUNTIME_DIR"),
+    stateDirs: stateDirsToCover(),
+    // The command must not read the keys back from where wgcage found them.
+    secretFiles: secretFileCovers(secretFiles),
   });
   const truncated = hiddenWarning(sockets);
   if (truncated !== undefined) stderrLine(truncated);

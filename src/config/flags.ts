@@ -98,7 +98,8 @@ export interface ParsedFlags {
 export interface KeyFileIo {
   /** At most `maxBytes` bytes of the file (fewer when it ends first). */
   readFile(path: string, maxBytes: number): Promise<Uint8Array>;
-  stat(path: string): Promise<{ mode: number | null }>;
+  /** The file's mode, and its owner when known (absent: taken as ours). */
+  stat(path: string): Promise<{ mode: number | null; uid?: number | null }>;
 }
 
 /**
@@ -223,15 +224,22 @@ export async function readSecretFile(
 }
 
 async function accessWarning(path: string, io: KeyFileIo): Promise<string | undefined> {
-  let mode: number | null;
+  let info: { mode: number | null; uid?: number | null };
   try {
-    mode = (await io.stat(path)).mode;
+    info = await io.stat(path);
   } catch {
     return undefined;
   }
+  const mode = info.mode;
   if (mode === null || (mode & 0o077) === 0) return undefined;
   const octal = (mode & 0o777).toString(8).padStart(4, "0");
-  return `wgcage: Warning: '${path}' is accessible by other users (mode ${octal}); run 'chmod 600 ${path}' to keep its keys private`;
+  const warning = `wgcage: Warning: '${path}' is accessible by other users (mode ${octal})`;
+  // Only its owner (or root) can chmod it: anyone else is told whose it is.
+  const owner = info.uid;
+  if (owner === undefined || owner === null || owner === Deno.uid() || Deno.uid() === 0) {
+    return `${warning}; run 'chmod 600 ${path}' to keep its keys private`;
+  }
+  return `${warning}; its owner, uid ${owner}, should make it private (chmod 600)`;
 }
 
 function readFailure(error: unknown): string {

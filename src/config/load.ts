@@ -63,6 +63,12 @@ export interface LoadedConfig {
   readonly config: TunnelConfig;
   /** All warnings, one line each, in the order found; includes `config.warnings`. */
   readonly warnings: string[];
+  /**
+   * The files read, as given: the config file and the key files (not stdin
+   * nor a variable). They hold keys, so the cage covers them
+   * (secret_files.ts).
+   */
+  readonly secretFiles: string[];
 }
 
 /** Flags whose values are paths: shown whole in messages, never taken for secrets. */
@@ -88,7 +94,8 @@ export async function loadConfig(request: ConfigRequest, io: LoadIo): Promise<Lo
     const value = request.flags[name];
     for (const text of Array.isArray(value) ? value : [value ?? ""]) guard.addInput(text);
   }
-  const watched = watch(io, guard);
+  const secretFiles: string[] = [];
+  const watched = watch(io, guard, secretFiles);
   try {
     const accessWarnings: string[] = [];
     const file = request.config === undefined
@@ -102,20 +109,25 @@ export async function loadConfig(request: ConfigRequest, io: LoadIo): Promise<Lo
     return {
       config: { ...config, warnings: config.warnings.map((w) => guard.clean(w)) },
       warnings,
+      secretFiles,
     };
   } catch (error) {
     throw guard.cleanError(error);
   }
 }
 
-/** `io`, with every text it reads recorded in `guard`. */
-function watch(io: LoadIo, guard: MessageGuard): LoadIo {
+/** `io`, with every text it reads recorded in `guard`, and every file read in `files`. */
+function watch(io: LoadIo, guard: MessageGuard, files: string[]): LoadIo {
   const record = (bytes: Uint8Array) => {
     guard.addInput(new TextDecoder().decode(bytes));
     return bytes;
   };
   return {
-    readFile: (path, maxBytes) => io.readFile(path, maxBytes).then(record),
+    readFile: (path, maxBytes) =>
+      io.readFile(path, maxBytes).then((bytes) => {
+        files.push(path);
+        return record(bytes);
+      }),
     readStdin: (maxBytes) => io.readStdin(maxBytes).then(record),
     async takeEnv(name) {
       const text = await io.takeEnv(name);

@@ -700,3 +700,24 @@ Deno.test("a variable that cannot be erased from the environment is refused, wit
     "wgcage: Cannot erase WG_CONF from the process's original environment (errno 2); pass the config with --config FILE or --config - instead",
   );
 });
+
+Deno.test("loadConfig names the files it read keys from: the config and key files, not stdin nor a variable", async () => {
+  const io = fakeIo({ ...KEY_FILES, "wg.conf": { text: WG_CONF } });
+  const both = await loadConfig({
+    config: { kind: "file", path: "wg.conf" },
+    flags: { privateKeyFile: "other.key", pskFile: "psk.key" },
+  }, io);
+  deepStrictEqual(both.secretFiles, ["wg.conf", "other.key", "psk.key"]);
+  const flagsOnly = await loadConfig({ flags: WIRECAGE_FLAGS }, io);
+  deepStrictEqual(flagsOnly.secretFiles, ["k.key"]);
+  const stdin = await loadConfig(
+    { config: { kind: "stdin" }, flags: {} },
+    fakeIo({}, { stdin: WG_CONF }),
+  );
+  deepStrictEqual(stdin.secretFiles, []);
+  const env = await loadConfig(
+    { config: { kind: "env", name: "WG" }, flags: {} },
+    fakeIo({}, { env: { WG: WG_CONF } }),
+  );
+  deepStrictEqual(env.secretFiles, []);
+});

@@ -20,6 +20,8 @@ import { compileCore } from "../wg/wasm.ts";
 import { releaseStartupCode } from "../launcher/startup_code.ts";
 import { launcher } from "../launcher/library.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
+import { secretFileCovers } from "../config/secret_files.ts";
+import { stateDirsToCover } from "./state_cover.ts";
 import { ControlServer } from "./control_server.ts";
 import { LiveDevice } from "./live_device.ts";
 import { uapiHandler } from "./uapi_handler.ts";
@@ -103,7 +105,7 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
   let device: LiveDevice | undefined;
   const interruption = o.interruption;
   try {
-    const { config, warnings } = await loadConfig(
+    const { config, warnings, secretFiles } = await loadConfig(
       { config: o.run.config, flags: o.run.flags },
       hostLoadIo,
     );
@@ -116,6 +118,9 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       hideAll: o.run.hideSockets,
       keep: o.run.keepSockets,
       runtimeDir: Deno.env.get("XDG_RUNTIME_DIR"),
+      // Commands joined later share this cage's mount namespace, and its covers.
+      stateDirs: stateDirsToCover(),
+      secretFiles: secretFileCovers(secretFiles),
     });
     const truncated = hiddenWarning(sockets);
     if (truncated !== undefined) say(truncated);

@@ -169,12 +169,8 @@ export function removeState(dir: string, name: string, record?: LiveRecord): voi
     }
   }
   removeQuietly(recordPath(dir, name));
-  // The directory goes with its last cage (a new keeper makes it again).
-  try {
-    Deno.removeSync(dir);
-  } catch {
-    // not empty, or gone
-  }
+  // The directory stays, empty: cages cover it where it is (state_cover.ts),
+  // and one made anew would not be under their covers.
 }
 
 /**

@@ -1,0 +1,43 @@
+/**
+ * The live cages' state directories that every cage covers (runs and live
+ * cages alike), so that no caged command reaches a control socket or a
+ * record (host_sockets.ts covers them with an empty tmpfs).
+ *
+ * A cover is laid on a directory that exists when the cage is made. The
+ * state directory is therefore made beforehand (0700, as `wgcage up` makes
+ * it) and stays once made: were it removed with its last cage and made anew
+ * by the next `wgcage up`, a cage started in between would see the new one
+ * uncovered (its cover goes when the host removes the directory). The
+ * other choice, covering its parent ($XDG_RUNTIME_DIR, or /run as root),
+ * would take the user bus, an SSH agent or every daemon's socket away from
+ * every cage; podman likewise keeps its runtime directory once made.
+ *
+ * @module
+ */
+
+import { ensureStateDir, stateDir } from "./state.ts";
+
+/**
+ * The state directories to cover: this user's (made when missing), and,
+ * as root under sudo, the invoking user's when it exists (the command then
+ * runs as that user, who could reach their own live cages' sockets there).
+ */
+export function stateDirsToCover(env = Deno.env): string[] {
+  const dirs: string[] = [];
+  try {
+    dirs.push(ensureStateDir());
+  } catch {
+    // Not ours, or nowhere to make it: still covered where it is, if it is.
+    try {
+      dirs.push(stateDir());
+    } catch {
+      // No state directory for this user: no live cage to reach.
+    }
+  }
+  const sudoUid = env.get("SUDO_UID");
+  if (Deno.uid() === 0 && sudoUid !== undefined && /^[1-9][0-9]{0,9}$/.test(sudoUid)) {
+    // Where a login session puts the user's $XDG_RUNTIME_DIR (systemd-logind).
+    dirs.push(`/run/user/${sudoUid}/wgcage`);
+  }
+  return dirs;
+}
