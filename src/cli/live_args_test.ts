@@ -114,6 +114,7 @@ Deno.test("'wgcage help live' covers every live subcommand, the state directory 
       "--rm-when-idle",
       "$XDG_RUNTIME_DIR/wgcage/",
       "/run/wgcage/",
+      "/tmp/wgcage-UID",
       "0700",
       "/var/run/wireguard/NAME.sock",
       "kill -9",

@@ -166,12 +166,19 @@ sockets are out of reach already: they belong to the host's network namespace.)
                       tunnel: nscd (glibc asks it before nsswitch.conf),
                       systemd-resolved, avahi, and the system D-Bus, through
                       which both also answer; a daemon restarting meanwhile
-                      stays hidden
+                      stays hidden; and, so that no command in a cage reaches
+                      a control socket, the live cages' state directory and
+                      /var/run/wireguard
+  key files           every file wgcage read a key from (--config FILE,
+                      --wg-private-key-file, --wg-psk-file; the file behind a
+                      symlink too) reads as empty in the cage, and writes to
+                      it go nowhere; another hard link to it is not covered
   --hide-sockets      also covers every other socket file under /run, /tmp and
                       $XDG_RUNTIME_DIR, up to 8 levels deep: the user's D-Bus,
                       docker.sock, ssh and gpg agents, X11, socket proxies
   --keep-socket PATH  leaves the socket PATH reachable (repeatable); PATH must
-                      be a socket, and cannot be a name service's
+                      be a socket, and cannot be a name service's or a live
+                      cage's
 
 A socket that a daemon creates after the cage started, outside those
 directories, is not covered.
@@ -227,7 +234,11 @@ are shared by every command that joins it (several CI steps, one session).
       Runs CMD in the cage: its network, its /etc files, its PID namespace,
       as you (as root through sudo: as the sudo user, with their groups),
       with the exit status, signals and terminal of a run.
-  wgcage down NAME        ends the cage and everything running in it
+  wgcage down NAME        ends the cage and everything running in it: a
+                          foreground 'up' then exits 0 (as on Ctrl-C or
+                          SIGTERM), and each 'wgcage exec' into it prints one
+                          line saying the cage was ended and exits 137 (its
+                          command was killed), as 'podman exec' does
   wgcage ls [--json]      the live cages: name, keeper pid, tunnel, addresses
   wgcage show [NAME] [--json]
       Per peer: endpoint, latest handshake, transfer, keepalive, AllowedIPs;
@@ -242,12 +253,22 @@ are shared by every command that joins it (several CI steps, one session).
       MTU and hooks are left out) without tearing the tunnel down: a
       peer that stays keeps its session through changes of its preshared
       key (used from the next handshake), keepalive, AllowedIPs and endpoint.
+      A file without ListenPort keeps the cage's port, so the file the cage
+      started from syncs as it is; a different ListenPort is refused.
   wgcage wg NAME ARGS…    runs the system 'wg' against the cage, rootless too:
                           wgcage wg ci show, wgcage wg ci showconf
+  set, syncconf and wg run the system 'wg' (wireguard-tools; rootless also
+  'unshare' and 'mount' from util-linux): a missing one is named in one line
+  (125). Key files and configs are checked by wgcage before 'wg' reads them
+  (a malformed key is refused without showing any of it), and a failure of
+  'wg' is one line too (125), not its own text and status 1.
 
 State: each cage is recorded in $XDG_RUNTIME_DIR/wgcage/ (as root:
-/run/wgcage/), a directory of mode 0700 owned by you: NAME.json (the keeper
-and the cage's init) and NAME.sock, the control socket, which answers
+/run/wgcage/; with XDG_RUNTIME_DIR unset, as under su, cron or 'sudo -u',
+/tmp/wgcage-UID, as tmux and podman fall back, refused unless it is yours,
+mode 0700 and no symlink; 'wgcage ls' says which), a directory of mode 0700
+owned by you: NAME.json (the keeper and the cage's init) and NAME.sock, the
+control socket, which answers
 WireGuard's userspace API (get=1, set=1) as wireguard-go does. Only you can
 see, reach or join your cages: another user's client is refused even given
 the socket. As root the socket is also linked at /var/run/wireguard/NAME.sock,
