@@ -10,8 +10,9 @@
 import type { Cidr, TunnelConfig } from "../config/types.ts";
 import type { Tunnel } from "../tunnel.ts";
 import type { Endpoint } from "../wg/device.ts";
-import { formatCidr, maskCidr } from "../config/cidr.ts";
-import { followRoutes, routeSet } from "./routes.ts";
+import { maskCidr } from "../config/cidr.ts";
+import { followRoutes } from "./routes.ts";
+import { capsExceeded, ERRNO_NO_SPACE, prefixKey } from "./caps.ts";
 
 /** One peer's part of a `set=1` request (wireguard-go's semantics). */
 export interface PeerChange {
@@ -57,9 +58,12 @@ function isZero(a: Uint8Array | undefined): boolean {
 export interface LivePeer {
   id: number;
   readonly publicKey: Uint8Array;
+  /** The public key in hex (the key of {@linkcode LiveDevice.peers}). */
+  readonly key: string;
   presharedKey: Uint8Array | undefined;
   keepalive: number;
-  allowedIps: Cidr[];
+  /** Masked prefixes by {@linkcode prefixKey}, in the order they came. */
+  readonly allowedIps: Map<string, Cidr>;
 }
 
 /** A peer's counters, as `get=1` reports them. */
@@ -71,8 +75,8 @@ export interface LivePeerStats {
   txBytes: number;
 }
 
-/** Makes the cage's routes go from `before` to `after` (keyed by the masked prefix). */
-export type RouteFollower = (before: Map<string, Cidr>, after: Map<string, Cidr>) => void;
+/** Adds the cage's routes to `added` and deletes those to `removed` (masked prefixes). */
+export type RouteFollower = (added: readonly Cidr[], removed: readonly Cidr[]) => void;
 
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -84,6 +88,16 @@ export class LiveDevice {
   fwmark = 0;
   /** In the order they were added, keyed by the public key in hex. */
   readonly peers = new Map<string, LivePeer>();
+  /**
+   * The peer each prefix routes to (the core's table, mirrored), so that a
+   * prefix moving between peers costs one lookup, not a scan of every peer.
+   */
+  readonly #owner = new Map<string, LivePeer>();
+  /**
+   * The prefixes a request touched, and whether each had a route before it:
+   * the cage's routes follow only these.
+   */
+  #touched = new Map<string, { cidr: Cidr; had: boolean }>();
 
   readonly #followRoutes: RouteFollower;
 
@@ -94,17 +108,23 @@ export class LiveDevice {
   constructor(tunnel: Tunnel, config: TunnelConfig, tunName: string, follow?: RouteFollower) {
     this.tunnel = tunnel;
     this.#followRoutes = follow ??
-      ((before, after) => followRoutes(tunnel.cage.netlink(), tunName, before, after));
+      ((added, removed) => followRoutes(tunnel.cage.netlink(), tunName, added, removed));
     this.privateKey = config.iface.privateKey.bytes.slice();
     config.peers.forEach((p, i) => {
-      this.peers.set(hex(p.publicKey.bytes), {
+      const key = hex(p.publicKey.bytes);
+      const peer: LivePeer = {
         id: tunnel.peerIds[i],
         publicKey: p.publicKey.bytes.slice(),
+        key,
         presharedKey: p.presharedKey?.bytes.slice(),
         keepalive: p.persistentKeepalive,
-        allowedIps: [...p.allowedIps],
-      });
+        allowedIps: new Map(),
+      };
+      this.peers.set(key, peer);
+      // As the core did when the tunnel started: a later peer takes a prefix.
+      for (const c of p.allowedIps) this.#own(prefixKey(c), maskCidr(c), peer);
     });
+    this.#touched.clear();
   }
 
   get listenPort(): number {
@@ -130,6 +150,12 @@ export class LiveDevice {
    * then each peer. A known peer changes in place (preshared key, keepalive,
    * AllowedIPs, endpoint): its sessions go on, and a new preshared key counts
    * from the next handshake, as in wireguard-go. The cage's routes follow.
+   *
+   * What can be checked before anything changes is (listen port, a removed
+   * private key, the caps of caps.ts): such a request is refused whole. Each
+   * step costs the prefixes it names (a Map per peer and one for the whole
+   * device), never a scan of every peer or prefix, so a request of tens of
+   * thousands of prefixes takes milliseconds.
    */
   apply(change: DeviceChange): void {
     const dev = this.tunnel.device;
@@ -143,18 +169,26 @@ export class LiveDevice {
         -98,
       );
     }
-    const before = routeSet([...this.peers.values()].map((p) => p.allowedIps));
+    const newKey = change.privateKey !== undefined &&
+      !sameBytes(change.privateKey, this.privateKey);
+    if (newKey && isZero(change.privateKey)) {
+      throw new ChangeRefused("the private key cannot be removed from a live cage", -22);
+    }
+    const over = capsExceeded(
+      { peers: this.peers, owner: this.#owner },
+      change,
+      newKey ? undefined : hex(dev.publicKey()),
+      hex,
+    );
+    if (over !== undefined) throw new ChangeRefused(over, ERRNO_NO_SPACE);
+    this.#touched = new Map();
     try {
       if (change.fwmark !== undefined) this.fwmark = change.fwmark;
-      if (change.privateKey !== undefined && !sameBytes(change.privateKey, this.privateKey)) {
-        if (isZero(change.privateKey)) {
-          throw new ChangeRefused("the private key cannot be removed from a live cage", -22);
-        }
-        dev.setPrivateKey(change.privateKey);
+      if (newKey) {
+        dev.setPrivateKey(change.privateKey!);
         this.privateKey.fill(0);
-        this.privateKey = change.privateKey.slice();
-        const own = hex(dev.publicKey());
-        const clash = this.peers.get(own);
+        this.privateKey = change.privateKey!.slice();
+        const clash = this.peers.get(hex(dev.publicKey()));
         if (clash) this.#remove(clash);
       }
       if (change.replacePeers) { for (const p of [...this.peers.values()]) this.#remove(p); }
@@ -171,16 +205,47 @@ export class LiveDevice {
         this.#upsert(key, existing, pc);
       }
     } finally {
-      const after = routeSet([...this.peers.values()].map((p) => p.allowedIps));
-      this.#followRoutes(before, after);
+      const added: Cidr[] = [];
+      const removed: Cidr[] = [];
+      for (const [k, t] of this.#touched) {
+        const has = this.#owner.has(k);
+        if (has && !t.had) added.push(t.cidr);
+        else if (!has && t.had) removed.push(t.cidr);
+      }
+      this.#touched = new Map();
+      this.#followRoutes(added, removed);
       this.tunnel.wake();
     }
+  }
+
+  /** Notes that a request touched prefix `k`, before its first change. */
+  #touch(k: string, cidr: Cidr): void {
+    if (!this.#touched.has(k)) this.#touched.set(k, { cidr, had: this.#owner.has(k) });
+  }
+
+  /** Prefix `k` now routes to `peer` (the core moved it already): it leaves its old owner. */
+  #own(k: string, cidr: Cidr, peer: LivePeer): void {
+    this.#touch(k, cidr);
+    const old = this.#owner.get(k);
+    if (old !== undefined && old !== peer) old.allowedIps.delete(k);
+    this.#owner.set(k, peer);
+    peer.allowedIps.set(k, cidr);
+  }
+
+  /** Prefix `k` no longer routes to `peer` (the core dropped it already). */
+  #disown(k: string, peer: LivePeer): void {
+    const cidr = peer.allowedIps.get(k);
+    if (cidr === undefined) return;
+    this.#touch(k, cidr);
+    peer.allowedIps.delete(k);
+    if (this.#owner.get(k) === peer) this.#owner.delete(k);
   }
 
   #remove(p: LivePeer): void {
     this.tunnel.device.removePeer(p.id);
     p.presharedKey?.fill(0);
-    this.peers.delete(hex(p.publicKey));
+    for (const k of [...p.allowedIps.keys()]) this.#disown(k, p);
+    this.peers.delete(p.key);
   }
 
   #upsert(key: string, existing: LivePeer | undefined, pc: PeerChange): void {
@@ -188,29 +253,27 @@ export class LiveDevice {
     const given = pc.presharedKey ?? existing?.presharedKey;
     const psk = isZero(given) ? undefined : given!.slice();
     const keepalive = pc.keepalive ?? existing?.keepalive ?? 0;
-    const same = (a: Cidr, b: Cidr) => formatCidr(maskCidr(a)) === formatCidr(maskCidr(b));
-    const old = existing?.allowedIps ?? [];
-    const wanted = pc.replaceAllowedIps ? [] : [...old];
+    // The prefixes given, masked, each once, in their order.
+    const wanted = new Map<string, Cidr>();
     for (const c of pc.allowedIps) {
-      const m = maskCidr(c);
-      if (!wanted.some((w) => same(w, m))) wanted.push(m);
+      const k = prefixKey(c);
+      if (!wanted.has(k)) wanted.set(k, maskCidr(c));
     }
     let peer: LivePeer;
     if (existing === undefined) {
-      // A prefix moves to this peer from any other that had it.
-      for (const other of this.peers.values()) this.#drop(other, wanted);
       const id = dev.addPeer({
         publicKey: pc.publicKey,
         presharedKey: psk,
         keepalive,
-        allowedIps: wanted,
+        allowedIps: [],
       });
       peer = {
         id,
         publicKey: pc.publicKey.slice(),
+        key,
         presharedKey: psk,
         keepalive,
-        allowedIps: wanted,
+        allowedIps: new Map(),
       };
       this.peers.set(key, peer);
     } else {
@@ -227,19 +290,21 @@ export class LiveDevice {
         dev.setKeepalive(peer.id, keepalive);
         peer.keepalive = keepalive;
       }
-      for (const o of old) if (!wanted.some((w) => same(w, o))) dev.removeAllowedIp(peer.id, o);
-      const added = wanted.filter((w) => !old.some((o) => same(o, w)));
-      for (const other of this.peers.values()) if (other !== peer) this.#drop(other, added);
-      for (const c of added) dev.addAllowedIp(peer.id, c);
-      peer.allowedIps = wanted;
+      if (pc.replaceAllowedIps) {
+        for (const [k, c] of [...peer.allowedIps]) {
+          if (wanted.has(k)) continue;
+          dev.removeAllowedIp(peer.id, c);
+          this.#disown(k, peer);
+        }
+      }
+    }
+    for (const [k, c] of wanted) {
+      if (peer.allowedIps.has(k)) continue;
+      // The core moves a prefix from any other peer that had it.
+      dev.addAllowedIp(peer.id, c);
+      this.#own(k, c, peer);
     }
     if (pc.endpoint) dev.setEndpoint(peer.id, pc.endpoint);
-  }
-
-  /** Forgets `prefixes` in `peer`'s list (the core moved them already). */
-  #drop(peer: LivePeer, prefixes: readonly Cidr[]): void {
-    const gone = new Set(prefixes.map((c) => formatCidr(maskCidr(c))));
-    peer.allowedIps = peer.allowedIps.filter((c) => !gone.has(formatCidr(maskCidr(c))));
   }
 
   /** Zeroes the copies of secrets this object holds. */

@@ -3,6 +3,12 @@
  * through the tunnel, added and deleted over the cage's netlink socket as
  * the control service changes them.
  *
+ * Thousands of prefixes in one `set=1` are thousands of routes, so the
+ * requests go in batches: {@linkcode BATCH} messages in one datagram, each
+ * with its own acknowledgement, the way `ip -batch` and iproute2's
+ * rtnl_talk_iov send several requests in one sendmsg. One round trip per
+ * batch instead of per route is what keeps a large change to milliseconds.
+ *
  * @module
  */
 
@@ -10,54 +16,102 @@ import type { Cidr } from "../config/types.ts";
 import { formatCidr, maskCidr } from "../config/cidr.ts";
 import type { NetlinkTransport } from "../netlink/transport.ts";
 import { getLink } from "../netlink/link.ts";
-import { addRoute, addRouteRequest } from "../netlink/route.ts";
-import { requestWithAck } from "../netlink/conversation.ts";
+import { addRouteRequest } from "../netlink/route.ts";
+import { nextSequence } from "../netlink/conversation.ts";
+import {
+  decodeMessages,
+  encodeRequest,
+  HOST_LITTLE_ENDIAN,
+  NLM_F_ACK,
+  NLMSG_ERROR,
+} from "../netlink/message.ts";
+import { NetlinkError, permissionHint } from "../netlink/error.ts";
 
 const RTM_DELROUTE = 25;
+const NLM_F_REQUEST = 1;
 const EEXIST = 17;
 const ESRCH = 3;
 
-function deleteRoute(nl: NetlinkTransport, index: number, cidr: Cidr): void {
-  const add = addRouteRequest(index, cidr);
-  requestWithAck(nl, { ...add, type: RTM_DELROUTE, flags: 1 }, () => ({
-    what: `delete route ${formatCidr(maskCidr(cidr))}`,
-  }));
-}
+/**
+ * Requests per datagram. Every request gets an acknowledgement in the
+ * socket's receive buffer before we read any; the kernel drops what does not
+ * fit (ENOBUFS). An ack takes about a kilobyte of the buffer's accounting,
+ * and the default buffer is 208 KiB: 64 leaves room for error replies, which
+ * also echo the request.
+ */
+export const BATCH = 64;
 
-/** The distinct (masked) prefixes of every peer. */
-export function routeSet(lists: Iterable<readonly Cidr[]>): Map<string, Cidr> {
-  const out = new Map<string, Cidr>();
-  for (const list of lists) {
-    for (const c of list) {
-      const m = maskCidr(c);
-      out.set(formatCidr(m), m);
-    }
-  }
-  return out;
-}
+const RECEIVE_BUFFER_SIZE = 64 * 1024;
 
-/** Adds the routes `after` has and `before` had not, deletes the others. */
+/**
+ * Adds a route through `tunName` for each of `added` and deletes those of
+ * `removed`. A route that is there already (EEXIST) or gone already (ESRCH)
+ * is what was wanted; any other refusal throws a NetlinkError naming the
+ * first prefix refused, after every batch sent has been answered.
+ */
 export function followRoutes(
   nl: NetlinkTransport,
   tunName: string,
-  before: Map<string, Cidr>,
-  after: Map<string, Cidr>,
+  added: readonly Cidr[],
+  removed: readonly Cidr[],
 ): void {
+  if (added.length === 0 && removed.length === 0) return;
   const index = getLink(nl, tunName).index;
-  for (const [key, cidr] of after) {
-    if (before.has(key)) continue;
-    try {
-      addRoute(nl, index, tunName, cidr);
-    } catch (e) {
-      if ((e as { errno?: number }).errno !== EEXIST) throw e;
+  const buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
+  routeBatches(nl, buffer, index, added, "add", EEXIST);
+  routeBatches(nl, buffer, index, removed, "delete", ESRCH);
+}
+
+function routeBatches(
+  nl: NetlinkTransport,
+  buffer: Uint8Array,
+  index: number,
+  cidrs: readonly Cidr[],
+  verb: "add" | "delete",
+  fine: number,
+): void {
+  for (let start = 0; start < cidrs.length; start += BATCH) {
+    const batch = cidrs.slice(start, start + BATCH);
+    // Each request its own sequence number, so that an ack names its request.
+    const pending = new Map<number, Cidr>();
+    const parts = batch.map((cidr) => {
+      const add = addRouteRequest(index, cidr);
+      const request = verb === "add" ? add : { ...add, type: RTM_DELROUTE, flags: NLM_F_REQUEST };
+      const seq = nextSequence();
+      pending.set(seq, cidr);
+      return encodeRequest({ ...request, flags: request.flags | NLM_F_ACK }, seq);
+    });
+    const datagram = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      datagram.set(p, at);
+      at += p.length;
     }
-  }
-  for (const [key, cidr] of before) {
-    if (after.has(key)) continue;
-    try {
-      deleteRoute(nl, index, cidr);
-    } catch (e) {
-      if ((e as { errno?: number }).errno !== ESRCH) throw e;
+    nl.send(datagram);
+    let refused: { errno: number; cidr: Cidr } | undefined;
+    while (pending.size > 0) {
+      const length = nl.recv(buffer);
+      if (length <= 0 || length > buffer.length) {
+        throw new Error(
+          `Cannot ${verb} routes: the netlink socket returned ${length} bytes; the cage's netlink socket failed`,
+        );
+      }
+      for (const m of decodeMessages(buffer.subarray(0, length))) {
+        const cidr = pending.get(m.seq);
+        if (m.type !== NLMSG_ERROR || cidr === undefined || m.payload.length < 4) continue;
+        pending.delete(m.seq);
+        const errno = -new DataView(m.payload.buffer, m.payload.byteOffset, 4)
+          .getInt32(0, HOST_LITTLE_ENDIAN);
+        if (errno !== 0 && errno !== fine && refused === undefined) {
+          refused = { errno, cidr };
+        }
+      }
+    }
+    if (refused !== undefined) {
+      throw new NetlinkError(refused.errno, {
+        what: `${verb} route ${formatCidr(maskCidr(refused.cidr))}`,
+        hint: permissionHint(refused.errno),
+      });
     }
   }
 }

@@ -3,7 +3,10 @@
  * and boringtun's control sockets, which `wg` speaks), answered for a live
  * cage: `get=1` lists the device and its peers, `set=1` changes them. Replies
  * end with `errno=N` and an empty line; N is 0, or a negative errno as
- * wireguard-go writes it (-22 for invalid input).
+ * wireguard-go writes it: -22 for invalid input, -98 for a new listen port,
+ * -28 (ENOSPC) for a request that would leave the device over one of the
+ * caps of caps.ts (more than 32,768 allowed IPs for a peer, 65,536 in all,
+ * 4,096 peers). A refused request changes nothing.
  *
  * @module
  */
@@ -44,7 +47,7 @@ export function uapiGet(dev: LiveDevice): string {
     lines.push(`tx_bytes=${s.txBytes}`);
     lines.push(`rx_bytes=${s.rxBytes}`);
     lines.push(`persistent_keepalive_interval=${peer.keepalive}`);
-    for (const cidr of peer.allowedIps) lines.push(`allowed_ip=${formatCidr(cidr)}`);
+    for (const cidr of peer.allowedIps.values()) lines.push(`allowed_ip=${formatCidr(cidr)}`);
   }
   lines.push("errno=0", "", "");
   return lines.join("\n");

@@ -4,6 +4,7 @@ import type { Cidr, TunnelConfig } from "../config/types.ts";
 import type { Tunnel } from "../tunnel.ts";
 import type { Endpoint, PeerOptions } from "../wg/device.ts";
 import { type DeviceChange, LiveDevice } from "./live_device.ts";
+import { CAPS, ERRNO_NO_SPACE } from "./caps.ts";
 import { ERRNO_INVALID, ERRNO_PORT_IN_USE, parseSet, uapiGet, uapiSet } from "./uapi.ts";
 
 const A = "a".repeat(64);
@@ -140,7 +141,7 @@ class FakeCore {
   next = 1;
   readonly peers = new Map<
     number,
-    { pub: string; psk: string; keepalive: number; ips: string[]; ep?: Endpoint }
+    { pub: string; psk: string; keepalive: number; ips: Set<string>; ep?: Endpoint }
   >();
   readonly calls: string[] = [];
   private: Uint8Array = new Uint8Array(32);
@@ -162,7 +163,7 @@ class FakeCore {
       pub: h(o.publicKey as Uint8Array),
       psk: h(o.presharedKey as Uint8Array | undefined),
       keepalive: o.keepalive,
-      ips: [],
+      ips: new Set(),
     });
     for (const c of o.allowedIps) this.#route(id, c);
     return id;
@@ -173,14 +174,14 @@ class FakeCore {
   }
   #route(id: number, c: Cidr): void {
     const key = formatCidr(maskCidr(c));
-    for (const p of this.peers.values()) p.ips = p.ips.filter((i) => i !== key);
-    this.peers.get(id)!.ips.push(key);
+    for (const p of this.peers.values()) p.ips.delete(key);
+    this.peers.get(id)!.ips.add(key);
   }
   removeAllowedIp(id: number, c: Cidr): void {
     const key = formatCidr(maskCidr(c));
     this.calls.push(`removeAllowedIp ${id} ${key}`);
     const p = this.peers.get(id)!;
-    p.ips = p.ips.filter((i) => i !== key);
+    p.ips.delete(key);
   }
   setPresharedKey(id: number, psk: Uint8Array | undefined): void {
     this.calls.push(`setPresharedKey ${id}`);
@@ -226,13 +227,25 @@ function device() {
     ],
   } as unknown as TunnelConfig;
   const routes: string[][] = [];
-  const dev = new LiveDevice(tunnel, config, "wg0", (_before, after) => {
-    routes.push([...after.keys()].sort());
+  // The cage's routes as the follower leaves them: every change is a real
+  // addition or deletion (no route added twice or deleted while absent).
+  const table = new Set(["10.0.0.0/24", "10.1.0.0/24"]);
+  const dev = new LiveDevice(tunnel, config, "wg0", (added, removed) => {
+    for (const c of added) {
+      const k = formatCidr(c);
+      if (table.has(k)) throw new Error(`route ${k} added twice`);
+      table.add(k);
+    }
+    for (const c of removed) {
+      const k = formatCidr(c);
+      if (!table.delete(k)) throw new Error(`route ${k} deleted while absent`);
+    }
+    routes.push([...table].sort());
   });
   /** Each peer of the core by the first hex digit of its key: its prefixes. */
   const state = () =>
     Object.fromEntries(
-      [...core.peers.values()].map((p) => [p.pub[0], p.ips.slice().sort()]),
+      [...core.peers.values()].map((p) => [p.pub[0], [...p.ips].sort()]),
     );
   return { core, dev, routes, state };
 }
@@ -370,7 +383,7 @@ for (const [name, c] of APPLIES) {
     const listed = Object.fromEntries(
       [...dev.peers.values()].map((p) => [
         p.publicKey[0].toString(16)[0],
-        p.allowedIps.map((x) => formatCidr(maskCidr(x))).sort(),
+        [...p.allowedIps.values()].map((x) => formatCidr(maskCidr(x))).sort(),
       ]),
     );
     deepStrictEqual(listed, c.state);
@@ -418,4 +431,22 @@ Deno.test("uapiSet changes keepalive and preshared key in the core in place; get
   strictEqual(uapiSet(dev, ["public_key=" + A, "preshared_key=" + ZERO]), 0);
   deepStrictEqual(core.calls, ["setPresharedKey 1"]);
   strictEqual(core.peers.get(1)!.psk, ZERO);
+});
+
+Deno.test("uapiSet: a request over a cap is refused whole with -ENOSPC; the core and the routes are untouched", () => {
+  const { core, dev, routes, state } = device();
+  const many = Array.from(
+    { length: CAPS.allowedIpsPerPeer + 1 },
+    (_, i) => `allowed_ip=172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`,
+  );
+  const lines = ["public_key=" + B, "remove=true", "public_key=" + A, ...many];
+  strictEqual(uapiSet(dev, lines), ERRNO_NO_SPACE);
+  deepStrictEqual(core.calls, []);
+  strictEqual(routes.length, 0);
+  deepStrictEqual(state(), { a: ["10.0.0.0/24"], b: ["10.1.0.0/24"] });
+  strictEqual(dev.peers.size, 2);
+  // One prefix fewer fits (in place of the one A had).
+  strictEqual(uapiSet(dev, ["public_key=" + A, "replace_allowed_ips=true", ...many.slice(1)]), 0);
+  strictEqual(dev.peers.get(A)!.allowedIps.size, CAPS.allowedIpsPerPeer);
+  strictEqual(routes.at(-1)!.length, CAPS.allowedIpsPerPeer + 1);
 });

@@ -49,7 +49,7 @@ let lastSequence = 0;
  * never taken for the answer to a new one, even when a new transport object
  * wraps the same socket.
  */
-function nextSequence(): number {
+export function nextSequence(): number {
   lastSequence = (lastSequence + 1) >>> 0 || 1;
   return lastSequence;
 }
