@@ -280,3 +280,48 @@ Deno.test("a config others may read: the chmod hint goes to its owner only; anot
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a run warns, one line each: proxy variables passing in, --keep-socket without --hide-sockets, --no-userns", async () => {
+  if (Deno.uid() !== 0) throw new Error("This test needs root (--no-userns is root's)");
+  const dir = await Deno.makeTempDir({ prefix: "wgc-words-" });
+  const socket = Deno.listen({ transport: "unix", path: `${dir}/kept.sock` });
+  try {
+    const [ours, peer] = [await generateKeyPair(), await generateKeyPair()];
+    const config = `${dir}/wg0.conf`;
+    await Deno.writeTextFile(
+      config,
+      wgQuick({ privateKey: ours.privateKey, addresses: ["10.99.0.2/32"], dns: ["10.99.0.1"] }, [{
+        publicKey: peer.publicKey,
+        allowedIps: ["10.99.0.0/24"],
+        endpoint: "127.0.0.1:9",
+      }]),
+      { mode: 0o600 },
+    );
+    const env = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      http_proxy: "http://proxy.example:3128",
+      HTTPS_PROXY: "http://127.0.0.1:3128",
+    };
+    const base = ["--config", config, "--handshake-timeout", "0"];
+    const warned = await wgcage(
+      [...base, "--no-userns", "--keep-socket", `${dir}/kept.sock`, "--", "true"],
+      { env },
+    );
+    const lines = warned.stderr.trimEnd().split("\n");
+    if (
+      warned.code !== 0 || lines.length !== 3 ||
+      !lines[0].startsWith("wgcage: Warning: --no-userns: NO BOUNDARY: CMD keeps root's") ||
+      !lines[1].startsWith(
+        "wgcage: Warning: --keep-socket changes nothing without --hide-sockets",
+      ) ||
+      lines[2] !==
+        "wgcage: Warning: HTTPS_PROXY, http_proxy pass into the cage: CMD's web traffic goes to that proxy (a proxy on the host's loopback is out of reach); to leave them out, run: env -u HTTPS_PROXY -u http_proxy wgcage …"
+    ) throw new Error(`${warned.code}:\n${warned.stderr}`);
+    // Without them: nothing to say.
+    const quiet = await wgcage([...base, "--", "true"], { env: { PATH: env.PATH } });
+    if (quiet.code !== 0 || quiet.stderr !== "") throw new Error(`${quiet.code}:\n${quiet.stderr}`);
+  } finally {
+    socket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -14,6 +14,7 @@ import { LiveError } from "../live/error.ts";
 import { forwardSignals, type SignalName, signalNumber } from "../cage/signals.ts";
 import { prepareLauncher } from "../launcher/library.ts";
 import { assertCommandExists } from "./command_lookup.ts";
+import { proxyWarning } from "./run_warnings.ts";
 
 async function hold(path: string, name: string): Promise<Deno.UnixConn> {
   let conn: Deno.UnixConn;
@@ -83,6 +84,8 @@ function holdEndingSignals(): { pending: SignalName[]; remove(): void } {
 export async function execCommand(name: string, argv: string[]): Promise<number> {
   const { dir, record } = findLive(name);
   assertCommandExists(argv[0]);
+  const proxies = proxyWarning(Deno.env.toObject());
+  if (proxies !== undefined) console.error(proxies);
   const early = holdEndingSignals();
   let stopForwarding = () => {};
   let conn: Deno.UnixConn | undefined;

@@ -12,6 +12,7 @@ import { Tunnel } from "../tunnel.ts";
 import { compileCore } from "../wg/wasm.ts";
 import { listenForInterruption } from "./interruption.ts";
 import { assertCommandExists } from "./command_lookup.ts";
+import { optionWarnings, proxyWarning } from "./run_warnings.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
 import { releaseStartupCode } from "../launcher/startup_code.ts";
 import { secretFileCovers } from "../config/secret_files.ts";
@@ -33,6 +34,9 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hostLoadIo,
   );
   for (const w of warnings) stderrLine(w);
+  for (const w of optionWarnings(options)) stderrLine(w);
+  const proxies = proxyWarning(Deno.env.toObject());
+  if (proxies !== undefined) stderrLine(proxies);
 
   // -v: times are seconds since wgcage began the run.
   const log = options.verbose

@@ -12,6 +12,7 @@ import { DETACHED_ENV, READY_LINE, runKeeper } from "../live/keeper.ts";
 import { checkName } from "../live/state.ts";
 import { selfCommand } from "./self_command.ts";
 import { listenForInterruption } from "./interruption.ts";
+import { optionWarnings } from "./run_warnings.ts";
 
 export interface UpCommand {
   name: string;
@@ -23,6 +24,10 @@ export interface UpCommand {
 
 export async function upCommand(c: UpCommand): Promise<number> {
   checkName(c.name);
+  // Said once, by the `up` the user ran (a detached keeper's stderr is relayed here).
+  if (Deno.env.get(DETACHED_ENV) === undefined) {
+    for (const w of optionWarnings(c.options)) console.error(w);
+  }
   if (!c.detach) {
     return await runKeeper({
       name: c.name,

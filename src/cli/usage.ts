@@ -181,7 +181,14 @@ sockets are out of reach already: they belong to the host's network namespace.)
                       cage's
 
 A socket that a daemon creates after the cage started, outside those
-directories, is not covered.
+directories, is not covered. --keep-socket without --hide-sockets changes
+nothing, and wgcage warns.
+
+CMD gets wgcage's environment as it is (as with bubblewrap or 'sudo -E').
+Proxy variables in it (http_proxy, https_proxy, ftp_proxy, all_proxy, in any
+case) send CMD's web traffic to that proxy, which then leaves from wherever
+the proxy is (one on the host's loopback is out of reach); wgcage names them
+in a warning. Leave them out with env: env -u https_proxy wgcage …
 `;
 
 const PORTS_HELP = `Nothing crosses between the host and the cage but the tunnel, unless asked:
