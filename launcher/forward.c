@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -66,7 +67,9 @@ struct watch {
   int side; /* W_CONN: 0 or 1 */
 };
 
-enum rule_kind { RULE_TCP, RULE_UDP, RULE_HOST };
+/* RULE_LOCAL_*: -L, to a fixed address through the tunnel; RULE_STEER: a
+ * listener whose connections TypeScript steers (proxies, -L to a name). */
+enum rule_kind { RULE_TCP, RULE_UDP, RULE_HOST, RULE_LOCAL_TCP, RULE_LOCAL_UDP, RULE_STEER };
 
 struct flow;
 
@@ -83,7 +86,8 @@ struct rule {
   bool limit_reported;
 };
 
-enum conn_state { C_AWAIT_SOCKET, C_CONNECTING, C_RELAY };
+/* C_STEERED: a RULE_STEER connection waiting for TypeScript's word. */
+enum conn_state { C_STEERED, C_AWAIT_SOCKET, C_CONNECTING, C_RELAY };
 
 struct conn {
   struct watch w[2];
@@ -98,6 +102,7 @@ struct conn {
   bool again;   /* on the ready list: its budget ran out with work left */
   bool dead;    /* closed; freed after the current batch of events */
   struct conn *prev, *next, *ready_next;
+  struct steer *steer; /* RULE_STEER only, until the relay starts */
 };
 
 struct held {
@@ -119,13 +124,56 @@ struct flow {
   struct flow *next;
 };
 
-enum pending_for { P_CONN, P_FLOW, P_LISTEN };
+enum pending_for { P_CONN, P_FLOW, P_LISTEN, P_SOCKET };
 
 struct pending {
   uint32_t tag;
   enum pending_for what;
-  void *owner; /* NULL once the owner is gone */
+  void *owner;         /* NULL once the owner is gone */
+  uint32_t socket_tag; /* P_SOCKET: TypeScript's tag */
   struct pending *next;
+};
+
+/* Steered connections (RULE_STEER): accepted here, held until TypeScript
+ * says where they go (a proxy's request, -L to a name), then relayed like
+ * any other. Bounds against a flood of half-open clients: */
+#define STEER_MAX 256          /* connections waiting for a decision at once */
+#define STEER_BYTES 16384      /* bytes of a request held for TypeScript to read */
+#define STEER_MS 10000         /* from accept to a decision */
+#define STEER_CONNECT_MS 40000 /* from a decision to a connection (SYN retries) */
+/* Notes for TypeScript (wgl_forward_steer_wait): at most a few per steered
+ * connection, so the ring never fills unless TypeScript stops reading. */
+#define NOTES_MAX 2048
+
+struct steer {
+  uint32_t id;
+  uint8_t buf[STEER_BYTES]; /* guarded by f->lock: TypeScript reads it */
+  size_t len;
+  bool told;  /* a DATA note waits for TypeScript's read */
+  bool by_ts; /* closed on TypeScript's word: no GONE note */
+  uint64_t deadline;
+  struct sockaddr_storage to;
+  socklen_t to_len;
+  uint8_t *reply; /* written to the client (or the target) once connected */
+  size_t reply_len;
+  bool reply_to_target;
+};
+
+struct steer_command {
+  uint32_t op, id, family, port, consumed;
+  uint8_t addr[16];
+  size_t len;
+  struct steer_command *next;
+  uint8_t data[];
+};
+
+struct steering {
+  struct conn *slots[STEER_MAX]; /* written by the thread under f->lock */
+  uint16_t gen[STEER_MAX];
+  int count;
+  struct steer_command *head, *tail; /* guarded by f->lock */
+  uint32_t notes[NOTES_MAX][4];      /* guarded by f->lock */
+  int note_start, note_count;
 };
 
 struct forwarder {
@@ -159,6 +207,7 @@ struct forwarder {
   int waiters;
   bool closed;
   uint32_t stats[4];
+  struct steering steering;
 };
 
 static struct forwarder forwarders[FORWARDERS];
@@ -335,9 +384,12 @@ static int receive_reply(int service_fd, bool block, uint32_t *tag, int *err, in
 /* ---------------------------------------------------------- connections --- */
 
 /* Closes both sides (with a reset when asked) and buries the connection. */
+static void steer_release(struct forwarder *f, struct conn *c);
+
 static void conn_free(struct forwarder *f, struct conn *c, bool reset) {
   if (c->dead) return;
   cancel_pending(f, c);
+  steer_release(f, c);
   for (int side = 0; side < 2; side++) {
     if (reset) {
       close_with_reset(c->fd[side]);
@@ -464,6 +516,10 @@ static void conn_relay(struct forwarder *f, struct conn *c) {
   }
 }
 
+static bool steer_hand_over(struct forwarder *f, struct conn *c);
+static bool steer_connect_failed(struct forwarder *f, struct conn *c, int err);
+static const struct sockaddr_storage *steer_target(struct conn *c, socklen_t *len);
+
 static void conn_start_relay(struct forwarder *f, struct conn *c) {
   for (int d = 0; d < 2; d++) {
     if (pipe2(c->pipe[d], O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -476,6 +532,10 @@ static void conn_start_relay(struct forwarder *f, struct conn *c) {
   int one = 1;
   (void)setsockopt(c->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   (void)setsockopt(c->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (c->steer != NULL && !steer_hand_over(f, c)) {
+    conn_turn_away(f, c);
+    return;
+  }
   c->state = C_RELAY;
   conn_relay(f, c);
 }
@@ -486,9 +546,11 @@ static void conn_connect_failed(struct forwarder *f, struct conn *c, int err);
 static void conn_connect(struct forwarder *f, struct conn *c) {
   struct sockaddr_storage to;
   socklen_t len;
-  if (c->rule->kind == RULE_HOST) {
+  if (c->rule->kind == RULE_HOST || c->rule->kind == RULE_LOCAL_TCP) {
     to = c->rule->target;
     len = c->rule->target_len;
+  } else if (c->rule->kind == RULE_STEER) {
+    to = *steer_target(c, &len);
   } else {
     len = loopback(&to, c->attempt == 1, c->rule->cage_port);
   }
@@ -513,7 +575,13 @@ static void conn_got_socket(struct forwarder *f, struct conn *c, int fd) {
 }
 
 static void conn_connect_failed(struct forwarder *f, struct conn *c, int err) {
-  if (c->rule->kind != RULE_HOST && err == ECONNREFUSED && c->attempt == 0) {
+  if (c->rule->kind == RULE_STEER && steer_connect_failed(f, c, err)) return;
+  if (c->rule->kind == RULE_LOCAL_TCP) {
+    emit(f, WGL_FWD_EV_TARGET_FAILED, c->rule->id, err, c->rule->cage_port);
+    conn_turn_away(f, c);
+    return;
+  }
+  if (c->rule->kind == RULE_TCP && err == ECONNREFUSED && c->attempt == 0) {
     /* Nothing on 127.0.0.1: a server may listen on ::1 only (`localhost`). */
     if (c->fd[1] >= 0) (void)close(c->fd[1]);
     c->fd[1] = -1;
@@ -531,7 +599,13 @@ static void conn_connect_failed(struct forwarder *f, struct conn *c, int err) {
   conn_turn_away(f, c);
 }
 
+static void steer_readable(struct forwarder *f, struct conn *c, uint32_t events);
+
 static void conn_event(struct forwarder *f, struct conn *c, int side, uint32_t events) {
+  if (c->state == C_STEERED) {
+    if (side == 0) steer_readable(f, c, events);
+    return;
+  }
   if (c->state == C_AWAIT_SOCKET) {
     /* The client gave up before the cage's socket came. */
     if (side == 0 && (events & (EPOLLERR | EPOLLHUP)) != 0) conn_turn_away(f, c);
@@ -564,6 +638,8 @@ static void conn_event(struct forwarder *f, struct conn *c, int side, uint32_t e
   }
   conn_relay(f, c);
 }
+
+static void steer_accepted(struct forwarder *f, struct conn *c);
 
 static void accept_all(struct forwarder *f, struct rule *r) {
   for (;;) {
@@ -602,8 +678,13 @@ static void accept_all(struct forwarder *f, struct rule *r) {
       conn_connect(f, c);
       continue;
     }
+    if (r->kind == RULE_STEER) {
+      steer_accepted(f, c);
+      continue;
+    }
     c->state = C_AWAIT_SOCKET;
-    int rc = request_plain_socket(f, P_CONN, c, false, SOCK_STREAM);
+    bool v6 = r->kind == RULE_LOCAL_TCP && r->target.ss_family == AF_INET6;
+    int rc = request_plain_socket(f, P_CONN, c, v6, SOCK_STREAM);
     if (rc < 0) {
       emit(f, WGL_FWD_EV_SERVICE, r->id, -rc, 0);
       conn_turn_away(f, c);
@@ -666,7 +747,13 @@ static void flow_send(struct forwarder *f, struct flow *fl, const uint8_t *data,
 
 static void flow_got_socket(struct forwarder *f, struct flow *fl, int fd) {
   struct sockaddr_storage to;
-  socklen_t len = loopback(&to, false, fl->rule->cage_port);
+  socklen_t len;
+  if (fl->rule->kind == RULE_LOCAL_UDP) {
+    to = fl->rule->target;
+    len = fl->rule->target_len;
+  } else {
+    len = loopback(&to, false, fl->rule->cage_port);
+  }
   if (connect(fd, (struct sockaddr *)&to, len) != 0 ||
       watch_fd(f, fd, &fl->w, EPOLLIN | EPOLLET) != 0) {
     emit(f, WGL_FWD_EV_SOCKET, fl->rule->id, errno, 0);
@@ -734,7 +821,8 @@ static void udp_readable(struct forwarder *f, struct rule *r) {
       r->flows = fl;
       r->flow_count++;
       stat_add(f, STAT_FLOWS, 1);
-      int rc = request_plain_socket(f, P_FLOW, fl, false, SOCK_DGRAM);
+      bool v6 = r->kind == RULE_LOCAL_UDP && r->target.ss_family == AF_INET6;
+      int rc = request_plain_socket(f, P_FLOW, fl, v6, SOCK_DGRAM);
       if (rc < 0) {
         emit(f, WGL_FWD_EV_SERVICE, r->id, -rc, 0);
         flow_free(f, fl);
@@ -777,6 +865,8 @@ static bool sweep_flows(struct forwarder *f) {
 
 /* ------------------------------------------------------------- service --- */
 
+static void steer_socket_made(struct forwarder *f, uint32_t tag, int err, int fd);
+
 static void service_readable(struct forwarder *f) {
   for (;;) {
     uint32_t tag = 0;
@@ -795,6 +885,7 @@ static void service_readable(struct forwarder *f) {
         f->pending_head = p->next;
         if (p->owner != NULL && p->what == P_CONN) conn_turn_away(f, p->owner);
         if (p->owner != NULL && p->what == P_FLOW) flow_free(f, p->owner);
+        if (p->what == P_SOCKET) steer_socket_made(f, p->socket_tag, EPIPE, -1);
         free(p);
       }
       f->pending_tail = NULL;
@@ -804,7 +895,12 @@ static void service_readable(struct forwarder *f) {
     if (f->pending_head == NULL) f->pending_tail = NULL;
     void *owner = p->owner;
     enum pending_for what = p->what;
+    uint32_t socket_tag = p->socket_tag;
     free(p);
+    if (what == P_SOCKET) {
+      steer_socket_made(f, socket_tag, err, fd);
+      continue;
+    }
     if (owner == NULL) {
       if (fd >= 0) (void)close(fd);
       continue;
@@ -844,26 +940,30 @@ static void service_readable(struct forwarder *f) {
 
 /* ---------------------------------------------------------------- loop --- */
 
+static void steer_commands(struct forwarder *f);
+static bool steer_sweep(struct forwarder *f);
+
 static void *forward_loop(void *arg) {
   struct forwarder *f = arg;
   struct epoll_event events[64];
   bool flows = false;
   uint64_t next_sweep = 0;
   while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
-    int timeout = f->ready != NULL ? 0 : flows ? 1000 : -1;
+    int timeout = f->ready != NULL ? 0 : (flows || f->steering.count > 0) ? 1000 : -1;
     int n = epoll_wait(f->epoll_fd, events, 64, timeout);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; i++) {
       struct watch *w = events[i].data.ptr;
       switch (w->kind) {
       case W_WAKE:
+        steer_commands(f);
         break;
       case W_SERVICE:
         service_readable(f);
         break;
       case W_RULE: {
         struct rule *r = w->owner;
-        if (r->kind == RULE_UDP) {
+        if (r->kind == RULE_UDP || r->kind == RULE_LOCAL_UDP) {
           udp_readable(f, r);
           flows = true;
         } else {
@@ -892,13 +992,313 @@ static void *forward_loop(void *arg) {
       c->again = false;
       conn_relay(f, c);
     }
-    if (flows && now_ms() >= next_sweep) {
+    if ((flows || f->steering.count > 0) && now_ms() >= next_sweep) {
       flows = sweep_flows(f);
+      steer_sweep(f);
       next_sweep = now_ms() + 1000;
     }
     free_the_dead(f);
   }
   return NULL;
+}
+
+/* -------------------------------------------------- steered connections --- */
+
+/* Queues a note for TypeScript; false when the ring is full (it stopped
+ * reading). Call without f->lock. */
+static bool note(struct forwarder *f, uint32_t kind, uint32_t id, int err, uint32_t extra) {
+  struct steering *s = &f->steering;
+  pthread_mutex_lock(&f->lock);
+  bool room = s->note_count < NOTES_MAX;
+  if (room) {
+    uint32_t *n = s->notes[(s->note_start + s->note_count) % NOTES_MAX];
+    n[0] = kind;
+    n[1] = id;
+    n[2] = (uint32_t)err;
+    n[3] = extra;
+    s->note_count++;
+    pthread_cond_broadcast(&f->changed);
+  }
+  pthread_mutex_unlock(&f->lock);
+  return room;
+}
+
+static void steering_reset(struct steering *s) { memset(s, 0, sizeof *s); }
+
+static void steering_clear(struct steering *s) {
+  struct steer_command *c;
+  while ((c = s->head) != NULL) {
+    s->head = c->next;
+    free(c);
+  }
+  s->tail = NULL;
+  s->count = 0;
+}
+
+static struct conn *steer_lookup(struct forwarder *f, uint32_t id) {
+  uint32_t slot = id & 0xffffu;
+  if (slot >= STEER_MAX) return NULL;
+  struct conn *c = f->steering.slots[slot];
+  return c != NULL && c->steer != NULL && c->steer->id == id ? c : NULL;
+}
+
+/* A RULE_STEER connection was accepted: it waits for TypeScript. */
+static void steer_accepted(struct forwarder *f, struct conn *c) {
+  struct steering *s = &f->steering;
+  int slot = -1;
+  for (int i = 0; i < STEER_MAX && s->count < STEER_MAX; i++) {
+    if (s->slots[i] == NULL) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot < 0) {
+    emit(f, WGL_FWD_EV_LIMIT, c->rule->id, 0, STEER_MAX);
+    conn_turn_away(f, c);
+    return;
+  }
+  struct steer *st = calloc(1, sizeof *st);
+  if (st == NULL) {
+    conn_turn_away(f, c);
+    return;
+  }
+  s->gen[slot]++;
+  st->id = (uint32_t)slot | ((uint32_t)s->gen[slot] << 16);
+  st->deadline = now_ms() + STEER_MS;
+  pthread_mutex_lock(&f->lock);
+  s->slots[slot] = c;
+  pthread_mutex_unlock(&f->lock);
+  s->count++;
+  c->steer = st;
+  c->state = C_STEERED;
+  if (!note(f, WGL_STEER_ACCEPTED, st->id, 0, c->rule->id)) {
+    conn_turn_away(f, c);
+    return;
+  }
+  steer_readable(f, c, 0);
+}
+
+/* Forgets the steering of c (closed, or relaying now). */
+static void steer_release(struct forwarder *f, struct conn *c) {
+  struct steer *st = c->steer;
+  if (st == NULL) return;
+  uint32_t slot = st->id & 0xffffu;
+  pthread_mutex_lock(&f->lock);
+  f->steering.slots[slot] = NULL;
+  c->steer = NULL;
+  pthread_mutex_unlock(&f->lock);
+  f->steering.count--;
+  if (!st->by_ts)
+    (void)note(f, c->state == C_RELAY ? WGL_STEER_RELAYING : WGL_STEER_GONE, st->id, 0, 0);
+  free(st->reply);
+  free(st);
+}
+
+/* The client's request so far, held for TypeScript; its EOF or error before
+ * a decision ends the connection. */
+static void steer_readable(struct forwarder *f, struct conn *c, uint32_t events) {
+  struct steer *st = c->steer;
+  bool grew = false;
+  while (st->len < STEER_BYTES) {
+    uint8_t chunk[4096];
+    size_t room = STEER_BYTES - st->len;
+    ssize_t n = recv(c->fd[0], chunk, room < sizeof chunk ? room : sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {
+      conn_free(f, c, n < 0);
+      return;
+    }
+    pthread_mutex_lock(&f->lock);
+    memcpy(st->buf + st->len, chunk, (size_t)n);
+    st->len += (size_t)n;
+    pthread_mutex_unlock(&f->lock);
+    grew = true;
+  }
+  if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+    conn_free(f, c, true);
+    return;
+  }
+  if (!grew) return;
+  /* One DATA note until TypeScript reads: a trickling client cannot fill
+   * the ring. */
+  pthread_mutex_lock(&f->lock);
+  bool tell = !st->told;
+  st->told = true;
+  size_t len = st->len;
+  pthread_mutex_unlock(&f->lock);
+  if (tell) (void)note(f, WGL_STEER_DATA, st->id, 0, (uint32_t)len);
+}
+
+static const struct sockaddr_storage *steer_target(struct conn *c, socklen_t *len) {
+  /* A destination that does not answer fails in ~15 s (3 SYN retries)
+   * rather than the kernel's two minutes: a proxy's client gets its error. */
+  int syn_retries = 3;
+  (void)setsockopt(c->fd[1], IPPROTO_TCP, TCP_SYNCNT, &syn_retries, sizeof syn_retries);
+  *len = c->steer->to_len;
+  return &c->steer->to;
+}
+
+/* Connecting failed: back to TypeScript, which answers the client. */
+static bool steer_connect_failed(struct forwarder *f, struct conn *c, int err) {
+  if (c->steer == NULL) return false;
+  if (c->fd[1] >= 0) (void)close(c->fd[1]);
+  c->fd[1] = -1;
+  c->state = C_STEERED;
+  c->steer->deadline = now_ms() + STEER_MS;
+  if (!note(f, WGL_STEER_FAILED, c->steer->id, err, 0)) conn_turn_away(f, c);
+  return true;
+}
+
+/* Connected: the reply to the client and the rest of its request go first,
+ * through the relay's pipes, then the relay takes over. */
+static bool steer_hand_over(struct forwarder *f, struct conn *c) {
+  struct steer *st = c->steer;
+  if (st->reply_len > 0) {
+    int d = st->reply_to_target ? 0 : 1;
+    ssize_t n = write(c->pipe[d][1], st->reply, st->reply_len);
+    if (n != (ssize_t)st->reply_len) return false;
+    c->queued[d] += (size_t)n;
+  }
+  if (st->len > 0) {
+    ssize_t n = write(c->pipe[0][1], st->buf, st->len);
+    if (n != (ssize_t)st->len) return false;
+    c->queued[0] += (size_t)n;
+  }
+  c->state = C_RELAY;
+  steer_release(f, c);
+  return true;
+}
+
+static void steer_run(struct forwarder *f, struct steer_command *cmd) {
+  if (cmd->op == WGL_STEER_SOCKET) {
+    struct wgl_service_request req;
+    memset(&req, 0, sizeof req);
+    req.op = WGL_SERVICE_SOCKET;
+    req.family = cmd->family == 6 ? AF_INET6 : AF_INET;
+    req.type = cmd->port == WGL_FORWARD_UDP ? SOCK_DGRAM : SOCK_STREAM;
+    struct pending *tail = f->pending_tail;
+    int rc = request_socket(f, P_SOCKET, NULL, &req, MSG_DONTWAIT);
+    if (rc < 0) {
+      (void)note(f, WGL_STEER_SOCKET_MADE, cmd->id, -rc, (uint32_t)-1);
+    } else if (f->pending_tail != tail) {
+      f->pending_tail->socket_tag = cmd->id;
+    }
+    return;
+  }
+  struct conn *c = steer_lookup(f, cmd->id);
+  if (c == NULL || c->state != C_STEERED) return;
+  struct steer *st = c->steer;
+  bool connect_op = cmd->op == WGL_STEER_CONNECT || cmd->op == WGL_STEER_CONNECT_SEND;
+  if (cmd->len > 0 && !connect_op) {
+    ssize_t n = send(c->fd[0], cmd->data, cmd->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n != (ssize_t)cmd->len) {
+      conn_turn_away(f, c);
+      return;
+    }
+  }
+  if (cmd->op == WGL_STEER_CLOSE) {
+    st->by_ts = true;
+    (void)shutdown(c->fd[0], SHUT_WR);
+    conn_free(f, c, false);
+    return;
+  }
+  if (!connect_op) return;
+  if (cmd->consumed > st->len || (cmd->family != 4 && cmd->family != 6) || cmd->port == 0 ||
+      cmd->port > 65535) {
+    (void)note(f, WGL_STEER_FAILED, st->id, EINVAL, 0);
+    return;
+  }
+  pthread_mutex_lock(&f->lock);
+  memmove(st->buf, st->buf + cmd->consumed, st->len - cmd->consumed);
+  st->len -= cmd->consumed;
+  pthread_mutex_unlock(&f->lock);
+  free(st->reply);
+  st->reply = NULL;
+  st->reply_len = 0;
+  if (cmd->len > 0) {
+    st->reply = malloc(cmd->len);
+    if (st->reply == NULL) {
+      conn_turn_away(f, c);
+      return;
+    }
+    memcpy(st->reply, cmd->data, cmd->len);
+    st->reply_len = cmd->len;
+  }
+  st->reply_to_target = cmd->op == WGL_STEER_CONNECT_SEND;
+  st->to_len = make_sockaddr(&st->to, cmd->family, cmd->addr, cmd->port);
+  st->deadline = now_ms() + STEER_CONNECT_MS;
+  c->state = C_AWAIT_SOCKET;
+  int rc = request_plain_socket(f, P_CONN, c, cmd->family == 6, SOCK_STREAM);
+  if (rc < 0) {
+    c->state = C_STEERED;
+    (void)note(f, WGL_STEER_FAILED, st->id, -rc, 0);
+  }
+}
+
+/* TypeScript's commands, in the order it gave them. */
+static void steer_commands(struct forwarder *f) {
+  uint64_t count;
+  (void)read(f->wake_fd, &count, sizeof count);
+  pthread_mutex_lock(&f->lock);
+  struct steer_command *cmd = f->steering.head;
+  f->steering.head = f->steering.tail = NULL;
+  pthread_mutex_unlock(&f->lock);
+  while (cmd != NULL) {
+    struct steer_command *next = cmd->next;
+    steer_run(f, cmd);
+    free(cmd);
+    cmd = next;
+  }
+}
+
+/* A TypeScript-asked cage socket came (or did not). */
+static void steer_socket_made(struct forwarder *f, uint32_t tag, int err, int fd) {
+  if (!note(f, WGL_STEER_SOCKET_MADE, tag, err, (uint32_t)fd) && fd >= 0) (void)close(fd);
+}
+
+/* Steered connections past their deadline are reset; -v says so. */
+static bool steer_sweep(struct forwarder *f) {
+  uint64_t now = now_ms();
+  for (int i = 0; i < STEER_MAX; i++) {
+    struct conn *c = f->steering.slots[i];
+    if (c == NULL || c->steer == NULL || now < c->steer->deadline) continue;
+    emit(f, WGL_FWD_EV_STEER_TIMEOUT, c->rule->id, 0, c->state == C_STEERED ? 0 : 1);
+    conn_turn_away(f, c);
+  }
+  return f->steering.count > 0;
+}
+
+/* A blocking request and answer on a datagram socket (a DNS query made in
+ * the cage); for TypeScript, as a nonblocking FFI call. */
+int32_t wgl_forward_exchange(int32_t fd, uint32_t family, const uint8_t *addr, uint32_t port,
+                             const uint8_t *query, uint32_t query_len, uint8_t *reply, uint32_t cap,
+                             uint32_t timeout_ms) {
+  if (fd < 0 || addr == NULL || query == NULL || reply == NULL || (family != 4 && family != 6) ||
+      port == 0 || port > 65535) {
+    return -EINVAL;
+  }
+  struct sockaddr_storage to;
+  socklen_t len = make_sockaddr(&to, family, addr, port);
+  if (connect(fd, (struct sockaddr *)&to, len) != 0) return -errno;
+  ssize_t n;
+  do {
+    n = send(fd, query, query_len, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  uint64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    uint64_t now = now_ms();
+    if (now >= deadline) return -ETIMEDOUT;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int rc = poll(&p, 1, (int)(deadline - now));
+    if (rc < 0 && errno != EINTR) return -errno;
+    if (rc <= 0) continue;
+    n = recv(fd, reply, cap, MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return -errno;
+    return (int32_t)n;
+  }
 }
 
 /* ------------------------------------------------------------- exports --- */
@@ -968,6 +1368,7 @@ int32_t wgl_forward_open(int32_t service_fd, uint32_t flags) {
   f->event_start = f->event_count = 0;
   memset(f->stats, 0, sizeof f->stats);
   f->wake_watch = (struct watch){.kind = W_WAKE};
+  steering_reset(&f->steering);
   f->service_watch = (struct watch){.kind = W_SERVICE};
   pthread_mutex_unlock(&table_lock);
   int rc = watch_fd(f, f->wake_fd, &f->wake_watch, EPOLLIN);
@@ -1109,6 +1510,7 @@ int32_t wgl_forward_close(int32_t handle) {
   }
   f->pending_tail = NULL;
   free_the_dead(f);
+  steering_clear(&f->steering);
   (void)close(f->epoll_fd);
   (void)close(f->wake_fd);
   pthread_mutex_lock(&table_lock);
@@ -1119,4 +1521,115 @@ int32_t wgl_forward_close(int32_t handle) {
   pthread_mutex_unlock(&f->lock);
   pthread_mutex_unlock(&table_lock);
   return 0;
+}
+
+int32_t wgl_forward_local(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t family,
+                          const uint8_t *addr, uint32_t port, uint32_t rule) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || host_fd < 0 || addr == NULL || (family != 4 && family != 6) ||
+      (proto != WGL_FORWARD_TCP && proto != WGL_FORWARD_UDP)) {
+    return -EINVAL;
+  }
+  struct rule *r =
+      rule_add(f, proto == WGL_FORWARD_TCP ? RULE_LOCAL_TCP : RULE_LOCAL_UDP, rule, port);
+  if (r == NULL) return -EINVAL;
+  r->target_len = make_sockaddr(&r->target, family, addr, port);
+  r->fd = host_fd;
+  int rc = watch_fd(f, host_fd, &r->w, proto == WGL_FORWARD_TCP ? EPOLLIN | EPOLLET : EPOLLIN);
+  if (rc < 0) {
+    f->rule_count--;
+    return rc;
+  }
+  return 0;
+}
+
+int32_t wgl_forward_steer(int32_t handle, int32_t host_fd, uint32_t rule) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || host_fd < 0) return -EINVAL;
+  /* The port is only named in events; a steered rule has none of its own. */
+  struct rule *r = rule_add(f, RULE_STEER, rule, 65535);
+  if (r == NULL) return -EINVAL;
+  r->cage_port = 0;
+  r->fd = host_fd;
+  int rc = watch_fd(f, host_fd, &r->w, EPOLLIN | EPOLLET);
+  if (rc < 0) {
+    f->rule_count--;
+    return rc;
+  }
+  return 0;
+}
+
+int32_t wgl_forward_steer_command(int32_t handle, uint32_t op, uint32_t id, uint32_t family,
+                                  const uint8_t *addr, uint32_t port, uint32_t consumed,
+                                  const uint8_t *data, uint32_t len) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || op < WGL_STEER_WRITE || op > WGL_STEER_CONNECT_SEND || len > STEER_BYTES ||
+      (len > 0 && data == NULL)) {
+    return -EINVAL;
+  }
+  struct steer_command *cmd = calloc(1, sizeof *cmd + len);
+  if (cmd == NULL) return -ENOMEM;
+  cmd->op = op;
+  cmd->id = id;
+  cmd->family = family;
+  cmd->port = port;
+  cmd->consumed = consumed;
+  if (addr != NULL) memcpy(cmd->addr, addr, family == 6 ? 16 : 4);
+  cmd->len = len;
+  if (len > 0) memcpy(cmd->data, data, len);
+  pthread_mutex_lock(&f->lock);
+  if (f->steering.tail != NULL) {
+    f->steering.tail->next = cmd;
+  } else {
+    f->steering.head = cmd;
+  }
+  f->steering.tail = cmd;
+  pthread_mutex_unlock(&f->lock);
+  uint64_t one = 1;
+  (void)write(f->wake_fd, &one, sizeof one);
+  return 0;
+}
+
+int32_t wgl_forward_steer_read(int32_t handle, uint32_t id, uint8_t *out, uint32_t cap) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || out == NULL) return -EINVAL;
+  uint32_t slot = id & 0xffffu;
+  if (slot >= STEER_MAX) return -ENOENT;
+  int32_t n = -ENOENT;
+  pthread_mutex_lock(&f->lock);
+  struct conn *c = f->steering.slots[slot];
+  if (c != NULL && c->steer != NULL && c->steer->id == id) {
+    struct steer *st = c->steer;
+    size_t take = st->len < cap ? st->len : cap;
+    memcpy(out, st->buf, take);
+    st->told = false;
+    n = (int32_t)take;
+  }
+  pthread_mutex_unlock(&f->lock);
+  return n;
+}
+
+int32_t wgl_forward_steer_wait(int32_t handle, uint32_t *out, uint32_t cap) {
+  if (handle < 0 || handle >= FORWARDERS || out == NULL || cap == 0) return -EINVAL;
+  struct forwarder *f = &forwarders[handle];
+  pthread_mutex_lock(&table_lock);
+  bool usable = f->used;
+  if (usable) f->waiters++;
+  pthread_mutex_unlock(&table_lock);
+  if (!usable) return 0;
+  struct steering *s = &f->steering;
+  pthread_mutex_lock(&f->lock);
+  while (s->note_count == 0 && !f->closed) pthread_cond_wait(&f->changed, &f->lock);
+  uint32_t n = 0;
+  while (n < cap && s->note_count > 0) {
+    memcpy(out + n * 4, s->notes[s->note_start], sizeof s->notes[0]);
+    s->note_start = (s->note_start + 1) % NOTES_MAX;
+    s->note_count--;
+    n++;
+  }
+  pthread_mutex_unlock(&f->lock);
+  pthread_mutex_lock(&table_lock);
+  f->waiters--;
+  pthread_mutex_unlock(&table_lock);
+  return (int32_t)n;
 }

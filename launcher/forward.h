@@ -41,6 +41,9 @@ enum wgl_forward_event {
   WGL_FWD_EV_RESET = 7,        /* a relayed connection ended with a reset; extra: 0 host, 1 cage */
   WGL_FWD_EV_SOCKET = 8,       /* a socket for a new connection or flow failed (errno) */
   WGL_FWD_EV_CAGE_LISTENING = 9, /* a host service listens in the cage; extra: the port */
+  WGL_FWD_EV_TARGET_FAILED = 10, /* -L: the tunnel address did not take the connection (errno) */
+  WGL_FWD_EV_STEER_TIMEOUT = 11, /* a steered connection had no decision (extra 0) or no
+                                    connection (extra 1) in time: reset */
 };
 
 /* A host socket for a published port: for TCP bound and listening, for UDP
@@ -63,6 +66,65 @@ int32_t wgl_forward_publish(int32_t handle, int32_t host_fd, uint32_t proto, uin
  * Called before the cage's go-ahead, the socket exists before the command. */
 int32_t wgl_forward_host_service(int32_t handle, uint32_t cage_port, uint32_t family,
                                  const uint8_t *host_addr, uint32_t host_port, uint32_t rule);
+
+/* -L: relays what arrives on `host_fd` (the forwarder takes it) to
+ * addr:port through the tunnel, from a socket the cage's service makes: the
+ * connection or flow leaves through the cage's routes, which lead only into
+ * the tunnel. `family` is 4 or 6. */
+int32_t wgl_forward_local(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t family,
+                          const uint8_t *addr, uint32_t port, uint32_t rule);
+
+/*
+ * Steered connections: a TCP listener (`host_fd`, taken) whose connections
+ * wait until TypeScript says where each goes (a SOCKS or HTTP proxy's
+ * request, -L to a name resolved in the cage). Then the relay connects a
+ * cage socket there and splices as for any other rule.
+ *
+ *   note ACCEPTED {id, rule}  ──▶  TypeScript
+ *   note DATA {id, held}      ──▶  wgl_forward_steer_read(id): the bytes held
+ *   ◀── command WRITE (bytes to the client), CLOSE (bytes, then close), or
+ *       CONNECT (drop `consumed` bytes; on success write the bytes, relay)
+ *   note RELAYING {id}, or FAILED {id, errno} (still TypeScript's), or GONE
+ *
+ * At most STEER_MAX (256) wait at once, each for 10 s and with 16 KiB
+ * held; more are reset and -v says so.
+ */
+enum wgl_steer_note {
+  WGL_STEER_ACCEPTED = 1, /* extra: the rule */
+  WGL_STEER_DATA = 2,     /* extra: bytes held */
+  WGL_STEER_FAILED = 3,   /* errno: why the connection failed */
+  WGL_STEER_GONE = 4,     /* the client left, or the deadline passed */
+  WGL_STEER_RELAYING = 5,
+  WGL_STEER_SOCKET_MADE = 6, /* id: the command's tag; errno, or extra: the fd */
+};
+
+enum wgl_steer_op {
+  WGL_STEER_WRITE = 1,
+  WGL_STEER_CLOSE = 2,
+  WGL_STEER_CONNECT = 3,
+  WGL_STEER_SOCKET = 4,       /* a cage socket for TypeScript: family, port = protocol */
+  WGL_STEER_CONNECT_SEND = 5, /* CONNECT, but the bytes go to the target first */
+};
+
+int32_t wgl_forward_steer(int32_t handle, int32_t host_fd, uint32_t rule);
+
+/* Queues a command for the relay thread (any thread may call it). */
+int32_t wgl_forward_steer_command(int32_t handle, uint32_t op, uint32_t id, uint32_t family,
+                                  const uint8_t *addr, uint32_t port, uint32_t consumed,
+                                  const uint8_t *data, uint32_t len);
+
+/* Copies the bytes held for `id`; -ENOENT once it is not steered. */
+int32_t wgl_forward_steer_read(int32_t handle, uint32_t id, uint8_t *out, uint32_t cap);
+
+/* Blocks until there are notes or the forwarder is closed; 4 words each
+ * (kind, id, errno, extra). Returns how many, 0 once closed. */
+int32_t wgl_forward_steer_wait(int32_t handle, uint32_t *out, uint32_t cap);
+
+/* Sends `query` on the datagram socket `fd` to addr:port and waits up to
+ * `timeout_ms` for one answer (its full length, which may exceed `cap`). */
+int32_t wgl_forward_exchange(int32_t fd, uint32_t family, const uint8_t *addr, uint32_t port,
+                             const uint8_t *query, uint32_t query_len, uint8_t *reply, uint32_t cap,
+                             uint32_t timeout_ms);
 
 /* Starts the relay thread. */
 int32_t wgl_forward_start(int32_t handle, uint32_t udp_idle_ms);

@@ -28,7 +28,7 @@ import { DropCounts } from "./datapath/drops.ts";
 import { type Batch, WgDevice } from "./wg/device.ts";
 import { EventKind } from "./wg/abi.ts";
 import { TunnelError } from "./tunnel_error.ts";
-import { Forwarder, type ForwardPlan } from "./forward/forwarder.ts";
+import { Forwarder, type ForwardPlan, planRelays } from "./forward/forwarder.ts";
 import { EndpointFollower } from "./endpoint_follower.ts";
 
 export interface TunnelOptions {
@@ -190,7 +190,7 @@ export class Tunnel {
     try {
       // First: a published host port that is taken fails before anything is made.
       const forwards = o.forwards;
-      if (forwards && (forwards.publish.length > 0 || forwards.hostServices.length > 0)) {
+      if (forwards && planRelays(forwards)) {
         forwarder = await Forwarder.bind(forwards);
       }
       device.setPrivateKey(config.iface.privateKey.bytes);

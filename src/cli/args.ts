@@ -22,8 +22,13 @@ import { closestMatch } from "../config/did_you_mean.ts";
 import {
   conflictOf,
   formatHostAddress,
+  formatLocalForward,
   type HostServiceSpec,
+  type ListenSpec,
+  type LocalForwardSpec,
   parseHostService,
+  parseListen,
+  parseLocalForward,
   parsePublish,
   type PublishSpec,
 } from "../forward/spec.ts";
@@ -77,6 +82,12 @@ export interface RunOptions {
   publish?: PublishSpec[];
   /** `--host-service`, repeatable: host TCP services reachable in the cage. */
   hostServices?: HostServiceSpec[];
+  /** `-L`, repeatable: host ports relayed to tunnel addresses from inside the cage. */
+  localForwards?: LocalForwardSpec[];
+  /** `--socks [HOST_ADDR:]PORT`: a SOCKS5 proxy whose connections are made in the cage. */
+  socks?: ListenSpec;
+  /** `--http-proxy [HOST_ADDR:]PORT`: an HTTP proxy likewise. */
+  httpProxy?: ListenSpec;
 }
 
 /** A command line wgcage cannot follow; wgcage exits with status 125. */
@@ -134,6 +145,9 @@ const OPTIONS = {
   "keep-socket": { type: "string", multiple: true },
   publish: { type: "string", multiple: true, short: "p" },
   "host-service": { type: "string", multiple: true },
+  "local-forward": { type: "string", multiple: true, short: "L" },
+  socks: { type: "string" },
+  "http-proxy": { type: "string" },
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
@@ -454,7 +468,51 @@ function runOptions(values: OptionValues, host: ParseHost): RunOptions {
   if (config !== undefined) options.config = config;
   if (values.hostname !== undefined) options.hostname = checkedHostname(values.hostname);
   addForwards(options, values, host);
+  addHostPrograms(options, values);
   return options;
+}
+
+const LOCAL_FORWARD_FORM =
+  "[HOST_ADDR:]HOST_PORT:TUNNEL_HOST:PORT[/tcp|/udp], e.g. -L 15432:10.0.0.5:5432";
+
+/** `-L`, `--socks` and `--http-proxy`: the tunnel for programs that stay on the host. */
+function addHostPrograms(options: RunOptions, values: OptionValues): void {
+  const parse = <T>(text: string, option: string, form: string, parser: (t: string) => T): T => {
+    try {
+      return parser(text);
+    } catch (e) {
+      throw new UsageError(
+        `wgcage: ${option} '${text}' is not valid: ${(e as Error).message} (${form})`,
+      );
+    }
+  };
+  const local = (values["local-forward"] ?? []).map((t) =>
+    parse(t, "-L", LOCAL_FORWARD_FORM, parseLocalForward)
+  );
+  const udpName = local.find((l) => l.protocol === "udp" && l.target.kind === "name");
+  if (udpName) {
+    throw new UsageError(
+      `wgcage: -L '${formatLocalForward(udpName)}': a UDP forward needs an address, not a name; ` +
+        "give the tunnel address, e.g. -L 5353:10.0.0.1:53/udp",
+    );
+  }
+  if (local.length > 0) options.localForwards = local;
+  if (values.socks !== undefined) {
+    options.socks = parse(
+      values.socks,
+      "--socks",
+      "[HOST_ADDR:]PORT, e.g. --socks 1080",
+      parseListen,
+    );
+  }
+  if (values["http-proxy"] !== undefined) {
+    options.httpProxy = parse(
+      values["http-proxy"],
+      "--http-proxy",
+      "[HOST_ADDR:]PORT, e.g. --http-proxy 8118",
+      parseListen,
+    );
+  }
 }
 
 const PUBLISH_FORM = "[HOST_ADDR:]HOST_PORT:CAGE_PORT[/tcp|/udp], e.g. -p 8080:80";

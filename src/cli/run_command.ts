@@ -17,6 +17,7 @@ import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_s
 import { releaseStartupCode } from "../launcher/startup_code.ts";
 import { secretFileCovers } from "../config/secret_files.ts";
 import { stateDirsToCover } from "../live/state_cover.ts";
+import { forwardPlanOf } from "../forward/plan.ts";
 
 function stderrLine(line: string): void {
   console.error(line);
@@ -67,9 +68,7 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hostname: options.hostname,
     log,
     warn: stderrLine,
-    forwards: options.publish || options.hostServices
-      ? { publish: options.publish ?? [], hostServices: options.hostServices ?? [] }
-      : undefined,
+    forwards: forwardPlanOf(options, config),
   });
   const opened = await Promise.race([opening, interruption.status]).catch((e) => {
     interruption.remove();

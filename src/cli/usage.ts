@@ -115,6 +115,9 @@ const CONFIG_HELP =
 Names are case-insensitive and '#' starts a comment. Table, FwMark, SaveConfig
 and the PreUp/PostUp/PreDown/PostDown hooks are not used: wgcage warns and
 goes on. Endpoint names are resolved with the host's resolver (/etc/hosts too).
+DNS servers go into the cage's resolv.conf with 'options timeout:2 attempts:2',
+so a server that never answers fails a lookup in about 4 s (glibc's default
+is 10 s a query); one outside every AllowedIPs gets a warning (no route).
 
 Flags override the file (defaults < file < flags): --wg-private-key-file,
 --wg-address, --wg-dns, --mtu and --listen-port replace the [Interface]

@@ -14,7 +14,7 @@ Deno.test("servers become nameserver lines and other DNS entries a search line",
         "nameserver 10.64.0.1",
         "nameserver 10.64.0.2",
         "search corp.example example.org",
-        "options edns0",
+        "options edns0 timeout:2 attempts:2",
         "",
       ].join("\n"),
       warning: undefined,
@@ -26,7 +26,13 @@ Deno.test("IPv6 servers, link-local ones with a zone, are written as given", () 
   const { text } = resolvConf({ servers: ["fd00::53", "fe80::1%wg0"], search: [] });
   strictEqual(
     text,
-    [HEADER, "nameserver fd00::53", "nameserver fe80::1%wg0", "options edns0", ""].join("\n"),
+    [
+      HEADER,
+      "nameserver fd00::53",
+      "nameserver fe80::1%wg0",
+      "options edns0 timeout:2 attempts:2",
+      "",
+    ].join("\n"),
   );
 });
 
@@ -49,6 +55,28 @@ Deno.test("more than three servers are all written, with a warning about glibc's
   strictEqual(
     warning,
     "wgcage: Only the first 3 of 4 DNS servers are used (the C library reads no more); list at most 3 in DNS =",
+  );
+});
+
+Deno.test("a DNS server outside every AllowedIPs gets a warning; inside them none", () => {
+  const routes = [parseCidr("10.64.0.0/16"), parseCidr("fd00::/64")];
+  const { text, warning } = resolvConf({ servers: ["10.64.0.1", "1.1.1.1"], search: [], routes });
+  strictEqual(text.includes("nameserver 1.1.1.1"), true);
+  strictEqual(
+    warning,
+    "wgcage: The DNS server 1.1.1.1 is outside every peer's AllowedIPs, so the cage has no route there and lookups to it fail; add it to a peer's AllowedIPs or set a DNS server inside them",
+  );
+  strictEqual(
+    resolvConf({ servers: ["10.64.0.1", "fd00::53"], search: [], routes }).warning,
+    undefined,
+  );
+  const two = resolvConf({ servers: ["9.9.9.9", "fd01::1"], search: [], routes }).warning ?? "";
+  strictEqual(two.startsWith("wgcage: The DNS servers 9.9.9.9, fd01::1 are outside"), true, two);
+  strictEqual(
+    resolvConf({ servers: ["1.1.1.1"], search: [], routes: [] }).warning?.includes(
+      "1.1.1.1 is outside",
+    ),
+    true,
   );
 });
 

@@ -23,11 +23,20 @@
 import {
   formatHostAddress,
   formatHostService,
+  formatLocalForward,
   formatPublish,
   HOST_SERVICE_NAME,
   type HostServiceSpec,
+  type ListenSpec,
+  type LocalForwardSpec,
   type PublishSpec,
 } from "./spec.ts";
+import type { IpAddress } from "../config/ip.ts";
+import { Steering, type SteerRule } from "./steering.ts";
+import { CageResolver } from "./cage_resolver.ts";
+import { type SocksCredentials, socksSession } from "./socks.ts";
+import { httpProxySession } from "./http_proxy.ts";
+import { localForwardSession } from "./local_forward.ts";
 import {
   describeErrno,
   EACCES,
@@ -42,6 +51,79 @@ import { launcher, type LauncherSymbols, prepareLauncher } from "../launcher/lib
 export interface ForwardPlan {
   readonly publish: readonly PublishSpec[];
   readonly hostServices: readonly HostServiceSpec[];
+  /** `-L`: host ports relayed to addresses through the tunnel. */
+  readonly local?: readonly LocalForwardSpec[];
+  /** `--socks`, and its login when `--socks-auth` gave one. */
+  readonly socks?: ListenSpec;
+  readonly socksCredentials?: SocksCredentials;
+  /** `--http-proxy`. */
+  readonly httpProxy?: ListenSpec;
+  /** The cage's DNS servers: names of -L and the proxies are resolved there. */
+  readonly dnsServers?: readonly IpAddress[];
+}
+
+/** Whether a plan relays anything (so the cage needs its socket service). */
+export function planRelays(plan: ForwardPlan): boolean {
+  return plan.publish.length > 0 || plan.hostServices.length > 0 || listenersOf(plan).length > 0;
+}
+
+/** The host listeners beyond -p, in rule order after -p and --host-service. */
+interface Listener {
+  readonly option: string;
+  readonly text: string;
+  readonly protocol: "tcp" | "udp";
+  readonly hostAddress: IpAddress;
+  readonly hostPort: number;
+}
+
+function listenersOf(plan: ForwardPlan): Listener[] {
+  const out: Listener[] = (plan.local ?? []).map((l) => ({
+    option: "-L",
+    text: formatLocalForward(l),
+    protocol: l.protocol,
+    hostAddress: l.hostAddress,
+    hostPort: l.hostPort,
+  }));
+  for (
+    const [option, spec] of [["--socks", plan.socks], ["--http-proxy", plan.httpProxy]] as const
+  ) {
+    if (spec) {
+      out.push({
+        option,
+        text: `${formatHostAddress(spec.hostAddress)}:${spec.hostPort}`,
+        protocol: "tcp",
+        hostAddress: spec.hostAddress,
+        hostPort: spec.hostPort,
+      });
+    }
+  }
+  return out;
+}
+
+/** The one line for a host port of -L or a proxy that cannot be bound. */
+export function listenFailure(l: Listener, errno: number): string {
+  const what = `wgcage: Cannot listen on ${
+    formatHostAddress(l.hostAddress)
+  }:${l.hostPort}/${l.protocol} for ${l.option}`;
+  switch (errno) {
+    case EADDRINUSE:
+      return `${what}: the port is in use on the host; choose another, e.g. ${
+        l.hostPort === 65535 ? 8080 : l.hostPort + 1
+      }`;
+    case EACCES:
+      return `${what}: ports below ${unprivilegedPortStart()} need root ` +
+        `(net.ipv4.ip_unprivileged_port_start); choose one of 1024 or above, e.g. ${
+          l.hostPort + 8000
+        }`;
+    case EADDRNOTAVAIL:
+      return `${what}: ${
+        formatHostAddress(l.hostAddress)
+      } is not an address of this host; give one it has, e.g. 127.0.0.1`;
+    case EAFNOSUPPORT:
+      return `${what}: this host has no IPv6; give an IPv4 address, e.g. 127.0.0.1`;
+    default:
+      return `${what}: ${describeErrno(errno)}`;
+  }
 }
 
 /** A UDP flow without a datagram either way for this long is closed. */
@@ -63,6 +145,8 @@ const Event = {
   Reset: 7,
   Socket: 8,
   CageListening: 9,
+  TargetFailed: 10,
+  SteerTimeout: 11,
 } as const;
 
 function unprivilegedPortStart(): string {
@@ -109,6 +193,9 @@ export class Forwarder {
   readonly #plan: ForwardPlan;
   /** Host fds of the published ports, until the forwarder takes them. */
   #hostFds: number[];
+  /** Host fds of -L and the proxies (listenersOf's order), likewise. */
+  #listenFds: number[] = [];
+  #steering: Steering | undefined;
   #handle = -1;
   #log: ((line: string) => void) | undefined;
   #events: Promise<void> | undefined;
@@ -142,12 +229,29 @@ export class Forwarder {
       }
       fds.push(fd);
     }
-    return new Forwarder(ffi, plan, fds);
+    const listenFds: number[] = [];
+    for (const l of listenersOf(plan)) {
+      const fd = ffi.wgl_forward_bind(
+        PROTO[l.protocol],
+        l.hostAddress.family,
+        l.hostAddress.bytes as Uint8Array<ArrayBuffer>,
+        l.hostPort,
+      );
+      if (fd < 0) {
+        for (const open of [...fds, ...listenFds]) ffi.wgl_fd_close(open);
+        throw new LauncherError(listenFailure(l, -fd), { errno: -fd });
+      }
+      listenFds.push(fd);
+    }
+    const forwarder = new Forwarder(ffi, plan, fds);
+    forwarder.#listenFds = listenFds;
+    return forwarder;
   }
 
   /** Whether the cage needs its socket service. */
   get needed(): boolean {
-    return this.#plan.publish.length > 0 || this.#plan.hostServices.length > 0;
+    return this.#plan.publish.length > 0 || this.#plan.hostServices.length > 0 ||
+      listenersOf(this.#plan).length > 0;
   }
 
   /** The cage's /etc/hosts for this plan. */
@@ -202,7 +306,63 @@ export class Forwarder {
         );
       }
     });
+    this.#attachListeners(handle, log);
   }
+
+  /** -L and the proxies: fixed addresses go to the relay, the rest are steered. */
+  #attachListeners(handle: number, log?: (line: string) => void): void {
+    const first = this.#plan.publish.length + this.#plan.hostServices.length;
+    const rules = new Map<number, SteerRule>();
+    const resolver = () => this.#resolver!;
+    const ctx = { resolve: (name: string) => resolver().resolve(name), log };
+    const local = this.#plan.local ?? [];
+    listenersOf(this.#plan).forEach((l, i) => {
+      const rule = first + i;
+      const fd = this.#listenFds[i];
+      const spec = i < local.length ? local[i] : undefined;
+      let rc: number;
+      if (spec?.target.kind === "address") {
+        const to = spec.target.address;
+        rc = this.#ffi.wgl_forward_local(
+          handle,
+          fd,
+          PROTO[spec.protocol],
+          to.family,
+          to.bytes as Uint8Array<ArrayBuffer>,
+          spec.targetPort,
+          rule,
+        );
+      } else {
+        rc = this.#ffi.wgl_forward_steer(handle, fd, rule);
+        const credentials = this.#plan.socksCredentials;
+        rules.set(
+          rule,
+          spec
+            ? (c) => localForwardSession(c, ctx, spec)
+            : l.option === "--socks"
+            ? (c) => socksSession(c, ctx, credentials)
+            : (c) => httpProxySession(c, ctx),
+        );
+      }
+      if (rc < 0) {
+        throw new LauncherError(
+          `wgcage: Cannot relay ${l.option} ${l.text}: ${describeErrno(-rc)}`,
+        );
+      }
+      this.#listenFds[i] = -1; // the forwarder's now
+      log?.(
+        spec
+          ? `forwarding ${l.text} through the tunnel`
+          : `${l.option} listening on ${l.text}; its connections are made in the cage`,
+      );
+    });
+    if (rules.size > 0) {
+      this.#steering = new Steering(this.#ffi, handle, rules);
+      this.#resolver = new CageResolver(this.#ffi, this.#steering, this.#plan.dnsServers ?? []);
+    }
+  }
+
+  #resolver: CageResolver | undefined;
 
   /** Starts relaying (the command runs); with `-v`, its events are logged. */
   start(): void {
@@ -214,6 +374,7 @@ export class Forwarder {
       );
     }
     if (this.#log) this.#events = this.#readEvents(this.#handle, this.#log);
+    this.#steering?.start();
   }
 
   /** Connections open, flows open, connections accepted, connections turned away. */
@@ -239,7 +400,9 @@ export class Forwarder {
     const { publish, hostServices } = this.#plan;
     if (rule < publish.length) return `-p ${formatPublish(publish[rule])}`;
     const s = hostServices[rule - publish.length];
-    return s ? `--host-service ${formatHostService(s)}` : `rule ${rule}`;
+    if (s) return `--host-service ${formatHostService(s)}`;
+    const l = listenersOf(this.#plan)[rule - publish.length - hostServices.length];
+    return l ? `${l.option} ${l.text}` : `rule ${rule}`;
   }
 
   #describe(kind: number, rule: number, errno: number, extra: number): string {
@@ -261,6 +424,14 @@ export class Forwarder {
         return `${name}: cannot accept a connection (${describeErrno(errno)})`;
       case Event.Limit:
         return `${name}: ${extra} at once already; a new one was turned away`;
+      case Event.TargetFailed:
+        return `${name}: the tunnel address did not take the connection (${
+          describeErrno(errno)
+        }); the client got a reset`;
+      case Event.SteerTimeout:
+        return extra === 0
+          ? `${name}: a client sent no complete request within 10 s; it was reset`
+          : `${name}: a connection through the tunnel did not complete in time; the client was reset`;
       case Event.UdpRefused:
         return `${name}: nothing listens on UDP port ${extra} in the cage (port unreachable)`;
       case Event.Reset:
@@ -283,10 +454,14 @@ export class Forwarder {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const fd of this.#hostFds) if (fd >= 0) this.#ffi.wgl_fd_close(fd);
+    for (const fd of [...this.#hostFds, ...this.#listenFds]) {
+      if (fd >= 0) this.#ffi.wgl_fd_close(fd);
+    }
     this.#hostFds = [];
+    this.#listenFds = [];
     if (this.#handle >= 0) this.#ffi.wgl_forward_close(this.#handle);
     this.#handle = -1;
     await this.#events;
+    await this.#steering?.ended;
   }
 }

@@ -196,3 +196,140 @@ export function conflictOf(
   }
   return undefined;
 }
+
+/** Where a local forward leads: an address, or a name the cage resolves. */
+export type TunnelHost =
+  | { readonly kind: "address"; readonly address: IpAddress }
+  | { readonly kind: "name"; readonly name: string };
+
+/** `-L`: a host port whose connections or flows go to an address through the tunnel. */
+export interface LocalForwardSpec {
+  readonly protocol: Protocol;
+  /** Where wgcage listens on the host. */
+  readonly hostAddress: IpAddress;
+  readonly hostPort: number;
+  /** Connected from inside the cage, so only through the tunnel. */
+  readonly target: TunnelHost;
+  readonly targetPort: number;
+}
+
+/** `--socks` and `--http-proxy`: where on the host a proxy listens. */
+export interface ListenSpec {
+  readonly hostAddress: IpAddress;
+  readonly hostPort: number;
+}
+
+/** A DNS name as a resolver takes it: labels of 1-63 letters, digits, '-' or '_'. */
+const NAME_LABEL = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/** Whether `text` is a host name a DNS query can carry (RFC 1035 lengths). */
+export function isDnsName(text: string): boolean {
+  const name = text.endsWith(".") ? text.slice(0, -1) : text;
+  return name.length > 0 && name.length <= 253 && name.split(".").every((l) => NAME_LABEL.test(l));
+}
+
+/** Splits on ':' outside brackets. */
+function fieldsOf(text: string): string[] {
+  const fields: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "[") depth++;
+    else if (text[i] === "]") depth--;
+    else if (text[i] === ":" && depth === 0) {
+      fields.push(text.slice(start, i));
+      start = i + 1;
+    }
+    if (depth < 0 || depth > 1) throw new TypeError("the brackets do not match");
+  }
+  if (depth !== 0) throw new TypeError("the '[' of an IPv6 address is not closed");
+  fields.push(text.slice(start));
+  return fields;
+}
+
+function tunnelHost(text: string): TunnelHost {
+  if (text === "") throw new TypeError("the tunnel host is empty");
+  if (text.startsWith("[") || /^[0-9.]+$/.test(text) || text.includes(":")) {
+    return { kind: "address", address: address(text) };
+  }
+  if (!isDnsName(text)) {
+    throw new TypeError(`'${text}' is neither an IP address nor a host name`);
+  }
+  return { kind: "name", name: text.toLowerCase() };
+}
+
+/**
+ * Parses a `-L` value, `[HOST_ADDR:]HOST_PORT:TUNNEL_HOST:PORT[/tcp|/udp]`.
+ * Throws a `TypeError` with a short reason.
+ *
+ * @example
+ * ```ts
+ * import { parseLocalForward } from "./spec.ts";
+ * const l = parseLocalForward("15432:db.internal:5432");
+ * [l.hostPort, l.target.kind, l.targetPort]; // [15432, "name", 5432]
+ * ```
+ */
+export function parseLocalForward(text: string): LocalForwardSpec {
+  let protocol: Protocol = "tcp";
+  let body = text;
+  const slash = text.lastIndexOf("/");
+  if (slash >= 0) {
+    const name = text.slice(slash + 1).toLowerCase();
+    if (name !== "tcp" && name !== "udp") {
+      throw new TypeError(`protocol '${text.slice(slash + 1)}' is not tcp or udp`);
+    }
+    protocol = name;
+    body = text.slice(0, slash);
+  }
+  const fields = fieldsOf(body);
+  if (fields.length !== 3 && fields.length !== 4) {
+    throw new TypeError(
+      fields.length < 3
+        ? "give HOST_PORT:TUNNEL_HOST:PORT"
+        : "too many ':'; an IPv6 address goes in brackets, e.g. 5432:[fd00::5]:5432",
+    );
+  }
+  const host = fields.length === 4 ? fields[0] : undefined;
+  const [hostPort, target, targetPort] = fields.slice(fields.length - 3);
+  return {
+    protocol,
+    hostAddress: host === undefined ? DEFAULT_HOST_ADDRESS : address(host),
+    hostPort: port(hostPort, "host port"),
+    target: tunnelHost(target),
+    targetPort: port(targetPort, "tunnel port"),
+  };
+}
+
+/**
+ * Parses a proxy's `[HOST_ADDR:]PORT`. Throws a `TypeError` with a short reason.
+ *
+ * @example
+ * ```ts
+ * import { parseListen } from "./spec.ts";
+ * parseListen("1080").hostPort; // 1080
+ * ```
+ */
+export function parseListen(text: string): ListenSpec {
+  const { host, rest } = splitAddress(text, 1);
+  if (rest.length !== 1) {
+    throw new TypeError("too many ':'; an IPv6 address goes in brackets, e.g. [::1]:1080");
+  }
+  return {
+    hostAddress: host === undefined ? DEFAULT_HOST_ADDRESS : address(host),
+    hostPort: port(rest[0], "port"),
+  };
+}
+
+/** Whether a host address is a loopback address (127.0.0.0/8, ::1). */
+export function isLoopback(a: IpAddress): boolean {
+  if (a.family === 4) return a.bytes[0] === 127;
+  return a.bytes.every((b, i) => b === (i === 15 ? 1 : 0));
+}
+
+/** `-L`'s canonical text, e.g. `127.0.0.1:15432:db.internal:5432/tcp`. */
+export function formatLocalForward(l: LocalForwardSpec): string {
+  const target = l.target.kind === "name" ? l.target.name : formatHostAddress(l.target.address);
+  return `${
+    formatHostAddress(l.hostAddress)
+  }:${l.hostPort}:${target}:${l.targetPort}/${l.protocol}`;
+}

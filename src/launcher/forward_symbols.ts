@@ -13,6 +13,26 @@ export const forwardSymbols = {
     parameters: ["i32", "u32", "u32", "buffer", "u32", "u32"],
     result: "i32",
   },
+  wgl_forward_local: {
+    parameters: ["i32", "i32", "u32", "u32", "buffer", "u32", "u32"],
+    result: "i32",
+  },
+  wgl_forward_steer: { parameters: ["i32", "i32", "u32"], result: "i32" },
+  wgl_forward_steer_command: {
+    parameters: ["i32", "u32", "u32", "u32", "buffer", "u32", "u32", "buffer", "u32"],
+    result: "i32",
+  },
+  wgl_forward_steer_read: { parameters: ["i32", "u32", "buffer", "u32"], result: "i32" },
+  wgl_forward_steer_wait: {
+    parameters: ["i32", "buffer", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  wgl_forward_exchange: {
+    parameters: ["i32", "u32", "buffer", "u32", "buffer", "u32", "buffer", "u32", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
   wgl_forward_start: { parameters: ["i32", "u32"], result: "i32" },
   wgl_forward_events: { parameters: ["i32", "buffer", "u32"], result: "i32", nonblocking: true },
   wgl_forward_stats: { parameters: ["i32", "buffer"], result: "i32" },

@@ -36,6 +36,7 @@ import {
 import type { LiveRecord } from "./state.ts";
 import { LiveError } from "./error.ts";
 import type { HostServiceSpec, PublishSpec } from "../forward/spec.ts";
+import { type ForwardOptions, forwardPlanOf } from "../forward/plan.ts";
 
 /** Set in the environment of a keeper that `up -d` started: it reports readiness on stdout. */
 export const DETACHED_ENV = "WGCAGE_UP_DETACHED";
@@ -43,7 +44,7 @@ export const DETACHED_ENV = "WGCAGE_UP_DETACHED";
 export const READY_LINE = "wgcage-up-ready";
 
 /** The run options a keeper uses (the CLI's RunOptions has them). */
-export interface KeeperRunOptions {
+export interface KeeperRunOptions extends ForwardOptions {
   readonly config?: ConfigSource;
   readonly flags: ConfigFlags;
   readonly handshakeTimeoutMs: number;
@@ -136,9 +137,7 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       log,
       warn: say,
       hold: true,
-      forwards: o.run.publish || o.run.hostServices
-        ? { publish: o.run.publish ?? [], hostServices: o.run.hostServices ?? [] }
-        : undefined,
+      forwards: forwardPlanOf(o.run, config),
     });
     const opened = await Promise.race([opening, interruption.status]);
     if (typeof opened === "number") {

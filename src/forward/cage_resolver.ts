@@ -1,0 +1,111 @@
+/**
+ * Names resolved inside the cage, never on the host: each query goes from a
+ * UDP socket the cage's socket service made, to the cage's DNS servers (the
+ * config's `DNS =`, else the servers of the cage's resolv.conf), so it
+ * leaves only through the tunnel. A server the tunnel does not route fails
+ * at once (the cage has no other route); it is never asked from the host.
+ *
+ * @module
+ */
+
+import { type IpAddress, parseIp } from "../config/ip.ts";
+import type { LauncherSymbols } from "../launcher/library.ts";
+import { describeErrno } from "../launcher/errno.ts";
+import { encodeQuery, parseAnswer, TYPE_A, TYPE_AAAA } from "./dns_query.ts";
+import type { Steering } from "./steering.ts";
+
+/** One try at one server. */
+const TRY_MS = 2000;
+const ANSWER_BYTES = 4096;
+const ETIMEDOUT = 110;
+
+/** A name that did not resolve, with the reason in its message. */
+export class ResolveError extends Error {
+  override name = "ResolveError";
+}
+
+/** The `nameserver` lines of a resolv.conf. */
+export function resolvConfServers(text: string): IpAddress[] {
+  const out: IpAddress[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (!m) continue;
+    try {
+      out.push(parseIp(m[1].replace(/%.*$/, "")));
+    } catch {
+      // not an address: the cage's resolver would skip it too
+    }
+  }
+  return out;
+}
+
+export class CageResolver {
+  readonly #ffi: LauncherSymbols;
+  readonly #steering: Steering;
+  readonly #servers: readonly IpAddress[];
+
+  constructor(ffi: LauncherSymbols, steering: Steering, servers: readonly IpAddress[]) {
+    this.#ffi = ffi;
+    this.#steering = steering;
+    this.#servers = servers;
+  }
+
+  /** The addresses of `name`, IPv4 first. Throws a {@linkcode ResolveError}. */
+  async resolve(name: string): Promise<IpAddress[]> {
+    if (this.#servers.length === 0) {
+      throw new ResolveError("the cage has no DNS server; give one with DNS = in the config");
+    }
+    let why = "";
+    for (const type of [TYPE_A, TYPE_AAAA]) {
+      for (const server of this.#servers) {
+        try {
+          const addresses = await this.#ask(server, name, type);
+          if (addresses === undefined) {
+            why = "no such name";
+            break; // NXDOMAIN: another server would say the same
+          }
+          if (addresses.length > 0) return addresses;
+          why ||= "no address";
+        } catch (e) {
+          why = (e as Error).message;
+        }
+      }
+    }
+    throw new ResolveError(`${name}: ${why}`);
+  }
+
+  /** One question to one server: its addresses, or undefined for NXDOMAIN. */
+  async #ask(server: IpAddress, name: string, type: number): Promise<IpAddress[] | undefined> {
+    const id = crypto.getRandomValues(new Uint16Array(1))[0];
+    const query = encodeQuery(id, name, type);
+    const fd = await this.#steering.cageSocket(server.family, "udp");
+    try {
+      const answer = new Uint8Array(ANSWER_BYTES);
+      const n = await this.#ffi.wgl_forward_exchange(
+        fd,
+        server.family,
+        server.bytes as Uint8Array<ArrayBuffer>,
+        53,
+        query as Uint8Array<ArrayBuffer>,
+        query.length,
+        answer,
+        answer.length,
+        TRY_MS,
+      );
+      if (n < 0) {
+        throw new ResolveError(
+          n === -ETIMEDOUT ? "the DNS server did not answer" : describeErrno(-n),
+        );
+      }
+      if (n > answer.length) throw new ResolveError("the answer is too long for UDP");
+      const parsed = parseAnswer(answer.subarray(0, n), id, name, type);
+      if (parsed.kind === "rcode") {
+        if (parsed.rcode === 3) return undefined;
+        throw new ResolveError(`the DNS server answered rcode ${parsed.rcode}`);
+      }
+      return parsed.addresses;
+    } finally {
+      this.#ffi.wgl_fd_close(fd);
+    }
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * The tunnel for programs that stay on the host: -L, --socks and
+ * --http-proxy, with a real wireguard-go peer. Every connection is made in
+ * the cage, so names are resolved by the tunnel's DNS and nothing but
+ * WireGuard crosses the client's link.
+ *
+ * ```
+ *   wgc-…-peer                                  wgc-…-client (the "host" here)
+ *   wireguard-go 10.99.0.1/24                   wgcage -L …, --socks, --http-proxy
+ *   DNS: web.tunnel.test = 10.99.0.1              └─ cage: wg0 10.99.0.2/24, lo
+ *   HTTP :8000, TCP echo :7001 (socat)          curl, python3 clients on 127.0.0.1
+ *   veth 198.18.n.1/30  -----------------------  veth 198.18.n.2/30
+ * ```
+ *
+ * Needs root (namespaces, veth), wireguard-go, wg, tcpdump, curl, socat and python3.
+ *
+ * @module
+ */
+
+import { Capture } from "./harness/capture.ts";
+import { Lab, type Link, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { assertOnlyWireGuard } from "./harness/pcap.ts";
+import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
+import { type Services, startServices } from "./harness/services.ts";
+import { endpointOf, WgPeer } from "./harness/wg_peer.ts";
+import { NOBODY, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { spawnWgcage } from "./forward/wgcage_spawn.ts";
+import { cageName } from "./harness/names.ts";
+import type { NsProcess } from "./harness/process.ts";
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+const WG_PORT = 51820;
+const PAGE = "served-through-the-tunnel\n";
+
+interface Setup {
+  lab: Lab;
+  peerNs: Namespace;
+  clientNs: Namespace;
+  link: Link;
+  peer: WgPeer;
+  keys: KeyPair;
+  services: Services;
+}
+
+async function requirements(): Promise<void> {
+  requireRoot("The proxy test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await requireTool("wg", "wireguard-tools");
+  await requireTool("tcpdump", "tcpdump");
+  await requireTool("curl", "curl");
+  await requireTool("socat", "socat");
+  await requireTool("/usr/bin/python3", "python3");
+}
+
+async function setUp(lab: Lab): Promise<Setup> {
+  const peerNs = await lab.namespace("peer");
+  const clientNs = await lab.namespace("client");
+  const link = await lab.link(peerNs, clientNs, { ipv6: false });
+  const keys = await generateKeyPair();
+  const peer = await WgPeer.start(lab, peerNs, {
+    listenPort: WG_PORT,
+    addresses: ["10.99.0.1/24"],
+    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
+  });
+  const services = await startServices(peerNs, {
+    binds: ["10.99.0.1"],
+    dnsNames: ["web.tunnel.test=10.99.0.1"],
+  });
+  const root = `${await lab.tempDir()}/www`;
+  await Deno.mkdir(root, { recursive: true });
+  await Deno.writeTextFile(`${root}/page.txt`, PAGE);
+  const http = peerNs.spawn([
+    "/usr/bin/python3",
+    "-u",
+    "-m",
+    "http.server",
+    "--bind",
+    "10.99.0.1",
+    "--directory",
+    root,
+    "8000",
+  ]);
+  const echo = peerNs.spawn([
+    "socat",
+    "TCP-LISTEN:7001,bind=10.99.0.1,reuseaddr,fork",
+    "EXEC:cat",
+  ]);
+  const udpEcho = peerNs.spawn([
+    "socat",
+    "UDP-RECVFROM:7002,bind=10.99.0.1,fork",
+    "EXEC:cat",
+  ]);
+  lab.defer(async () => {
+    for (const p of [http, echo, udpEcho]) await p.stop("SIGTERM", 5000).catch(() => {});
+  });
+  await waitForPort(peerNs, "10.99.0.1", 8000);
+  await waitForPort(peerNs, "10.99.0.1", 7001);
+  return { lab, peerNs, clientNs, link, peer, keys, services };
+}
+
+async function waitForPort(ns: Namespace, host: string, port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const r = await ns.run(["socat", "-u", "/dev/null", `TCP:${host}:${port}`], {
+      allowFailure: true,
+    });
+    if (r.code === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${host}:${port}`);
+}
+
+async function configFor(s: Setup, rootless: boolean): Promise<string> {
+  return await writeConfig(
+    s.lab,
+    wgQuick({ privateKey: s.keys.privateKey, addresses: ["10.99.0.2/24"], dns: ["10.99.0.1"] }, [{
+      publicKey: s.peer.keys.publicKey,
+      allowedIps: ["10.99.0.0/24"],
+      endpoint: endpointOf(s.link.a.ipv4, WG_PORT),
+    }]),
+    rootless ? NOBODY : 0,
+  );
+}
+
+/** curl in the client namespace: its status, body and stderr. */
+async function curl(ns: Namespace, ...args: string[]) {
+  return await ns.run(["curl", "-sS", "--max-time", "20", ...args], { allowFailure: true });
+}
+
+/** Sends `mib` MiB to an echo through host:port, shuts its side, checks the echo. */
+const HALF_CLOSE_CLIENT = `
+import hashlib, os, socket, sys, threading
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) << 20
+data = os.urandom(n)
+s = socket.create_connection((host, port), timeout=60)
+def send():
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=send); t.start()
+got = bytearray()
+while True:
+    b = s.recv(1 << 20)
+    if not b: break
+    got += b
+t.join()
+print("same" if hashlib.sha256(got).digest() == hashlib.sha256(data).digest() else f"differ {len(got)}")
+`;
+
+async function waitForLog(p: NsProcess, pattern: RegExp, what: string): Promise<void> {
+  for (let waited = 0; !pattern.test(p.stderr); waited += 50) {
+    assert(waited < 10_000, `-v did not say ${what}: ${p.stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until the proxy's port takes connections (the tunnel is up). */
+async function waitForListen(ns: Namespace, port: number, p: NsProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const r = await ns.run(["socat", "-u", "/dev/null", `TCP:127.0.0.1:${port}`], {
+      allowFailure: true,
+    });
+    if (r.code === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`wgcage never listened on ${port}: ${p.stderr}`);
+}
+
+for (const rootless of [true, false]) {
+  const who = rootless ? "rootless (uid 65534)" : "as root";
+  Deno.test(`${who}: -L, --socks and --http-proxy reach the tunnel from host programs; names resolve in the cage; only WireGuard crosses the wire`, async () => {
+    await requirements();
+    const lab = await Lab.open();
+    try {
+      const s = await setUp(lab);
+      const config = await configFor(s, rootless);
+      const wgcage = await spawnWgcage(lab, s.clientNs, [
+        "-v",
+        "--config",
+        config,
+        "-L",
+        "17001:10.99.0.1:7001",
+        "-L",
+        "127.0.0.1:17002:web.tunnel.test:8000",
+        "-L",
+        "17003:10.99.0.1:7002/udp",
+        "--socks",
+        "17080",
+        "--http-proxy",
+        "17081",
+        "--",
+        "sleep",
+        "120",
+      ], rootless);
+      await waitForListen(s.clientNs, 17080, wgcage);
+      const capture = await Capture.start(lab, s.clientNs, s.link.b.ifname);
+
+      // socks5h: the name goes to the proxy and is resolved with the tunnel's DNS.
+      const socks = await curl(
+        s.clientNs,
+        "--socks5-hostname",
+        "127.0.0.1:17080",
+        "http://web.tunnel.test:8000/page.txt",
+      );
+      assert(socks.code === 0 && socks.stdout === PAGE, `curl through --socks: ${socks.stderr}`);
+      await s.services.waitForDnsQuery((q) => q.name === "web.tunnel.test");
+
+      // HTTP proxy: plain forwarding and CONNECT.
+      const plain = await curl(
+        s.clientNs,
+        "-x",
+        "http://127.0.0.1:17081",
+        "http://web.tunnel.test:8000/page.txt",
+      );
+      assert(plain.code === 0 && plain.stdout === PAGE, `plain --http-proxy: ${plain.stderr}`);
+      const tunnelled = await curl(
+        s.clientNs,
+        "-p",
+        "-x",
+        "http://127.0.0.1:17081",
+        "http://web.tunnel.test:8000/page.txt",
+      );
+      assert(
+        tunnelled.code === 0 && tunnelled.stdout === PAGE,
+        `CONNECT through --http-proxy: ${tunnelled.stderr}`,
+      );
+
+      // -L to a name only the tunnel's DNS knows.
+      const named = await curl(s.clientNs, "http://127.0.0.1:17002/page.txt");
+      assert(named.code === 0 && named.stdout === PAGE, `-L to a name: ${named.stderr}`);
+
+      // -L TCP: 10 MiB each way, with the client's half-close.
+      const bulk = await s.clientNs.run(
+        ["/usr/bin/python3", "-c", HALF_CLOSE_CLIENT, "127.0.0.1", "17001", "10"],
+        { allowFailure: true, timeoutMs: 120_000 },
+      );
+      assert(
+        bulk.stdout.trim() === "same",
+        `-L TCP, 10 MiB each way: ${bulk.stdout} ${bulk.stderr}`,
+      );
+
+      // -L UDP: a datagram to the peer's echo and back.
+      const udp = await s.clientNs.run(
+        ["sh", "-c", "echo datagram-through-L | socat -t 3 - UDP:127.0.0.1:17003"],
+        { allowFailure: true, timeoutMs: 20_000 },
+      );
+      assert(udp.stdout.trim() === "datagram-through-L", `-L UDP: ${udp.stdout} ${udp.stderr}`);
+
+      // A destination the tunnel does not route: a SOCKS error, no host connection.
+      const outside = await curl(
+        s.clientNs,
+        "--socks5-hostname",
+        "127.0.0.1:17080",
+        "http://192.0.2.1:80/",
+      );
+      assert(outside.code !== 0, `a destination outside AllowedIPs was reached: ${outside.stdout}`);
+      await waitForLog(
+        wgcage,
+        /--socks: refused a client: cannot connect to IPv4 address, port 80 through the tunnel: network is unreachable/,
+        "the refusal",
+      );
+      const outsideHttp = await curl(
+        s.clientNs,
+        "-x",
+        "http://127.0.0.1:17081",
+        "http://192.0.2.1/",
+      );
+      assert(
+        outsideHttp.stdout.includes("through the tunnel: network is unreachable"),
+        `--http-proxy to a destination outside AllowedIPs: ${outsideHttp.stdout}`,
+      );
+      // A name the tunnel's DNS does not know is refused by the proxy.
+      const unknown = await curl(
+        s.clientNs,
+        "--socks5-hostname",
+        "127.0.0.1:17080",
+        "http://nowhere.tunnel.test/",
+      );
+      assert(unknown.code !== 0, "an unknown name was reached");
+      await waitForLog(
+        wgcage,
+        /cannot resolve nowhere\.tunnel\.test: no such name in the cage/,
+        "the unknown name",
+      );
+
+      const status = await wgcage.stop("SIGTERM", 10_000);
+      assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
+      assertOnlyWireGuard(await capture.stop(), WG_PORT, "the capture saw nothing");
+    } finally {
+      await lab.close();
+    }
+  });
+}
+
+/** Raw bytes to a port; what came back before the close (or a reset). */
+const RAW_CLIENT = `
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(bytes.fromhex(sys.argv[2]))
+got = b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b: break
+        got += b
+except ConnectionResetError:
+    pass
+print(got.hex())
+`;
+
+Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds half-open clients; the tunnel keeps working", async () => {
+  await requirements();
+  const lab = await Lab.open();
+  try {
+    const s = await setUp(lab);
+    const config = await configFor(s, false);
+    const wgcage = await spawnWgcage(lab, s.clientNs, [
+      "-v",
+      "--config",
+      config,
+      "--socks",
+      "17080",
+      "--",
+      "sleep",
+      "120",
+    ], false);
+    await waitForListen(s.clientNs, 17080, wgcage);
+    const raw = async (hex: string) =>
+      (await s.clientNs.run(["/usr/bin/python3", "-c", RAW_CLIENT, "17080", hex], {
+        allowFailure: true,
+      })).stdout.trim();
+    // SOCKS4: closed without a reply.
+    assert(await raw("04010050c0000201") === "", "a SOCKS4 greeting got an answer");
+    await waitForLog(wgcage, /not a SOCKS5 greeting/, "the malformed greeting");
+    // BIND: command not supported (07).
+    assert(
+      await raw("050100" + "05020001" + "0a630001" + "0050") === "0500" + "05070001000000000000",
+      "BIND was not refused with 07",
+    );
+    // A 255-byte name of '#': host unreachable (04), no lookup.
+    const huge = "23".repeat(255);
+    assert(
+      await raw("050100" + "050100" + "03ff" + huge + "0050") === "0500" + "05040001000000000000",
+      "a huge name was not refused",
+    );
+    // 300 clients that never speak: at most 256 wait, the rest are reset.
+    const flood = s.clientNs.spawn([
+      "/usr/bin/python3",
+      "-c",
+      "import socket,time\nss=[socket.create_connection(('127.0.0.1',17080)) for _ in range(300)]\nprint('open',flush=True)\ntime.sleep(30)",
+    ]);
+    await flood.waitForLine("open", 20_000);
+    await waitForLog(wgcage, /--socks 127\.0\.0\.1:17080: 256 at once already/, "the limit");
+    await flood.stop("SIGTERM", 5000);
+    // The proxy still serves once the flood is gone.
+    const socks = await curl(
+      s.clientNs,
+      "--socks5-hostname",
+      "127.0.0.1:17080",
+      "http://web.tunnel.test:8000/page.txt",
+    );
+    assert(socks.code === 0 && socks.stdout === PAGE, `curl after the flood: ${socks.stderr}`);
+    const status = await wgcage.stop("SIGTERM", 10_000);
+    assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("a port in use or malformed specs: one line, 125, before anything is made", async () => {
+  await requirements();
+  const lab = await Lab.open();
+  try {
+    const s = await setUp(lab);
+    const config = await configFor(s, false);
+    const taken = s.clientNs.spawn(["socat", "TCP-LISTEN:17080,bind=127.0.0.1", "-"]);
+    lab.defer(() => taken.stop("SIGTERM", 5000).then(() => {}, () => {}));
+    await waitForPort(s.clientNs, "127.0.0.1", 17080).catch(() => {});
+    const run = (...args: string[]) =>
+      s.clientNs.run(wgcageArgv(["--config", config, ...args, "--", "true"]), {
+        allowFailure: true,
+        timeoutMs: 60_000,
+      });
+    for (
+      const [args, pattern] of [
+        [
+          ["--socks", "127.0.0.1:17080"],
+          /Cannot listen on 127\.0\.0\.1:17080\/tcp for --socks: the port is in use/,
+        ],
+        [
+          ["-L", "17001:10.99.0.1"],
+          /-L '17001:10\.99\.0\.1' is not valid: give HOST_PORT:TUNNEL_HOST:PORT/,
+        ],
+        [["-L", "17001:bad_name!:80"], /is neither an IP address nor a host name/],
+        [["--http-proxy", "70000"], /port 70000 is out of range/],
+        [["-L", "17001:db.test:53/udp"], /a UDP forward needs an address, not a name/],
+      ] as const
+    ) {
+      const r = await run(...args);
+      assert(r.code === 125, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assert(lines.length === 1 && pattern.test(lines[0]), `${args.join(" ")}: ${r.stderr}`);
+    }
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("a live cage ('wgcage up NAME -d --socks …', no command) serves host programs while a joined command runs", async () => {
+  await requirements();
+  const lab = await Lab.open();
+  const name = cageName("px");
+  try {
+    const s = await setUp(lab);
+    const config = await configFor(s, false);
+    const wgcage = (args: string[]) =>
+      s.clientNs.run(wgcageArgv(args), { allowFailure: true, timeoutMs: 60_000 });
+    lab.defer(() => wgcage(["down", name]));
+    const up = await wgcage([
+      "up",
+      name,
+      "-d",
+      "--config",
+      config,
+      "--socks",
+      "17080",
+      "-L",
+      "17001:10.99.0.1:7001",
+    ]);
+    assert(up.code === 0, `up exited ${up.code}: ${up.stderr}`);
+    const joined = s.clientNs.spawn(
+      wgcageArgv(["exec", name, "--", "sh", "-c", "echo joined; sleep 30"]),
+    );
+    await joined.waitForLine("joined", 30_000);
+    const socks = await curl(
+      s.clientNs,
+      "--socks5-hostname",
+      "127.0.0.1:17080",
+      "http://web.tunnel.test:8000/page.txt",
+    );
+    assert(
+      socks.code === 0 && socks.stdout === PAGE,
+      `curl through the live cage: ${socks.stderr}`,
+    );
+    const bulk = await s.clientNs.run(
+      ["/usr/bin/python3", "-c", HALF_CLOSE_CLIENT, "127.0.0.1", "17001", "1"],
+      { allowFailure: true, timeoutMs: 60_000 },
+    );
+    assert(bulk.stdout.trim() === "same", `-L of the live cage: ${bulk.stdout} ${bulk.stderr}`);
+    await joined.stop("SIGTERM", 5000).catch(() => {});
+    const down = await wgcage(["down", name]);
+    assert(down.code === 0, `down exited ${down.code}: ${down.stderr}`);
+  } finally {
+    await lab.close();
+  }
+});
