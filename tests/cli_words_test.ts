@@ -325,3 +325,23 @@ Deno.test("a run warns, one line each: proxy variables passing in, --keep-socket
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("help says: CMD's own 125-127 and how to tell them from wgcage's, -p and the tunnel address, tcpdump rootless; README: npm i -g ./dist/…", async () => {
+  const help = async (topic: string) => (await wgcage(["help", topic])).stdout;
+  const expect = (text: string, words: string[]) => {
+    for (const w of words) if (!text.includes(w)) throw new Error(`missing '${w}' in:\n${text}`);
+  };
+  expect(await help("exit"), [
+    "CMD's own 125, 126 or 127 pass through",
+    "starts with 'wgcage: '",
+    '"starting the command"',
+  ]);
+  expect(await help("ports"), ["One bound to the\ncage's tunnel address alone", "127.0.0.1"]);
+  expect(await help("cage"), [
+    "-Z root fails too, at setgroups",
+    "sudo nsenter --net=/proc/PID/ns/net tcpdump -i wg0",
+    "env -u https_proxy wgcage",
+  ]);
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  expect(readme, ["npm i -g ./dist/wgcage-VERSION.tgz", "GitHub repository's shorthand"]);
+});

@@ -6,14 +6,13 @@
  * @module
  */
 
-const RUN_OPTIONS = "the run options of 'wgcage --help' (--config, --wg-*, --root, -p, …)";
-
 const HELP: Record<string, string> = {
   up: `Usage: wgcage up NAME [-d] [--rm-when-idle] [OPTIONS]
 
 Starts the live cage NAME (1-15 of A-Z a-z 0-9 _=+.-) and keeps it up for
-'wgcage exec NAME -- CMD'. OPTIONS are ${RUN_OPTIONS}; they come after NAME,
-and no command follows them.
+'wgcage exec NAME -- CMD'. OPTIONS are the run options of 'wgcage --help'
+(--config, --wg-*, --root, -p, …); they come after NAME, and no command
+follows them.
 
   -d, --detach      return once the first handshake completed; a keeper
                     process holds the cage

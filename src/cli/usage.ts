@@ -71,6 +71,10 @@ Cage:
   --hide-sockets              hide every host unix socket under /run, /tmp and
                               $XDG_RUNTIME_DIR, not only name services'
   --keep-socket PATH          let CMD reach the host socket PATH (repeatable)
+  --die-with-parent           end wgcage, and the cage with it, when the
+                              process that started wgcage ends (the npm
+                              package's wgcage does this unless
+                              WGCAGE_DIE_WITH_PARENT=0)
 
 Between host and cage (nothing by default; see 'wgcage help ports'):
   -p, --publish [HOST_ADDR:]HOST_PORT:CAGE_PORT[/tcp|/udp]
@@ -134,6 +138,13 @@ const EXIT_HELP = `wgcage exits with CMD's status, so it fits in scripts and CI:
   127       CMD was not found
   128+N     CMD was killed by signal N (e.g. 143 for SIGTERM)
 
+CMD's own 125, 126 or 127 pass through as they are (as with 'docker run' and
+'env'), so they look like wgcage's. To tell them apart: each of wgcage's
+(CMD that cannot be found or run included) comes with one line on stderr
+that starts with 'wgcage: ' and names the cause; CMD's own come with
+whatever CMD printed. With -v, wgcage also says "starting the command" just
+before CMD runs.
+
 Signals sent to wgcage (INT, TERM, HUP, QUIT, USR1, USR2, WINCH) are passed on
 to CMD while it runs. Before it runs, INT, TERM and HUP stop wgcage (130, 143,
 129) and USR1 is ignored. When CMD exits, everything it left running in the
@@ -183,6 +194,14 @@ sockets are out of reach already: they belong to the host's network namespace.)
                       be a socket, and cannot be a name service's or a live
                       cage's
 
+Capturing the tunnel's packets with tcpdump: under sudo (or as root) with
+--root, 'tcpdump -i wg0' works in the cage. Rootless it does not: tcpdump,
+started as uid 0 of the cage, switches to its own user 'tcpdump', whose id
+the cage does not map, and -Z root fails too, at setgroups, which a rootless
+user namespace refuses; without --root CMD has no CAP_NET_RAW. Capture from
+the host instead, into the cage's network namespace, with the pid of any
+process in it:  sudo nsenter --net=/proc/PID/ns/net tcpdump -i wg0
+
 A socket that a daemon creates after the cage started, outside those
 directories, is not covered. --keep-socket without --hide-sockets changes
 nothing, and wgcage warns.
@@ -220,6 +239,11 @@ const PORTS_HELP = `Nothing crosses between the host and the cage but the tunnel
 
       wgcage --host-service 5432 --config wg.conf -- \\
         psql -h host.wgcage.internal
+
+-p reaches the cage's loopback only: a server in the cage must listen on
+127.0.0.1 (or ::1), or on all addresses (0.0.0.0, ::). One bound to the
+cage's tunnel address alone (e.g. 10.0.0.2) is reached by the tunnel's peers
+but not by -p, whose connections come from the cage's loopback.
 
 Both work for a live cage too ('wgcage up NAME -p …'): for every command
 that joins it. A host port in use, a privileged host port without root and a
