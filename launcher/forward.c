@@ -23,6 +23,7 @@
 
 #include "forward_service.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,8 +46,21 @@
 #define FORWARDERS 8
 /* Rules per forwarder (-p and --host-service options). */
 #define RULES_MAX 64
-/* Open TCP connections per forwarder; more are reset at once. */
+/* Open TCP connections per forwarder, at most; more are reset at once. The
+ * open-file limit may allow fewer (conns_cap). */
 #define CONNS_MAX 1024
+/* Descriptors one relayed TCP connection holds: its two sockets, and a pipe
+ * (two ends) for each direction. */
+#define FDS_PER_CONN 6
+/* Descriptors kept for the rest of wgcage, beyond those open when the
+ * forwarder opens: the tunnel's UDP sockets (a second family when an
+ * endpoint moves), a live cage's control clients (one per joined command),
+ * netlink and /proc reads, the socket service's replies, UDP flows' sockets
+ * (one each) and the runtime's own. A run holds about 35 in all once up,
+ * Deno's included, nearly all of them open before the forwarder; 64 more
+ * leaves room for a live cage with dozens of joined commands, and the
+ * default soft limit of 1024 still holds ~150 connections. */
+#define FDS_RESERVED 64
 /* UDP flows per rule; datagrams from more clients are dropped. */
 #define FLOWS_MAX 256
 /* Datagrams a new flow holds while its socket is on the way. */
@@ -191,6 +206,7 @@ struct forwarder {
   int rule_count;
   struct conn *conns;
   int conn_count;
+  int conns_cap; /* conns_cap(): CONNS_MAX, or fewer under RLIMIT_NOFILE */
   struct conn *ready;
   /* Closed connections and flows: a later event of the same epoll batch may
    * still point at them, so they are freed once the batch is done. */
@@ -650,8 +666,10 @@ static void accept_all(struct forwarder *f, struct rule *r) {
       return;
     }
     stat_add(f, STAT_ACCEPTED, 1);
-    if (f->conn_count >= CONNS_MAX) {
-      emit(f, WGL_FWD_EV_LIMIT, r->id, 0, CONNS_MAX);
+    if (f->conn_count >= f->conns_cap) {
+      /* EMFILE: the open-file limit set the cap, not CONNS_MAX. */
+      emit(f, WGL_FWD_EV_LIMIT, r->id, f->conns_cap < CONNS_MAX ? EMFILE : 0,
+           (uint32_t)f->conns_cap);
       stat_add(f, STAT_TURNED_AWAY, 1);
       close_with_reset(fd);
       continue;
@@ -1325,6 +1343,32 @@ int32_t wgl_forward_bind(uint32_t proto, uint32_t family, const uint8_t *addr, u
   return fd;
 }
 
+/* How many connections fit under RLIMIT_NOFILE: the soft limit, less the
+ * descriptors open now and FDS_RESERVED, by FDS_PER_CONN; CONNS_MAX at most.
+ * Without it, a flood of clients would take every descriptor: accept4 and
+ * pipe2 would fail with EMFILE, and so would the tunnel's own next socket,
+ * and a listener left with a pending connection under edge-triggered epoll
+ * would never be woken again. */
+static int conns_cap(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return CONNS_MAX;
+  long open_now = 0;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir != NULL) {
+    while (readdir(dir) != NULL) open_now++;
+    (void)closedir(dir);
+    open_now -= 3; /* ".", ".." and the directory itself */
+  } else {
+    /* No /proc: the descriptors below the limit that are open. */
+    rlim_t end = rl.rlim_cur < 65536 ? rl.rlim_cur : 65536;
+    for (rlim_t fd = 0; fd < end; fd++) open_now += fcntl((int)fd, F_GETFD) >= 0;
+  }
+  long spare = (long)(rl.rlim_cur > (rlim_t)1 << 30 ? (rlim_t)1 << 30 : rl.rlim_cur) - open_now -
+               FDS_RESERVED;
+  long cap = spare > 0 ? spare / FDS_PER_CONN : 0;
+  return cap < CONNS_MAX ? (int)cap : CONNS_MAX;
+}
+
 int32_t wgl_forward_open(int32_t service_fd, uint32_t flags) {
   if (service_fd < 0) return -EINVAL;
   pthread_mutex_lock(&table_lock);
@@ -1360,6 +1404,7 @@ int32_t wgl_forward_open(int32_t service_fd, uint32_t flags) {
   f->rule_count = 0;
   f->conns = NULL;
   f->conn_count = 0;
+  f->conns_cap = conns_cap();
   f->ready = NULL;
   f->dead_conns = NULL;
   f->dead_flows = NULL;

@@ -423,7 +423,11 @@ export class Forwarder {
       case Event.Accept:
         return `${name}: cannot accept a connection (${describeErrno(errno)})`;
       case Event.Limit:
-        return `${name}: ${extra} at once already; a new one was turned away`;
+        // errno EMFILE (24): the open-file limit, not the fixed cap, set `extra`.
+        return errno === 24
+          ? `${name}: ${extra} at once already, as many as the open-file limit leaves room ` +
+            `for beside the tunnel (raise 'ulimit -n'); a new one was turned away`
+          : `${name}: ${extra} at once already; a new one was turned away`;
       case Event.TargetFailed:
         return `${name}: the tunnel address did not take the connection (${
           describeErrno(errno)
