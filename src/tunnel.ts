@@ -17,7 +17,7 @@ import { formatEndpoint, type ResolvedEndpoint } from "./config/endpoint.ts";
 import { isHostName, resolveEndpointAll } from "./config/resolve_endpoint.ts";
 import { Cage } from "./cage/mod.ts";
 import { wipeResidentPages } from "./launcher/wipe.ts";
-import { configureLinks } from "./netlink/configure.ts";
+import { configureLinks, fitToMtu } from "./netlink/configure.ts";
 import { cageEtcFiles } from "./dns/cage_etc.ts";
 import { type Clock, systemClock } from "./datapath/clock.ts";
 import { DataPath, sendControl } from "./datapath/loop.ts";
@@ -240,12 +240,14 @@ export class Tunnel {
       o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
       io = new LauncherPacketIo<Batch>(cage.tunFd, socket);
       o.log?.(`offloads: ${io.describeOffloads()}`);
-      configureLinks(cage.netlink(), {
+      const links = fitToMtu({
         tunName: o.tunName,
         mtu: config.iface.mtu,
         addresses: config.iface.addresses,
         routes: routesOf(config),
       });
+      if (links.warning !== undefined) o.warn(links.warning);
+      configureLinks(cage.netlink(), links.plan);
 
       o.log?.("links configured");
       // Before the go-ahead: the host services' sockets exist before the command.

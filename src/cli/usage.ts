@@ -106,7 +106,7 @@ const CONFIG_HELP =
   PrivateKey = <from 'wg genkey'>
   Address = 10.0.0.2/32, fd00::2/128    # several, comma-separated or repeated
   DNS = 10.0.0.1, corp.example           # servers and search domains
-  MTU = 1420                             # 576..9000; at least 1280 with IPv6
+  MTU = 1420                             # 576..9000; IPv6 needs 1280 (see below)
   ListenPort = 51820                     # optional
 
   [Peer]                                 # one or more
@@ -122,6 +122,9 @@ goes on. Endpoint names are resolved with the host's resolver (/etc/hosts too).
 DNS servers go into the cage's resolv.conf with 'options timeout:2 attempts:2',
 so a server that never answers fails a lookup in about 4 s (glibc's default
 is 10 s a query); one outside every AllowedIPs gets a warning (no route).
+An MTU below 1280 carries no IPv6 (the kernel takes it off the link): an IPv6
+Address is refused, and IPv6 AllowedIPs (the default ::/0 too) get no route in
+the cage, with one warning, so IPv4 still works.
 
 Flags override the file (defaults < file < flags): --wg-private-key-file,
 --wg-address, --wg-dns, --mtu and --listen-port replace the [Interface]

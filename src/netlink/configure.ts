@@ -24,6 +24,37 @@ export interface LinkPlan {
   readonly routes: readonly Cidr[];
 }
 
+/** The smallest MTU IPv6 allows (RFC 8200, 5); the kernel takes IPv6 off a smaller link. */
+export const IPV6_MIN_MTU = 1280;
+
+/**
+ * The plan as the link can carry it: below 1280 bytes the kernel removes
+ * IPv6 from the link (its routes then fail with ENODEV), so the IPv6
+ * addresses and routes are left out, with one warning line naming what was
+ * dropped. wg-quick would fail there; the default AllowedIPs include ::/0, so
+ * a small MTU chosen for IPv4 alone would otherwise stop every run. (The
+ * config refuses an IPv6 *address* with such an MTU already: one that names
+ * IPv6 explicitly wants it.)
+ */
+export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
+  if (plan.mtu >= IPV6_MIN_MTU) return { plan };
+  const v6 = (c: Cidr) => c.family === 6;
+  const dropped = [...plan.addresses.filter(v6), ...plan.routes.filter(v6)];
+  if (dropped.length === 0) return { plan };
+  const shown = dropped.slice(0, 3).map(formatCidr).join(", ") +
+    (dropped.length > 3 ? ` and ${dropped.length - 3} more` : "");
+  return {
+    plan: {
+      ...plan,
+      addresses: plan.addresses.filter((c) => !v6(c)),
+      routes: plan.routes.filter((c) => !v6(c)),
+    },
+    warning: `wgcage: MTU ${plan.mtu} is below ${IPV6_MIN_MTU}, the minimum for IPv6, so the ` +
+      `cage has no IPv6 (${shown} left out); raise MTU to ${IPV6_MIN_MTU} or more for IPv6, or ` +
+      "take the IPv6 prefixes out of AllowedIPs",
+  };
+}
+
 /**
  * Configures the links of the namespace that `nl`'s socket lives in, in this
  * order: look up `lo` and the TUN, bring `lo` up, set the TUN's MTU and bring

@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { parseCidr } from "../config/cidr.ts";
-import { configureLinks, type LinkPlan } from "./configure.ts";
+import { configureLinks, fitToMtu, type LinkPlan } from "./configure.ts";
 import {
   decodeAttributes,
   type NetlinkMessage,
@@ -192,4 +192,23 @@ Deno.test("configureLinks fails on a route another link already has", () => {
     message:
       "Cannot add route 10.97.0.0/16 via wg0: File exists (EEXIST); another route for this prefix is already in the main table",
   });
+});
+
+Deno.test("fitToMtu: below 1280 the IPv6 routes and addresses are left out, with one warning", () => {
+  const plan: LinkPlan = {
+    tunName: "wg0",
+    mtu: 1200,
+    addresses: [parseCidr("10.0.0.2/32")],
+    routes: [parseCidr("0.0.0.0/0"), parseCidr("::/0")],
+  };
+  const fit = fitToMtu(plan);
+  deepStrictEqual(fit.plan, { ...plan, routes: [parseCidr("0.0.0.0/0")] });
+  strictEqual(
+    fit.warning,
+    "wgcage: MTU 1200 is below 1280, the minimum for IPv6, so the cage has no IPv6 (::/0 left out); raise MTU to 1280 or more for IPv6, or take the IPv6 prefixes out of AllowedIPs",
+  );
+  // At 1280, or with no IPv6 at all, the plan is unchanged and nothing is said.
+  deepStrictEqual(fitToMtu({ ...plan, mtu: 1280 }), { plan: { ...plan, mtu: 1280 } });
+  const v4 = { ...plan, routes: [parseCidr("0.0.0.0/0")] };
+  deepStrictEqual(fitToMtu(v4), { plan: v4 });
 });
