@@ -106,7 +106,7 @@ const CONFIG_HELP =
   PrivateKey = <from 'wg genkey'>
   Address = 10.0.0.2/32, fd00::2/128    # several, comma-separated or repeated
   DNS = 10.0.0.1, corp.example           # servers and search domains
-  MTU = 1420                             # 576..9000; IPv6 needs 1280 (see below)
+  MTU = 1420                             # 576..9000; IPv6 needs 1280+
   ListenPort = 51820                     # optional
 
   [Peer]                                 # one or more
