@@ -368,7 +368,7 @@ Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds
   }
 });
 
-Deno.test("a port in use or malformed specs: one line, 125, before anything is made", async () => {
+Deno.test("a port in use or malformed specs: one line, 125, before anything is made; beyond loopback: a warning", async () => {
   await requirements();
   const lab = await Lab.open();
   try {
@@ -402,6 +402,14 @@ Deno.test("a port in use or malformed specs: one line, 125, before anything is m
       const lines = r.stderr.trim().split("\n");
       assert(lines.length === 1 && pattern.test(lines[0]), `${args.join(" ")}: ${r.stderr}`);
     }
+    // Beyond loopback: it runs, with a warning naming who can use the tunnel.
+    const open = await run("--socks", "0.0.0.0:17090");
+    assert(open.code === 0, `--socks 0.0.0.0: exit ${open.code}: ${open.stderr}`);
+    assert(
+      /warning: --socks listens on 0\.0\.0\.0:17090, beyond loopback: anyone who can reach 0\.0\.0\.0:17090 can use your tunnel/
+        .test(open.stderr),
+      `no warning: ${open.stderr}`,
+    );
   } finally {
     await lab.close();
   }

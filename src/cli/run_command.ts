@@ -68,7 +68,7 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hostname: options.hostname,
     log,
     warn: stderrLine,
-    forwards: forwardPlanOf(options, config),
+    forwards: forwardPlanOf(options, config, stderrLine),
   });
   const opened = await Promise.race([opening, interruption.status]).catch((e) => {
     interruption.remove();

@@ -11,7 +11,15 @@ import { readHostResolvConf } from "../dns/read_host_resolv_conf.ts";
 import { resolvConfServers } from "./cage_resolver.ts";
 import type { ForwardPlan } from "./forwarder.ts";
 import type { SocksCredentials } from "./socks.ts";
-import type { HostServiceSpec, ListenSpec, LocalForwardSpec, PublishSpec } from "./spec.ts";
+import {
+  formatHostAddress,
+  formatLocalForward,
+  type HostServiceSpec,
+  isLoopback,
+  type ListenSpec,
+  type LocalForwardSpec,
+  type PublishSpec,
+} from "./spec.ts";
 
 /** The options that ask for relaying (the CLI's RunOptions has them). */
 export interface ForwardOptions {
@@ -32,11 +40,46 @@ export function cageDnsServers(config: TunnelConfig): IpAddress[] {
   return resolvConfServers(readHostResolvConf() ?? "");
 }
 
-/** The plan, or undefined when nothing crosses. */
-export function forwardPlanOf(o: ForwardOptions, config: TunnelConfig): ForwardPlan | undefined {
+/**
+ * A warning for each -L or proxy listening beyond loopback: whoever reaches
+ * that address can use the tunnel as the user who runs wgcage.
+ */
+export function openListenerWarnings(o: ForwardOptions): string[] {
+  const out: string[] = [];
+  for (const l of o.localForwards ?? []) {
+    if (!isLoopback(l.hostAddress)) {
+      out.push(
+        `wgcage: warning: -L ${formatLocalForward(l)} listens beyond loopback: anyone who can ` +
+          `reach ${formatHostAddress(l.hostAddress)}:${l.hostPort} reaches ${
+            l.target.kind === "name" ? l.target.name : formatHostAddress(l.target.address)
+          }:${l.targetPort} through your tunnel; use 127.0.0.1 unless that is meant`,
+      );
+    }
+  }
+  for (const [option, spec] of [["--socks", o.socks], ["--http-proxy", o.httpProxy]] as const) {
+    if (spec && !isLoopback(spec.hostAddress)) {
+      const where = `${formatHostAddress(spec.hostAddress)}:${spec.hostPort}`;
+      out.push(
+        `wgcage: warning: ${option} listens on ${where}, beyond loopback: anyone who can reach ` +
+          `${where} can use your tunnel, to every address it routes${
+            option === "--socks" && o.socksCredentials ? " (with the --socks-auth login)" : ""
+          }; use 127.0.0.1 unless that is meant`,
+      );
+    }
+  }
+  return out;
+}
+
+/** The plan, or undefined when nothing crosses; warns about open listeners. */
+export function forwardPlanOf(
+  o: ForwardOptions,
+  config: TunnelConfig,
+  warn: (line: string) => void = () => {},
+): ForwardPlan | undefined {
   if (!o.publish && !o.hostServices && !o.localForwards && !o.socks && !o.httpProxy) {
     return undefined;
   }
+  for (const w of openListenerWarnings(o)) warn(w);
   const steersNames = o.socks !== undefined || o.httpProxy !== undefined ||
     (o.localForwards ?? []).some((l) => l.target.kind === "name");
   return {

@@ -137,7 +137,7 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       log,
       warn: say,
       hold: true,
-      forwards: forwardPlanOf(o.run, config),
+      forwards: forwardPlanOf(o.run, config, say),
     });
     const opened = await Promise.race([opening, interruption.status]);
     if (typeof opened === "number") {
