@@ -21,6 +21,7 @@ import {
 } from "../launcher/errno.ts";
 import { CageError, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_REFUSED } from "./error.ts";
 import { type CageMode, Stage } from "./stage.ts";
+import { missingInterpreter } from "./interpreter.ts";
 
 /**
  * The errno text for a message; ENOSPC at the namespace stages means a
@@ -96,6 +97,21 @@ export function quote(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
 
+/** A script that cannot run because its `#!` interpreter is missing (127). */
+export function missingInterpreterError(
+  command: string,
+  interpreter: string,
+  detail: { stage?: number; errno?: number } = {},
+): CageError {
+  return new CageError(
+    `wgcage: Cannot run ${quote(command)}: its interpreter ${
+      quote(interpreter)
+    } (from its #! line) is not found; install it or fix the #! line`,
+    EXIT_NOT_FOUND,
+    detail,
+  );
+}
+
 /**
  * The error for a launcher failure at `stage` with `errno`. Exec failures
  * become 127 (not found) or 126 (not executable); everything else is a
@@ -114,6 +130,11 @@ export function cageFailure(
 
   if (stage === Stage.Exec) {
     const name = quote(ctx.command);
+    // ENOENT for a script that is there: its interpreter is not.
+    const interpreter = errno === ENOENT && ctx.command.includes("/")
+      ? missingInterpreter(ctx.command)
+      : undefined;
+    if (interpreter !== undefined) return missingInterpreterError(ctx.command, interpreter, detail);
     if (errno === ENOENT || errno === ENOTDIR || errno === ELOOP) {
       return new CageError(`wgcage: Cannot run ${name}: command not found`, EXIT_NOT_FOUND, detail);
     }

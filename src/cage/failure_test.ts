@@ -16,6 +16,31 @@ function check(err: CageError, exitCode: number, message: string | RegExp): void
   else nodeAssert.match(err.message, message);
 }
 
+Deno.test("cageFailure: ENOENT from exec of a script that is there names its missing #! interpreter", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "wgc-failure-" });
+  try {
+    const script = `${dir}/run.sh`;
+    Deno.writeTextFileSync(script, "#!/nonexistent/bash -e\ntrue\n", { mode: 0o755 });
+    const err = cageFailure(Stage.Exec, ENOENT, { ...CTX, command: script }, OPEN);
+    check(
+      err,
+      127,
+      `wgcage: Cannot run '${script}': its interpreter '/nonexistent/bash' (from its #! line) is not found; install it or fix the #! line`,
+    );
+    nodeAssert.equal(err.stage, Stage.Exec);
+    nodeAssert.equal(err.errno, ENOENT);
+    // A script whose interpreter is there: not found for another reason.
+    Deno.writeTextFileSync(script, "#!/bin/sh\ntrue\n");
+    check(
+      cageFailure(Stage.Exec, ENOENT, { ...CTX, command: script }, OPEN),
+      127,
+      `wgcage: Cannot run '${script}': command not found`,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("cageFailure: a command not found is 127, not executable 126", () => {
   check(
     cageFailure(Stage.Exec, ENOENT, CTX, OPEN),

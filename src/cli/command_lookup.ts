@@ -12,7 +12,8 @@
  */
 
 import { CageError, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND } from "../cage/mod.ts";
-import { quote } from "../cage/failure.ts";
+import { missingInterpreterError, quote } from "../cage/failure.ts";
+import { missingInterpreter } from "../cage/interpreter.ts";
 import { closestMatch } from "../config/did_you_mean.ts";
 import { SUBCOMMAND_NAMES as SUBCOMMANDS } from "./args.ts";
 
@@ -25,28 +26,6 @@ function kindOf(path: string): Found {
   } catch {
     return undefined;
   }
-}
-
-/**
- * The interpreter a script's `#!` line names, when that interpreter does not
- * exist; undefined for anything else (a binary, an unreadable file, a present
- * interpreter). Reads the first 256 bytes, as much as the kernel looks at.
- */
-export function missingInterpreter(path: string): string | undefined {
-  let head: Uint8Array;
-  try {
-    using file = Deno.openSync(path, { read: true });
-    head = new Uint8Array(256);
-    const n = file.readSync(head) ?? 0;
-    head = head.subarray(0, n);
-  } catch {
-    return undefined;
-  }
-  if (head[0] !== 0x23 || head[1] !== 0x21) return undefined; // "#!"
-  const line = new TextDecoder().decode(head.subarray(2)).split("\n")[0];
-  const interpreter = line.trim().split(/[ \t]/)[0];
-  if (interpreter === "" || kindOf(interpreter) === "file") return undefined;
-  return interpreter;
 }
 
 /** The hint for a missing command that is one of wgcage's subcommands, or close to one. */
@@ -89,12 +68,7 @@ export function assertCommandExists(command: string, path = Deno.env.get("PATH")
   if (file !== undefined) {
     const interpreter = missingInterpreter(file);
     if (interpreter === undefined) return;
-    throw new CageError(
-      `wgcage: Cannot run ${quote(command)}: its interpreter ${
-        quote(interpreter)
-      } (from its #! line) is not found; install it or fix the #! line`,
-      EXIT_NOT_FOUND,
-    );
+    throw missingInterpreterError(command, interpreter);
   }
   if (directory) {
     throw new CageError(
