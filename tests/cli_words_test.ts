@@ -6,8 +6,11 @@
  * @module
  */
 
-import { NOBODY, wgcageArgv, wgQuick } from "./e2e/wgcage.ts";
+import { loopbackPeer, NOBODY, wgcageArgv, wgQuick } from "./e2e/wgcage.ts";
 import { generateKeyPair } from "./harness/keys.ts";
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { run } from "./harness/process.ts";
+import { cageName } from "./harness/names.ts";
 
 interface Result {
   code: number;
@@ -344,4 +347,52 @@ Deno.test("help says: CMD's own 125-127 and how to tell them from wgcage's, -p a
   ]);
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   expect(readme, ["npm i -g ./dist/wgcage-VERSION.tgz", "GitHub repository's shorthand"]);
+});
+
+Deno.test("a live cage: 'up' warns about --no-userns and --keep-socket once, 'exec' about proxy variables", async () => {
+  requireRoot("The live cage warnings test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const ns = await lab.namespace("words");
+    const { config } = await loopbackPeer(lab, ns);
+    const dir = await Deno.makeTempDir({ prefix: "wgc-words-" });
+    lab.defer(() => Deno.remove(dir, { recursive: true }));
+    const socket = Deno.listen({ transport: "unix", path: `${dir}/kept.sock` });
+    lab.defer(() => socket.close());
+    const name = cageName("cw");
+    const up = await run(
+      wgcageArgv([
+        "up",
+        name,
+        "--config",
+        config,
+        "--wg-dns",
+        "10.99.0.1",
+        "--no-userns",
+        "--keep-socket",
+        `${dir}/kept.sock`,
+        "-d",
+      ]),
+      { ns: ns.name, allowFailure: true, timeoutMs: 60_000 },
+    );
+    lab.defer(() => run(wgcageArgv(["down", name]), { allowFailure: true }));
+    const lines = up.stderr.trimEnd().split("\n");
+    if (
+      up.code !== 0 || lines.length !== 2 ||
+      !lines[0].startsWith("wgcage: Warning: --no-userns: NO BOUNDARY") ||
+      !lines[1].startsWith("wgcage: Warning: --keep-socket changes nothing without --hide-sockets")
+    ) throw new Error(`up: ${up.code}:\n${up.stderr}`);
+    const joined = await run(
+      ["env", "ALL_PROXY=socks5://10.99.0.1:1080", ...wgcageArgv(["exec", name, "--", "true"])],
+      { ns: ns.name, allowFailure: true },
+    );
+    if (
+      joined.code !== 0 ||
+      joined.stderr.trimEnd() !==
+        "wgcage: Warning: ALL_PROXY passes into the cage: CMD's web traffic goes to that proxy (a proxy on the host's loopback is out of reach); to leave it out, run: env -u ALL_PROXY wgcage …"
+    ) throw new Error(`exec: ${joined.code}:\n${joined.stderr}`);
+  } finally {
+    await lab.close();
+  }
 });
