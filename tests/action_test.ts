@@ -9,11 +9,14 @@
  *   PATH, and `run` executes in a real cage (wgcage from source) with a
  *   tunnel to wireguard-go, without the config in its environment; a second
  *   setup takes the cached binary without downloading;
- * - as uid 65534 where user namespaces are refused (a failing `unshare` on
- *   PATH): sudo mode, whose `wgcage` goes through sudo with PATH and the
- *   environment.
+ * - as a throwaway user with passwordless sudo where user namespaces are
+ *   refused (a failing `unshare` on PATH): sudo mode, whose `wgcage` goes
+ *   through the real sudo with PATH and the environment, to a binary and a
+ *   wrapper that root owns, downloaded and verified by every setup, which
+ *   the user (the caged command's) cannot replace.
  *
- * Needs root (namespaces, uid 65534) and wireguard-go.
+ * Needs root (namespaces, useradd, a sudoers.d entry removed afterwards),
+ * sudo and wireguard-go.
  *
  * @module
  */
@@ -22,6 +25,7 @@ import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { run, type RunResult } from "./harness/process.ts";
 import { loopbackPeer, MAIN } from "./e2e/wgcage.ts";
 import { writeSums } from "../tools/release.ts";
+import { makeTestUser } from "./cage/test_user.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const ASSET = `wgcage-${Deno.build.arch}-linux`;
@@ -230,46 +234,94 @@ Deno.test({
   },
 });
 
-Deno.test("the action uses sudo mode where this user cannot make user namespaces, passing PATH on", async () => {
-  requireRoot("The action test (it runs the steps as uid 65534)");
-  const release = await serveRelease('#!/bin/sh\necho "wgcage $* as $(id -u)"\n');
-  const job = await Job.open(65534);
+Deno.test("sudo mode: where this user cannot make user namespaces, wgcage runs through sudo from a root-owned directory the caged command cannot write, with PATH passed on", async () => {
+  requireRoot("The action test (it runs the steps as a throwaway user with sudo)");
+  await requireTool("sudo", "sudo");
+  const user = await makeTestUser();
+  const sudoers = `/etc/sudoers.d/${user.name}`;
+  const release = await serveRelease('#!/bin/sh\necho "wgcage $* as $(id -u) PATH=$PATH"\n');
+  const job = await Job.open(user.uid);
   const fakes = await Deno.makeTempDir({ prefix: "wgc-action-fakes-" });
+  const system = await Deno.makeTempDir({ prefix: "wgc-action-system-" });
   try {
+    await Deno.writeTextFile(sudoers, `${user.name} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+    await Deno.chmod(sudoers, 0o440);
     await Deno.chmod(fakes, 0o755);
-    // user namespaces refused, as under ubuntu-24.04's AppArmor; sudo shows what it was asked.
+    await Deno.chmod(system, 0o755);
+    // User namespaces refused, as under ubuntu-24.04's AppArmor.
     await Deno.writeTextFile(`${fakes}/unshare`, "#!/bin/sh\nexit 1\n");
-    await Deno.writeTextFile(
-      `${fakes}/sudo`,
-      '#!/bin/sh\necho "sudo $*"\n[ "$1" = -E ] && shift\nexec "$@"\n',
-    );
-    for (const f of ["unshare", "sudo"]) await Deno.chmod(`${fakes}/${f}`, 0o755);
-    const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
-    const basePath = `${fakes}:/usr/local/bin:/usr/bin:/bin`;
+    await Deno.chmod(`${fakes}/unshare`, 0o755);
+    const asUser = ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups"];
+    const basePath = `${fakes}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`;
 
     const prepared = await job.step("prepare", { INPUT_VERSION: "0.1.0" }, {
-      prefix: asNobody,
+      prefix: asUser,
       basePath,
     });
     assert(prepared.code === 0, `prepare: ${prepared.stderr}`);
     assert(job.outputs.version === "v0.1.0", job.outputs.version);
-    const setup = await job.step("setup", {
+    const setupEnv = {
       WGCAGE_VERSION: job.outputs.version,
       WGCAGE_DIR: job.outputs.dir,
       WGCAGE_DOWNLOAD_URL: release.url,
-    }, { prefix: asNobody, basePath });
+      WGCAGE_ACTION_SYSTEM_DIR: system,
+    };
+    const setup = await job.step("setup", setupEnv, { prefix: asUser, basePath });
     assert(setup.code === 0, `setup: ${setup.stderr}`);
     assert(job.outputs.sudo === "true", `sudo ${job.outputs.sudo}`);
     assert(/^wgcage action: sudo mode, because /m.test(setup.stdout), setup.stdout);
+    assert(/^wgcage install: installed .*sha256 verified/m.test(setup.stdout), setup.stdout);
+    const bin = job.outputs.bin;
+    assert(bin === `${system}/v0.1.0/bin` && job.path[0] === bin, `bin ${bin}, PATH ${job.path}`);
 
-    const path = `${job.outputs.bin}:${basePath}`;
-    const r = await run([...asNobody, "env", "-i", `PATH=${path}`, "wgcage", "demo"]);
-    const [sudoLine, wgcageLine] = r.stdout.trim().split("\n");
-    assert(sudoLine === `sudo -E env PATH=${path} ${job.outputs.dir}/wgcage demo`, sudoLine);
-    assert(wgcageLine === "wgcage demo as 65534", wgcageLine);
+    // Root owns the binary, the wrapper and their directories; the user can change none.
+    const binary = `${system}/v0.1.0/wgcage`;
+    for (const path of [binary, `${bin}/wgcage`, bin, `${system}/v0.1.0`]) {
+      const st = await Deno.stat(path);
+      assert(
+        st.uid === 0 && st.gid === 0 && (st.mode! & 0o7777) === 0o755,
+        `${path}: ${st.uid} ${st.mode}`,
+      );
+    }
+    const poison = "#!/bin/sh\necho poisoned\n";
+    for (const path of [binary, `${bin}/wgcage`]) {
+      const w = await run([
+        ...asUser,
+        "sh",
+        "-c",
+        `printf '${poison}' > "$0" || rm -f "$0" || mv "$0" "$0.x"`,
+        path,
+      ], {
+        allowFailure: true,
+      });
+      assert(w.code !== 0, `the user changed ${path}`);
+    }
+    // What the user can write, the tool cache, is never what sudo runs.
+    await run([
+      ...asUser,
+      "sh",
+      "-c",
+      `mkdir -p "$0" && printf '${poison}' > "$0/wgcage" && chmod 755 "$0/wgcage"`,
+      job.outputs.dir,
+    ]);
+
+    const path = `${bin}:${basePath}`;
+    const r = await run([...asUser, "env", "-i", `PATH=${path}`, "wgcage", "demo"]);
+    assert(r.stdout.trim() === `wgcage demo as 0 PATH=${path}`, r.stdout);
+
+    // A later setup downloads and verifies again rather than take the cache's copy.
+    const before = release.downloads.length;
+    const again = await job.step("setup", setupEnv, { prefix: asUser, basePath });
+    assert(again.code === 0, `setup: ${again.stderr}`);
+    assert(release.downloads.length > before, "sudo mode took the binary from the tool cache");
+    const r2 = await run([...asUser, "env", "-i", `PATH=${path}`, "wgcage", "demo"]);
+    assert(r2.stdout.trim() === `wgcage demo as 0 PATH=${path}`, r2.stdout);
   } finally {
+    await Deno.remove(sudoers).catch(() => {});
+    await Deno.remove(system, { recursive: true });
     await Deno.remove(fakes, { recursive: true });
     await job.close();
     await release.close();
+    await user.remove();
   }
 });
