@@ -2,37 +2,60 @@
  * join.c — a command into a live cage. See join.h.
  *
  * The caller (Deno) is multi-threaded, and setns into a user namespace needs
- * a single-threaded process, so the work happens in a child cloned with fork
- * semantics (the raw clone of cage.c, for the same reasons). Before the clone
- * the parent opens the cage's namespaces and formats the init's argv; the
- * child only blocks signals, joins, changes directory and execs the init, all
- * async-signal-safe. Nothing of wgcage's memory enters the cage: the exec
- * replaces it before the command exists.
+ * a single-threaded process, so the work happens in children cloned with
+ * fork semantics (the raw clone of cage.c, for the same reasons). Before the
+ * clone the parent checks the namespace fds the keeper sent and formats the
+ * init's argv; the children only make async-signal-safe calls. Nothing of
+ * wgcage's memory enters the cage: the exec replaces it before the command
+ * exists.
  *
- *   parent                                   child
- *   open /proc/PID/ns/{user,mnt,net,uts,pid}
- *   socketpair(SEQPACKET, CLOEXEC)
- *   clone(SIGCHLD) ───────────────────────▶  block forwarded signals, reset the rest
- *                                            PR_SET_PDEATHSIG(SIGKILL)
- *                                            setns user (when not ours), mnt, net,
- *                                              uts, pid; chdir (or /)
- *                                            execveat(init memfd, JOIN flag)
- *   wgl_cage_await_exec: EOF or {stage, errno}
+ * The command's leftovers must end with it, as a run's end with its cage's
+ * PID namespace: a daemon it started must not keep the user's terminal once
+ * `wgcage exec` returned. So the joined init is PID 1 of a PID namespace of
+ * its own, a child of the cage's; when the init exits, the kernel kills
+ * everything left in it. That takes three processes, because the kernel
+ * makes a new PID namespace only for a process whose own PID namespace is
+ * the one its children go to (copy_pid_ns), and after setns the joining
+ * child's children go to the cage's while it stays in the caller's:
+ *
+ *   wgcage: socketpair, clone(SIGCHLD) -> J
+ *   J (joins): signals, PDEATHSIG; no_new_privs and the terminal filter;
+ *       setns user (when not ours), mnt, net, uts, pid; chdir (or /);
+ *       clone(CLONE_PARENT) -> K; sends {BETWEEN, K's pid}; exits
+ *   K (in the cage's PID namespace):
+ *       clone(CLONE_PARENT | CLONE_NEWPID | CLONE_PIDFD) -> L;
+ *       sends {INIT} with L's pidfd; exits
+ *   L (PID 1 of its own PID namespace): PDEATHSIG; a mount namespace of
+ *       its own with its /proc; (sudo) the user's ids; execveat(init, JOIN)
+ *   wgcage, wgl_join_await: reaps J and K; L's pid from the pidfd (L is
+ *       wgcage's child, not reaped, so the pid is L's); then EOF or
+ *       {stage, errno}
+ *
+ * CLONE_PARENT makes K and L children of wgcage, which waits for L and
+ * signals it as it does a cage's init. L mounts a /proc of its PID namespace
+ * in a mount namespace of its own (a copy of the cage's, as crun mounts /proc
+ * for a new PID namespace): with the cage's /proc, $$ of the command would
+ * name another process there.
  */
 #include "join.h"
 
 #include "cage.h"
 #include "identity.h"
+#include "init/terminal_filter.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/nsfs.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,6 +63,10 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
 
 extern char **environ;
 
@@ -51,13 +78,13 @@ enum join_mode { JOIN_USERNS = 0, JOIN_ROOT = 1, JOIN_SUDO = 2 };
 static const int join_forwarded[] = {WGL_FORWARDED_SIGNALS};
 #define JOIN_FORWARDED_COUNT (sizeof join_forwarded / sizeof join_forwarded[0])
 
-static const char *const ns_names[NS_COUNT] = {"user", "mnt", "net", "uts", "pid"};
 static const int ns_types[NS_COUNT] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWUTS,
                                        CLONE_NEWPID};
 
 struct join_plan {
-  int ns_fds[NS_COUNT]; /* -1: not joined (the user namespace when it is ours) */
-  int sync_fd;          /* the child's end */
+  int ns_fds[NS_COUNT]; /* the caller's; -1: not joined (the user namespace when it is ours) */
+  int sync_fd;          /* the children's end */
+  int parent_sync_fd;   /* wgcage's end, which the children close */
   int init_fd;
   const char *cwd;
   char **init_argv;
@@ -89,6 +116,80 @@ static void join_report(int sync_fd, uint32_t stage, int err) {
   (void)send(sync_fd, msg, sizeof msg, MSG_NOSIGNAL);
 }
 
+static _Noreturn void join_fail_child(int sync_fd, uint32_t stage, int err) {
+  join_report(sync_fd, stage, err);
+  _exit(EXIT_SETUP_FAILED);
+}
+
+/* Raw clone with fork semantics (no new stack); `pidfd` for CLONE_PIDFD. */
+static long join_clone(unsigned long flags, int *pidfd) {
+#if defined(__s390__) || defined(__CRIS__)
+  return syscall(SYS_clone, 0L, flags, pidfd, 0L, 0L);
+#else
+  return syscall(SYS_clone, flags, 0L, pidfd, 0L, 0L);
+#endif
+}
+
+/* L: PID 1 of the command's own PID namespace. */
+static _Noreturn void join_leader(const struct join_plan *p) {
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* wgcage died before the prctl: its end of the sync socket is gone (only
+   * wgcage holds it; J closed the copy all three inherited). */
+  struct pollfd hup = {.fd = p->sync_fd, .events = 0};
+  if (poll(&hup, 1, 0) != 0) _exit(EXIT_SETUP_FAILED);
+  if (unshare(CLONE_NEWNS) != 0) join_fail_child(p->sync_fd, WGL_STAGE_JOIN_PROC, errno);
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+    join_fail_child(p->sync_fd, WGL_STAGE_JOIN_PROC, errno);
+  }
+  if (p->mode == JOIN_SUDO) {
+    /* Through sudo, nothing of the cage is host root: the init runs as the
+     * sudo user, as a new cage's does (cage.c). Raw syscalls: glibc's
+     * wrappers would signal threads this child does not have. */
+    if (syscall(SYS_setgroups, (size_t)p->group_count, p->groups) != 0 ||
+        syscall(SYS_setresgid, p->gid, p->gid, p->gid) != 0 ||
+        syscall(SYS_setresuid, p->uid, p->uid, p->uid) != 0) {
+      join_fail_child(p->sync_fd, WGL_STAGE_CREDS, errno);
+    }
+    /* New credentials clear the death signal. */
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (poll(&hup, 1, 0) != 0) _exit(EXIT_SETUP_FAILED);
+  }
+  if (fcntl(p->sync_fd, F_SETFD, 0) != 0) join_fail_child(p->sync_fd, WGL_STAGE_INIT_EXEC, errno);
+  syscall(SYS_execveat, p->init_fd, "", p->init_argv, p->envp, AT_EMPTY_PATH);
+  join_fail_child(p->sync_fd, WGL_STAGE_INIT_EXEC, errno);
+}
+
+/* K: in the cage's PID namespace, so it may make one below it. */
+static _Noreturn void join_between(const struct join_plan *p) {
+  int pidfd = -1;
+  long pid = join_clone(CLONE_PARENT | CLONE_NEWPID | CLONE_PIDFD, &pidfd);
+  if (pid == 0) join_leader(p);
+  if (pid < 0) join_fail_child(p->sync_fd, WGL_STAGE_CLONE, errno);
+  uint32_t msg[2] = {WGL_JOIN_MSG_INIT, 0};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct iovec iov = {.iov_base = msg, .iov_len = sizeof msg};
+  struct msghdr m = {.msg_iov = &iov,
+                     .msg_iovlen = 1,
+                     .msg_control = control.buf,
+                     .msg_controllen = sizeof control.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &pidfd, sizeof pidfd);
+  if (sendmsg(p->sync_fd, &m, MSG_NOSIGNAL) != (ssize_t)sizeof msg) {
+    /* wgcage cannot learn of L: L must not run unseen. */
+    (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    _exit(EXIT_SETUP_FAILED);
+  }
+  _exit(0);
+}
+
+/* J: joins the cage. */
 static _Noreturn void join_child(const struct join_plan *p) {
   sigset_t all;
   sigfillset(&all);
@@ -106,37 +207,38 @@ static _Noreturn void join_child(const struct join_plan *p) {
   for (size_t i = 0; i < JOIN_FORWARDED_COUNT; i++) sigaddset(&forwarded, join_forwarded[i]);
   sigaddset(&forwarded, WGL_SIG_RESUME);
   (void)sigprocmask(SIG_SETMASK, &forwarded, NULL);
+  (void)close(p->parent_sync_fd);
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() != p->parent) _exit(EXIT_SETUP_FAILED); /* the parent died before the prctl */
 
+  /* Before anything of the cage's: its mount namespace is the command's to
+   * change (as root of the cage), so what runs there runs confined. */
+  int rc = terminal_filter_install();
+  if (rc < 0) join_fail_child(p->sync_fd, WGL_STAGE_CONFINE, -rc);
   for (int i = 0; i < NS_COUNT; i++) {
     if (p->ns_fds[i] < 0) continue;
     if (syscall(SYS_setns, p->ns_fds[i], ns_types[i]) != 0) {
-      join_report(p->sync_fd, WGL_STAGE_JOIN_SETNS, errno);
-      _exit(EXIT_SETUP_FAILED);
+      join_fail_child(p->sync_fd, WGL_STAGE_JOIN_SETNS, errno);
     }
-    (void)close(p->ns_fds[i]);
   }
   /* setns into a mount namespace moves to its root; the caller's directory
    * is the same path on the shared file system, unless the cage covers it. */
   if (chdir(p->cwd) != 0) (void)chdir("/");
-  if (fcntl(p->sync_fd, F_SETFD, 0) != 0) {
-    join_report(p->sync_fd, WGL_STAGE_INIT_EXEC, errno);
-    _exit(EXIT_SETUP_FAILED);
-  }
-  syscall(SYS_execveat, p->init_fd, "", p->init_argv, p->envp, AT_EMPTY_PATH);
-  join_report(p->sync_fd, WGL_STAGE_INIT_EXEC, errno);
-  _exit(EXIT_SETUP_FAILED);
+  long between = join_clone(CLONE_PARENT, NULL);
+  if (between == 0) join_between(p);
+  if (between < 0) join_fail_child(p->sync_fd, WGL_STAGE_CLONE, errno);
+  uint32_t msg[2] = {WGL_JOIN_MSG_BETWEEN, (uint32_t)between};
+  (void)send(p->sync_fd, msg, sizeof msg, MSG_NOSIGNAL);
+  _exit(0);
 }
 
 static void join_plan_free(struct join_plan *p) {
-  for (int i = 0; i < NS_COUNT; i++) {
-    if (p->ns_fds[i] >= 0) close(p->ns_fds[i]);
-    p->ns_fds[i] = -1;
-  }
   free(p->init_argv);
   free(p->init_numbers);
   free(p->groups);
+  p->init_argv = NULL;
+  p->init_numbers = NULL;
+  p->groups = NULL;
 }
 
 /* As cage.c decides it: the caller's identity when not root; as root, the
@@ -158,21 +260,21 @@ static int join_identity(struct join_plan *p) {
   return wgl_identity_groups(uid, gid, &p->groups, &p->group_count);
 }
 
-/* Opens the cage's namespaces; the user namespace only when it is not ours
- * (setns into one's own fails). Returns 0 or -errno. */
-static int join_open_namespaces(struct join_plan *p, pid_t target) {
-  struct stat ours, theirs;
+/* Takes the keeper's namespace fds: each must be a namespace of its kind;
+ * the user namespace is joined only when it is not ours (setns into one's
+ * own fails). Returns 0 or -errno. */
+static int join_take_namespaces(struct join_plan *p, const uint8_t *request) {
   for (int i = 0; i < NS_COUNT; i++) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, ns_names[i]);
-    p->ns_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-    if (p->ns_fds[i] < 0) return -errno;
+    uint32_t fd = join_u32le(request + 16 + 4 * i);
+    if (fd > INT_MAX) return -EBADF;
+    int type = ioctl((int)fd, NS_GET_NSTYPE);
+    if (type < 0) return -errno;
+    if (type != ns_types[i]) return -EINVAL;
+    p->ns_fds[i] = (int)fd;
   }
-  if (stat("/proc/self/ns/user", &ours) == 0 && fstat(p->ns_fds[0], &theirs) == 0 &&
-      ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev) {
-    close(p->ns_fds[0]);
-    p->ns_fds[0] = -1;
-  }
+  struct stat ours, theirs;
+  if (stat("/proc/self/ns/user", &ours) != 0 || fstat(p->ns_fds[0], &theirs) != 0) return -errno;
+  if (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev) p->ns_fds[0] = -1;
   return 0;
 }
 
@@ -210,9 +312,8 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     return join_fail(out, &plan, WGL_STAGE_REQUEST, EINVAL);
   }
   uint32_t version = join_u32le(request), argc = join_u32le(request + 8);
-  uint32_t init_fd = join_u32le(request + 12), target = join_u32le(request + 16);
-  if (version != WGL_JOIN_REQUEST_VERSION || argc == 0 || argc > request_len || init_fd > INT_MAX ||
-      target == 0 || target > INT_MAX) {
+  uint32_t init_fd = join_u32le(request + 12);
+  if (version != WGL_JOIN_REQUEST_VERSION || argc == 0 || argc > request_len || init_fd > INT_MAX) {
     return join_fail(out, &plan, WGL_STAGE_REQUEST, EINVAL);
   }
   uint32_t pos = WGL_JOIN_REQUEST_HEADER;
@@ -233,7 +334,7 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     free(argv);
     return join_fail(out, &plan, WGL_STAGE_REQUEST, -rc);
   }
-  rc = join_open_namespaces(&plan, (pid_t)target);
+  rc = join_take_namespaces(&plan, request);
   if (rc < 0) {
     free(argv);
     return join_fail(out, &plan, WGL_STAGE_JOIN_OPEN, -rc);
@@ -251,6 +352,7 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     return join_fail(out, &plan, WGL_STAGE_SYNC, err);
   }
   plan.sync_fd = pair[1];
+  plan.parent_sync_fd = pair[0];
   plan.init_fd = (int)init_fd;
   plan.envp = environ;
   plan.parent = getpid();
@@ -261,11 +363,7 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     close(pair[1]);
     return join_fail(out, &plan, WGL_STAGE_REQUEST, -rc);
   }
-#if defined(__s390__) || defined(__CRIS__)
-  long pid = syscall(SYS_clone, 0L, (unsigned long)SIGCHLD, 0L, 0L, 0L);
-#else
-  long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, 0L, 0L, 0L, 0L);
-#endif
+  long pid = join_clone(SIGCHLD, NULL);
   if (pid == 0) join_child(&plan);
   int clone_errno = errno;
   close(pair[1]);
@@ -281,4 +379,97 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   out[WGL_JOIN_OUT_MODE] = (int32_t)mode;
   out[WGL_JOIN_OUT_TTY] = tty_fd;
   return 0;
+}
+
+/* The pid of a pidfd's process, in our PID namespace, from its fdinfo. */
+static pid_t join_pidfd_pid(int pidfd) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char *line = strstr(buf, "\nPid:\t");
+  if (line == NULL) return -1;
+  long pid = strtol(line + 6, NULL, 10);
+  return pid > 0 && pid <= INT_MAX ? (pid_t)pid : -1;
+}
+
+static void join_reap(pid_t pid) {
+  if (pid <= 0) return;
+  while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {
+  }
+}
+
+int wgl_join_await(int sync_fd, int joining_pid, int32_t *out) {
+  if (out == NULL) return -EINVAL;
+  out[0] = -1;
+  out[1] = 0;
+  out[2] = 0;
+  pid_t between = -1, leader = -1;
+  bool failed = false;
+  int err = 0;
+  for (;;) {
+    uint32_t msg[2] = {0, 0};
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = {.iov_base = msg, .iov_len = sizeof msg};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control.buf,
+                       .msg_controllen = sizeof control.buf};
+    ssize_t n = recvmsg(sync_fd, &m, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    int passed = -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len == CMSG_LEN(sizeof(int))) {
+      memcpy(&passed, CMSG_DATA(c), sizeof passed);
+    }
+    if (n != sizeof msg || (m.msg_flags & MSG_CTRUNC) != 0) {
+      err = EPROTO;
+    } else if (msg[0] == WGL_JOIN_MSG_BETWEEN && between < 0 && msg[1] > 0 && msg[1] <= INT_MAX) {
+      between = (pid_t)msg[1];
+    } else if (msg[0] == WGL_JOIN_MSG_INIT && leader < 0 && passed >= 0) {
+      leader = join_pidfd_pid(passed);
+      if (leader < 0) err = EPROTO;
+    } else if (msg[0] < WGL_JOIN_MSG_BETWEEN && !failed) {
+      failed = true;
+      out[1] = (int32_t)msg[0];
+      out[2] = (int32_t)msg[1];
+    } else {
+      err = EPROTO;
+    }
+    if (passed >= 0) close(passed);
+    if (err != 0) break;
+  }
+  join_reap(joining_pid);
+  join_reap(between);
+  out[0] = leader;
+  if (err != 0) {
+    /* The protocol broke: do not leave a command running unseen. */
+    if (leader > 0) {
+      (void)kill(leader, SIGKILL);
+      join_reap(leader);
+      out[0] = -1;
+    }
+    return -err;
+  }
+  if (!failed && leader < 0) {
+    /* EOF before the init existed: a child died without a word. */
+    out[1] = WGL_STAGE_SYNC;
+    out[2] = EPIPE;
+    return 1;
+  }
+  return failed ? 1 : 0;
 }

@@ -396,3 +396,17 @@ Deno.test("a live cage: 'up' warns about --no-userns and --keep-socket once, 'ex
     await lab.close();
   }
 });
+
+Deno.test("a script saved with DOS line endings: its #! line's carriage return is named (127)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-words-" });
+  try {
+    await Deno.writeTextFile(`${dir}/dos.sh`, "#!/bin/sh\r\necho hi\r\n", { mode: 0o755 });
+    expectLine(
+      await wgcage(["--config", "c.conf", "--", `${dir}/dos.sh`]),
+      127,
+      /^wgcage: Cannot run '[^']+\/dos\.sh': its #! line ends in a carriage return \(DOS line endings\), so its interpreter is not found; convert the file, e\.g\. with dos2unix$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

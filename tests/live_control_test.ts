@@ -80,7 +80,8 @@ Deno.test("live cage (root): stock wg set adds a second wireguard-go peer whose 
     const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d: ${up.stderr}`);
     try {
-      const show = await run(["wg", "show", name], { allowFailure: true });
+      // In the keeper's network namespace: the control socket serves no other.
+      const show = await run(["wg", "show", name], { ns: ns.name, allowFailure: true });
       assert(/latest handshake: /.test(show.stdout), `wg show: ${show.stdout} ${show.stderr}`);
       assert(/transfer: \d+ B received, \d+ B sent/.test(show.stdout), `wg show: ${show.stdout}`);
 
@@ -94,7 +95,7 @@ Deno.test("live cage (root): stock wg set adds a second wireguard-go peer whose 
         "10.93.0.0/24",
         "endpoint",
         "127.0.0.1:51821",
-      ], { allowFailure: true });
+      ], { ns: ns.name, allowFailure: true });
       assert(set.code === 0, `wg set: ${set.stderr}`);
       const fetch = await wgcage(ns, [
         "exec",
@@ -104,11 +105,12 @@ Deno.test("live cage (root): stock wg set adds a second wireguard-go peer whose 
       ]);
       const report = parseClientReport(fetch);
       assert(report.ok && report.bytes === 1 << 20, `via B: ${JSON.stringify(report)}`);
-      const dump = await run(["wg", "show", name, "dump"], { allowFailure: true });
+      const dump = await run(["wg", "show", name, "dump"], { ns: ns.name, allowFailure: true });
       const rowB = dump.stdout.split("\n").find((l) => l.startsWith(b.keys.publicKey)) ?? "";
       assert(Number(rowB.split("\t")[5]) > 0, `no transfer with B: ${dump.stdout}`);
 
       const remove = await run(["wg", "set", name, "peer", b.keys.publicKey, "remove"], {
+        ns: ns.name,
         allowFailure: true,
       });
       assert(remove.code === 0, `wg set remove: ${remove.stderr}`);
@@ -162,6 +164,23 @@ Deno.test("live cage (nobody): wgcage wg NAME show runs the stock wg against the
   }
 });
 
+/**
+ * A path this test's process can connect to that reaches the control socket
+ * `target` from inside `ns` (socat, one relay process a connection): the
+ * keeper serves only clients in its own network namespace.
+ */
+async function relayInNamespace(lab: Lab, ns: Namespace, target: string): Promise<string> {
+  await requireTool("socat", "socat");
+  const dir = await Deno.makeTempDir({ prefix: "wgc-relay-" });
+  lab.defer(() => Deno.remove(dir, { recursive: true }));
+  const path = `${dir}/relay.sock`;
+  ns.spawn(["socat", `UNIX-LISTEN:${path},fork`, `UNIX-CONNECT:${target}`]);
+  for (let i = 0; i < 100 && !(await Deno.stat(path).then(() => true, () => false)); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return path;
+}
+
 /** Sends `bytes` on a new connection and returns what comes back before it closes or `waitMs` pass. */
 async function exchange(
   path: string,
@@ -205,7 +224,8 @@ Deno.test("live cage (root): garbage on the control socket gets errno= or a clos
     const { ns, config } = await setup(lab, "livefuzz", 0);
     const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d: ${up.stderr}`);
-    const path = `/run/wgcage/${name}.sock`;
+    const sock = `/run/wgcage/${name}.sock`;
+    const path = await relayInNamespace(lab, ns, sock);
     const enc = new TextEncoder();
     try {
       // A client that never reads, and a half request left open, while the rest goes on.
@@ -261,7 +281,7 @@ Deno.test("live cage (root): garbage on the control socket gets errno= or a clos
       );
 
       // The mutated requests may have added peers: drop every one but the real one.
-      const show = await run(["wg", "show", name, "dump"], { allowFailure: true });
+      const show = await run(["wg", "show", name, "dump"], { ns: ns.name, allowFailure: true });
       assert(show.code === 0, `wg show after the fuzz: ${show.stderr}`);
       const ok = await wgcage(ns, ["exec", name, "--", "ip", "-o", "link"]);
       assert(ok.code === 0, `exec after the fuzz: ${ok.stderr}`);
@@ -277,7 +297,7 @@ Deno.test("live cage (root): garbage on the control socket gets errno= or a clos
     } finally {
       await wgcage(ns, ["down", name]);
     }
-    assert(!(await Deno.stat(path).then(() => true, () => false)), "socket left");
+    assert(!(await Deno.stat(sock).then(() => true, () => false)), "socket left");
   } finally {
     await lab.close();
   }
@@ -308,7 +328,7 @@ Deno.test("live cage (root): wg set changes keepalive and preshared key while tr
     assert(up.code === 0, `up -d: ${up.stderr}`);
     try {
       // [psk, endpoint, allowed ips, latest handshake, rx, tx, keepalive]
-      const before = (await dumpPeers(name)).get(a.keys.publicKey)!;
+      const before = (await dumpPeers(name, ns.name)).get(a.keys.publicKey)!;
       const peerBefore = (await dumpPeers(a.ifname, ns.name)).get(keys.publicKey)!;
       assert(Number(before[3]) > 0, `no handshake yet: ${before}`);
       const fetching = wgcage(ns, [
@@ -328,7 +348,7 @@ Deno.test("live cage (root): wg set changes keepalive and preshared key while tr
         "1",
         "preshared-key",
         pskFile,
-      ], { allowFailure: true });
+      ], { ns: ns.name, allowFailure: true });
       assert(set.code === 0, `wg set: ${set.stderr}`);
       const report = parseClientReport(await fetching);
       assert(
@@ -336,7 +356,7 @@ Deno.test("live cage (root): wg set changes keepalive and preshared key while tr
         `8 MiB across the change: ${JSON.stringify(report)}`,
       );
 
-      const after = (await dumpPeers(name)).get(a.keys.publicKey)!;
+      const after = (await dumpPeers(name, ns.name)).get(a.keys.publicKey)!;
       assert(after[0] === psk && after[6] === "1", `psk and keepalive not set: ${after}`);
       // The same session: no handshake on either side since (a re-added peer
       // would have started over with one).

@@ -133,14 +133,9 @@ _Noreturn void command_run(const struct command_plan *c) {
     if (setresgid(c->gid, c->gid, c->gid) != 0) command_fail(c, WGL_STAGE_CREDS, errno);
     if (setresuid(c->uid, c->uid, c->uid) != 0) command_fail(c, WGL_STAGE_CREDS, errno);
   }
-  /* Joined to a live cage, the init is outside the cage's PID namespace, so
-   * the command would outlive it as an orphan of the cage's PID 1: it dies
-   * with it instead (after the credentials, which clear the death signal).
-   * A parent outside the namespace reads as 0; 1 means it died already. */
-  if (c->joined) {
-    (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() != 0) _exit(EXIT_SETUP_FAILED);
-  }
+  /* Joined to a live cage, the init is PID 1 of a PID namespace of the
+   * command's own (join.c): the command and all it leaves end with it, as in
+   * a new cage, with no death signal of their own. */
   int rc = getuid() == 0 ? drop_mount_admin() : 0;
   if (rc < 0) command_fail(c, WGL_STAGE_CONFINE, -rc);
   rc = terminal_filter_install();

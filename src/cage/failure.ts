@@ -103,6 +103,16 @@ export function missingInterpreterError(
   interpreter: string,
   detail: { stage?: number; errno?: number } = {},
 ): CageError {
+  // A #! line ending in CR (a file saved with DOS line endings) names an
+  // interpreter that ends in a carriage return, which no file does.
+  if (interpreter.endsWith("\r")) {
+    return new CageError(
+      `wgcage: Cannot run ${quote(command)}: its #! line ends in a carriage return (DOS line ` +
+        "endings), so its interpreter is not found; convert the file, e.g. with dos2unix",
+      EXIT_NOT_FOUND,
+      detail,
+    );
+  }
   return new CageError(
     `wgcage: Cannot run ${quote(command)}: its interpreter ${
       quote(interpreter)

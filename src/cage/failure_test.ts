@@ -29,6 +29,12 @@ Deno.test("cageFailure: ENOENT from exec of a script that is there names its mis
     );
     nodeAssert.equal(err.stage, Stage.Exec);
     nodeAssert.equal(err.errno, ENOENT);
+    Deno.writeTextFileSync(script, "#!/bin/sh\r\ntrue\r\n");
+    check(
+      cageFailure(Stage.Exec, ENOENT, { ...CTX, command: script }, OPEN),
+      127,
+      `wgcage: Cannot run '${script}': its #! line ends in a carriage return (DOS line endings), so its interpreter is not found; convert the file, e.g. with dos2unix`,
+    );
     // A script whose interpreter is there: not found for another reason.
     Deno.writeTextFileSync(script, "#!/bin/sh\ntrue\n");
     check(

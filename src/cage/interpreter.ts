@@ -25,7 +25,9 @@ export function missingInterpreter(path: string): string | undefined {
   }
   if (head[0] !== 0x23 || head[1] !== 0x21) return undefined; // "#!"
   const line = new TextDecoder().decode(head.subarray(2)).split("\n")[0];
-  const interpreter = line.trim().split(/[ \t]/)[0];
+  // As the kernel reads it: blanks skipped, the name ends at a blank or the
+  // newline (a CR stays part of it).
+  const interpreter = line.replace(/^[ \t]+/, "").split(/[ \t]/)[0];
   if (interpreter === "" || isFile(interpreter)) return undefined;
   return interpreter;
 }

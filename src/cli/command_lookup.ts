@@ -37,7 +37,10 @@ function subcommandHint(command: string): string {
         ? `'wgcage ${command} NAME ${command === "up" ? "--config FILE" : "-- CMD"}'`
         : `'wgcage ${command}'`);
   }
-  const guess = command.includes("/") ? undefined : closestMatch(command, SUBCOMMANDS);
+  // Not for two letters: a missing 'ip' is not a typo of 'up'.
+  const guess = command.includes("/") || command.length < 3
+    ? undefined
+    : closestMatch(command, SUBCOMMANDS);
   return guess === undefined ? "" : `; did you mean 'wgcage ${guess}'?`;
 }
 

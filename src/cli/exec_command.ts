@@ -9,59 +9,25 @@
 
 import { findLive, socketPath } from "../live/state.ts";
 import { JoinedCommand } from "../live/join.ts";
-import { HOLD_OP } from "../live/uapi_handler.ts";
-import { LiveError } from "../live/error.ts";
+import { type JoinGrant, requestJoin } from "../live/join_request.ts";
 import { forwardSignals, type SignalName, signalNumber } from "../cage/signals.ts";
-import { prepareLauncher } from "../launcher/library.ts";
+import { launcher, prepareLauncher } from "../launcher/library.ts";
+import { takeEnvironmentVariable } from "../launcher/environ.ts";
 import { assertCommandExists } from "./command_lookup.ts";
 import { proxyWarning } from "./run_warnings.ts";
-
-async function hold(path: string, name: string): Promise<Deno.UnixConn> {
-  let conn: Deno.UnixConn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path });
-  } catch (e) {
-    throw new LiveError(
-      `Cannot reach the cage '${name}': ${
-        (e as Error).message
-      }; it may have just ended; see 'wgcage ls'`,
-    );
-  }
-  await conn.write(new TextEncoder().encode(`${HOLD_OP}\n\n`));
-  const buf = new Uint8Array(64);
-  let reply = "";
-  while (!reply.endsWith("\n\n")) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    reply += new TextDecoder().decode(buf.subarray(0, n));
-  }
-  if (reply !== "errno=0\n\n") {
-    conn.close();
-    throw new LiveError(`The cage '${name}' refused the command; see 'wgcage ls'`);
-  }
-  return conn;
-}
 
 /** A command the kernel killed: 128 + SIGKILL, as when its cage's init ends. */
 const KILLED = 137;
 
 /**
- * Watches the held connection: the keeper closes it before it ends the cage,
- * so a command killed by the cage's end finds it closed (or closing).
+ * Whether the keeper closed the held connection within `ms`: it does before
+ * it ends the cage, so a command killed by the cage's end finds it closed
+ * (or closing).
  */
-function keeperHangsUp(conn: Deno.UnixConn): { within(ms: number): Promise<boolean> } {
-  const closed = conn.read(new Uint8Array(64)).then(() => true, () => true);
-  return {
-    within: async (ms) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<boolean>((r) => timer = setTimeout(() => r(false), ms));
-      try {
-        return await Promise.race([closed, late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
+async function keeperHungUp(fd: number, ms: number): Promise<boolean> {
+  const events = Int32Array.of(1);
+  const n = await launcher().wgl_ctl_poll(Int32Array.of(fd), events, 1, -1, ms);
+  return n > 0 && events[0] !== 0;
 }
 
 const ENDING = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -71,10 +37,13 @@ const ENDING = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
  * so that one that comes while the command is being started (it may run
  * already) reaches it then, instead of ending wgcage without it.
  */
-function holdEndingSignals(): { pending: SignalName[]; remove(): void } {
+function holdEndingSignals(onSignal: () => void): { pending: SignalName[]; remove(): void } {
   const pending: SignalName[] = [];
   const removers = ENDING.map((name) => {
-    const listener = () => void pending.push(name);
+    const listener = () => {
+      pending.push(name);
+      onSignal();
+    };
     Deno.addSignalListener(name, listener);
     return () => Deno.removeSignalListener(name, listener);
   });
@@ -82,20 +51,36 @@ function holdEndingSignals(): { pending: SignalName[]; remove(): void } {
 }
 
 export async function execCommand(name: string, argv: string[]): Promise<number> {
-  const { dir, record } = findLive(name);
+  const { dir } = findLive(name);
   assertCommandExists(argv[0]);
   const proxies = proxyWarning(Deno.env.toObject());
   if (proxies !== undefined) console.error(proxies);
-  const early = holdEndingSignals();
+  await prepareLauncher();
+  const ffi = launcher();
+  // Ends the wait for the keeper when a signal comes.
+  const wake = ffi.wgl_eventfd();
+  const early = holdEndingSignals(() => ffi.wgl_eventfd_signal(wake));
   let stopForwarding = () => {};
-  let conn: Deno.UnixConn | undefined;
+  let grant: JoinGrant | undefined;
   try {
-    await prepareLauncher();
-    conn = await hold(socketPath(dir, name), name);
-    const cageEnded = keeperHangsUp(conn);
+    const granted = await requestJoin(ffi, socketPath(dir, name), name, {
+      wake,
+      interrupted: () => early.pending.length > 0,
+    });
     // Before the command runs, a signal stops wgcage as a run's does.
-    if (early.pending.length > 0) return 128 + signalNumber(early.pending[0]);
-    const joined = await JoinedCommand.start({ name, initPid: record.initPid, argv });
+    if (granted === "interrupted" || early.pending.length > 0) {
+      return 128 + signalNumber(early.pending[0]);
+    }
+    grant = granted;
+    // `up --config-env VAR`: the config (keys included) may still be in this
+    // job's environment; the command gets it no more than a run's does.
+    if (grant.configEnv !== undefined) await takeEnvironmentVariable(grant.configEnv);
+    let joined: JoinedCommand;
+    try {
+      joined = await JoinedCommand.start({ name, namespaceFds: grant.namespaceFds, argv });
+    } finally {
+      for (const fd of grant.namespaceFds.splice(0)) ffi.wgl_fd_close(fd);
+    }
     stopForwarding = forwardSignals(joined);
     early.remove();
     for (const sig of early.pending.splice(0)) {
@@ -108,7 +93,7 @@ export async function execCommand(name: string, argv: string[]): Promise<number>
     const status = await joined.wait();
     // Killed because 'wgcage down' ended the cage: say so, and pass the
     // status on (137, as 'podman exec' reports a container stopped under it).
-    if (status === KILLED && await cageEnded.within(500)) {
+    if (status === KILLED && await keeperHungUp(grant.fd, 500)) {
       console.error(
         `wgcage: the cage '${name}' was ended ('wgcage down', or its keeper stopped); ` +
           `the command was stopped (status ${status})`,
@@ -118,6 +103,7 @@ export async function execCommand(name: string, argv: string[]): Promise<number>
   } finally {
     early.remove();
     stopForwarding();
-    conn?.close();
+    if (grant !== undefined) ffi.wgl_fd_close(grant.fd);
+    ffi.wgl_fd_close(wake);
   }
 }

@@ -6,4 +6,5 @@
 
 export const joinSymbols = {
   wgl_join_open: { parameters: ["buffer", "u32", "buffer"], result: "i32" },
+  wgl_join_await: { parameters: ["i32", "i32", "buffer"], result: "i32", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;

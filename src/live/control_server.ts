@@ -4,8 +4,10 @@
  * its lines, and an empty line; several per connection), served from the
  * keeper's event loop over launcher/control.c.
  *
- * Only clients of the keeper's own uid are served (SO_PEERCRED); anyone else
- * is closed at once. Bad input cannot hurt the keeper: a request over
+ * Only clients of the keeper's own uid (SO_PEERCRED) that are not in a cage
+ * are served: their network namespace must be the keeper's, their user
+ * namespace the keeper's or one below it (launcher/control.c says why).
+ * Anyone else is closed at once, before a byte is read. Bad input cannot hurt the keeper: a request over
  * {@linkcode MAX_REQUEST} bytes gets `errno=-22` and the connection closes; a
  * half request is dropped after {@linkcode IDLE_MS}; a client that does not
  * read its replies is dropped once {@linkcode MAX_PENDING} bytes wait; more
@@ -25,6 +27,7 @@ export const IDLE_MS = 10_000;
 export const MAX_CLIENTS = 256;
 
 const EAGAIN = 11;
+const EPERM = 1;
 const RECV_CHUNK = 65536;
 const TICK_MS = 1000;
 
@@ -37,21 +40,34 @@ export interface ControlClient {
   hold: boolean;
 }
 
+/** A reply that passes fds along (SCM_RIGHTS, with its first bytes). */
+export interface ControlReply {
+  readonly text: string;
+  /** The server's own fds: it sends copies and keeps (and never closes) these. */
+  readonly fds: readonly number[];
+}
+
 export interface ControlHandler {
   /**
    * One complete request: its operation line and the lines after it (no
    * empty line). Returns the reply, or undefined to close the connection.
    */
-  request(op: string, lines: string[], client: ControlClient): string | undefined;
+  request(op: string, lines: string[], client: ControlClient): string | ControlReply | undefined;
   /** The connection closed (after a hold, the count of holds dropped). */
   closed(client: ControlClient): void;
+}
+
+interface Pending {
+  bytes: Uint8Array;
+  /** Sent with the first bytes of `bytes`, then cleared. */
+  fds?: readonly number[];
 }
 
 interface Connection extends ControlClient {
   readonly fd: number;
   input: string;
   readonly decoder: TextDecoder;
-  output: Uint8Array[];
+  output: Pending[];
   pending: number;
   lastActive: number;
 }
@@ -62,21 +78,36 @@ export class ControlServer {
   readonly #handler: ControlHandler;
   readonly #uid: number;
   readonly #wake: number;
+  readonly #log: ((line: string) => void) | undefined;
   readonly #conns = new Map<number, Connection>();
   #nextId = 1;
   #stopped = false;
   #running: Promise<void> | undefined;
 
-  private constructor(ffi: LauncherSymbols, listeners: number[], handler: ControlHandler) {
+  private constructor(
+    ffi: LauncherSymbols,
+    listeners: number[],
+    handler: ControlHandler,
+    log?: (line: string) => void,
+  ) {
     this.#ffi = ffi;
     this.#listeners = listeners;
     this.#handler = handler;
+    this.#log = log;
     this.#uid = Deno.uid() ?? -1;
     this.#wake = ffi.wgl_eventfd();
   }
 
-  /** Listens on each path (made 0600); throws when one cannot be bound. */
-  static open(ffi: LauncherSymbols, paths: string[], handler: ControlHandler): ControlServer {
+  /**
+   * Listens on each path (made 0600); throws when one cannot be bound. `log`
+   * (the keeper's -v) hears of refused clients.
+   */
+  static open(
+    ffi: LauncherSymbols,
+    paths: string[],
+    handler: ControlHandler,
+    log?: (line: string) => void,
+  ): ControlServer {
     const fds: number[] = [];
     for (const path of paths) {
       const fd = ffi.wgl_ctl_listen(new TextEncoder().encode(`${path}\0`));
@@ -86,7 +117,7 @@ export class ControlServer {
       }
       fds.push(fd);
     }
-    return new ControlServer(ffi, fds, handler);
+    return new ControlServer(ffi, fds, handler, log);
   }
 
   /** How many connections hold the cage now. */
@@ -147,12 +178,23 @@ export class ControlServer {
   }
 
   #accept(listener: number, now: number): void {
-    const who = new Int32Array(2);
+    const who = new Int32Array(3);
     for (;;) {
       const fd = this.#ffi.wgl_ctl_accept(listener, who);
       if (fd < 0) return;
-      if (who[0] !== this.#uid || this.#conns.size >= MAX_CLIENTS) {
+      if (who[0] !== this.#uid || who[2] !== 0 || this.#conns.size >= MAX_CLIENTS) {
         this.#ffi.wgl_fd_close(fd);
+        this.#log?.(
+          `control socket: refused pid ${who[1]} (${
+            who[0] !== this.#uid
+              ? `uid ${who[0]}`
+              : who[2] === EPERM
+              ? "in another network or user namespace: a cage"
+              : who[2] !== 0
+              ? `its namespaces cannot be checked: errno ${who[2]}`
+              : "too many clients"
+          })`,
+        );
         continue;
       }
       const id = this.#nextId++;
@@ -199,7 +241,7 @@ export class ControlServer {
       const text = c.input.slice(0, end);
       c.input = c.input.slice(end + 2);
       const [op, ...lines] = text.split("\n");
-      let reply: string | undefined;
+      let reply: string | ControlReply | undefined;
       try {
         reply = this.#handler.request(op, lines, c);
       } catch {
@@ -214,9 +256,11 @@ export class ControlServer {
     }
   }
 
-  #send(c: Connection, text: string): void {
-    c.output.push(new TextEncoder().encode(text));
-    c.pending += c.output[c.output.length - 1].length;
+  #send(c: Connection, reply: string | ControlReply): void {
+    const text = typeof reply === "string" ? reply : reply.text;
+    const fds = typeof reply === "string" || reply.fds.length === 0 ? undefined : reply.fds;
+    c.output.push({ bytes: new TextEncoder().encode(text), fds });
+    c.pending += c.output[c.output.length - 1].bytes.length;
     this.#flush(c);
     if (this.#conns.has(c.id) && c.pending > MAX_PENDING) this.#close(c);
   }
@@ -224,12 +268,21 @@ export class ControlServer {
   #flush(c: Connection): void {
     while (c.output.length > 0) {
       const head = c.output[0];
-      const n = this.#ffi.wgl_ctl_send(c.fd, head, head.length);
+      const n = head.fds === undefined
+        ? this.#ffi.wgl_ctl_send(c.fd, head.bytes, head.bytes.length)
+        : this.#ffi.wgl_ctl_send_fds(
+          c.fd,
+          head.bytes,
+          head.bytes.length,
+          Int32Array.from(head.fds),
+          head.fds.length,
+        );
       if (n === -EAGAIN) return;
       if (n < 0) return this.#close(c);
+      head.fds = undefined;
       c.pending -= n;
-      if (n === head.length) c.output.shift();
-      else c.output[0] = head.subarray(n);
+      if (n === head.bytes.length) c.output.shift();
+      else head.bytes = head.bytes.subarray(n);
     }
   }
 

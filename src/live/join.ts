@@ -1,9 +1,10 @@
 /**
  * A command in a live cage: the launcher clones a single-threaded child that
- * joins the cage's namespaces and execs the init in join mode
+ * joins the cage's namespaces (fds its keeper sent) and starts the init in
+ * join mode as PID 1 of a PID namespace of its own inside the cage's
  * (launcher/join.c), which runs the command as the caller, with the
  * confinement, signals, exit status and terminal handling of a new cage's
- * command.
+ * command; whatever the command leaves behind ends with it.
  *
  * @module
  */
@@ -16,18 +17,21 @@ import { cageMode, Stage } from "../cage/stage.ts";
 import { describeErrno } from "../launcher/errno.ts";
 import { DEFAULT_PATH } from "../cage/request.ts";
 
-const REQUEST_VERSION = 1;
-const REQUEST_HEADER = 24;
+const REQUEST_VERSION = 2;
+const REQUEST_HEADER = 40;
+/** The namespaces of a cage, in the order the request and the keeper have them. */
+export const NAMESPACE_COUNT = 5;
 /** launcher/join.h's stages. */
 const STAGE_JOIN_OPEN = 40;
 const STAGE_JOIN_SETNS = 41;
+const STAGE_JOIN_PROC = 42;
 const OUT = { Pid: 0, Sync: 1, Stage: 2, Errno: 3, Mode: 4, Tty: 5, Count: 6 } as const;
 
 export interface JoinSpec {
   /** The cage's name, for messages. */
   readonly name: string;
-  /** The cage's init, as this process sees it. */
-  readonly initPid: number;
+  /** The cage's user, mnt, net, uts and pid namespaces, from its keeper (the caller closes them). */
+  readonly namespaceFds: readonly number[];
   readonly argv: readonly string[];
   readonly cwd?: string;
   readonly path?: string;
@@ -53,8 +57,11 @@ function encodeJoinRequest(spec: JoinSpec, initFd: number): Uint8Array<ArrayBuff
   header.setUint32(4, 0, true);
   header.setUint32(8, spec.argv.length, true);
   header.setUint32(12, initFd, true);
-  header.setUint32(16, spec.initPid, true);
-  header.setUint32(20, 0, true);
+  if (spec.namespaceFds.length !== NAMESPACE_COUNT) {
+    throw new RangeError(`Cannot join the cage: ${spec.namespaceFds.length} namespaces`);
+  }
+  spec.namespaceFds.forEach((fd, i) => header.setUint32(16 + 4 * i, fd, true));
+  header.setUint32(36, 0, true);
   let pos = REQUEST_HEADER;
   for (const b of encoded) {
     out.set(b, pos);
@@ -71,15 +78,13 @@ export class JoinedCommand {
   readonly #ttyFd: number;
   readonly #spec: JoinSpec;
   readonly #mode: number;
-  #syncFd: number;
   #status: Promise<number> | undefined;
   #reaped = false;
   #stopResuming: () => void = () => {};
 
-  private constructor(ffi: LauncherSymbols, out: Int32Array, spec: JoinSpec) {
+  private constructor(ffi: LauncherSymbols, out: Int32Array, pid: number, spec: JoinSpec) {
     this.#ffi = ffi;
-    this.pid = out[OUT.Pid];
-    this.#syncFd = out[OUT.Sync];
+    this.pid = pid;
     this.#ttyFd = out[OUT.Tty];
     this.#mode = out[OUT.Mode];
     this.#spec = spec;
@@ -96,18 +101,22 @@ export class JoinedCommand {
     const out = new Int32Array(OUT.Count);
     const rc = ffi.wgl_join_open(request, request.length, out);
     if (rc < 0) throw joinFailure(spec, out[OUT.Stage], out[OUT.Errno], out[OUT.Mode]);
-    const joined = new JoinedCommand(ffi, out, spec);
-    const result = new Int32Array(2);
-    const exec = await ffi.wgl_cage_await_exec(joined.#syncFd, result);
-    ffi.wgl_fd_close(joined.#syncFd);
-    joined.#syncFd = -1;
-    if (exec !== 0) {
-      const status = await joined.wait();
-      if (exec === 1) throw joinFailure(spec, result[0], result[1], joined.#mode);
+    // The init's pid, the failure's stage and errno.
+    const result = new Int32Array(3);
+    const exec = await ffi.wgl_join_await(out[OUT.Sync], out[OUT.Pid], result);
+    ffi.wgl_fd_close(out[OUT.Sync]);
+    if (exec < 0 || result[0] <= 0) {
+      if (out[OUT.Tty] >= 0) ffi.wgl_tty_reclaim(out[OUT.Tty]);
+      if (exec === 1) throw joinFailure(spec, result[1], result[2], out[OUT.Mode]);
       throw new CageError(
-        `wgcage: Cannot run a command in the cage '${spec.name}' (status ${status})`,
+        `wgcage: Cannot run a command in the cage '${spec.name}': the join broke (errno ${-exec})`,
         EXIT_REFUSED,
       );
+    }
+    const joined = new JoinedCommand(ffi, out, result[0], spec);
+    if (exec !== 0) {
+      await joined.wait();
+      throw joinFailure(spec, result[1], result[2], joined.#mode);
     }
     if (joined.#ttyFd >= 0) {
       const resume = () => {
@@ -142,8 +151,16 @@ function joinFailure(spec: JoinSpec, stage: number, errno: number, mode: number)
   if (stage === STAGE_JOIN_OPEN || stage === STAGE_JOIN_SETNS) {
     return new CageError(
       `wgcage: Cannot join the cage '${spec.name}': ${describeErrno(errno)} ` +
-        `(${stage === STAGE_JOIN_OPEN ? "opening" : "entering"} its namespaces); ` +
+        `(${stage === STAGE_JOIN_OPEN ? "checking" : "entering"} its namespaces); ` +
         "only the user who started it can join it; check 'wgcage ls'",
+      EXIT_REFUSED,
+      { stage, errno },
+    );
+  }
+  if (stage === STAGE_JOIN_PROC) {
+    return new CageError(
+      `wgcage: Cannot join the cage '${spec.name}': ${describeErrno(errno)} ` +
+        "(mounting the command's /proc in the cage); check 'wgcage ls' and the kernel's log",
       EXIT_REFUSED,
       { stage, errno },
     );

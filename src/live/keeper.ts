@@ -24,7 +24,7 @@ import { secretFileCovers } from "../config/secret_files.ts";
 import { stateDirsToCover } from "./state_cover.ts";
 import { ControlServer } from "./control_server.ts";
 import { LiveDevice } from "./live_device.ts";
-import { uapiHandler } from "./uapi_handler.ts";
+import { type JoinSource, uapiHandler } from "./uapi_handler.ts";
 import {
   claimName,
   processStartTime,
@@ -104,6 +104,12 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
   let tunnel: Tunnel | undefined;
   let server: ControlServer | undefined;
   let device: LiveDevice | undefined;
+  // The cage's namespaces, opened once its init is up, for `wgcage exec`
+  // (sent over the control socket; a pid from the record could be forged).
+  const join: JoinSource & { namespaceFds: number[] } = {
+    namespaceFds: [],
+    configEnv: o.run.config?.kind === "env" ? o.run.config.name : undefined,
+  };
   const interruption = o.interruption;
   try {
     const { config, warnings, secretFiles } = await loadConfig(
@@ -161,8 +167,8 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       onRelease: () => {
         if (o.rmWhenIdle && everHeld && server !== undefined && server.holds === 0) idle();
       },
-    });
-    server = ControlServer.open(launcher(), [sock], handler);
+    }, join);
+    server = ControlServer.open(launcher(), [sock], handler, log);
     wgLink = linkForWg(o.name, sock);
     let onStarted: () => void = () => {};
     const up = new Promise<void>((resolve) => onStarted = resolve);
@@ -172,6 +178,14 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
     // A live cage may run for days: its start-up's code pages go back now.
     releaseStartupCode();
     const cage = tunnel.cage;
+    const nsFds = new Int32Array(5);
+    const nsOpened = launcher().wgl_ctl_cage_fds(cage.pid, nsFds);
+    if (nsOpened < 0) {
+      throw new LiveError(
+        `Cannot open the namespaces of the cage '${o.name}' (errno ${-nsOpened}); it may have just ended`,
+      );
+    }
+    join.namespaceFds.push(...nsFds);
     const record: LiveRecord = {
       name: o.name,
       pid: Deno.pid,
@@ -220,6 +234,7 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
     await server?.stop().catch(() => {});
     await tunnel?.close().catch(() => {});
     device?.wipe();
+    for (const fd of join.namespaceFds.splice(0)) launcher().wgl_fd_close(fd);
     removeState(dir, o.name, { wgLink } as LiveRecord);
   }
 }

@@ -1,15 +1,18 @@
 /**
  * The control service's requests: the userspace API's `get=1` and `set=1`,
- * and wgcage's own `wgcage-hold=1`, which a joined command's wgcage keeps
- * open while the command runs (the reference count of `--rm-when-idle`),
- * and `wgcage-drops=1`, the packets the data path dropped by reason
+ * and wgcage's own: `wgcage-join=1`, which `wgcage exec` sends for the
+ * cage's namespaces (their fds come with the reply, SCM_RIGHTS, with the
+ * name of the variable that held the config, which the command must not
+ * get) and keeps open while the command runs, as `wgcage-hold=1` (the same
+ * without the namespaces) is kept (the reference count of
+ * `--rm-when-idle`), and `wgcage-drops=1`, the packets the data path dropped by reason
  * (`wgcage show`; kept out of `get=1`, which the stock `wg` parses).
  * Any other operation closes the connection, as wireguard-go does.
  *
  * @module
  */
 
-import type { ControlClient, ControlHandler } from "./control_server.ts";
+import type { ControlClient, ControlHandler, ControlReply } from "./control_server.ts";
 import type { LiveDevice } from "./live_device.ts";
 import { ERRNO_INVALID, uapiGet, uapiSet } from "./uapi.ts";
 
@@ -18,7 +21,18 @@ export interface HoldEvents {
   onRelease(): void;
 }
 
+/** What a `wgcage-join=1` reply carries. */
+export interface JoinSource {
+  /** The cage's user, mnt, net, uts and pid namespaces, opened once by the keeper. */
+  readonly namespaceFds: readonly number[];
+  /** `--config-env VAR` of `up`: VAR, which the joined command must not get. */
+  readonly configEnv?: string;
+}
+
 export const HOLD_OP = "wgcage-hold=1";
+export const JOIN_OP = "wgcage-join=1";
+/** The reply line naming the variable the config came from. */
+export const CONFIG_ENV_KEY = "config_env";
 export const DROPS_OP = "wgcage-drops=1";
 
 /** The reply to `wgcage-drops=1`: a `REASON=COUNT` line per reason with drops. */
@@ -40,9 +54,19 @@ export function parseDrops(reply: string): Record<string, number> | undefined {
   return out;
 }
 
-export function uapiHandler(dev: LiveDevice, holds: HoldEvents): ControlHandler {
+export function uapiHandler(
+  dev: LiveDevice,
+  holds: HoldEvents,
+  join?: JoinSource,
+): ControlHandler {
+  const hold = (client: ControlClient) => {
+    if (!client.hold) {
+      client.hold = true;
+      holds.onHold();
+    }
+  };
   return {
-    request(op: string, lines: string[], client: ControlClient): string | undefined {
+    request(op: string, lines: string[], client: ControlClient): string | ControlReply | undefined {
       switch (op) {
         case "get=1":
           return lines.length === 0 ? uapiGet(dev) : `errno=${ERRNO_INVALID}\n\n`;
@@ -53,11 +77,16 @@ export function uapiHandler(dev: LiveDevice, holds: HoldEvents): ControlHandler 
           return dropsReply(dev.tunnel.drops.byReason());
         case HOLD_OP:
           if (lines.length !== 0) return `errno=${ERRNO_INVALID}\n\n`;
-          if (!client.hold) {
-            client.hold = true;
-            holds.onHold();
-          }
+          hold(client);
           return "errno=0\n\n";
+        case JOIN_OP: {
+          if (lines.length !== 0 || join === undefined || join.namespaceFds.length === 0) {
+            return `errno=${ERRNO_INVALID}\n\n`;
+          }
+          hold(client);
+          const env = join.configEnv !== undefined ? `${CONFIG_ENV_KEY}=${join.configEnv}\n` : "";
+          return { text: `${env}errno=0\n\n`, fds: join.namespaceFds };
+        }
         default:
           return undefined;
       }
