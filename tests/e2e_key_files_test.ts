@@ -164,9 +164,11 @@ for (const rootless of [false, true]) {
     try {
       const { ns, files, peerKey } = await setUp(lab, `keyf${who[0]}`, rootless ? NOBODY : 0);
       const wgcage = await runner(lab, ns, rootless);
-      // The config file through a symlink: its PrivateKey and PresharedKey.
+      // The config file through a symlink: its PrivateKey and PresharedKey. With
+      // -v, whose lines name what is covered, and must show no key.
       const paths = [files.config, files.configLink];
-      const byConfig = await wgcage(["--config", files.configLink, "--", ...PROBE, ...paths]);
+      const byConfig = await wgcage(["-v", "--config", files.configLink, "--", ...PROBE, ...paths]);
+      assert(/hiding \d+ host paths? from the cage/.test(byConfig.stderr), byConfig.stderr);
       await assertCovered(byConfig, files, paths, "--config");
 
       // The key and PSK files as flags, the key through a symlink.
