@@ -242,9 +242,16 @@ export class LiveDevice {
   }
 
   #remove(p: LivePeer): void {
-    this.tunnel.device.removePeer(p.id);
+    const dev = this.tunnel.device;
+    // Prefix by prefix first: the core's removal of a peer that still has
+    // prefixes walks its whole table, once per peer (replace_peers on a
+    // device of thousands of peers and prefixes is quadratic that way).
+    for (const [k, c] of [...p.allowedIps]) {
+      dev.removeAllowedIp(p.id, c);
+      this.#disown(k, p);
+    }
+    dev.removePeer(p.id);
     p.presharedKey?.fill(0);
-    for (const k of [...p.allowedIps.keys()]) this.#disown(k, p);
     this.peers.delete(p.key);
   }
 

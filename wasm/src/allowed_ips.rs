@@ -5,8 +5,14 @@
 //! A node either carries a value (a prefix someone inserted) or is a branch
 //! point with two children. Lookups walk at most one node per distinct
 //! prefix length on the path, so 10^4 prefixes cost nothing to search.
+//!
+//! Changes cost the path too: removing a prefix mends only the nodes beside
+//! it, and removing a value is free when none of its prefixes is left (a
+//! count per value says so), so a table of tens of thousands of prefixes
+//! changes one prefix at a time in linear time overall.
 
 use crate::messages::Error;
+use std::collections::BTreeMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -40,23 +46,26 @@ enum Link {
 /// A map from IP prefixes to values (peer ids), answering longest-prefix
 /// lookups for IPv4 and IPv6 addresses.
 #[derive(Clone)]
-pub struct AllowedIps<T: Copy + PartialEq> {
+pub struct AllowedIps<T: Copy + Ord> {
     v4: Trie<T>,
     v6: Trie<T>,
+    /// How many prefixes map to each value (absent: none).
+    counts: BTreeMap<T, u32>,
 }
 
-impl<T: Copy + PartialEq> Default for AllowedIps<T> {
+impl<T: Copy + Ord> Default for AllowedIps<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Copy + PartialEq> AllowedIps<T> {
+impl<T: Copy + Ord> AllowedIps<T> {
     /// An empty table.
     pub fn new() -> Self {
         AllowedIps {
             v4: Trie::new(32),
             v6: Trie::new(128),
+            counts: BTreeMap::new(),
         }
     }
 
@@ -67,7 +76,13 @@ impl<T: Copy + PartialEq> AllowedIps<T> {
         if prefix > trie.width {
             return Err(Error::BadPrefix);
         }
-        trie.insert(key & mask(prefix), prefix, value);
+        let before = trie.insert(key & mask(prefix), prefix, value);
+        if before != Some(value) {
+            *self.counts.entry(value).or_insert(0) += 1;
+            if let Some(old) = before {
+                self.uncount(old);
+            }
+        }
         Ok(())
     }
 
@@ -78,13 +93,30 @@ impl<T: Copy + PartialEq> AllowedIps<T> {
         if prefix > trie.width {
             return Err(Error::BadPrefix);
         }
-        Ok(trie.remove(key & mask(prefix), prefix, value))
+        let removed = trie.remove(key & mask(prefix), prefix, value);
+        if removed {
+            self.uncount(value);
+        }
+        Ok(removed)
     }
 
-    /// Removes every prefix that maps to `value`.
+    /// Removes every prefix that maps to `value`: a walk of the whole table,
+    /// unless no prefix is left to it.
     pub fn remove_value(&mut self, value: T) {
+        if self.counts.remove(&value).is_none() {
+            return;
+        }
         self.v4.remove_value(value);
         self.v6.remove_value(value);
+    }
+
+    fn uncount(&mut self, value: T) {
+        if let Some(n) = self.counts.get_mut(&value) {
+            *n -= 1;
+            if *n == 0 {
+                self.counts.remove(&value);
+            }
+        }
     }
 
     /// The value of the longest prefix containing `addr` (4 or 16 bytes).
@@ -109,6 +141,7 @@ impl<T: Copy + PartialEq> AllowedIps<T> {
     pub fn clear(&mut self) {
         self.v4 = Trie::new(32);
         self.v6 = Trie::new(128);
+        self.counts.clear();
     }
 
     fn trie_mut(&mut self, addr: &[u8]) -> Option<(&mut Trie<T>, u128)> {
@@ -146,7 +179,7 @@ fn common_len(a: u128, b: u128, limit: u8) -> u8 {
     ((a ^ b).leading_zeros() as u8).min(limit)
 }
 
-impl<T: Copy + PartialEq> Trie<T> {
+impl<T: Copy + Ord> Trie<T> {
     fn new(width: u8) -> Self {
         Trie {
             nodes: Vec::new(),
@@ -196,15 +229,15 @@ impl<T: Copy + PartialEq> Trie<T> {
         self.free.push(i);
     }
 
-    /// `key` is already masked to `len`.
-    fn insert(&mut self, key: u128, len: u8, value: T) {
+    /// `key` is already masked to `len`. Returns the value the prefix had.
+    fn insert(&mut self, key: u128, len: u8, value: T) -> Option<T> {
         let mut link = Link::Root;
         loop {
             let at = self.get(link);
             if at == NONE {
                 let leaf = self.alloc(key, len, Some(value));
                 self.set(link, leaf);
-                return;
+                return None;
             }
             let (node_key, node_len) = {
                 let n = &self.nodes[at as usize];
@@ -214,8 +247,7 @@ impl<T: Copy + PartialEq> Trie<T> {
             if common == node_len {
                 if len == node_len {
                     // The same prefix: it moves to the new value.
-                    self.nodes[at as usize].value = Some(value);
-                    return;
+                    return self.nodes[at as usize].value.replace(value);
                 }
                 // The node is a shorter prefix of ours: descend.
                 link = Link::Child(at, bit(key, node_len));
@@ -226,7 +258,7 @@ impl<T: Copy + PartialEq> Trie<T> {
                 let above = self.alloc(key, len, Some(value));
                 self.nodes[above as usize].child[bit(node_key, len)] = at;
                 self.set(link, above);
-                return;
+                return None;
             }
             // They part ways at bit `common`: a branch point holds both.
             let branch = self.alloc(key & mask(common), common, None);
@@ -234,7 +266,7 @@ impl<T: Copy + PartialEq> Trie<T> {
             self.nodes[branch as usize].child[bit(node_key, common)] = at;
             self.nodes[branch as usize].child[bit(key, common)] = leaf;
             self.set(link, branch);
-            return;
+            return None;
         }
     }
 
@@ -257,10 +289,17 @@ impl<T: Copy + PartialEq> Trie<T> {
         best
     }
 
-    /// `key` is already masked to `len`.
+    /// `key` is already masked to `len`. Only the node and its parent can
+    /// lose their reason to be (a value, or two children), so only they are
+    /// mended: no walk of the trie.
     fn remove(&mut self, key: u128, len: u8, value: T) -> bool {
-        let mut at = self.root;
-        while at != NONE {
+        let mut parent: Option<Link> = None;
+        let mut link = Link::Root;
+        loop {
+            let at = self.get(link);
+            if at == NONE {
+                return false;
+            }
             let n = &self.nodes[at as usize];
             if n.len > len || (key ^ n.key) & mask(n.len) != 0 {
                 return false;
@@ -270,12 +309,31 @@ impl<T: Copy + PartialEq> Trie<T> {
                     return false;
                 }
                 self.nodes[at as usize].value = None;
-                self.root = self.prune(self.root);
+                self.collapse(link);
+                if let Some(p) = parent {
+                    self.collapse(p);
+                }
                 return true;
             }
-            at = n.child[bit(key, n.len)];
+            parent = Some(link);
+            link = Link::Child(at, bit(key, n.len));
         }
-        false
+    }
+
+    /// The node at `link`, if it has no value and fewer than two children,
+    /// leaves the trie; its one child, or nothing, takes its place.
+    fn collapse(&mut self, link: Link) {
+        let at = self.get(link);
+        if at == NONE || self.nodes[at as usize].value.is_some() {
+            return;
+        }
+        let only = match self.nodes[at as usize].child {
+            [NONE, NONE] => NONE,
+            [only, NONE] | [NONE, only] => only,
+            _ => return,
+        };
+        self.release(at);
+        self.set(link, only);
     }
 
     fn remove_value(&mut self, value: T) {
@@ -331,6 +389,27 @@ impl<T: Copy + PartialEq> Trie<T> {
     #[cfg(test)]
     fn live_nodes(&self) -> usize {
         self.nodes.len() - self.free.len()
+    }
+
+    /// Every node reachable from the root has a value or two children, and
+    /// the reachable nodes are exactly the live ones.
+    #[cfg(test)]
+    fn assert_shape(&self) {
+        let mut seen = 0;
+        let mut stack = vec![self.root];
+        while let Some(at) = stack.pop() {
+            if at == NONE {
+                continue;
+            }
+            seen += 1;
+            let n = &self.nodes[at as usize];
+            assert!(
+                n.value.is_some() || (n.child[0] != NONE && n.child[1] != NONE),
+                "a node with no value and fewer than two children"
+            );
+            stack.extend(n.child);
+        }
+        assert_eq!(seen, self.live_nodes(), "unreachable nodes");
     }
 }
 
@@ -572,6 +651,17 @@ mod tests {
                 t.insert(&addr, prefix, value).unwrap();
                 naive.insert(&addr, prefix, value);
             }
+            t.v4.assert_shape();
+            t.v6.assert_shape();
+            for value in 0..50u32 {
+                let want = naive.entries.iter().filter(|e| e.3 == value).count() as u32;
+                assert_eq!(
+                    t.counts.get(&value).copied().unwrap_or(0),
+                    want,
+                    "count of {}",
+                    value
+                );
+            }
         }
         let trie = if len == 4 { &t.v4 } else { &t.v6 };
         assert!(trie.live_nodes() <= 2 * naive.entries.len());
@@ -587,6 +677,28 @@ mod tests {
     fn random_v6_matches_naive_reference() {
         random_against_naive(16, 0x5555_aaaa_3333_cccc);
         random_against_naive(16, 0x0123_4567_89ab_cdef);
+    }
+
+    #[test]
+    fn fifty_thousand_prefixes_come_and_go_one_at_a_time_fast() {
+        // Each removal once walked the whole trie: minutes for this.
+        let mut t = AllowedIps::new();
+        let start = std::time::Instant::now();
+        for i in 0..50_000u32 {
+            t.insert(&[10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 32, 1)
+                .unwrap();
+        }
+        for i in 0..50_000u32 {
+            let gone = t.remove(&[10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 32, 1);
+            assert_eq!(gone, Ok(true));
+        }
+        // No prefix left to the value: removing it walks nothing.
+        for _ in 0..50_000 {
+            t.remove_value(1);
+        }
+        assert!(start.elapsed().as_secs_f64() < 2.0, "{:?}", start.elapsed());
+        assert_eq!(t.v4.live_nodes(), 0);
+        assert!(t.counts.is_empty());
     }
 
     #[test]
