@@ -314,9 +314,7 @@ Deno.test("a run warns, one line each: proxy variables passing in, --keep-socket
     if (
       warned.code !== 0 || lines.length !== 3 ||
       !lines[0].startsWith("wgcage: Warning: --no-userns: NO BOUNDARY: CMD keeps root's") ||
-      !lines[1].startsWith(
-        "wgcage: Warning: --keep-socket changes nothing without --hide-sockets",
-      ) ||
+      !lines[1].startsWith(`wgcage: Warning: --keep-socket '${dir}/kept.sock' changes nothing`) ||
       lines[2] !==
         "wgcage: Warning: HTTPS_PROXY, http_proxy pass into the cage: CMD's web traffic goes to that proxy (a proxy on the host's loopback is out of reach); to leave them out, run: env -u HTTPS_PROXY -u http_proxy wgcage …"
     ) throw new Error(`${warned.code}:\n${warned.stderr}`);
@@ -381,7 +379,7 @@ Deno.test("a live cage: 'up' warns about --no-userns and --keep-socket once, 'ex
     if (
       up.code !== 0 || lines.length !== 2 ||
       !lines[0].startsWith("wgcage: Warning: --no-userns: NO BOUNDARY") ||
-      !lines[1].startsWith("wgcage: Warning: --keep-socket changes nothing without --hide-sockets")
+      !lines[1].startsWith(`wgcage: Warning: --keep-socket '${dir}/kept.sock' changes nothing`)
     ) throw new Error(`up: ${up.code}:\n${up.stderr}`);
     const joined = await run(
       ["env", "ALL_PROXY=socks5://10.99.0.1:1080", ...wgcageArgv(["exec", name, "--", "true"])],

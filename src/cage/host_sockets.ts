@@ -109,7 +109,7 @@ const NAME_SERVICE_DIRS = [
  * and avahi answer lookups over the bus. Hidden by default; `--keep-socket`
  * may give its socket back.
  */
-const SYSTEM_BUS_DIRS = ["/run/dbus", "/var/run/dbus"];
+export const SYSTEM_BUS_DIRS: readonly string[] = ["/run/dbus", "/var/run/dbus"];
 
 /**
  * Where the stock `wg` looks for userspace devices' sockets: the root

@@ -6,6 +6,7 @@
  */
 
 import type { RunOptions } from "./args.ts";
+import { SYSTEM_BUS_DIRS } from "../cage/host_sockets.ts";
 
 /** The proxy variables curl, wget, pip, npm and most HTTP libraries read. */
 const PROXY_VARIABLE = /^(https?|ftp|all)_proxy$/i;
@@ -30,6 +31,20 @@ export function proxyWarning(env: Record<string, string>): string | undefined {
     } wgcage …`;
 }
 
+/**
+ * Whether keeping `path` changes nothing without --hide-sockets: only the
+ * system bus's socket is both hidden by default and one that may be kept.
+ */
+function keptForNothing(path: string): boolean {
+  let real = path;
+  try {
+    real = Deno.realPathSync(path);
+  } catch {
+    // The cage's set-up says what is wrong with it.
+  }
+  return !SYSTEM_BUS_DIRS.some((dir) => real.startsWith(`${dir}/`));
+}
+
 /** The warnings that the options of a cage (a run, or `up`) call for. */
 export function optionWarnings(options: RunOptions): string[] {
   const warnings: string[] = [];
@@ -39,11 +54,12 @@ export function optionWarnings(options: RunOptions): string[] {
         "and can leave the cage; use it only where a user namespace is refused even to root",
     );
   }
-  if (options.keepSockets.length > 0 && !options.hideSockets) {
+  const idle = options.hideSockets ? undefined : options.keepSockets.find(keptForNothing);
+  if (idle !== undefined) {
     warnings.push(
-      "wgcage: Warning: --keep-socket changes nothing without --hide-sockets: only name " +
-        "services' sockets are hidden by default and every other one stays reachable; " +
-        "add --hide-sockets to hide the rest",
+      `wgcage: Warning: --keep-socket '${idle}' changes nothing without --hide-sockets: only ` +
+        "name services' sockets (and the system bus's) are hidden by default, every other " +
+        "one stays reachable; add --hide-sockets to hide the rest",
     );
   }
   return warnings;

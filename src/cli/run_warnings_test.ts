@@ -33,7 +33,11 @@ Deno.test("optionWarnings: --no-userns always, --keep-socket without --hide-sock
   strictEqual(both.length, 2);
   strictEqual(both[0].startsWith("wgcage: Warning: --no-userns: NO BOUNDARY:"), true);
   strictEqual(
-    both[1].startsWith("wgcage: Warning: --keep-socket changes nothing without --hide-sockets"),
+    both[1].startsWith(
+      "wgcage: Warning: --keep-socket '/run/a.sock' changes nothing without --hide-sockets",
+    ),
     true,
   );
+  // The system bus's socket is hidden by default: keeping it is the point.
+  deepStrictEqual(optionWarnings(options(["--keep-socket", "/run/dbus/system_bus_socket"])), []);
 });

@@ -206,8 +206,8 @@ the host instead, into the cage's network namespace, with the pid of any
 process in it:  sudo nsenter --net=/proc/PID/ns/net tcpdump -i wg0
 
 A socket that a daemon creates after the cage started, outside those
-directories, is not covered. --keep-socket without --hide-sockets changes
-nothing, and wgcage warns.
+directories, is not covered. Without --hide-sockets, --keep-socket changes
+nothing but for the system bus's socket, and wgcage warns.
 
 CMD gets wgcage's environment as it is (as with bubblewrap or 'sudo -E').
 Proxy variables in it (http_proxy, https_proxy, ftp_proxy, all_proxy, in any
