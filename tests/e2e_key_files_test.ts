@@ -6,7 +6,8 @@
  * writes or removes there reaches the host's file.
  *
  * The peer is a wireguard-go in a namespace the test made, with a PSK,
- * reached over that namespace's loopback. Rootless (uid 65534) and as root.
+ * reached over that namespace's loopback. Rootless (uid 65534), as root, and
+ * as root under sudo (the command runs as uid 65534).
  * Needs root (namespaces, a private TUN node), wireguard-go and wg; every
  * file, cage and namespace is removed.
  *
@@ -113,14 +114,22 @@ async function setUp(
   return { ns, files, peerKey: peer.keys.publicKey };
 }
 
-/** wgcage as root, or as nobody with a private TUN node and runtime directory. */
+type Mode = "root" | "nobody" | "sudo";
+
+/**
+ * wgcage as root; as root under sudo for uid 65534 (SUDO_UID and SUDO_GID,
+ * as sudo sets them: the command runs as that user); or as nobody with a
+ * private TUN node and runtime directory.
+ */
 async function runner(
   lab: Lab,
   ns: Namespace,
-  rootless: boolean,
+  mode: Mode,
 ): Promise<(args: string[]) => Promise<RunResult>> {
-  if (!rootless) {
-    return (args) => run(wgcageArgv(args), { ns: ns.name, allowFailure: true, timeoutMs: 60_000 });
+  if (mode !== "nobody") {
+    const sudo = mode === "sudo" ? ["env", `SUDO_UID=${NOBODY}`, `SUDO_GID=${NOBODY}`] : [];
+    return (args) =>
+      run([...sudo, ...wgcageArgv(args)], { ns: ns.name, allowFailure: true, timeoutMs: 60_000 });
   }
   const tunDir = await privateTunNode(lab, 0o666);
   const runtime = await Deno.makeTempDir({ prefix: "wgc-xdg-" });
@@ -153,8 +162,9 @@ async function assertCovered(r: RunResult, files: Files, paths: string[], what: 
   }
 }
 
-for (const rootless of [false, true]) {
-  const who = rootless ? "nobody" : "root";
+for (const who of ["root", "nobody", "sudo"] as const) {
+  // The command runs as 65534 but as root: the files are that user's to read.
+  const owner = who === "root" ? 0 : NOBODY;
 
   Deno.test(`key files (${who}): a run's command reads nothing from the config, key and PSK files, given directly or through a symlink`, async () => {
     requireRoot("The key files test");
@@ -162,8 +172,8 @@ for (const rootless of [false, true]) {
     await requireTool("wg", "wireguard-tools");
     const lab = await Lab.open();
     try {
-      const { ns, files, peerKey } = await setUp(lab, `keyf${who[0]}`, rootless ? NOBODY : 0);
-      const wgcage = await runner(lab, ns, rootless);
+      const { ns, files, peerKey } = await setUp(lab, `keyf${who[0]}`, owner);
+      const wgcage = await runner(lab, ns, who);
       // The config file through a symlink: its PrivateKey and PresharedKey. With
       // -v, whose lines name what is covered, and must show no key.
       const paths = [files.config, files.configLink];
@@ -195,7 +205,7 @@ for (const rootless of [false, true]) {
       // A file wgcage did not read stays as it is: the cover is for key files only.
       const other = `${files.dir}/notes.txt`;
       await Deno.writeTextFile(other, "plain\n", { mode: 0o644 });
-      if (rootless) await Deno.chown(other, NOBODY, NOBODY);
+      if (owner !== 0) await Deno.chown(other, owner, owner);
       const plain = await wgcage(["--config", files.config, "--", "cat", other]);
       assert(plain.code === 0 && plain.stdout === "plain\n", `notes.txt: ${plain.stdout}`);
     } finally {
@@ -208,8 +218,8 @@ for (const rootless of [false, true]) {
     await requireTool("wireguard-go", "wireguard-go");
     const lab = await Lab.open();
     try {
-      const { ns, files } = await setUp(lab, `keyl${who[0]}`, rootless ? NOBODY : 0);
-      const wgcage = await runner(lab, ns, rootless);
+      const { ns, files } = await setUp(lab, `keyl${who[0]}`, owner);
+      const wgcage = await runner(lab, ns, who);
       const name = cageName(`kf${who[0]}`);
       const up = await wgcage(["up", name, "-d", "--config", files.configLink]);
       assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
