@@ -70,6 +70,8 @@ export interface RunOptions {
   hideSockets: boolean;
   /** `--keep-socket PATH`, repeatable: host sockets the cage may still reach. */
   keepSockets: string[];
+  /** `--die-with-parent`: wgcage ends when the process that started it ends. */
+  dieWithParent?: boolean;
   /**
    * `--tun-name`; otherwise taken from a config file name (`wg0.conf` → `wg0`)
    * when that is a valid interface name, else `wg0`. Always set by
@@ -143,6 +145,7 @@ const OPTIONS = {
   "no-userns": { type: "boolean" },
   "hide-sockets": { type: "boolean" },
   "keep-socket": { type: "string", multiple: true },
+  "die-with-parent": { type: "boolean" },
   publish: { type: "string", multiple: true, short: "p" },
   "host-service": { type: "string", multiple: true },
   "local-forward": { type: "string", multiple: true, short: "L" },
@@ -467,6 +470,7 @@ function runOptions(values: OptionValues, host: ParseHost): RunOptions {
   };
   if (config !== undefined) options.config = config;
   if (values.hostname !== undefined) options.hostname = checkedHostname(values.hostname);
+  if (values["die-with-parent"]) options.dieWithParent = true;
   addForwards(options, values, host);
   addHostPrograms(options, values);
   return options;

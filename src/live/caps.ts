@@ -13,6 +13,7 @@
  */
 
 import type { Cidr } from "../config/types.ts";
+import { maskCidr } from "../config/cidr.ts";
 import type { DeviceChange } from "./live_device.ts";
 
 /**
@@ -48,13 +49,27 @@ export const CAPS: Caps = { peers: 4096, allowedIps: 65536, allowedIpsPerPeer: 3
  * in replies.
  */
 export function prefixKey(c: Cidr): string {
-  let s = String.fromCharCode(c.family, c.prefix);
   const a = c.address;
-  for (let i = 0; i < a.length; i++) {
+  const p = c.prefix;
+  const m = (i: number) => {
+    const bits = p - i * 8;
+    return bits >= 8 ? a[i] : bits <= 0 ? 0 : a[i] & (0xff00 >> bits);
+  };
+  if (a.length === 4) return String.fromCharCode(4, p, m(0), m(1), m(2), m(3));
+  const codes = [c.family, p];
+  for (let i = 0; i < a.length; i++) codes.push(m(i));
+  return String.fromCharCode(...codes);
+}
+
+/** The prefix with host bits cleared; itself when it has none (most do: no copy). */
+export function masked(c: Cidr): Cidr {
+  const a = c.address;
+  for (let i = c.prefix >> 3; i < a.length; i++) {
     const bits = c.prefix - i * 8;
-    s += String.fromCharCode(bits >= 8 ? a[i] : bits <= 0 ? 0 : a[i] & (0xff00 >> bits));
+    const keep = bits >= 8 ? 0xff : bits <= 0 ? 0 : (0xff00 >> bits) & 0xff;
+    if ((a[i] & ~keep) !== 0) return maskCidr(c);
   }
-  return s;
+  return c;
 }
 
 /** The device as the check sees it: peers by public key (hex), prefixes by {@linkcode prefixKey}. */

@@ -1,7 +1,7 @@
 import { strictEqual } from "node:assert";
-import { parseCidr } from "../config/cidr.ts";
+import { formatCidr, parseCidr } from "../config/cidr.ts";
 import type { Cidr } from "../config/types.ts";
-import { type Caps, capsExceeded, type CapsView, prefixKey } from "./caps.ts";
+import { type Caps, capsExceeded, type CapsView, masked, prefixKey } from "./caps.ts";
 import type { DeviceChange, PeerChange } from "./live_device.ts";
 
 const SMALL: Caps = { peers: 3, allowedIps: 6, allowedIpsPerPeer: 4 };
@@ -187,4 +187,22 @@ Deno.test("capsExceeded is linear: 30,000 prefixes moved around 2,000 peers in m
   const ms = performance.now() - t0;
   // A quadratic model (a scan per prefix) takes minutes here.
   strictEqual(ms < 2000, true, `${ms} ms`);
+});
+
+Deno.test("masked: the prefix itself when it has no host bits, else a masked copy", () => {
+  for (const text of ["10.1.0.0/16", "10.1.2.0/23", "0.0.0.0/0", "fd00::/64", "10.0.0.1/32"]) {
+    const c = parseCidr(text);
+    strictEqual(masked(c), c, text);
+  }
+  for (
+    const [text, want] of [["10.1.2.3/16", "10.1.0.0/16"], ["10.1.3.0/23", "10.1.2.0/23"], [
+      "fd00::1/64",
+      "fd00::/64",
+    ], ["1.2.3.4/0", "0.0.0.0/0"]]
+  ) {
+    const c = parseCidr(text);
+    const m = masked(c);
+    strictEqual(formatCidr(m), want);
+    strictEqual(formatCidr(c), text, "the input is left as it was");
+  }
 });

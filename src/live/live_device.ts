@@ -10,9 +10,8 @@
 import type { Cidr, TunnelConfig } from "../config/types.ts";
 import type { Tunnel } from "../tunnel.ts";
 import type { Endpoint } from "../wg/device.ts";
-import { maskCidr } from "../config/cidr.ts";
 import { followRoutes } from "./routes.ts";
-import { capsExceeded, ERRNO_NO_SPACE, prefixKey } from "./caps.ts";
+import { capsExceeded, ERRNO_NO_SPACE, masked, prefixKey } from "./caps.ts";
 
 /** One peer's part of a `set=1` request (wireguard-go's semantics). */
 export interface PeerChange {
@@ -122,7 +121,7 @@ export class LiveDevice {
       };
       this.peers.set(key, peer);
       // As the core did when the tunnel started: a later peer takes a prefix.
-      for (const c of p.allowedIps) this.#own(prefixKey(c), maskCidr(c), peer);
+      for (const c of p.allowedIps) this.#own(prefixKey(c), masked(c), peer);
     });
     this.#touched.clear();
   }
@@ -264,7 +263,7 @@ export class LiveDevice {
     const wanted = new Map<string, Cidr>();
     for (const c of pc.allowedIps) {
       const k = prefixKey(c);
-      if (!wanted.has(k)) wanted.set(k, maskCidr(c));
+      if (!wanted.has(k)) wanted.set(k, masked(c));
     }
     let peer: LivePeer;
     if (existing === undefined) {
