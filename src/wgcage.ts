@@ -21,6 +21,7 @@ import { USAGE } from "./cli/usage.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { claimSigusr1 } from "./cage/signals.ts";
 import { demoFetch, demoServe, FETCH_ARG, SERVE_ARG } from "./demo/inside.ts";
+import { dieWithParent, takeParentWatch } from "./cli/die_with_parent.ts";
 
 // The other subcommands are imported when used: from source without the
 // bundle, each module loaded costs `wgcage -- cmd` start-up time (about 0.1 ms
@@ -70,8 +71,14 @@ export async function reported(action: () => Promise<number> | number): Promise<
 export async function main(argv: string[]): Promise<number> {
   // First, before anything waits: `deno run` would answer a SIGUSR1 with a
   // debugger on 127.0.0.1:9229 from 500 ms after start on.
+  // Then, before anything else, what the npm command asks for by default:
+  // wgcage ends with the process that started it (cli/die_with_parent.ts).
+  let watched = false;
   try {
     await claimSigusr1();
+    const watch = takeParentWatch();
+    if (watch) await dieWithParent(watch);
+    watched = watch !== undefined;
   } catch (e) {
     return report(e);
   }
@@ -81,6 +88,9 @@ export async function main(argv: string[]): Promise<number> {
 
   return await reported(async () => {
     const command = parseArgs(argv);
+    if (command.kind === "run" && command.options.dieWithParent && !watched) {
+      await dieWithParent({ parent: Deno.ppid, ancestors: [] });
+    }
     switch (command.kind) {
       case "run":
         return await runCommand(command.options, command.argv);

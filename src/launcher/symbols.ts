@@ -23,6 +23,8 @@ import { wipeSymbols } from "./wipe_symbols.ts";
 import { startupCodeSymbols } from "./startup_code_symbols.ts";
 import { joinSymbols } from "./join_symbols.ts";
 import { controlSymbols } from "./control_symbols.ts";
+import { udpProbeSymbols } from "./udp_probe_symbols.ts";
+import { parentDeathSymbols } from "./parent_death_symbols.ts";
 
 /**
  * The tables, each bound on its own when one of its functions is first used
@@ -47,6 +49,8 @@ export const launcherTables: readonly Deno.ForeignLibraryInterface[] = [
   joinSymbols,
   controlSymbols,
   forwardSymbols,
+  udpProbeSymbols,
+  parentDeathSymbols,
 ];
 
 export const launcherSymbols = {
@@ -61,6 +65,8 @@ export const launcherSymbols = {
   ...joinSymbols,
   ...controlSymbols,
   ...forwardSymbols,
+  ...udpProbeSymbols,
+  ...parentDeathSymbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded launcher's functions. */
