@@ -16,8 +16,14 @@
  * binary is skipped with one line saying so, the rest is still built, and the
  * command exits 1 at the end unless `--partial` is given.
  *
- * Usage: `deno task release [--partial]`, `deno task pack:npm [--out DIR]` (the
- * npm package only, into DIR instead of dist/).
+ * Each compiled binary is checked before SHA256SUMS lists it: its ELF header
+ * must name its architecture (a denort of the wrong one makes a binary of
+ * the wrong one, under the right name), and the host's own must run and
+ * print its version. A binary that fails is removed and the release refused,
+ * `--partial` or not.
+ *
+ * Usage: `deno task release [--partial] [--out DIR]`, `deno task pack:npm [--out DIR]`
+ * (the npm package only); `--out DIR` writes into DIR instead of dist/.
  *
  * @module
  */
@@ -34,6 +40,9 @@ export const ARCHES = {
   aarch64: "aarch64-unknown-linux-gnu",
 } as const;
 export type Arch = keyof typeof ARCHES;
+
+/** Each architecture's ELF e_machine (elf.h: EM_X86_64, EM_AARCH64). */
+const ELF_MACHINES: Record<number, string> = { 62: "x86_64", 183: "aarch64" };
 
 /** The modules src/wgcage.ts imports dynamically; `deno compile` must include them. */
 const DYNAMIC_IMPORTS = [
@@ -108,10 +117,81 @@ async function stageSource(
   return dir;
 }
 
-function denortFor(arch: Arch): string | undefined {
-  const own = Deno.env.get(`DENORT_BIN_${arch.toUpperCase()}`);
+function denortFor(arch: Arch, env: Record<string, string>): string | undefined {
+  const own = env[`DENORT_BIN_${arch.toUpperCase()}`];
   if (own) return own;
-  return arch === Deno.build.arch ? Deno.env.get("DENORT_BIN") || undefined : undefined;
+  return arch === Deno.build.arch ? env.DENORT_BIN || undefined : undefined;
+}
+
+/**
+ * The environment of `deno compile` for `arch`: the parent's, with DENORT_BIN
+ * set to that architecture's denort or removed. DENORT_BIN is the host's
+ * runtime: inherited as it is, it would stand in for another architecture's
+ * and make a binary of the host's under the other's name.
+ */
+export function compileEnv(arch: Arch, parent: Record<string, string>): Record<string, string> {
+  const env = { ...parent };
+  delete env.DENORT_BIN;
+  const denort = denortFor(arch, parent);
+  if (denort) env.DENORT_BIN = denort;
+  return env;
+}
+
+/**
+ * Refuses a compiled binary that is not what its name says: its ELF header
+ * must be a 64-bit little-endian executable for `arch`, and, for the host's
+ * own architecture, `FILE version` must print this release's version. A
+ * binary for the other architecture is checked by its header alone (running
+ * it would need an emulator).
+ */
+export async function checkBinary(file: string, arch: Arch): Promise<void> {
+  const name = file.replace(/^.*\//, "");
+  const head = new Uint8Array(20);
+  const f = await Deno.open(file);
+  let n: number;
+  try {
+    n = (await f.read(head)) ?? 0;
+  } finally {
+    f.close();
+  }
+  const elf = n === 20 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c &&
+    head[3] === 0x46;
+  if (!elf || head[4] !== 2 || head[5] !== 1) {
+    throw new ReleaseError(
+      `Refusing ${name}: it is not a 64-bit little-endian ELF executable; ` +
+        `check what DENORT_BIN_${arch.toUpperCase()} names`,
+    );
+  }
+  const machine = head[18] | (head[19] << 8);
+  if (ELF_MACHINES[machine] !== arch) {
+    throw new ReleaseError(
+      `Refusing ${name}: it is a binary for ${
+        ELF_MACHINES[machine] ?? `ELF machine ${machine}`
+      }, ` +
+        `not ${arch}; set DENORT_BIN_${arch.toUpperCase()} to a denort for ${ARCHES[arch]}`,
+    );
+  }
+  if (arch !== Deno.build.arch) return;
+  const expected = `wgcage ${VERSION} (deno `;
+  let said: string;
+  try {
+    const out = await new Deno.Command(file, {
+      args: ["version"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    said = new TextDecoder().decode(out.stdout).split("\n")[0];
+    if (out.success && said.startsWith(expected)) return;
+    said = `exit ${out.code}, '${said}'`;
+  } catch (e) {
+    said = (e as Error).message;
+  }
+  throw new ReleaseError(
+    `Refusing ${name}: '${name} version' should print '${expected}…' (${said}); ` +
+      `check what DENORT_BIN_${arch.toUpperCase()} or DENORT_BIN names`,
+  );
 }
 
 /** The last line of a failed `deno compile` that says why, without the backtrace. */
@@ -129,11 +209,10 @@ function compileCause(stderr: string): string {
  * `deno compile` for one architecture; returns the artifact's name, or
  * undefined after printing one line when the runtime could not be had.
  */
-async function compileBinary(arch: Arch): Promise<string | undefined> {
+async function compileBinary(arch: Arch, out: string): Promise<string | undefined> {
   const name = `wgcage-${arch}-linux`;
   const asset = await Deno.readTextFile(path(`target/${arch}/_launcher_asset.ts`));
   const dir = await stageSource(path(`target/stage/compile-${arch}/`), asset);
-  const denort = denortFor(arch);
   const args = [
     "compile",
     "-A",
@@ -144,31 +223,31 @@ async function compileBinary(arch: Arch): Promise<string | undefined> {
     ARCHES[arch],
     ...DYNAMIC_IMPORTS.flatMap((m) => ["--include", `${dir}${m}`]),
     "--output",
-    path(`dist/${name}`),
+    `${out}/${name}`,
     // The program itself, not src/main.ts: that one only picks between build.ts's
     // bundle and the modules when run from source.
     `${dir}src/wgcage.ts`,
   ];
-  const out = await new Deno.Command(Deno.execPath(), {
+  const compiled = await new Deno.Command(Deno.execPath(), {
     args,
-    // DENORT_BIN is the host's runtime: never let it stand in for another architecture's.
-    env: denort ? { DENORT_BIN: denort } : {},
+    env: compileEnv(arch, Deno.env.toObject()),
+    clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (out.success) return name;
-  const stderr = new TextDecoder().decode(out.stderr);
+  if (compiled.success) return name;
+  const stderr = new TextDecoder().decode(compiled.stderr);
   const cause = compileCause(stderr);
   if (/denort|dl\.deno\.land|error sending request|dns error/i.test(stderr)) {
     console.error(
-      `release: skipped dist/${name}: deno compile cannot get its ${ARCHES[arch]} runtime ` +
+      `release: skipped ${out}/${name}: deno compile cannot get its ${ARCHES[arch]} runtime ` +
         `(${cause}); set DENORT_BIN_${arch.toUpperCase()}=/path/to/denort` +
         (arch === Deno.build.arch ? " (or DENORT_BIN)" : "") +
         " or build where dl.deno.land is reachable",
     );
     return undefined;
   }
-  throw new ReleaseError(`Cannot compile dist/${name}: ${cause}\n${stderr.trimEnd()}`);
+  throw new ReleaseError(`Cannot compile ${out}/${name}: ${cause}\n${stderr.trimEnd()}`);
 }
 
 /** The launcher module of the npm package: both architectures, picked when loaded. */
@@ -291,35 +370,45 @@ export async function writeSums(dir: string, names: string[]): Promise<void> {
   await Deno.writeTextFile(`${dir}/SHA256SUMS`, lines.join("\n") + "\n");
 }
 
-/** Removes what an earlier run left in dist/, so that no stale artifact is summed. */
-async function clearDist(names: string[]): Promise<void> {
-  await Deno.mkdir(path("dist"), { recursive: true });
+/** Removes what an earlier run left in `out`, so that no stale artifact is summed. */
+async function clearDist(names: string[], out = path("dist")): Promise<void> {
+  await Deno.mkdir(out, { recursive: true });
   for (const name of [...names, "SHA256SUMS"]) {
-    await Deno.remove(path(`dist/${name}`)).catch((e) => {
+    await Deno.remove(`${out}/${name}`).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
   }
 }
 
-async function release(partial: boolean): Promise<number> {
+async function release(partial: boolean, out: string): Promise<number> {
   const binaries = Object.keys(ARCHES).map((a) => `wgcage-${a}-linux`);
-  await clearDist([...binaries, `wgcage-${VERSION}.tgz`, "install.sh", "LICENSE"]);
+  await clearDist([...binaries, `wgcage-${VERSION}.tgz`, "install.sh", "LICENSE"], out);
   await buildLaunchers();
   const built: string[] = [];
   const skipped: string[] = [];
   for (const arch of Object.keys(ARCHES) as Arch[]) {
-    const name = await compileBinary(arch);
-    if (name) built.push(name);
-    else skipped.push(`wgcage-${arch}-linux`);
+    const name = await compileBinary(arch, out);
+    if (!name) {
+      skipped.push(`wgcage-${arch}-linux`);
+      continue;
+    }
+    try {
+      await checkBinary(`${out}/${name}`, arch);
+    } catch (e) {
+      // Not left where an upload of the directory would take it.
+      await Deno.remove(`${out}/${name}`);
+      throw e;
+    }
+    built.push(name);
   }
-  built.push(await packNpm(path("dist"), path("target/stage/npm/")));
-  await Deno.copyFile(path("install.sh"), path("dist/install.sh"));
-  await Deno.chmod(path("dist/install.sh"), 0o755);
+  built.push(await packNpm(out, path("target/stage/npm/")));
+  await Deno.copyFile(path("install.sh"), `${out}/install.sh`);
+  await Deno.chmod(`${out}/install.sh`, 0o755);
   built.push("install.sh");
-  await Deno.copyFile(path("LICENSE"), path("dist/LICENSE"));
+  await Deno.copyFile(path("LICENSE"), `${out}/LICENSE`);
   built.push("LICENSE");
-  await writeSums(path("dist"), built);
-  console.log(`release: wrote dist/ ${[...built, "SHA256SUMS"].join(" ")}`);
+  await writeSums(out, built);
+  console.log(`release: wrote ${out}/ ${[...built, "SHA256SUMS"].join(" ")}`);
   if (skipped.length === 0) return 0;
   console.error(
     `release: missing ${skipped.join(", ")} (see above)${partial ? "; --partial" : ""}`,
@@ -331,18 +420,21 @@ async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   const at = rest.indexOf("--out");
   const out = at >= 0 ? rest[at + 1] : undefined;
-  const unknown = command === "release"
-    ? rest.filter((a) => a !== "--partial")
-    : rest.filter((_, i) => at < 0 || (i !== at && i !== at + 1));
+  const unknown = rest.filter((a, i) =>
+    (at < 0 || (i !== at && i !== at + 1)) && !(command === "release" && a === "--partial")
+  );
   if ((command !== "release" && command !== "pack:npm") || unknown.length > 0 || out === "") {
     console.error(
       `release: Unknown arguments '${args.join(" ")}'; ` +
-        "use 'release [--partial]' or 'pack:npm [--out DIR]'",
+        "use 'release [--partial] [--out DIR]' or 'pack:npm [--out DIR]'",
     );
     return 2;
   }
   try {
-    if (command === "release") return await release(rest.includes("--partial"));
+    if (command === "release") {
+      const dest = out === undefined ? path("dist") : await Deno.realPath(out);
+      return await release(rest.includes("--partial"), dest.replace(/\/$/, ""));
+    }
     if (out === undefined) await clearDist([`wgcage-${VERSION}.tgz`]);
     const dest = out === undefined ? path("dist") : await Deno.realPath(out);
     const stage = out === undefined ? path("target/stage/npm/") : `${dest}/stage/`;
