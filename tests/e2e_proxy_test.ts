@@ -368,6 +368,67 @@ Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds
   }
 });
 
+Deno.test("--socks-auth: the proxy serves a client with the login from the file and refuses one without it", async () => {
+  await requirements();
+  const lab = await Lab.open();
+  try {
+    const s = await setUp(lab);
+    const config = await configFor(s, false);
+    const login = `${await lab.tempDir()}/socks-login`;
+    await Deno.writeTextFile(login, "alice:correct-horse\n", { mode: 0o600 });
+    const wgcage = await spawnWgcage(lab, s.clientNs, [
+      "-v",
+      "--config",
+      config,
+      "--socks",
+      "17080",
+      "--socks-auth",
+      login,
+      "--",
+      "sleep",
+      "120",
+    ], false);
+    await waitForListen(s.clientNs, 17080, wgcage);
+    const url = "http://web.tunnel.test:8000/page.txt";
+    const ok = await curl(
+      s.clientNs,
+      "--socks5-hostname",
+      "127.0.0.1:17080",
+      "-U",
+      "alice:correct-horse",
+      url,
+    );
+    assert(ok.code === 0 && ok.stdout === PAGE, `curl with the login: ${ok.stderr}`);
+    const wrong = await curl(
+      s.clientNs,
+      "--socks5-hostname",
+      "127.0.0.1:17080",
+      "-U",
+      "alice:wrong",
+      url,
+    );
+    assert(
+      wrong.code !== 0 && wrong.stdout === "",
+      `a wrong password got through: ${wrong.stdout}`,
+    );
+    const none = await curl(s.clientNs, "--socks5-hostname", "127.0.0.1:17080", url);
+    assert(none.code !== 0 && none.stdout === "", `no login got through: ${none.stdout}`);
+    await waitForLog(
+      wgcage,
+      /--socks: refused a client: a wrong username or password/,
+      "the wrong login",
+    );
+    assert(
+      !wgcage.stderr.includes("correct-horse"),
+      `the password reached a message: ${wgcage.stderr}`,
+    );
+    const status = await wgcage.stop("SIGTERM", 10_000);
+    assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
+  } finally {
+    await lab.close();
+  }
+});
+
 Deno.test("a port in use or malformed specs: one line, 125, before anything is made; beyond loopback: a warning", async () => {
   await requirements();
   const lab = await Lab.open();
@@ -395,6 +456,14 @@ Deno.test("a port in use or malformed specs: one line, 125, before anything is m
         [["-L", "17001:bad_name!:80"], /is neither an IP address nor a host name/],
         [["--http-proxy", "70000"], /port 70000 is out of range/],
         [["-L", "17001:db.test:53/udp"], /a UDP forward needs an address, not a name/],
+        [
+          ["--socks-auth", "/nonexistent"],
+          /--socks-auth is the --socks proxy's login; give --socks/,
+        ],
+        [
+          ["--socks", "17091", "--socks-auth", "/nonexistent"],
+          /Cannot use --socks-auth '\/nonexistent': no such file/,
+        ],
       ] as const
     ) {
       const r = await run(...args);

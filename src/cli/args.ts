@@ -88,6 +88,8 @@ export interface RunOptions {
   localForwards?: LocalForwardSpec[];
   /** `--socks [HOST_ADDR:]PORT`: a SOCKS5 proxy whose connections are made in the cage. */
   socks?: ListenSpec;
+  /** `--socks-auth FILE`: the SOCKS proxy's `USERNAME:PASSWORD`, read from FILE. */
+  socksAuthFile?: string;
   /** `--http-proxy [HOST_ADDR:]PORT`: an HTTP proxy likewise. */
   httpProxy?: ListenSpec;
 }
@@ -150,6 +152,7 @@ const OPTIONS = {
   "host-service": { type: "string", multiple: true },
   "local-forward": { type: "string", multiple: true, short: "L" },
   socks: { type: "string" },
+  "socks-auth": { type: "string" },
   "http-proxy": { type: "string" },
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
@@ -508,6 +511,14 @@ function addHostPrograms(options: RunOptions, values: OptionValues): void {
       "[HOST_ADDR:]PORT, e.g. --socks 1080",
       parseListen,
     );
+  }
+  if (values["socks-auth"] !== undefined) {
+    if (options.socks === undefined) {
+      throw new UsageError(
+        "wgcage: --socks-auth is the --socks proxy's login; give --socks [HOST_ADDR:]PORT too",
+      );
+    }
+    options.socksAuthFile = values["socks-auth"];
   }
   if (values["http-proxy"] !== undefined) {
     options.httpProxy = parse(

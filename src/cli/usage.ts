@@ -86,6 +86,16 @@ Between host and cage (nothing by default; see 'wgcage help ports'):
                               cage at 127.0.0.1:CAGE_PORT (host.wgcage.internal)
                               (repeatable); a deliberate hole
 
+For programs that stay on the host (see 'wgcage help ports'):
+  -L, --local-forward [HOST_ADDR:]HOST_PORT:TUNNEL_HOST:PORT[/tcp|/udp]
+                              HOST_ADDR:HOST_PORT on the host (127.0.0.1
+                              unless given) leads to TUNNEL_HOST:PORT through
+                              the tunnel (repeatable)
+  --socks [HOST_ADDR:]PORT    a SOCKS5 proxy into the tunnel (socks5h)
+  --socks-auth FILE           its login: USERNAME:PASSWORD, FILE's first line
+  --http-proxy [HOST_ADDR:]PORT
+                              an HTTP proxy into the tunnel (CONNECT, http://)
+
   -v, --verbose               say what wgcage does, on stderr
   -h, --help                  show this help
   -V, --version               show the version
@@ -248,9 +258,30 @@ const PORTS_HELP = `Nothing crosses between the host and the cage but the tunnel
 cage's tunnel address alone (e.g. 10.0.0.2) is reached by the tunnel's peers
 but not by -p, whose connections come from the cage's loopback.
 
-Both work for a live cage too ('wgcage up NAME -p …'): for every command
-that joins it. A host port in use, a privileged host port without root and a
-malformed option stop wgcage with 125 before the cage is made. A connection to a
+  -L [HOST_ADDR:]HOST_PORT:TUNNEL_HOST:PORT[/tcp|/udp]
+  --socks [HOST_ADDR:]PORT
+  --http-proxy [HOST_ADDR:]PORT
+      The tunnel for a program that stays on the host (a browser, a database
+      client): wgcage listens on the host (127.0.0.1 unless given) and makes
+      each connection, or each UDP flow of -L /udp, from inside the cage, so
+      it leaves only through the tunnel. A name (TUNNEL_HOST, socks5h, a
+      proxy's URL) is resolved with the cage's DNS, never on the host; a
+      destination the tunnel does not route gets the proxy's error. The
+      SOCKS proxy takes CONNECT, and a login with --socks-auth FILE (its
+      first line USERNAME:PASSWORD); the HTTP proxy CONNECT and http:// URLs.
+      Only that program's connections through them use the tunnel: the rest
+      of what it does stays on the host's network, unlike a caged command.
+      Anyone who can connect to the listening address can use the tunnel:
+      beyond loopback, wgcage warns.
+
+      wgcage up work -d --config wg.conf --socks 1080 -L 15432:db.internal:5432
+      chromium --proxy-server=socks5://127.0.0.1:1080 &
+      psql -h 127.0.0.1 -p 15432
+
+All of them work for a live cage too ('wgcage up NAME -p …'): for every
+command that joins it, or with no command at all for -L and the proxies. A
+host port in use, a privileged host port without root and a malformed option
+stop wgcage with 125 before the cage is made. A connection to a
 published port that nothing in the cage listens on is reset; -v says why.
 `;
 

@@ -10,7 +10,7 @@ import type { TunnelConfig } from "../config/types.ts";
 import { readHostResolvConf } from "../dns/read_host_resolv_conf.ts";
 import { resolvConfServers } from "./cage_resolver.ts";
 import type { ForwardPlan } from "./forwarder.ts";
-import type { SocksCredentials } from "./socks.ts";
+import { readSocksAuth } from "./socks_auth.ts";
 import {
   formatHostAddress,
   formatLocalForward,
@@ -27,7 +27,8 @@ export interface ForwardOptions {
   readonly hostServices?: readonly HostServiceSpec[];
   readonly localForwards?: readonly LocalForwardSpec[];
   readonly socks?: ListenSpec;
-  readonly socksCredentials?: SocksCredentials;
+  /** `--socks-auth FILE`: the proxy's login. */
+  readonly socksAuthFile?: string;
   readonly httpProxy?: ListenSpec;
 }
 
@@ -62,7 +63,7 @@ export function openListenerWarnings(o: ForwardOptions): string[] {
       out.push(
         `wgcage: warning: ${option} listens on ${where}, beyond loopback: anyone who can reach ` +
           `${where} can use your tunnel, to every address it routes${
-            option === "--socks" && o.socksCredentials ? " (with the --socks-auth login)" : ""
+            option === "--socks" && o.socksAuthFile ? " (with the --socks-auth login)" : ""
           }; use 127.0.0.1 unless that is meant`,
       );
     }
@@ -87,7 +88,9 @@ export function forwardPlanOf(
     hostServices: o.hostServices ?? [],
     local: o.localForwards ?? [],
     socks: o.socks,
-    socksCredentials: o.socksCredentials,
+    socksCredentials: o.socksAuthFile === undefined
+      ? undefined
+      : readSocksAuth(o.socksAuthFile, warn),
     httpProxy: o.httpProxy,
     dnsServers: steersNames ? cageDnsServers(config) : [],
   };
