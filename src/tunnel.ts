@@ -25,6 +25,12 @@ import { LauncherPacketIo, wantVnetHdr } from "./datapath/launcher_io.ts";
 import { UdpSocket } from "./datapath/udp_socket.ts";
 import { CoreAdapter } from "./datapath/core_adapter.ts";
 import { DropCounts } from "./datapath/drops.ts";
+import {
+  HandshakeDiagnosis,
+  handshakeFailureMessage,
+  type HandshakeTarget,
+} from "./datapath/handshake_diagnosis.ts";
+import { probeUdpEndpoint } from "./datapath/udp_probe.ts";
 import { type Batch, WgDevice } from "./wg/device.ts";
 import { EventKind } from "./wg/abi.ts";
 import { TunnelError } from "./tunnel_error.ts";
@@ -90,7 +96,8 @@ function routesOf(config: TunnelConfig): Cidr[] {
 interface HandshakeWaiter {
   readonly deadline: number;
   readonly resolve: () => void;
-  readonly reject: () => void;
+  /** `early`: every endpoint refused, before the deadline. */
+  readonly reject: (early?: boolean) => void;
 }
 
 export class Tunnel {
@@ -111,6 +118,8 @@ export class Tunnel {
   readonly #clock: Clock;
   /** Who waits for the first handshake, and until when (monotonic ms). */
   readonly #handshakeWaiters: HandshakeWaiter[] = [];
+  /** Why the first handshake is late: ICMP errors, answers that did not authenticate. */
+  #diagnosis: HandshakeDiagnosis | undefined;
   readonly #forwarder: Forwarder | undefined;
   /** Looks host-name endpoints up again when handshakes to them fail. */
   readonly #follower: EndpointFollower;
@@ -376,15 +385,22 @@ export class Tunnel {
     // The data path keeps the deadline: it turns by then even when idle. (A
     // timer would do too, but the first setTimeout in a Deno process loads
     // Node's timers, ~13 ms of start-up.)
-    const deadline = this.#clock.now() + timeoutMs;
+    const now = this.#clock.now();
+    const deadline = now + timeoutMs;
     const done = new Promise<void>((resolve, reject) => {
       this.#handshakeWaiters.push({
         deadline,
         resolve,
-        reject: () => reject(this.#handshakeTimeout(timeoutMs)),
+        reject: (early) => reject(this.#handshakeTimeout(early ? undefined : timeoutMs)),
       });
     });
-    this.#datapath.wakeAt(deadline);
+    this.#diagnosis ??= new HandshakeDiagnosis({
+      targets: this.#handshakeTargets(),
+      probe: probeUdpEndpoint,
+      drops: () => this.drops.byReason(),
+      now,
+    });
+    this.#datapath.wakeAt(Math.min(deadline, this.#diagnosis.probeAt));
     const stopped = this.#running.then(() => {
       throw new TunnelError("The data path stopped before a handshake completed");
     });
@@ -393,6 +409,12 @@ export class Tunnel {
 
   #checkHandshakeDeadlines(): void {
     const now = this.#clock.now();
+    if (this.#handshakeWaiters.length > 0) {
+      // Every endpoint refused (ICMP port unreachable): no need to wait on.
+      this.#diagnosis?.tick(now, () => {
+        for (const w of this.#handshakeWaiters.splice(0)) w.reject(true);
+      });
+    }
     for (let i = this.#handshakeWaiters.length - 1; i >= 0; i--) {
       const w = this.#handshakeWaiters[i];
       if (now >= w.deadline) {
@@ -402,18 +424,29 @@ export class Tunnel {
     }
   }
 
-  #handshakeTimeout(timeoutMs: number): TunnelError {
-    const targets = this.#o.config.peers
-      .map((p, i) => {
-        const ep = this.#endpoints[i];
-        return ep ? `${formatEndpoint(ep)} (peer ${shortKey(p.publicKey.toString())})` : "";
-      })
-      .filter((s) => s !== "");
+  /** The peers a handshake is tried with: those with an endpoint. */
+  #handshakeTargets(): HandshakeTarget[] {
+    const targets: HandshakeTarget[] = [];
+    this.#o.config.peers.forEach((p, i) => {
+      const endpoint = this.#endpoints[i];
+      if (endpoint === undefined) return;
+      const label = `${formatEndpoint(endpoint)} (peer ${shortKey(p.publicKey.toString())})`;
+      targets.push({ label, endpoint });
+    });
+    return targets;
+  }
+
+  /** `timeoutMs` undefined: the wait ended early (every endpoint refused). */
+  #handshakeTimeout(timeoutMs: number | undefined): TunnelError {
     const ours = new Uint8Array(this.device.publicKey()).toBase64();
+    const findings = this.#diagnosis?.findings() ??
+      { targets: this.#handshakeTargets(), icmp: [], unauthenticated: 0 };
     return new TunnelError(
-      `No handshake with ${targets.join(", ")} within ${timeoutMs / 1000} s; ` +
-        `check that the endpoint is right and reachable over UDP, that the peer's public key is right, ` +
-        `and that the peer knows our public key ${ours}; wait longer with --handshake-timeout`,
+      handshakeFailureMessage(
+        findings,
+        timeoutMs === undefined ? undefined : timeoutMs / 1000,
+        ours,
+      ),
     );
   }
 
