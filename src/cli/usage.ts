@@ -57,7 +57,9 @@ Tunnel flags (without --config they must describe the whole tunnel):
 
 Cage:
   --handshake-timeout SECONDS
-                              wait for the first handshake (default 10; 0: no)
+                              wait for the first handshake (default 10; 0: no);
+                              a failure says: port unreachable (at once), did
+                              not authenticate (PresharedKey), or no answer
   --tun-name NAME             interface name (default: wg1 for wg1.conf, or wg0)
   --hostname NAME             the cage's host name
   --root                      run CMD as uid/gid 0 of the cage, with
