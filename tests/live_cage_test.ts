@@ -9,21 +9,12 @@
  * @module
  */
 
-import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { cageName } from "./harness/names.ts";
-import { run, type RunResult } from "./harness/process.ts";
-import { generateKeyPair } from "./harness/keys.ts";
-import { WgPeer } from "./harness/wg_peer.ts";
-import { clientArgv, parseClientReport, startServices } from "./harness/services.ts";
-import {
-  NOBODY,
-  nobodyDenoDir,
-  privateTunNode,
-  rootlessArgv,
-  wgcageArgv,
-  wgQuick,
-  writeConfig,
-} from "./e2e/wgcage.ts";
+import { run } from "./harness/process.ts";
+import { clientArgv, parseClientReport } from "./harness/services.ts";
+import { NOBODY, wgcageArgv } from "./e2e/wgcage.ts";
+import { liveLab, liveRunner } from "./harness/live.ts";
 import { makeTestUser } from "./cage/test_user.ts";
 
 /** Connects to a control socket and asks `get=1`; prints `refused …` when it cannot. */
@@ -40,63 +31,8 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-/** How one test runs wgcage: as root, or as nobody with a private TUN node. */
-interface Runner {
-  wgcage(args: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
-  /** The state directory this runner's cages are recorded in. */
-  readonly stateDir: string;
-}
-
-async function runner(lab: Lab, ns: string, rootless: boolean, uid = NOBODY): Promise<Runner> {
-  if (!rootless) {
-    return {
-      stateDir: "/run/wgcage",
-      wgcage: (args, opts) =>
-        run(wgcageArgv(args), { ns, allowFailure: true, timeoutMs: opts?.timeoutMs ?? 60_000 }),
-    };
-  }
-  const tunDir = await privateTunNode(lab, 0o666);
-  const denoDir = await nobodyDenoDir(lab);
-  const runtime = await Deno.makeTempDir({ prefix: "wgc-xdg-" });
-  lab.defer(() => Deno.remove(runtime, { recursive: true }));
-  await Deno.chown(runtime, uid, uid);
-  await Deno.chmod(runtime, 0o700);
-  const env = { HOME: "/tmp", DENO_DIR: denoDir, XDG_RUNTIME_DIR: runtime };
-  return {
-    stateDir: `${runtime}/wgcage`,
-    wgcage: (args, opts) =>
-      run(rootlessArgv(tunDir, env, wgcageArgv(args), { uid }), {
-        ns,
-        allowFailure: true,
-        timeoutMs: opts?.timeoutMs ?? 60_000,
-      }),
-  };
-}
-
-async function lab10(
-  lab: Lab,
-  role: string,
-  owner: number,
-): Promise<{ ns: string; namespace: Namespace; peer: WgPeer; config: string }> {
-  const ns = await lab.namespace(role);
-  const keys = await generateKeyPair();
-  const peer = await WgPeer.start(lab, ns, {
-    listenPort: 51820,
-    addresses: ["10.97.0.1/24"],
-    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.97.0.2/32"] }],
-  });
-  await startServices(ns, { binds: ["10.97.0.1"], dnsNames: ["peer.live.test=10.97.0.1"] });
-  const config = await writeConfig(
-    lab,
-    wgQuick({ privateKey: keys.privateKey, addresses: ["10.97.0.2/24"], dns: ["10.97.0.1"] }, [{
-      publicKey: peer.keys.publicKey,
-      allowedIps: ["10.97.0.0/24"],
-      endpoint: "127.0.0.1:51820",
-    }]),
-    owner,
-  );
-  return { ns: ns.name, namespace: ns, peer, config };
-}
+const runner = liveRunner;
+const lab10 = liveLab;
 
 function entries(dir: string): string[] {
   try {
