@@ -13,18 +13,21 @@
  */
 
 import type { Cidr } from "../config/types.ts";
-import { formatCidr, maskCidr } from "../config/cidr.ts";
+import { formatCidr } from "../config/cidr.ts";
 import type { NetlinkTransport } from "../netlink/transport.ts";
 import { getLink } from "../netlink/link.ts";
 import { addRouteRequest } from "../netlink/route.ts";
 import { nextSequence } from "../netlink/conversation.ts";
 import {
+  align,
   decodeMessages,
   encodeRequest,
   HOST_LITTLE_ENDIAN,
   NLM_F_ACK,
   NLMSG_ERROR,
+  NLMSG_HDRLEN,
 } from "../netlink/message.ts";
+import { masked } from "./caps.ts";
 import { NetlinkError, permissionHint } from "../netlink/error.ts";
 
 const RTM_DELROUTE = 25;
@@ -62,6 +65,69 @@ export function followRoutes(
   routeBatches(nl, buffer, index, removed, "delete", ESRCH);
 }
 
+/** The offset of `rtmsg.rtm_dst_len` in a route request. */
+const DST_LEN_AT = NLMSG_HDRLEN + 1;
+const SEQ_AT = 8;
+const RTA_DST = 1;
+
+/**
+ * Route requests for many prefixes, made from templates: the request
+ * route.ts makes for a prefix of each family, encoded once, then copied
+ * with the prefix length, the address and the sequence number written in.
+ * route.ts stays the one place that says what a route request holds; a
+ * batch of thousands costs copies instead of objects per route.
+ */
+export class RouteRequests {
+  readonly #index: number;
+  readonly #verb: "add" | "delete";
+  readonly #templates = new Map<string, { bytes: Uint8Array; addressAt: number }>();
+
+  constructor(index: number, verb: "add" | "delete") {
+    this.#index = index;
+    this.#verb = verb;
+  }
+
+  /** The request for `cidr` (host bits cleared) with sequence number `seq`, acked. */
+  encode(cidr: Cidr, seq: number): Uint8Array {
+    const t = this.#template(cidr.family, cidr.prefix === 0);
+    const out = t.bytes.slice();
+    out[DST_LEN_AT] = cidr.prefix;
+    new DataView(out.buffer).setUint32(SEQ_AT, seq >>> 0, HOST_LITTLE_ENDIAN);
+    if (t.addressAt >= 0) out.set(masked(cidr).address, t.addressAt);
+    return out;
+  }
+
+  #template(family: 4 | 6, isDefault: boolean): { bytes: Uint8Array; addressAt: number } {
+    const id = `${family}${isDefault}`;
+    const known = this.#templates.get(id);
+    if (known) return known;
+    const size = family === 4 ? 4 : 16;
+    const sample = { family, address: new Uint8Array(size), prefix: isDefault ? 0 : size * 8 };
+    const add = addRouteRequest(this.#index, sample);
+    const request = this.#verb === "add"
+      ? add
+      : { ...add, type: RTM_DELROUTE, flags: NLM_F_REQUEST };
+    const bytes = encodeRequest({ ...request, flags: request.flags | NLM_F_ACK }, 0);
+    // Where RTA_DST's address sits (a default route has none).
+    let addressAt = -1;
+    const view = new DataView(bytes.buffer);
+    for (let at = NLMSG_HDRLEN + align(request.header.length); at + 4 <= bytes.length;) {
+      const len = view.getUint16(at, HOST_LITTLE_ENDIAN);
+      if (view.getUint16(at + 2, HOST_LITTLE_ENDIAN) === RTA_DST && len === 4 + size) {
+        addressAt = at + 4;
+      }
+      if (len < 4) break;
+      at += align(len);
+    }
+    if (!isDefault && addressAt < 0) {
+      throw new Error("Cannot make route requests: the route request has no destination");
+    }
+    const t = { bytes, addressAt };
+    this.#templates.set(id, t);
+    return t;
+  }
+}
+
 function routeBatches(
   nl: NetlinkTransport,
   buffer: Uint8Array,
@@ -70,16 +136,15 @@ function routeBatches(
   verb: "add" | "delete",
   fine: number,
 ): void {
+  const requests = new RouteRequests(index, verb);
   for (let start = 0; start < cidrs.length; start += BATCH) {
     const batch = cidrs.slice(start, start + BATCH);
     // Each request its own sequence number, so that an ack names its request.
     const pending = new Map<number, Cidr>();
     const parts = batch.map((cidr) => {
-      const add = addRouteRequest(index, cidr);
-      const request = verb === "add" ? add : { ...add, type: RTM_DELROUTE, flags: NLM_F_REQUEST };
       const seq = nextSequence();
       pending.set(seq, cidr);
-      return encodeRequest({ ...request, flags: request.flags | NLM_F_ACK }, seq);
+      return requests.encode(cidr, seq);
     });
     const datagram = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
@@ -109,7 +174,7 @@ function routeBatches(
     }
     if (refused !== undefined) {
       throw new NetlinkError(refused.errno, {
-        what: `${verb} route ${formatCidr(maskCidr(refused.cidr))}`,
+        what: `${verb} route ${formatCidr(masked(refused.cidr))}`,
         hint: permissionHint(refused.errno),
       });
     }
