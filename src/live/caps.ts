@@ -36,12 +36,13 @@ export interface Caps {
  * The caps of a live cage. The largest AllowedIPs lists in real wg-quick
  * configs are route lists (every address but a country's, or a cloud's
  * published ranges): 8,000 to 20,000 prefixes, which one peer may hold with
- * room to spare. The device total keeps the worst `get=1` reply (peers at
- * ~400 bytes, prefixes at up to 55) under the 4 MiB the control socket lets
- * wait for a reader, and the keeper's share of it (a few MiB) bounded. A
- * cage is one client's tunnel; 4,096 peers is far more than any uses.
+ * room to spare. A cage is one client's tunnel, whose peers are the servers
+ * it talks through: 1,024 is far more than configs have. Together they keep
+ * the worst `get=1` reply (peers at ~400 bytes, prefixes at up to 55) under
+ * the 4 MiB the control socket lets wait for a reader (a test checks), and
+ * what the keeper holds for them to a few tens of MiB.
  */
-export const CAPS: Caps = { peers: 4096, allowedIps: 65536, allowedIpsPerPeer: 32768 };
+export const CAPS: Caps = { peers: 1024, allowedIps: 65536, allowedIpsPerPeer: 32768 };
 
 /**
  * A prefix's identity: family, length and masked address bytes, as a short

@@ -6,7 +6,7 @@
  * wireguard-go writes it: -22 for invalid input, -98 for a new listen port,
  * -28 (ENOSPC) for a request that would leave the device over one of the
  * caps of caps.ts (more than 32,768 allowed IPs for a peer, 65,536 in all,
- * 4,096 peers). A refused request changes nothing.
+ * 1,024 peers). A refused request changes nothing.
  *
  * @module
  */

@@ -5,6 +5,7 @@ import type { Tunnel } from "../tunnel.ts";
 import type { Endpoint, PeerOptions } from "../wg/device.ts";
 import { type DeviceChange, LiveDevice } from "./live_device.ts";
 import { CAPS, ERRNO_NO_SPACE } from "./caps.ts";
+import { MAX_PENDING } from "./control_server.ts";
 import { ERRNO_INVALID, ERRNO_PORT_IN_USE, parseSet, uapiGet, uapiSet } from "./uapi.ts";
 
 const A = "a".repeat(64);
@@ -449,4 +450,45 @@ Deno.test("uapiSet: a request over a cap is refused whole with -ENOSPC; the core
   strictEqual(uapiSet(dev, ["public_key=" + A, "replace_allowed_ips=true", ...many.slice(1)]), 0);
   strictEqual(dev.peers.get(A)!.allowedIps.size, CAPS.allowedIpsPerPeer);
   strictEqual(routes.at(-1)!.length, CAPS.allowedIpsPerPeer + 1);
+});
+
+Deno.test("uapiGet: a device at every cap, with the longest lines, replies within what the control socket lets wait", () => {
+  const { core, dev } = device();
+  // The widest counters and endpoint a peer can show.
+  core.stats = () => ({ lastHandshakeWall: 9e12, rxBytes: 2 ** 53 - 1, txBytes: 2 ** 53 - 1 });
+  const wide: Endpoint = {
+    family: 6,
+    port: 65535,
+    scopeId: 0,
+    address: new Uint8Array(16).fill(0xff),
+  };
+  core.endpoint = () => wide;
+  const perPeer = CAPS.allowedIps / CAPS.peers;
+  const lines = ["replace_peers=true"];
+  for (let p = 0; p < CAPS.peers; p++) {
+    lines.push(
+      `public_key=e${p.toString(16).padStart(63, "0")}`,
+      `preshared_key=${PSK}`,
+      "persistent_keepalive_interval=65535",
+    );
+    for (let i = 0; i < perPeer; i++) {
+      // Full-length IPv6 /128s: the longest allowed_ip lines.
+      const n = p * perPeer + i;
+      lines.push(
+        `allowed_ip=ffff:ffff:ffff:ffff:ffff:ffff:${(0x1000 + (n >> 12)).toString(16)}:${
+          (0x1000 + (n & 0xfff)).toString(16)
+        }/128`,
+      );
+    }
+  }
+  strictEqual(uapiSet(dev, lines), 0);
+  strictEqual(dev.peers.size, CAPS.peers);
+  const reply = new TextEncoder().encode(uapiGet(dev));
+  strictEqual(reply.length <= MAX_PENDING, true, `${reply.length} bytes`);
+  // One more peer, or one more prefix, is refused.
+  strictEqual(uapiSet(dev, [`public_key=${"f".repeat(64)}`]), ERRNO_NO_SPACE);
+  strictEqual(
+    uapiSet(dev, [`public_key=e${"1".padStart(63, "0")}`, "allowed_ip=fd00::1/128"]),
+    ERRNO_NO_SPACE,
+  );
 });
