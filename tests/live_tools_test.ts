@@ -97,7 +97,8 @@ Deno.test("live tools (root): syncconf of the file the cage started from works (
         `[Interface]\nPrivateKey = ${keys.privateKey}\n[Peer]\nPublicKey = ${peer.keys.publicKey}\n` +
           "AllowedIPs = 10.91.0.0/24\nEndpoint = 127.0.0.1:51820\n",
       );
-      const stock = await run(["wg", "syncconf", name, plain], { allowFailure: true });
+      // In the keeper's network namespace: its control socket serves no other.
+      const stock = await run(["wg", "syncconf", name, plain], { ns: ns.name, allowFailure: true });
       assert(stock.code === 0, `stock wg syncconf: ${stock.stderr}`);
 
       // A private key one character short, in a key file and in a config.
@@ -138,7 +139,7 @@ Deno.test("live tools (root): syncconf of the file the cage started from works (
         { ns: ns.name, stdin: psk + "\n", allowFailure: true },
       );
       assert(goodStdin.code === 0, `set preshared-key /dev/stdin: ${goodStdin.stderr}`);
-      const dump = await run(["wg", "show", name, "preshared-keys"]);
+      const dump = await run(["wg", "show", name, "preshared-keys"], { ns: ns.name });
       assert(dump.stdout.includes(psk), `the preshared key did not arrive: ${dump.stdout}`);
 
       // The device refuses (another port): wg's failure as wgcage's one line.
