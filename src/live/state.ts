@@ -54,6 +54,11 @@ export function checkName(name: string): string {
   return name;
 }
 
+/** Where a user's live cages are kept without XDG_RUNTIME_DIR (as tmux and podman fall back). */
+export function fallbackStateDir(uid: number): string {
+  return `/tmp/wgcage-${uid}`;
+}
+
 /**
  * The state directory for this user (not made). Without $XDG_RUNTIME_DIR
  * (su, cron, `sudo -u`, containers) it is /tmp/wgcage-UID, as tmux
@@ -65,7 +70,7 @@ export function checkName(name: string): string {
 export function stateDir(): string {
   if (Deno.uid() === 0) return "/run/wgcage";
   const runtime = Deno.env.get("XDG_RUNTIME_DIR");
-  if (runtime === undefined || !runtime.startsWith("/")) return `/tmp/wgcage-${Deno.uid()}`;
+  if (runtime === undefined || !runtime.startsWith("/")) return fallbackStateDir(Deno.uid() ?? 0);
   return `${runtime.replace(/\/+$/, "")}/wgcage`;
 }
 

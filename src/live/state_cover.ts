@@ -15,12 +15,15 @@
  * @module
  */
 
-import { ensureStateDir, stateDir } from "./state.ts";
+import { ensureStateDir, fallbackStateDir, stateDir } from "./state.ts";
 
 /**
- * The state directories to cover: this user's (made when missing), and,
- * as root under sudo, the invoking user's when it exists (the command then
- * runs as that user, who could reach their own live cages' sockets there).
+ * The state directories to cover: this user's (made when missing), the
+ * other place this user's cages may be kept (`/tmp/wgcage-UID`, used by a
+ * `wgcage up` started without XDG_RUNTIME_DIR; the launcher skips a path
+ * that does not exist), and, as root under sudo, the invoking user's (the
+ * command then runs as that user, who could reach their own live cages'
+ * sockets there).
  */
 export function stateDirsToCover(env = Deno.env): string[] {
   const dirs: string[] = [];
@@ -34,10 +37,13 @@ export function stateDirsToCover(env = Deno.env): string[] {
       // No state directory for this user: no live cage to reach.
     }
   }
+  const uid = Deno.uid();
+  if (uid !== null && uid !== 0) dirs.push(fallbackStateDir(uid));
   const sudoUid = env.get("SUDO_UID");
-  if (Deno.uid() === 0 && sudoUid !== undefined && /^[1-9][0-9]{0,9}$/.test(sudoUid)) {
-    // Where a login session puts the user's $XDG_RUNTIME_DIR (systemd-logind).
-    dirs.push(`/run/user/${sudoUid}/wgcage`);
+  if (uid === 0 && sudoUid !== undefined && /^[1-9][0-9]{0,9}$/.test(sudoUid)) {
+    // Where a login session puts the user's $XDG_RUNTIME_DIR (systemd-logind),
+    // and where that user's cages go without it.
+    dirs.push(`/run/user/${sudoUid}/wgcage`, fallbackStateDir(Number(sudoUid)));
   }
-  return dirs;
+  return [...new Set(dirs)];
 }
