@@ -74,7 +74,7 @@
 #define UDP_BUDGET 64
 #define DATAGRAM_MAX 65536
 
-enum watch_kind { W_WAKE, W_SERVICE, W_RULE, W_CONN, W_FLOW };
+enum watch_kind { W_WAKE, W_SERVICE, W_RULE, W_CONN, W_FLOW, W_ASSOC };
 
 struct watch {
   enum watch_kind kind;
@@ -101,8 +101,9 @@ struct rule {
   bool limit_reported;
 };
 
-/* C_STEERED: a RULE_STEER connection waiting for TypeScript's word. */
-enum conn_state { C_STEERED, C_AWAIT_SOCKET, C_CONNECTING, C_RELAY };
+/* C_STEERED: a RULE_STEER connection waiting for TypeScript's word;
+ * C_ASSOCIATING, C_ASSOCIATED: the TCP side of a SOCKS UDP ASSOCIATE. */
+enum conn_state { C_STEERED, C_AWAIT_SOCKET, C_CONNECTING, C_RELAY, C_ASSOCIATING, C_ASSOCIATED };
 
 struct conn {
   struct watch w[2];
@@ -118,6 +119,7 @@ struct conn {
   bool dead;    /* closed; freed after the current batch of events */
   struct conn *prev, *next, *ready_next;
   struct steer *steer; /* RULE_STEER only, until the relay starts */
+  struct assoc *assoc; /* a SOCKS UDP ASSOCIATE's sockets */
 };
 
 struct held {
@@ -139,7 +141,7 @@ struct flow {
   struct flow *next;
 };
 
-enum pending_for { P_CONN, P_FLOW, P_LISTEN, P_SOCKET };
+enum pending_for { P_CONN, P_FLOW, P_LISTEN, P_SOCKET, P_ASSOC };
 
 struct pending {
   uint32_t tag;
@@ -401,11 +403,13 @@ static int receive_reply(int service_fd, bool block, uint32_t *tag, int *err, in
 
 /* Closes both sides (with a reset when asked) and buries the connection. */
 static void steer_release(struct forwarder *f, struct conn *c);
+static void assoc_close(struct conn *c);
 
 static void conn_free(struct forwarder *f, struct conn *c, bool reset) {
   if (c->dead) return;
   cancel_pending(f, c);
   steer_release(f, c);
+  assoc_close(c);
   for (int side = 0; side < 2; side++) {
     if (reset) {
       close_with_reset(c->fd[side]);
@@ -616,10 +620,15 @@ static void conn_connect_failed(struct forwarder *f, struct conn *c, int err) {
 }
 
 static void steer_readable(struct forwarder *f, struct conn *c, uint32_t events);
+static void assoc_control(struct forwarder *f, struct conn *c, uint32_t events);
 
 static void conn_event(struct forwarder *f, struct conn *c, int side, uint32_t events) {
   if (c->state == C_STEERED) {
     if (side == 0) steer_readable(f, c, events);
+    return;
+  }
+  if (c->state == C_ASSOCIATING || c->state == C_ASSOCIATED) {
+    if (side == 0) assoc_control(f, c, events);
     return;
   }
   if (c->state == C_AWAIT_SOCKET) {
@@ -738,6 +747,7 @@ static void free_the_dead(struct forwarder *f) {
   while (f->dead_conns != NULL) {
     struct conn *c = f->dead_conns;
     f->dead_conns = c->next;
+    free(c->assoc);
     free(c);
   }
   while (f->dead_flows != NULL) {
@@ -885,6 +895,8 @@ static bool sweep_flows(struct forwarder *f) {
 
 static void steer_socket_made(struct forwarder *f, uint32_t tag, int err, int fd);
 
+static void assoc_got_socket(struct forwarder *f, struct conn *c, int err, int fd);
+
 static void service_readable(struct forwarder *f) {
   for (;;) {
     uint32_t tag = 0;
@@ -901,7 +913,9 @@ static void service_readable(struct forwarder *f) {
       (void)epoll_ctl(f->epoll_fd, EPOLL_CTL_DEL, f->service_fd, NULL);
       while ((p = f->pending_head) != NULL) {
         f->pending_head = p->next;
-        if (p->owner != NULL && p->what == P_CONN) conn_turn_away(f, p->owner);
+        if (p->owner != NULL && (p->what == P_CONN || p->what == P_ASSOC)) {
+          conn_turn_away(f, p->owner);
+        }
         if (p->owner != NULL && p->what == P_FLOW) flow_free(f, p->owner);
         if (p->what == P_SOCKET) steer_socket_made(f, p->socket_tag, EPIPE, -1);
         free(p);
@@ -931,6 +945,8 @@ static void service_readable(struct forwarder *f) {
       } else {
         conn_got_socket(f, c, fd);
       }
+    } else if (what == P_ASSOC) {
+      assoc_got_socket(f, owner, err, fd);
     } else if (what == P_FLOW) {
       struct flow *fl = owner;
       if (err != 0) {
@@ -960,6 +976,9 @@ static void service_readable(struct forwarder *f) {
 
 static void steer_commands(struct forwarder *f);
 static bool steer_sweep(struct forwarder *f);
+
+static void assoc_from_client(struct forwarder *f, struct conn *c);
+static void assoc_from_cage(struct forwarder *f, struct conn *c);
 
 static void *forward_loop(void *arg) {
   struct forwarder *f = arg;
@@ -999,6 +1018,16 @@ static void *forward_loop(void *arg) {
         if (!fl->dead) flow_readable(f, fl);
         break;
       }
+      case W_ASSOC: {
+        struct conn *c = w->owner;
+        if (c->dead || c->assoc == NULL) break;
+        if (w->side == 0) {
+          assoc_from_client(f, c);
+        } else {
+          assoc_from_cage(f, c);
+        }
+        break;
+      }
       }
     }
     /* Connections whose budget ran out: one more turn each. */
@@ -1018,6 +1047,258 @@ static void *forward_loop(void *arg) {
     free_the_dead(f);
   }
   return NULL;
+}
+
+/* ------------------------------------------------------ UDP ASSOCIATE --- */
+
+/*
+ * A SOCKS5 UDP ASSOCIATE (RFC 1928 §7) of a steered connection: a host UDP
+ * socket bound to the address the client reached the proxy at, port 0, and
+ * one dual-stack UDP socket made in the cage. A datagram from the client
+ * (only from the TCP client's IP, and from one UDP address: the first) is
+ * stripped of its header and sent from the cage to its destination; an
+ * answer from a destination it was sent to comes back with the header.
+ * Domain names are not taken here (a UDP datagram cannot wait for a
+ * lookup): the client resolves through a CONNECT or sends an address. The
+ * association ends with its TCP connection.
+ */
+#define ASSOC_PEERS 16  /* destinations answers are taken from */
+#define ASSOC_HEADER 22 /* the longest header: IPv6 */
+
+struct assoc {
+  struct watch w[2]; /* 0: the host socket, 1: the cage socket */
+  int fd[2];
+  struct sockaddr_storage tcp_peer; /* the TCP client: datagrams from its IP only */
+  uint16_t want_port;               /* the request's port, 0 for any */
+  struct sockaddr_storage client;
+  socklen_t client_len;
+  struct sockaddr_in6 sent_to[ASSOC_PEERS];
+  int sent_count, sent_next;
+  bool name_reported, unreach_reported;
+};
+
+static bool note(struct forwarder *f, uint32_t kind, uint32_t id, int err, uint32_t extra);
+
+static void assoc_close(struct conn *c) {
+  if (c->assoc == NULL) return;
+  for (int i = 0; i < 2; i++) {
+    if (c->assoc->fd[i] >= 0) (void)close(c->assoc->fd[i]);
+    c->assoc->fd[i] = -1;
+  }
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family) return false;
+  if (a->ss_family == AF_INET) {
+    return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                  &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+  }
+  return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss) {
+  return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                        : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* TypeScript's ASSOCIATE: the host socket now, the cage's from the service. */
+static void assoc_start(struct forwarder *f, struct conn *c, uint32_t want_port) {
+  struct assoc *a = calloc(1, sizeof *a);
+  if (a == NULL) {
+    (void)note(f, WGL_STEER_FAILED, c->steer->id, ENOMEM, 0);
+    return;
+  }
+  a->fd[0] = a->fd[1] = -1;
+  a->want_port = (uint16_t)want_port;
+  for (int i = 0; i < 2; i++) {
+    a->w[i].kind = W_ASSOC;
+    a->w[i].owner = c;
+    a->w[i].side = i;
+  }
+  c->assoc = a;
+  struct sockaddr_storage local;
+  socklen_t len = sizeof local, peer_len = sizeof a->tcp_peer;
+  int err = 0;
+  if (getsockname(c->fd[0], (struct sockaddr *)&local, &len) != 0 ||
+      getpeername(c->fd[0], (struct sockaddr *)&a->tcp_peer, &peer_len) != 0) {
+    err = errno;
+  } else {
+    if (local.ss_family == AF_INET) {
+      ((struct sockaddr_in *)&local)->sin_port = 0;
+    } else {
+      ((struct sockaddr_in6 *)&local)->sin6_port = 0;
+    }
+    a->fd[0] = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (a->fd[0] < 0 || bind(a->fd[0], (struct sockaddr *)&local, len) != 0) err = errno;
+  }
+  if (err == 0) {
+    struct wgl_service_request req;
+    memset(&req, 0, sizeof req);
+    req.op = WGL_SERVICE_SOCKET;
+    req.family = AF_INET6; /* dual-stack: IPv4 destinations as ::ffff:a.b.c.d */
+    req.type = SOCK_DGRAM;
+    err = -request_socket(f, P_ASSOC, c, &req, MSG_DONTWAIT);
+  }
+  if (err != 0) {
+    assoc_close(c);
+    (void)note(f, WGL_STEER_FAILED, c->steer->id, err, 0);
+    return;
+  }
+  c->state = C_ASSOCIATING;
+}
+
+/* The cage's socket came: the client gets BND.ADDR:BND.PORT, TypeScript is done. */
+static void assoc_got_socket(struct forwarder *f, struct conn *c, int err, int fd) {
+  struct assoc *a = c->assoc;
+  struct sockaddr_storage bound;
+  socklen_t len = sizeof bound;
+  if (err == 0 &&
+      (watch_fd(f, fd, &a->w[1], EPOLLIN) != 0 || watch_fd(f, a->fd[0], &a->w[0], EPOLLIN) != 0 ||
+       getsockname(a->fd[0], (struct sockaddr *)&bound, &len) != 0)) {
+    err = errno;
+  }
+  if (err != 0) {
+    if (fd >= 0) (void)close(fd);
+    assoc_close(c);
+    c->state = C_STEERED;
+    if (!note(f, WGL_STEER_FAILED, c->steer->id, err, 0)) conn_turn_away(f, c);
+    return;
+  }
+  a->fd[1] = fd;
+  uint8_t reply[ASSOC_HEADER];
+  size_t n = 0;
+  reply[n++] = 5;
+  reply[n++] = 0;
+  reply[n++] = 0;
+  if (bound.ss_family == AF_INET) {
+    reply[n++] = 1;
+    memcpy(reply + n, &((struct sockaddr_in *)&bound)->sin_addr, 4);
+    n += 4;
+  } else {
+    reply[n++] = 4;
+    memcpy(reply + n, &((struct sockaddr_in6 *)&bound)->sin6_addr, 16);
+    n += 16;
+  }
+  uint16_t port = htons(port_of(&bound));
+  memcpy(reply + n, &port, 2);
+  n += 2;
+  if (send(c->fd[0], reply, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n) {
+    conn_turn_away(f, c);
+    return;
+  }
+  c->state = C_ASSOCIATED;
+  steer_release(f, c);
+}
+
+/* Datagrams from the client: header off, out through the cage. */
+static void assoc_from_client(struct forwarder *f, struct conn *c) {
+  struct assoc *a = c->assoc;
+  for (int round = 0; round < UDP_BUDGET; round++) {
+    struct sockaddr_storage from;
+    socklen_t from_len = sizeof from;
+    ssize_t n = recvfrom(a->fd[0], f->datagram, sizeof f->datagram, MSG_DONTWAIT,
+                         (struct sockaddr *)&from, &from_len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (!same_ip(&from, &a->tcp_peer) || (a->want_port != 0 && port_of(&from) != a->want_port)) {
+      continue;
+    }
+    if (a->client_len == 0) {
+      a->client = from;
+      a->client_len = from_len;
+    } else if (!same_address(&a->client, a->client_len, &from, from_len)) {
+      continue;
+    }
+    const uint8_t *d = f->datagram;
+    if (n < 4 || d[0] != 0 || d[1] != 0 || d[2] != 0) continue; /* RSV, FRAG: no fragments */
+    struct sockaddr_in6 to;
+    memset(&to, 0, sizeof to);
+    to.sin6_family = AF_INET6;
+    size_t at;
+    if (d[3] == 1 && n >= 10) {
+      to.sin6_addr.s6_addr[10] = 0xff;
+      to.sin6_addr.s6_addr[11] = 0xff;
+      memcpy(&to.sin6_addr.s6_addr[12], d + 4, 4);
+      at = 8;
+    } else if (d[3] == 4 && n >= 22) {
+      memcpy(&to.sin6_addr, d + 4, 16);
+      at = 20;
+    } else {
+      if (d[3] == 3 && !a->name_reported) {
+        a->name_reported = true;
+        emit(f, WGL_FWD_EV_ASSOC_NAME, c->rule->id, 0, 0);
+      }
+      continue;
+    }
+    memcpy(&to.sin6_port, d + at, 2);
+    at += 2;
+    bool known = false;
+    for (int i = 0; i < a->sent_count && !known; i++) {
+      known = memcmp(&a->sent_to[i].sin6_addr, &to.sin6_addr, 16) == 0 &&
+              a->sent_to[i].sin6_port == to.sin6_port;
+    }
+    if (!known) {
+      a->sent_to[a->sent_next] = to;
+      a->sent_next = (a->sent_next + 1) % ASSOC_PEERS;
+      if (a->sent_count < ASSOC_PEERS) a->sent_count++;
+    }
+    ssize_t sent = sendto(a->fd[1], d + at, (size_t)n - at, MSG_DONTWAIT | MSG_NOSIGNAL,
+                          (struct sockaddr *)&to, sizeof to);
+    if (sent < 0 && !a->unreach_reported && (errno == ENETUNREACH || errno == EHOSTUNREACH)) {
+      a->unreach_reported = true;
+      emit(f, WGL_FWD_EV_ASSOC_UNREACHABLE, c->rule->id, errno, 0);
+    }
+  }
+}
+
+/* Datagrams from the tunnel: only from where the client sent, header on. */
+static void assoc_from_cage(struct forwarder *f, struct conn *c) {
+  struct assoc *a = c->assoc;
+  for (int round = 0; round < UDP_BUDGET; round++) {
+    struct sockaddr_in6 from;
+    socklen_t from_len = sizeof from;
+    uint8_t *payload = f->datagram + ASSOC_HEADER;
+    ssize_t n = recvfrom(a->fd[1], payload, sizeof f->datagram - ASSOC_HEADER, MSG_DONTWAIT,
+                         (struct sockaddr *)&from, &from_len);
+    if (n < 0) {
+      if (errno == EINTR || errno == ECONNREFUSED) continue;
+      return;
+    }
+    if (from.sin6_family != AF_INET6 || a->client_len == 0) continue;
+    bool known = false;
+    for (int i = 0; i < a->sent_count && !known; i++) {
+      known = memcmp(&a->sent_to[i].sin6_addr, &from.sin6_addr, 16) == 0 &&
+              a->sent_to[i].sin6_port == from.sin6_port;
+    }
+    if (!known) continue;
+    bool v4 = IN6_IS_ADDR_V4MAPPED(&from.sin6_addr);
+    size_t header = v4 ? 10 : 22;
+    uint8_t *h = payload - header;
+    h[0] = h[1] = h[2] = 0;
+    h[3] = v4 ? 1 : 4;
+    memcpy(h + 4, v4 ? &from.sin6_addr.s6_addr[12] : from.sin6_addr.s6_addr, v4 ? 4 : 16);
+    memcpy(h + header - 2, &from.sin6_port, 2);
+    (void)sendto(a->fd[0], h, header + (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                 (struct sockaddr *)&a->client, a->client_len);
+  }
+}
+
+/* The association's TCP connection: what the client sends there is dropped;
+ * its end ends the association. */
+static void assoc_control(struct forwarder *f, struct conn *c, uint32_t events) {
+  for (;;) {
+    ssize_t n = recv(c->fd[0], f->datagram, sizeof f->datagram, MSG_DONTWAIT);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+        (events & (EPOLLERR | EPOLLHUP)) != 0) {
+      conn_free(f, c, false);
+    }
+    return;
+  }
 }
 
 /* -------------------------------------------------- steered connections --- */
@@ -1107,7 +1388,9 @@ static void steer_release(struct forwarder *f, struct conn *c) {
   pthread_mutex_unlock(&f->lock);
   f->steering.count--;
   if (!st->by_ts)
-    (void)note(f, c->state == C_RELAY ? WGL_STEER_RELAYING : WGL_STEER_GONE, st->id, 0, 0);
+    (void)note(
+        f, c->state == C_RELAY || c->state == C_ASSOCIATED ? WGL_STEER_RELAYING : WGL_STEER_GONE,
+        st->id, 0, 0);
   free(st->reply);
   free(st);
 }
@@ -1208,12 +1491,19 @@ static void steer_run(struct forwarder *f, struct steer_command *cmd) {
   if (c == NULL || c->state != C_STEERED) return;
   struct steer *st = c->steer;
   bool connect_op = cmd->op == WGL_STEER_CONNECT || cmd->op == WGL_STEER_CONNECT_SEND;
-  if (cmd->len > 0 && !connect_op) {
+  if (cmd->len > 0 && !connect_op && cmd->op != WGL_STEER_ASSOCIATE) {
     ssize_t n = send(c->fd[0], cmd->data, cmd->len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n != (ssize_t)cmd->len) {
       conn_turn_away(f, c);
       return;
     }
+  }
+  if (cmd->op == WGL_STEER_ASSOCIATE) {
+    pthread_mutex_lock(&f->lock);
+    st->len = 0; /* the request is answered here; nothing of it goes on */
+    pthread_mutex_unlock(&f->lock);
+    assoc_start(f, c, cmd->port);
+    return;
   }
   if (cmd->op == WGL_STEER_CLOSE) {
     st->by_ts = true;
@@ -1608,7 +1898,7 @@ int32_t wgl_forward_steer_command(int32_t handle, uint32_t op, uint32_t id, uint
                                   const uint8_t *addr, uint32_t port, uint32_t consumed,
                                   const uint8_t *data, uint32_t len) {
   struct forwarder *f = lookup(handle);
-  if (f == NULL || op < WGL_STEER_WRITE || op > WGL_STEER_CONNECT_SEND || len > STEER_BYTES ||
+  if (f == NULL || op < WGL_STEER_WRITE || op > WGL_STEER_ASSOCIATE || len > STEER_BYTES ||
       (len > 0 && data == NULL)) {
     return -EINVAL;
   }

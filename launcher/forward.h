@@ -44,6 +44,8 @@ enum wgl_forward_event {
   WGL_FWD_EV_TARGET_FAILED = 10, /* -L: the tunnel address did not take the connection (errno) */
   WGL_FWD_EV_STEER_TIMEOUT = 11, /* a steered connection had no decision (extra 0) or no
                                     connection (extra 1) in time: reset */
+  WGL_FWD_EV_ASSOC_NAME = 12,    /* UDP ASSOCIATE: a datagram to a name was dropped */
+  WGL_FWD_EV_ASSOC_UNREACHABLE = 13, /* UDP ASSOCIATE: the tunnel does not route a destination */
 };
 
 /* A host socket for a published port: for TCP bound and listening, for UDP
@@ -104,6 +106,7 @@ enum wgl_steer_op {
   WGL_STEER_CONNECT = 3,
   WGL_STEER_SOCKET = 4,       /* a cage socket for TypeScript: family, port = protocol */
   WGL_STEER_CONNECT_SEND = 5, /* CONNECT, but the bytes go to the target first */
+  WGL_STEER_ASSOCIATE = 6,    /* a SOCKS5 UDP ASSOCIATE; port: the client's, or 0 */
 };
 
 int32_t wgl_forward_steer(int32_t handle, int32_t host_fd, uint32_t rule);

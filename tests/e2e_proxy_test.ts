@@ -368,6 +368,97 @@ Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds
   }
 });
 
+/** SOCKS5 UDP ASSOCIATE, then one datagram to DST:PORT through it; prints JSON. */
+const UDP_ASSOCIATE_CLIENT = `
+import json, socket, struct, sys
+port, dst, dport, text = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+t = socket.create_connection(("127.0.0.1", port), timeout=10)
+t.sendall(b"\\x05\\x01\\x00")
+assert t.recv(2) == b"\\x05\\x00"
+t.sendall(b"\\x05\\x03\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00")
+r = b""
+while len(r) < 10: r += t.recv(10 - len(r))
+bnd = (socket.inet_ntoa(r[4:8]), struct.unpack(">H", r[8:10])[0])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(1)
+header = b"\\x00\\x00\\x00\\x01" + socket.inet_aton(dst) + struct.pack(">H", dport)
+got = b""
+for _ in range(4):
+    u.sendto(header + text.encode(), bnd)
+    try:
+        got = u.recvfrom(65536)[0]
+        break
+    except socket.timeout:
+        pass
+print(json.dumps({"rep": r[1], "bnd": list(bnd), "header": got[:10].hex(), "text": got[10:].decode()}), flush=True)
+t.close()
+`;
+
+Deno.test("--socks UDP ASSOCIATE: a datagram goes out through the tunnel and its answer comes back; unrouted ones are dropped; the association ends with its connection", async () => {
+  await requirements();
+  const lab = await Lab.open();
+  try {
+    const s = await setUp(lab);
+    const config = await configFor(s, false);
+    const wgcage = await spawnWgcage(lab, s.clientNs, [
+      "-v",
+      "--config",
+      config,
+      "--socks",
+      "17080",
+      "--",
+      "sleep",
+      "120",
+    ], false);
+    await waitForListen(s.clientNs, 17080, wgcage);
+    const associate = async (dst: string, port: number, text: string) => {
+      const r = await s.clientNs.run(
+        ["/usr/bin/python3", "-c", UDP_ASSOCIATE_CLIENT, "17080", dst, String(port), text],
+        { allowFailure: true, timeoutMs: 30_000 },
+      );
+      assert(r.code === 0, `the UDP ASSOCIATE client failed: ${r.stderr}`);
+      return JSON.parse(r.stdout) as {
+        rep: number;
+        bnd: [string, number];
+        header: string;
+        text: string;
+      };
+    };
+    const echo = await associate("10.99.0.1", 7002, "datagram-through-socks");
+    assert(
+      echo.rep === 0 && echo.bnd[0] === "127.0.0.1",
+      `ASSOCIATE's reply: ${JSON.stringify(echo)}`,
+    );
+    assert(
+      echo.text === "datagram-through-socks" && echo.header === "000000010a6300011b5a",
+      `the echo through the association: ${JSON.stringify(echo)}`,
+    );
+    // The association ended with its TCP connection: its UDP port is closed.
+    for (let waited = 0;; waited += 100) {
+      const ss = await s.clientNs.run(["ss", "-Huan", `sport = :${echo.bnd[1]}`], {
+        allowFailure: true,
+      });
+      if (ss.stdout.trim() === "") break;
+      assert(waited < 5000, `the association's UDP port stayed open: ${ss.stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const outside = await associate("192.0.2.1", 7002, "nowhere");
+    assert(
+      outside.rep === 0 && outside.text === "",
+      `an unrouted datagram came back: ${JSON.stringify(outside)}`,
+    );
+    await waitForLog(
+      wgcage,
+      /a UDP ASSOCIATE client sent a datagram the tunnel does not route \(network is unreachable\)/,
+      "the unrouted datagram",
+    );
+    const status = await wgcage.stop("SIGTERM", 10_000);
+    assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
+  } finally {
+    await lab.close();
+  }
+});
+
 Deno.test("--socks-auth: the proxy serves a client with the login from the file and refuses one without it", async () => {
   await requirements();
   const lab = await Lab.open();
@@ -435,9 +526,14 @@ Deno.test("a port in use or malformed specs: one line, 125, before anything is m
   try {
     const s = await setUp(lab);
     const config = await configFor(s, false);
-    const taken = s.clientNs.spawn(["socat", "TCP-LISTEN:17080,bind=127.0.0.1", "-"]);
+    // fork: the probe's connection does not end the listener.
+    const taken = s.clientNs.spawn([
+      "socat",
+      "TCP-LISTEN:17080,bind=127.0.0.1,fork,reuseaddr",
+      "OPEN:/dev/null",
+    ]);
     lab.defer(() => taken.stop("SIGTERM", 5000).then(() => {}, () => {}));
-    await waitForPort(s.clientNs, "127.0.0.1", 17080).catch(() => {});
+    await waitForPort(s.clientNs, "127.0.0.1", 17080);
     const run = (...args: string[]) =>
       s.clientNs.run(wgcageArgv(["--config", config, ...args, "--", "true"]), {
         allowFailure: true,

@@ -147,6 +147,8 @@ const Event = {
   CageListening: 9,
   TargetFailed: 10,
   SteerTimeout: 11,
+  AssociateName: 12,
+  AssociateUnreachable: 13,
 } as const;
 
 function unprivilegedPortStart(): string {
@@ -432,6 +434,12 @@ export class Forwarder {
         return `${name}: the tunnel address did not take the connection (${
           describeErrno(errno)
         }); the client got a reset`;
+      case Event.AssociateName:
+        return `${name}: a UDP ASSOCIATE client sent a datagram to a name; it was dropped (UDP takes addresses: resolve the name first)`;
+      case Event.AssociateUnreachable:
+        return `${name}: a UDP ASSOCIATE client sent a datagram the tunnel does not route (${
+          describeErrno(errno)
+        }); it was dropped`;
       case Event.SteerTimeout:
         return extra === 0
           ? `${name}: a client sent no complete request within 10 s; it was reset`

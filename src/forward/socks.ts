@@ -1,6 +1,7 @@
 /**
  * `--socks`: a SOCKS5 proxy (RFC 1928) whose every connection is made inside
- * the cage. CONNECT only; a domain name is resolved with the cage's DNS,
+ * the cage. CONNECT and UDP ASSOCIATE (relayed in launcher/forward.c, for
+ * datagrams to addresses); a CONNECT's domain name is resolved with the cage's DNS,
  * never on the host (socks5h); a destination the tunnel does not route gets
  * the SOCKS error the cage's kernel gives (network unreachable), never a
  * host connection. Optional username and password (RFC 1929).
@@ -48,6 +49,8 @@ export type SocksStep =
   | { readonly kind: "answer"; readonly reply: Uint8Array; readonly stage: SocksStage }
   /** Send `reply` (if any) and close; `why` for -v. */
   | { readonly kind: "refuse"; readonly reply?: Uint8Array; readonly why: string }
+  /** A UDP ASSOCIATE; `port`: the UDP port the client will send from, or 0. */
+  | { readonly kind: "associate"; readonly port: number }
   /** A CONNECT request, `consumed` bytes long counted from the first. */
   | {
     readonly kind: "connect";
@@ -173,18 +176,15 @@ export function parseSocks(
     };
   }
   if (b.length < addrEnd + 2) return { kind: "more" };
+  const port = (b[addrEnd] << 8) | b[addrEnd + 1];
+  if (command === 3) return { kind: "associate", port };
   if (command !== 1) {
     return {
       kind: "refuse",
       reply: socksReply(Reply.CommandNotSupported),
-      why: command === 2
-        ? "BIND is not supported"
-        : command === 3
-        ? "UDP ASSOCIATE is not supported"
-        : `command ${command}`,
+      why: command === 2 ? "BIND is not supported" : `command ${command}`,
     };
   }
-  const port = (b[addrEnd] << 8) | b[addrEnd + 1];
   const consumed = addrEnd + 2;
   if (atyp !== 3) {
     const bytes = b.slice(atyp === 1 ? at + 4 : at + 4, addrEnd);
@@ -258,6 +258,11 @@ export function socksSession(
           continue;
         }
         busy = true;
+        if (step.kind === "associate") {
+          target = "a UDP association";
+          c.associate(step.port);
+          return;
+        }
         const { port, consumed } = step;
         if (step.target.kind === "address") {
           target = `${step.target.address.family === 6 ? "IPv6" : "IPv4"} address, port ${port}`;
@@ -277,8 +282,10 @@ export function socksSession(
     },
     failed(errno) {
       refuse(
-        `cannot connect to ${target} through the tunnel: ${describeErrno(errno)}`,
-        socksReply(replyForErrno(errno)),
+        target === "a UDP association"
+          ? `cannot set up a UDP association: ${describeErrno(errno)}`
+          : `cannot connect to ${target} through the tunnel: ${describeErrno(errno)}`,
+        socksReply(target === "a UDP association" ? Reply.GeneralFailure : replyForErrno(errno)),
       );
     },
   };

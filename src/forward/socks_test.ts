@@ -79,6 +79,17 @@ Deno.test("with a login: only username/password is offered, and a wrong one is r
   deepStrictEqual(none.kind === "refuse" && none.reply, b(5, 0xff));
 });
 
+Deno.test("UDP ASSOCIATE names the client's UDP port (0: any) for the relay", () => {
+  deepStrictEqual(drive(b(5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0)).step, {
+    kind: "associate",
+    port: 0,
+  });
+  deepStrictEqual(drive(b(5, 1, 0, 5, 3, 0, 1, 127, 0, 0, 1, 0x30, 0x39)).step, {
+    kind: "associate",
+    port: 12345,
+  });
+});
+
 Deno.test("a failed connection's errno becomes the matching reply", () => {
   strictEqual(replyForErrno(101), 3);
   strictEqual(replyForErrno(113), 4);

@@ -19,7 +19,7 @@ import type { LauncherSymbols } from "../launcher/library.ts";
 /** launcher/forward.h `enum wgl_steer_note`. */
 const Note = { Accepted: 1, Data: 2, Failed: 3, Gone: 4, Relaying: 5, SocketMade: 6 } as const;
 /** launcher/forward.h `enum wgl_steer_op`. */
-const Op = { Write: 1, Close: 2, Connect: 3, Socket: 4, ConnectSend: 5 } as const;
+const Op = { Write: 1, Close: 2, Connect: 3, Socket: 4, ConnectSend: 5, Associate: 6 } as const;
 
 /** Bytes of a request the relay holds (STEER_BYTES). */
 export const STEER_BYTES = 16384;
@@ -42,6 +42,12 @@ export interface SteeredConnection {
     port: number,
     o: { consumed: number; reply?: Uint8Array; replyToTarget?: boolean },
   ): void;
+  /**
+   * A SOCKS5 UDP ASSOCIATE: the relay binds a host UDP socket, makes one in
+   * the cage, answers the client with the host socket's address and relays
+   * until the connection ends. `port`: the client's UDP port, 0 for any.
+   */
+  associate(port: number): void;
 }
 
 /** What a steered rule does with its connections. */
@@ -130,6 +136,7 @@ export class Steering {
         this.#sessions.delete(id);
         this.#command(Op.Close, id, 0, NO_ADDRESS, 0, 0, bytes);
       },
+      associate: (port) => this.#command(Op.Associate, id, 0, NO_ADDRESS, port, 0, EMPTY),
       connect: (to, port, o) =>
         this.#command(
           o.replyToTarget ? Op.ConnectSend : Op.Connect,
