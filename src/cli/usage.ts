@@ -302,9 +302,13 @@ are shared by every command that joins it (several CI steps, one session).
       ends (a reference count of the 'wgcage exec' commands inside; the cage
       stays until the first one has come).
   wgcage exec NAME [--] CMD [ARGS...]
-      Runs CMD in the cage: its network, its /etc files, its PID namespace,
-      as you (as root through sudo: as the sudo user, with their groups),
-      with the exit status, signals and terminal of a run.
+      Runs CMD in the cage: its network, its /etc files, a PID namespace of
+      its own inside the cage's (what CMD leaves behind ends with it, as in a
+      run), as you (as root through sudo: as the sudo user, with their
+      groups), with the exit status, signals and terminal of a run, and
+      without the variable 'up --config-env' read. The cage's namespaces
+      come from its keeper; a keeper that does not answer within 10 s is an
+      error (125), and Ctrl-C or SIGTERM end the wait at once.
   wgcage down NAME        ends the cage and everything running in it: a
                           foreground 'up' then exits 0 (as on Ctrl-C or
                           SIGTERM), and each 'wgcage exec' into it prints one
@@ -342,9 +346,10 @@ owned by you: NAME.json (the keeper and the cage's init) and NAME.sock, the
 control socket, which answers
 WireGuard's userspace API (get=1, set=1) as wireguard-go does. Only you can
 see, reach or join your cages: another user's client is refused even given
-the socket. As root the socket is also linked at /var/run/wireguard/NAME.sock,
-so the stock 'wg show NAME', 'wg set NAME …' and 'wg syncconf NAME FILE'
-work. When the keeper is killed (kill -9) the cage and its commands end with
+the socket, and so is any process in a cage, yours too: the socket serves
+only the keeper's own network namespace. As root the socket is also linked
+at /var/run/wireguard/NAME.sock, so the stock 'wg show NAME', 'wg set NAME
+…' and 'wg syncconf NAME FILE' work (from that network namespace). When the keeper is killed (kill -9) the cage and its commands end with
 it, and the next wgcage command removes what it left.
 `;
 
