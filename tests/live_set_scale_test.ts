@@ -9,7 +9,7 @@
  *       wireguard-go A  10.94.0.1/24  udp 51820, UDP echo on 8082
  *       the keeper      cage 10.94.0.2, prefixes 10.100.0.0/16 added
  *
- * Needs root, wireguard-go and wg.
+ * Needs root, wireguard-go, wg and socat.
  *
  * @module
  */
@@ -20,6 +20,7 @@ import { run } from "./harness/process.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
 import { startServices } from "./harness/services.ts";
+import { relayInNamespace } from "./harness/control_relay.ts";
 import { wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
 import { CAPS } from "../src/live/caps.ts";
 
@@ -93,6 +94,7 @@ Deno.test("live cage (root): set=1 with 8,000 allowed IPs is applied whole while
   requireRoot("The live set test");
   await requireTool("wireguard-go", "wireguard-go");
   await requireTool("wg", "wireguard-tools");
+  await requireTool("socat", "socat");
   const lab = await Lab.open();
   const name = cageName("ls");
   try {
@@ -118,7 +120,7 @@ Deno.test("live cage (root): set=1 with 8,000 allowed IPs is applied whole while
       timeoutMs: 60_000,
     });
     assert(up.code === 0, `up -d: ${up.stderr}`);
-    const path = `/run/wgcage/${name}.sock`;
+    const path = await relayInNamespace(lab, ns, `/run/wgcage/${name}.sock`);
     const peerHex = Array.from(
       Uint8Array.fromBase64(a.keys.publicKey),
       (b) => b.toString(16).padStart(2, "0"),
