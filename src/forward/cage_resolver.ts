@@ -18,6 +18,12 @@ import type { Steering } from "./steering.ts";
 const TRY_MS = 2000;
 const ANSWER_BYTES = 4096;
 const ETIMEDOUT = 110;
+/**
+ * Queries in flight at once. Each holds a thread of Deno's blocking pool for
+ * up to TRY_MS; a flood of proxy requests naming hosts queues here instead
+ * of taking hundreds of threads.
+ */
+const IN_FLIGHT_MAX = 16;
 
 /** A name that did not resolve, with the reason in its message. */
 export class ResolveError extends Error {
@@ -43,6 +49,8 @@ export class CageResolver {
   readonly #ffi: LauncherSymbols;
   readonly #steering: Steering;
   readonly #servers: readonly IpAddress[];
+  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(ffi: LauncherSymbols, steering: Steering, servers: readonly IpAddress[]) {
     this.#ffi = ffi;
@@ -76,6 +84,19 @@ export class CageResolver {
 
   /** One question to one server: its addresses, or undefined for NXDOMAIN. */
   async #ask(server: IpAddress, name: string, type: number): Promise<IpAddress[] | undefined> {
+    while (this.#inFlight >= IN_FLIGHT_MAX) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#inFlight++;
+    try {
+      return await this.#askNow(server, name, type);
+    } finally {
+      this.#inFlight--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  async #askNow(server: IpAddress, name: string, type: number): Promise<IpAddress[] | undefined> {
     const id = crypto.getRandomValues(new Uint16Array(1))[0];
     const query = encodeQuery(id, name, type);
     const fd = await this.#steering.cageSocket(server.family, "udp");

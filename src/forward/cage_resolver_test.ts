@@ -1,0 +1,78 @@
+import { deepStrictEqual, rejects, strictEqual } from "node:assert";
+import { CageResolver, resolvConfServers } from "./cage_resolver.ts";
+import { buildResponse, parseQuery, Rcode } from "../../tests/services/dns_message.ts";
+import type { LauncherSymbols } from "../launcher/library.ts";
+import type { Steering } from "./steering.ts";
+
+/** A DNS server behind fake cage sockets: answers `table`, NXDOMAIN else, after `delayMs`. */
+function fakeCage(table: Record<string, number[]>, delayMs: number) {
+  let inFlight = 0;
+  let most = 0;
+  const closed: number[] = [];
+  let nextFd = 100;
+  const ffi = {
+    wgl_forward_exchange: async (
+      _fd: number,
+      _family: number,
+      _addr: Uint8Array,
+      port: number,
+      query: Uint8Array,
+      qlen: number,
+      out: Uint8Array,
+    ) => {
+      strictEqual(port, 53);
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, delayMs));
+      inFlight--;
+      const q = parseQuery(query.subarray(0, qlen));
+      const name = q.questions[0].name;
+      const v4 = table[name];
+      const reply = v4 === undefined
+        ? buildResponse(q, Rcode.NxDomain, [])
+        : buildResponse(q, Rcode.NoError, q.questions[0].type === 1 ? [new Uint8Array(v4)] : []);
+      out.set(reply);
+      return reply.length;
+    },
+    wgl_fd_close: (fd: number) => {
+      closed.push(fd);
+      return 0;
+    },
+  } as unknown as LauncherSymbols;
+  const steering = { cageSocket: () => Promise.resolve(nextFd++) } as unknown as Steering;
+  return { ffi, steering, closed, most: () => most };
+}
+
+const SERVER = [{ family: 4 as const, bytes: new Uint8Array([10, 99, 0, 1]) }];
+
+Deno.test("a name is resolved by the cage's DNS server; each query's socket is closed", async () => {
+  const cage = fakeCage({ "web.tunnel.test": [10, 99, 0, 7] }, 1);
+  const r = new CageResolver(cage.ffi, cage.steering, SERVER);
+  deepStrictEqual(await r.resolve("web.tunnel.test"), [
+    { family: 4, bytes: new Uint8Array([10, 99, 0, 7]) },
+  ]);
+  deepStrictEqual(cage.closed, [100]);
+  await rejects(r.resolve("nowhere.test"), /nowhere\.test: no such name/);
+  await rejects(
+    new CageResolver(cage.ffi, cage.steering, []).resolve("web.tunnel.test"),
+    /the cage has no DNS server; give one with DNS = in the config/,
+  );
+});
+
+Deno.test("at most 16 queries are in flight; the rest wait their turn", async () => {
+  const cage = fakeCage({ "web.tunnel.test": [10, 99, 0, 7] }, 20);
+  const r = new CageResolver(cage.ffi, cage.steering, SERVER);
+  const all = await Promise.all(Array.from({ length: 40 }, () => r.resolve("web.tunnel.test")));
+  strictEqual(all.length, 40);
+  strictEqual(cage.most(), 16);
+});
+
+Deno.test("resolv.conf's nameserver lines, addresses only", () => {
+  deepStrictEqual(
+    resolvConfServers(
+      "# x\nnameserver 10.0.0.1\nnameserver fe80::1%eth0\nnameserver bogus\nsearch a\n",
+    )
+      .map((a) => a.family),
+    [4, 6],
+  );
+});
