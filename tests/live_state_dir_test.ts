@@ -1,11 +1,12 @@
 /**
  * Live cages without $XDG_RUNTIME_DIR (su, cron, `sudo -u`, containers):
- * they are kept in /tmp/wgcage-UID, which `ls` names, and a /tmp/wgcage-UID
+ * they are kept in /tmp/wgcage-UID, which `ls` names and the system `wg`
+ * finds (`wgcage wg`, which says so when `unshare` is missing), and a /tmp/wgcage-UID
  * that another user made (or a symlink) is refused in one line, never used.
  * Runs as a throwaway user (its own uid, so its /tmp/wgcage-UID is the
  * test's alone), with an empty environment.
  *
- * Needs root (namespaces, useradd, a private TUN node) and wireguard-go.
+ * Needs root (namespaces, useradd, a private TUN node), wireguard-go and wg.
  *
  * @module
  */
@@ -25,6 +26,7 @@ function assert(condition: unknown, message: string): asserts condition {
 Deno.test("live cage without XDG_RUNTIME_DIR: kept in /tmp/wgcage-UID (0700, the user's), named by ls; a squatted or linked one is refused in one line", async () => {
   requireRoot("The state directory test");
   await requireTool("wireguard-go", "wireguard-go");
+  await requireTool("wg", "wireguard-tools");
   const lab = await Lab.open();
   const user = await makeTestUser();
   const dir = `/tmp/wgcage-${user.uid}`;
@@ -70,6 +72,30 @@ Deno.test("live cage without XDG_RUNTIME_DIR: kept in /tmp/wgcage-UID (0700, the
       const ls = await as(["ls"]);
       assert(ls.code === 0 && ls.stdout.includes(name), `ls: ${ls.code} ${ls.stdout} ${ls.stderr}`);
       assert(ls.stdout.includes(`(kept in ${dir})`), `ls does not say where: ${ls.stdout}`);
+      // The system wg, rootless through unshare, finds the cage there too.
+      const show = await as(["wg", name, "show"]);
+      assert(
+        show.code === 0 && show.stdout.includes(`interface: ${name}`),
+        `wg show: ${show.stderr}`,
+      );
+      // A PATH with wg but without unshare: one line naming it, 125.
+      const onlyWg = await Deno.makeTempDir({ prefix: "wgc-path-" });
+      lab.defer(() => Deno.remove(onlyWg, { recursive: true }));
+      await Deno.chmod(onlyWg, 0o755);
+      await Deno.symlink((await run(["sh", "-c", "command -v wg"])).stdout.trim(), `${onlyWg}/wg`);
+      const noUnshare = await run(
+        rootlessArgv(tunDir, { ...env, PATH: onlyWg }, wgcageArgv(["wg", name, "show"]), {
+          uid: user.uid,
+          clearEnv: true,
+        }),
+        { ns: ns.name, allowFailure: true },
+      );
+      assert(noUnshare.code === 125, `wg without unshare: ${noUnshare.code} ${noUnshare.stderr}`);
+      assert(
+        noUnshare.stderr.trim().split("\n").length === 1 &&
+          noUnshare.stderr.includes("needs the system 'unshare'"),
+        `wg without unshare: ${noUnshare.stderr}`,
+      );
       const inside = await as(["exec", name, "--", "sh", "-c", "id -u"]);
       assert(inside.code === 0, `exec: ${inside.code} ${inside.stderr}`);
       assert(inside.stdout.trim() === String(user.uid), `exec: ${inside.stdout}`);
