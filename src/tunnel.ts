@@ -422,6 +422,8 @@ export class Tunnel {
         w.reject();
       }
     }
+    // The data path keeps one wake-up time: the probe's may have used it.
+    for (const w of this.#handshakeWaiters) this.#datapath.wakeAt(w.deadline);
   }
 
   /** The peers a handshake is tried with: those with an endpoint. */
