@@ -196,6 +196,16 @@ for (const rootless of [true, false]) {
           allowFailure: true,
         });
         assert(!port.stdout.includes("listen_port=4321"), `listen port changed: ${port.stdout}`);
+
+        // wgcage itself in another network namespace (the host's): one line each, 125.
+        for (const args of [["show", name], ["exec", name, "--", "true"]]) {
+          const r = await run(w.argv(args), { allowFailure: true });
+          const lines = r.stderr.trim().split("\n");
+          assert(
+            r.code === 125 && lines.length === 1 && lines[0].includes("network namespace"),
+            `${args[0]} from another network namespace: ${r.code} ${r.stderr}`,
+          );
+        }
       } finally {
         await w.wgcage(["down", name]);
       }

@@ -23,6 +23,7 @@ export const KEEPER_TIMEOUT_MS = 10_000;
 
 const EAGAIN = 11;
 const EPERM = 1;
+const ECONNRESET = 104;
 const MAX_REPLY = 4096;
 const RETRY_MS = 20;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -69,9 +70,9 @@ export async function requestJoin(
     if (fd >= 0) break;
     if (fd === -EPERM) {
       throw new LiveError(
-        `The control socket of the cage '${name}' (${path}) is not served by its keeper ` +
-          "(another user, or a process in a cage); end the cage with 'wgcage down " +
-          `${name}' and start it again`,
+        `The control socket of the cage '${name}' (${path}) is served from another network ` +
+          `namespace or user than this wgcage's; run 'wgcage exec' where 'wgcage up ${name}' ` +
+          `ran (if it did, the socket is not its keeper's: end the cage with 'wgcage down ${name}')`,
       );
     }
     if (fd !== -EAGAIN) {
@@ -106,6 +107,13 @@ export async function requestJoin(
       if (events[0] === 0) continue;
       const n = ffi.wgl_ctl_recv_fds(fd, buf, buf.length, got, got.length, count);
       if (n === -EAGAIN) continue;
+      if ((n === 0 || n === -ECONNRESET) && reply === "") {
+        // The keeper closes at once on a client outside its network namespace.
+        throw new LiveError(
+          `The cage '${name}' refused the command: its control socket serves only its ` +
+            `keeper's network namespace; run 'wgcage exec' where 'wgcage up ${name}' ran`,
+        );
+      }
       if (n <= 0 || reply.length + n > MAX_REPLY) {
         throw new LiveError(
           `The cage '${name}' refused the command${

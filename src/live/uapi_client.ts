@@ -17,14 +17,25 @@ export async function uapiRequest(path: string, request: string, name: string): 
     );
   }
   try {
-    await conn.write(new TextEncoder().encode(request));
     const decoder = new TextDecoder();
     const buf = new Uint8Array(65536);
     let reply = "";
-    while (!reply.endsWith("\n\n")) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      reply += decoder.decode(buf.subarray(0, n), { stream: true });
+    try {
+      await conn.write(new TextEncoder().encode(request));
+      while (!reply.endsWith("\n\n")) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        reply += decoder.decode(buf.subarray(0, n), { stream: true });
+      }
+    } catch {
+      // Closed on us: refused (below).
+    }
+    // The keeper closes at once on a client outside its own network namespace.
+    if (reply === "") {
+      throw new LiveError(
+        `The cage '${name}' refused the request: its control socket serves only its keeper's ` +
+          `network namespace; run this where 'wgcage up ${name}' ran`,
+      );
     }
     return reply;
   } finally {
