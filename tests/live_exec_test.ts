@@ -281,3 +281,39 @@ Deno.test("live cage (root): exec gives up on a stuck keeper with one line, and 
     await lab.close();
   }
 });
+
+Deno.test("live cage (root): the keeper's -v names a client it refused", async () => {
+  requireRoot("The live exec test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const { ns, namespace, config } = await liveLab(lab, "lverb", 0);
+    const w = await liveRunner(lab, ns, false);
+    const name = cageName("lv");
+    const keeper = namespace.spawn(w.argv(["up", name, "-v", "--config", config]));
+    for (let i = 0; i < 300 && !keeper.stderr.includes(`cage '${name}' is up`); i++) {
+      if (keeper.exited) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(keeper.stderr.includes(`cage '${name}' is up`), `up -v: ${keeper.stderr}`);
+    const probe = await run(
+      ["unshare", "-n", "/usr/bin/python3", "-c", PROBE, `${w.stateDir}/${name}.sock`],
+      { ns, allowFailure: true },
+    );
+    assert(!probe.stdout.includes("private_key"), `served: ${probe.stdout}`);
+    for (let i = 0; i < 50 && !keeper.stderr.includes("control socket: refused pid"); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(
+      /control socket: refused pid \d+ \(in another network or user namespace/.test(
+        keeper.stderr,
+      ),
+      `-v: ${keeper.stderr}`,
+    );
+    keeper.signal("SIGINT");
+    const s = await keeper.status;
+    assert(s.code === 0, `up after Ctrl-C: ${s.code} ${keeper.stderr}`);
+  } finally {
+    await lab.close();
+  }
+});
