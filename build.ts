@@ -71,12 +71,20 @@ const CC_FLAGS = [
   "-Wl,-z,now",
 ];
 
-/** The cage's init (launcher/init/): a small program of its own, exec'd from a memfd. */
+/**
+ * The cage's init (launcher/init/): a small program of its own, exec'd from a
+ * memfd. Static (no PT_INTERP): a joined init starts in the live cage's mount
+ * namespace, whose dynamic loader and /etc/ld.so.preload are the command's to
+ * change; a static init loads nothing from the file system. It makes no NSS
+ * call (the groups come computed from the launcher), which static glibc
+ * cannot serve. Stripped: ~0.7 MB instead of ~0.8.
+ */
 const INIT_FLAGS = [
   "-std=c11",
   "-O2",
   "-fPIE",
-  "-pie",
+  "-static-pie",
+  "-s",
   "-Wall",
   "-Wextra",
   "-Werror",
