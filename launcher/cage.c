@@ -98,11 +98,16 @@ struct plan {
   char *init_numbers; /* the numeric init arguments, one buffer */
   char **envp;
   char ping_range[32]; /* "GID GID\n" for net.ipv4.ping_group_range */
-  /* MODE_SUDO: the credentials the command drops to. */
+  /* MODE_SUDO: the ids, as the cage sees them, that the child takes once
+   * the TUN is made (0 with map_root, else the sudo user's), the groups that
+   * the gid map holds (cage ids), and the map lines. */
   uid_t uid;
   gid_t gid;
   gid_t *groups;
   int group_count;
+  char uid_map[32];
+  char *gid_map;
+  uid_t sudo_uid;              /* the sudo user on the host */
   int sync_fd;                 /* the child's end */
   bool socket_service;         /* WGL_CAGE_SOCKET_SERVICE */
   int service_fd;              /* the child's end of the socket service's pair, or -1 */
@@ -276,6 +281,21 @@ static int bind_over(const char *source, const char *target) {
 #endif
 }
 
+/* Ports below 1024 of the cage's own network namespace for every process in
+ * it, as Docker sets it in its containers: the socket service, which has no
+ * capability (init/confine.c), binds them for --host-service, and they guard
+ * nothing on an address only the cage has. Kernels before 4.11 lack it. */
+static void open_low_ports(const struct plan *p) {
+  int fd = open("/proc/sys/net/ipv4/ip_unprivileged_port_start", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    child_fail(p, WGL_STAGE_PING, errno);
+  }
+  ssize_t n = write(fd, "0\n", 2);
+  if (n != 2) child_fail(p, WGL_STAGE_PING, n < 0 ? errno : EIO);
+  (void)close(fd);
+}
+
 static void write_ping_range(const struct plan *p) {
   int fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
   if (fd < 0) child_fail(p, WGL_STAGE_PING, errno);
@@ -373,7 +393,49 @@ static void lay_etc_files(const struct plan *p) {
   if (umount2(ETC_STAGING, MNT_DETACH) != 0) child_fail(p, WGL_STAGE_ETC_FILES, errno);
 }
 
+/* Whether the init runs as root of the cage (and may keep capabilities for
+ * the command to inherit). */
+static bool init_is_root(const struct plan *p) { return p->map_root || p->mode == MODE_ROOT; }
+
+/* Sudo mode: the child, still host uid 0 (which let it open a 0600
+ * /dev/net/tun as its owner), becomes the ids the maps give the sudo user
+ * once the TUN is made, so that nothing in the cage is ever host root: no
+ * file it creates or touches as owner is root's (the files of the cage's
+ * tmpfs need an owner the cage maps, too). It keeps its capabilities in the
+ * cage's user namespace for the mounts: host uid 0 is not root there, so the
+ * kernel clears none; the exec of the init settles them. Raw syscalls:
+ * glibc's wrappers would signal the parent's threads. The change clears the
+ * parent-death signal: set again before child_await, whose EOF says wgcage
+ * died meanwhile. Without a user namespace (no_userns) the change would
+ * clear every capability at once: then it comes right before the exec. */
+static void become_sudo_user(const struct plan *p, bool at_exec) {
+  if (p->mode != MODE_SUDO || p->no_userns != at_exec) return;
+  if (syscall(SYS_setgroups, (size_t)p->group_count, p->groups) != 0 ||
+      syscall(SYS_setresgid, p->gid, p->gid, p->gid) != 0 ||
+      syscall(SYS_setresuid, p->uid, p->uid, p->uid) != 0) {
+    child_fail(p, WGL_STAGE_CREDS, errno);
+  }
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* At the exec, after the go-ahead, wgcage sends nothing more: a peek sees
+   * EOF only when it is gone. */
+  char byte;
+  if (at_exec && recv(p->sync_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+    _exit(EXIT_SETUP_FAILED);
+  }
+}
+
+/* An init that is not root of the cage gets no capability from its exec;
+ * its bounding set goes too, while the child can still drop it. */
+static void drop_bounding_set(const struct plan *p) {
+  if (init_is_root(p)) return;
+  for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) child_fail(p, WGL_STAGE_CONFINE, errno);
+  }
+}
+
 static _Noreturn void exec_init(const struct plan *p) {
+  drop_bounding_set(p);
+  become_sudo_user(p, true);
   /* The init gets the sync socket (close-on-exec until now) and sets it
    * close-on-exec again for the command. */
   if (fcntl(p->sync_fd, F_SETFD, 0) != 0) child_fail(p, WGL_STAGE_INIT_EXEC, errno);
@@ -418,6 +480,7 @@ static _Noreturn void cage_child(const struct plan *p) {
   int netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (netlink_fd < 0) child_fail(p, WGL_STAGE_NETLINK, errno);
   send_fds(p, tun_fd, netlink_fd);
+  become_sudo_user(p, false);
 
   child_await(p, SYNC_GO);
 
@@ -433,6 +496,7 @@ static _Noreturn void cage_child(const struct plan *p) {
    * the host's view, which only affects tools that read /sys/class/net. */
   (void)mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
   write_ping_range(p);
+  open_low_ports(p);
   exec_init(p);
 }
 
@@ -444,6 +508,7 @@ static void plan_free(struct plan *p) {
   free(p->init_argv);
   free(p->init_numbers);
   free(p->groups);
+  free(p->gid_map);
 }
 
 /* Reads the NUL-terminated string at *pos; NULL when the request ends first. */
@@ -460,9 +525,52 @@ static uint32_t read_u32le(const uint8_t *b) {
   return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+/* Sudo mode's maps: only the sudo user's ids, never host root's, so that no
+ * id in the cage is more than that user is on the host. The uid map is that
+ * user as itself ("U U 1"), or as root of the cage with map_root ("0 U 1");
+ * the gid map likewise for their gid, then each supplementary group as
+ * itself, once, skipping what would overlap (with map_root, a group 0 of
+ * theirs: cage gid 0 is their own gid). The kernel takes at most 340 lines
+ * in one write below a page; groups past that are not mapped, and the child
+ * sets only the mapped ones (p->groups, rewritten as cage ids). */
+static int plan_sudo_maps(struct plan *p, unsigned uid, unsigned gid) {
+  enum { MAP_LINES = 340, MAP_BYTES = 4095 };
+  snprintf(p->uid_map, sizeof p->uid_map, "%u %u 1\n", p->map_root ? 0U : uid, uid);
+  p->gid_map = malloc(MAP_BYTES + 1);
+  if (p->gid_map == NULL) return -ENOMEM;
+  unsigned own = p->map_root ? 0U : gid;
+  size_t used = (size_t)snprintf(p->gid_map, MAP_BYTES + 1, "%u %u 1\n", own, gid);
+  int kept = 0, lines = 1;
+  gid_t *mapped = malloc(((size_t)p->group_count + 1) * sizeof(gid_t));
+  if (mapped == NULL) return -ENOMEM;
+  mapped[kept++] = own;
+  for (int i = 0; i < p->group_count && lines < MAP_LINES; i++) {
+    gid_t g = p->groups[i];
+    if (g == gid || (p->map_root && g == 0)) continue;
+    bool seen = false;
+    for (int j = 0; j < i && !seen; j++) seen = p->groups[j] == g;
+    if (seen) continue;
+    char line[40];
+    int n = snprintf(line, sizeof line, "%u %u 1\n", (unsigned)g, (unsigned)g);
+    if (used + (size_t)n > MAP_BYTES) break;
+    memcpy(p->gid_map + used, line, (size_t)n + 1);
+    used += (size_t)n;
+    lines++;
+    mapped[kept++] = g;
+  }
+  free(p->groups);
+  p->groups = mapped;
+  p->group_count = kept;
+  return 0;
+}
+
 /* Mode and credentials: the caller's identity when not root; as root, the
- * sudo user's identity (with their supplementary groups) unless map_root. In
- * every mode the cage gets a user namespace of its own (unless no_userns). */
+ * sudo user's identity (with their supplementary groups), root of the cage
+ * being that user with map_root, as rootless --root is; real root without
+ * sudo stays root, every id mapped to itself (by design: it is root over the
+ * host's files, README.md says so). In every mode the cage gets a user
+ * namespace of its own (unless no_userns: then there is no map, and
+ * map_root under sudo is host root). */
 static int plan_identity(struct plan *p) {
   gid_t ping_gid;
   if (geteuid() != 0) {
@@ -470,7 +578,7 @@ static int plan_identity(struct plan *p) {
     ping_gid = p->map_root ? 0 : getegid();
   } else {
     unsigned uid = 0, gid = 0;
-    bool sudo = !p->map_root && getuid() == 0 &&
+    bool sudo = getuid() == 0 && !(p->map_root && p->no_userns) &&
                 wgl_identity_parse_id(getenv("SUDO_UID"), &uid) == 0 &&
                 wgl_identity_parse_id(getenv("SUDO_GID"), &gid) == 0;
     if (!sudo) {
@@ -478,11 +586,14 @@ static int plan_identity(struct plan *p) {
       ping_gid = getegid();
     } else {
       p->mode = MODE_SUDO;
-      p->uid = uid;
-      p->gid = gid;
-      ping_gid = gid;
+      p->sudo_uid = uid;
       int rc = wgl_identity_groups(uid, gid, &p->groups, &p->group_count);
       if (rc < 0) return rc;
+      rc = p->no_userns ? 0 : plan_sudo_maps(p, uid, gid);
+      if (rc < 0) return rc;
+      p->uid = p->map_root ? 0 : uid;
+      p->gid = p->map_root ? 0 : gid;
+      ping_gid = p->gid;
     }
   }
   snprintf(p->ping_range, sizeof p->ping_range, "%u %u\n", (unsigned)ping_gid, (unsigned)ping_gid);
@@ -567,9 +678,10 @@ int wgl_init_argv(const struct wgl_init_args *a, const char *path_env, char **ar
 /* The init's argv (init/init.c): its numbers are formatted into one buffer,
  * the PATH and the command's argv point into the request. */
 static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uint32_t argc) {
+  bool as_user = p->mode == MODE_SUDO && !p->map_root;
   int flags = (p->own_group ? INIT_FLAG_OWN_GROUP : 0) |
               (p->job_control ? INIT_FLAG_JOB_CONTROL : 0) |
-              (p->mode == MODE_SUDO ? INIT_FLAG_DROP_TO_USER : 0) | (p->hold ? INIT_FLAG_HOLD : 0);
+              (as_user ? INIT_FLAG_DROP_TO_USER : 0) | (p->hold ? INIT_FLAG_HOLD : 0);
   struct wgl_init_args a = {
       .sync_fd = p->sync_fd,
       .tty_fd = p->tty_fd,
@@ -577,7 +689,7 @@ static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uin
       .uid = p->uid,
       .gid = p->gid,
       .groups = p->groups,
-      .group_count = p->mode == MODE_SUDO ? p->group_count : 0,
+      .group_count = as_user ? p->group_count : 0,
       .service_fd = p->service_fd,
   };
   return wgl_init_argv(&a, path_env, argv, argc, &p->init_argv, &p->init_numbers);
@@ -636,17 +748,18 @@ static int write_file(const char *path, const char *text) {
   return err;
 }
 
-/* As root, root stays root and every id maps to itself: files keep their
- * owners and the sudo user exists in the cage, but capabilities held in the
- * cage's user namespace reach only the namespaces it owns. */
-static int write_root_maps(pid_t pid) {
+/* As root without sudo, root stays root and every id maps to itself: files
+ * keep their owners, but capabilities held in the cage's user namespace
+ * reach only the namespaces it owns. Under sudo, the maps of plan_sudo_maps
+ * (setgroups stays allowed: the child sets the sudo user's groups). */
+static int write_root_maps(pid_t pid, const char *uid_map, const char *gid_map) {
   char path[64];
   const char *identity = "0 0 4294967295\n";
   snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-  int rc = write_file(path, identity);
+  int rc = write_file(path, gid_map != NULL ? uid_map : identity);
   if (rc < 0) return rc;
   snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-  return write_file(path, identity);
+  return write_file(path, gid_map != NULL ? gid_map : identity);
 }
 
 static int write_maps(pid_t pid, bool map_root) {
@@ -752,6 +865,7 @@ static void plan_release(struct plan *p, const uint8_t *request, uint32_t reques
   keep[n++] = (uintptr_t)request;
   keep[n++] = (uintptr_t)(request + request_len - 1);
   keep[n++] = (uintptr_t)p->init_numbers;
+  if (p->groups != NULL) keep[n++] = (uintptr_t)p->groups; /* become_sudo_user */
   n = add_strings(keep, n, cap, (char *const *)p->hidden);
   n = add_strings(keep, n, cap, p->init_argv);
   n = add_strings(keep, n, cap, p->envp);
@@ -832,8 +946,11 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   if (dumpable == 0) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   close(pair[1]);
   if (service[1] >= 0) close(service[1]);
+  char *gid_map = plan.gid_map; /* written below */
+  plan.gid_map = NULL;
   plan_free(&plan);
   if (pid < 0) {
+    free(gid_map);
     close(pair[0]);
     if (service[0] >= 0) close(service[0]);
     out[WGL_OUT_STAGE] = WGL_STAGE_CLONE;
@@ -844,10 +961,13 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
 
   uint32_t stage = WGL_STAGE_NONE;
   int err = 0;
-  if (plan.mode == MODE_USERNS && (rc = write_maps((pid_t)pid, plan.map_root)) < 0) {
-    stage = WGL_STAGE_MAPS;
-    err = -rc;
-  } else if (plan.mode != MODE_USERNS && userns && (rc = write_root_maps((pid_t)pid)) < 0) {
+  if (plan.mode == MODE_USERNS) {
+    rc = write_maps((pid_t)pid, plan.map_root);
+  } else if (userns) {
+    rc = write_root_maps((pid_t)pid, plan.uid_map, gid_map);
+  }
+  free(gid_map);
+  if (rc < 0) {
     stage = WGL_STAGE_MAPS;
     err = -rc;
   } else if ((rc = send_byte(pair[0], SYNC_MAPS_WRITTEN)) < 0) {
@@ -868,6 +988,8 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
       out[WGL_OUT_MODE] = (int32_t)plan.mode;
       out[WGL_OUT_TTY] = plan.tty_fd;
       out[WGL_OUT_SERVICE] = service[0];
+      /* Best effort: without it only Ctrl-Z under sudo fails to stop wgcage. */
+      if (plan.mode == MODE_SUDO) (void)wgl_identity_signalable_by(plan.sudo_uid);
       return 0;
     }
     if (rc == 1) {

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int wgl_identity_parse_id(const char *s, unsigned *out) {
   if (s == NULL || *s == '\0') return -EINVAL;
@@ -39,4 +40,9 @@ int wgl_identity_groups(uid_t uid, gid_t gid, gid_t **groups, int *count) {
   (*groups)[0] = gid;
   *count = 1;
   return 0;
+}
+
+int wgl_identity_signalable_by(uid_t uid) {
+  /* glibc's setresuid changes every thread of the process, as it must. */
+  return setresuid((uid_t)-1, (uid_t)-1, uid) == 0 ? 0 : -errno;
 }

@@ -23,4 +23,14 @@ int wgl_identity_parse_id(const char *s, unsigned *out);
  * tries. Returns 0 or -ENOMEM. */
 int wgl_identity_groups(uid_t uid, gid_t gid, gid_t **groups, int *count);
 
+/* Lets the sudo user's processes, the cage's init among them, signal this
+ * (root) process: its saved set-user-ID becomes `uid`, real and effective
+ * stay 0, so it keeps its capabilities and files it creates stay root's.
+ * The kernel lets a process signal another whose real or saved uid is its
+ * own; the init, now the sudo user, stops wgcage's process group on Ctrl-Z
+ * (init/init.c) as a shell expects of its job. Tracing and /proc access
+ * still need all three ids to match, and wgcage is non-dumpable. Returns 0
+ * or -errno. */
+int wgl_identity_signalable_by(uid_t uid);
+
 #endif

@@ -8,7 +8,6 @@
 #include "terminal_filter.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdint.h>
@@ -88,23 +87,46 @@ static int exec_along_path(const struct command_plan *c) {
 }
 
 /* A command that runs as root of the cage (--root, or root without sudo)
- * keeps every capability over the cage's own namespaces but CAP_SYS_ADMIN:
- * with it, it could unmount what the cage laid over the host's files (the
- * hidden daemon sockets, the /etc files), as Docker and Podman drop it by
- * default. A user namespace it makes itself cannot undo them either: mounts
- * copied into a namespace of a less privileged user namespace are locked. */
-static int drop_mount_admin(void) {
-  if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) != 0) return -errno;
+ * keeps every capability over the cage's own namespaces (CAP_NET_ADMIN and
+ * CAP_NET_RAW for ip and tcpdump are what --root is for) but two:
+ * CAP_SYS_ADMIN, with which it could unmount what the cage laid over the
+ * host's files (the hidden daemon sockets, the /etc files), as Docker and
+ * Podman drop it by default; and CAP_SYS_PTRACE, with which it could trace
+ * the init and the socket service, which are non-dumpable and hold the
+ * terminal and wgcage's sockets (confine.c), as Docker and Podman drop it
+ * too. A user namespace it makes itself cannot undo the covers either:
+ * mounts copied into a namespace of a less privileged user namespace are
+ * locked. */
+static const int root_drops[] = {CAP_SYS_ADMIN, CAP_SYS_PTRACE};
+
+static int drop_root_capabilities(void) {
   struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
   if (syscall(SYS_capget, &header, data) != 0) return -errno;
-  unsigned word = CAP_SYS_ADMIN / 32, bit = 1u << (CAP_SYS_ADMIN % 32);
-  data[word].effective &= ~bit;
-  data[word].permitted &= ~bit;
-  data[word].inheritable &= ~bit;
+  for (size_t i = 0; i < sizeof root_drops / sizeof root_drops[0]; i++) {
+    int cap = root_drops[i];
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return -errno;
+    unsigned word = (unsigned)cap / 32, bit = 1u << (cap % 32);
+    data[word].effective &= ~bit;
+    data[word].permitted &= ~bit;
+    data[word].inheritable &= ~bit;
+  }
   if (syscall(SYS_capset, &header, data) != 0) return -errno;
   return 0;
+}
+
+/* Waits for the init's go-ahead: it has given up its own capabilities
+ * (init.c). EOF means the init failed or died: no exec. */
+static void await_init(const struct command_plan *c) {
+  if (c->go_fd < 0) return;
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = read(c->go_fd, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) _exit(EXIT_SETUP_FAILED);
+  (void)close(c->go_fd);
 }
 
 static void reset_signal_dispositions(void) {
@@ -128,15 +150,21 @@ _Noreturn void command_run(const struct command_plan *c) {
     (void)sigprocmask(SIG_BLOCK, &ttou, NULL);
     (void)tcsetpgrp(c->tty_fd, getpid());
   }
+  /* In sudo mode the init was started as the sudo user (cage.c, join.c: so
+   * that nothing in the cage is ever host root); a mismatch here is a bug,
+   * and the command must not run with other credentials than planned. */
   if (c->drop_to_user) {
-    if (setgroups((size_t)c->group_count, c->groups) != 0) command_fail(c, WGL_STAGE_CREDS, errno);
-    if (setresgid(c->gid, c->gid, c->gid) != 0) command_fail(c, WGL_STAGE_CREDS, errno);
-    if (setresuid(c->uid, c->uid, c->uid) != 0) command_fail(c, WGL_STAGE_CREDS, errno);
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+    if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0 || r != c->uid || e != c->uid ||
+        s != c->uid || rg != c->gid || eg != c->gid || sg != c->gid) {
+      command_fail(c, WGL_STAGE_CREDS, EPERM);
+    }
   }
   /* Joined to a live cage, the init is PID 1 of a PID namespace of the
    * command's own (join.c): the command and all it leaves end with it, as in
    * a new cage, with no death signal of their own. */
-  int rc = getuid() == 0 ? drop_mount_admin() : 0;
+  int rc = getuid() == 0 ? drop_root_capabilities() : 0;
   if (rc < 0) command_fail(c, WGL_STAGE_CONFINE, -rc);
   rc = terminal_filter_install();
   if (rc < 0) command_fail(c, WGL_STAGE_CONFINE, -rc);
@@ -144,6 +172,7 @@ _Noreturn void command_run(const struct command_plan *c) {
   sigset_t none;
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, NULL);
+  await_init(c);
 
   int err = exec_along_path(c);
   uint32_t msg[2] = {WGL_STAGE_EXEC, (uint32_t)err};

@@ -12,9 +12,10 @@ struct command_plan {
   int sync_fd;       /* failures go here as {stage, errno}; close-on-exec */
   int tty_fd;        /* the terminal whose foreground the command takes, or -1 */
   int service_fd;    /* wgcage's requests for sockets in the cage, or -1 */
+  int go_fd;         /* the command execs after a byte here (init.c), or -1 */
   bool own_group;    /* the command leads its own process group */
   bool job_control;  /* wgcage is a job of an interactive shell */
-  bool drop_to_user; /* sudo mode: become uid/gid with groups before exec */
+  bool drop_to_user; /* sudo mode: the init already runs as uid/gid (cage.c, join.c); checked */
   bool hold;         /* a live cage's PID 1: no command (init.c) */
   bool joined;       /* the init joined a live cage: the command dies with it */
   uid_t uid;
@@ -30,8 +31,8 @@ struct command_plan {
 _Noreturn void command_fail(const struct command_plan *c, unsigned stage, int err);
 
 /* In the forked child: process group, terminal, credentials, no_new_privs,
- * the terminal filter, default signals, then execve over the PATH
- * candidates. On failure reports {EXEC, errno} and exits 126 or 127. */
+ * the terminal filter, default signals, the init's go-ahead, then execve
+ * over the PATH candidates. On failure reports {EXEC, errno} and exits 126 or 127. */
 _Noreturn void command_run(const struct command_plan *c);
 
 #endif

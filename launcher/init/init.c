@@ -18,13 +18,18 @@
  * With a SERVICE_FD it first forks the socket service (socket_service.c) and
  * waits until it has served what wgcage queued before the go-ahead (the
  * listening sockets of --host-service, so they exist before the command
- * does). It forks the command (command.c), closes the sync socket (the command's
+ * does). It forks the command (command.c), gives up every capability and
+ * enters no_new_privs and the terminal filter (confine.c) while the command
+ * waits for it, lets the command exec, closes the sync socket (the command's
  * copy is close-on-exec, so wgcage sees EOF once the command has exec'd),
  * reaps every process of the cage, forwards signals, passes job-control
- * stops on, and exits with the command's status.
+ * stops on, and exits with the command's status. The command keeps what its
+ * mode gives it (--root: root of the cage, without CAP_SYS_ADMIN and
+ * CAP_SYS_PTRACE): it is forked before the drop and execs only after it.
  */
 #include "../cage.h"
 #include "command.h"
+#include "confine.h"
 #include "socket_service.h"
 
 #include <errno.h>
@@ -71,6 +76,11 @@ static void resume_command(int sig, siginfo_t *info, void *ctx) {
   (void)ctx;
   int saved = errno;
   pid_t pid = command_pid;
+  /* Only wgcage's sigqueue counts: it is this init's parent, outside the
+   * cage's PID namespace (si_pid reads 0 here, as getppid() does, for PID 1
+   * of the cage; its pid for a joined init). A process in the cage would be
+   * asking for the terminal's foreground while the user's shell holds it. */
+  if (info->si_code != SI_QUEUE || info->si_pid != getppid()) pid = 0;
   if (pid > 0) {
     if (info->si_value.sival_int == 1 && resume_tty >= 0) (void)ioctl(resume_tty, TIOCSPGRP, &pid);
     (void)kill(-pid, SIGCONT);
@@ -168,26 +178,30 @@ static _Noreturn void init_loop(const struct command_plan *c, pid_t command) {
  * namespaces for the commands that join them (join.c) until wgcage kills it.
  * SIGCHLD ignored: the kernel reaps the orphans it adopts. It has no signal
  * handlers, so every signal but SIGKILL sent to it is dropped. */
-static _Noreturn void hold_loop(int sync_fd) {
+static _Noreturn void hold_loop(const struct command_plan *c) {
+  int err = confine_self();
+  if (err < 0) command_fail(c, WGL_STAGE_CONFINE, -err);
   struct sigaction ignore;
   memset(&ignore, 0, sizeof ignore);
   ignore.sa_handler = SIG_IGN;
   (void)sigaction(SIGCHLD, &ignore, NULL);
   while (waitpid(-1, NULL, WNOHANG) > 0) {
   }
-  (void)close(sync_fd); /* wgcage sees EOF: the cage is up */
+  (void)close(c->sync_fd); /* wgcage sees EOF: the cage is up */
   for (;;) (void)pause();
 }
 
 int main(int argc, char **argv) {
   /* Nothing here is secret, but the init holds capabilities in the cage's
-   * user namespace that the command (when not root there) must not borrow
-   * through ptrace. */
+   * user namespace until confine_self, and the terminal and the sync socket
+   * for good: non-dumpable from the start, so that no process of the cage
+   * can trace it without CAP_SYS_PTRACE there, which none has. */
   (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct command_plan c;
   memset(&c, 0, sizeof c);
   c.sync_fd = -1;
   c.service_fd = -1;
+  c.go_fd = -1;
   if (!parse_args(argc, argv, &c)) {
     if (c.sync_fd >= 0) command_fail(&c, WGL_STAGE_INIT_EXEC, EINVAL);
     _exit(EXIT_SETUP_FAILED);
@@ -201,7 +215,7 @@ int main(int argc, char **argv) {
     (void)close(c.service_fd);
     if (err != 0) command_fail(&c, WGL_STAGE_SERVICE, err);
   }
-  if (c.hold) hold_loop(c.sync_fd);
+  if (c.hold) hold_loop(&c);
 
   struct sigaction fwd;
   memset(&fwd, 0, sizeof fwd);
@@ -219,10 +233,30 @@ int main(int argc, char **argv) {
     (void)sigaction(WGL_SIG_RESUME, &resume, NULL);
   }
 
+  /* The command execs once the init has given up its capabilities: one byte
+   * on this pipe (or EOF, when the init failed: the command exits). */
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) != 0) command_fail(&c, WGL_STAGE_FORK, errno);
   pid_t pid = fork();
   if (pid < 0) command_fail(&c, WGL_STAGE_FORK, errno);
-  if (pid == 0) command_run(&c);
+  if (pid == 0) {
+    (void)close(go[1]);
+    c.go_fd = go[0];
+    command_run(&c);
+  }
   command_pid = pid;
+  (void)close(go[0]);
+  int err = confine_self();
+  if (err < 0) {
+    (void)kill(pid, SIGKILL);
+    command_fail(&c, WGL_STAGE_CONFINE, -err);
+  }
+  char byte = 'G';
+  ssize_t w;
+  do {
+    w = write(go[1], &byte, 1);
+  } while (w < 0 && errno == EINTR);
+  (void)close(go[1]);
   (void)close(c.sync_fd); /* wgcage sees EOF once the command has exec'd */
   sigset_t none;
   sigemptyset(&none);

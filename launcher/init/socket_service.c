@@ -1,9 +1,11 @@
 /*
  * socket_service.c — the cage's socket service (see ../forward_service.h).
  *
- * A fork of the init, so a fresh image that holds nothing of wgcage's, and
- * not dumpable (the init made itself so before forking): the command cannot
- * read it or borrow its fds through /proc. It leads a session of its own with
+ * A fork of the init, so a fresh image that holds nothing of wgcage's. Before
+ * it serves anything it gives up every capability and enters no_new_privs
+ * and the terminal filter (confine.c), and stays non-dumpable: the command,
+ * root of the cage or not, cannot trace it, read it or borrow its fds through
+ * /proc (it lacks CAP_SYS_PTRACE). It leads a session of its own with
  * /dev/null as its standard fds, so no terminal or job-control signal meant
  * for the command or wgcage stops it, and it blocks every signal: only
  * SIGKILL ends it, as it does when the cage's PID namespace ends.
@@ -11,6 +13,7 @@
 #include "socket_service.h"
 
 #include "../forward_service.h"
+#include "confine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -141,9 +144,13 @@ static void become_quiet(int service_fd, int ready_fd) {
 static _Noreturn void serve(int service_fd, int ready_fd) {
   become_quiet(service_fd, ready_fd);
   /* What wgcage queued before the go-ahead, then say how it went. */
-  int first_failure = 0, failed = 0, rc;
-  while ((rc = serve_one(service_fd, true, &failed)) == 1) {
-    if (failed != 0 && first_failure == 0) first_failure = failed;
+  int first_failure = 0, failed = 0, rc = confine_self();
+  if (rc < 0) {
+    first_failure = -rc;
+  } else {
+    while ((rc = serve_one(service_fd, true, &failed)) == 1) {
+      if (failed != 0 && first_failure == 0) first_failure = failed;
+    }
   }
   ssize_t w;
   do {
