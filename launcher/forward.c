@@ -832,6 +832,12 @@ static void udp_readable(struct forwarder *f, struct rule *r) {
       fl = fl->next;
     }
     if (fl == NULL) {
+      if (r->kind == RULE_LOCAL_UDP && r->target_len == 0) {
+        /* -L to a name not resolved yet: nowhere to send it. */
+        if (!r->limit_reported) emit(f, WGL_FWD_EV_UNRESOLVED, r->id, 0, 0);
+        r->limit_reported = true;
+        continue;
+      }
       if (r->flow_count >= FLOWS_MAX) {
         if (!r->limit_reported) emit(f, WGL_FWD_EV_LIMIT, r->id, 0, FLOWS_MAX);
         r->limit_reported = true;
@@ -1472,6 +1478,17 @@ static bool steer_hand_over(struct forwarder *f, struct conn *c) {
 }
 
 static void steer_run(struct forwarder *f, struct steer_command *cmd) {
+  if (cmd->op == WGL_STEER_SET_TARGET) {
+    /* id: a -L UDP rule to a name; new flows go to the address now. */
+    for (int i = 0; i < f->rule_count; i++) {
+      struct rule *r = &f->rules[i];
+      if (r->kind == RULE_LOCAL_UDP && r->id == cmd->id && (cmd->family == 4 || cmd->family == 6)) {
+        r->target_len = make_sockaddr(&r->target, cmd->family, cmd->addr, cmd->port);
+        r->limit_reported = false;
+      }
+    }
+    return;
+  }
   if (cmd->op == WGL_STEER_SOCKET) {
     struct wgl_service_request req;
     memset(&req, 0, sizeof req);
@@ -1861,14 +1878,16 @@ int32_t wgl_forward_close(int32_t handle) {
 int32_t wgl_forward_local(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t family,
                           const uint8_t *addr, uint32_t port, uint32_t rule) {
   struct forwarder *f = lookup(handle);
-  if (f == NULL || host_fd < 0 || addr == NULL || (family != 4 && family != 6) ||
+  /* family 0: a UDP forward to a name, whose address comes later (SET_TARGET). */
+  bool later = family == 0 && proto == WGL_FORWARD_UDP;
+  if (f == NULL || host_fd < 0 || (!later && (addr == NULL || (family != 4 && family != 6))) ||
       (proto != WGL_FORWARD_TCP && proto != WGL_FORWARD_UDP)) {
     return -EINVAL;
   }
   struct rule *r =
       rule_add(f, proto == WGL_FORWARD_TCP ? RULE_LOCAL_TCP : RULE_LOCAL_UDP, rule, port);
   if (r == NULL) return -EINVAL;
-  r->target_len = make_sockaddr(&r->target, family, addr, port);
+  r->target_len = later ? 0 : make_sockaddr(&r->target, family, addr, port);
   r->fd = host_fd;
   int rc = watch_fd(f, host_fd, &r->w, proto == WGL_FORWARD_TCP ? EPOLLIN | EPOLLET : EPOLLIN);
   if (rc < 0) {
@@ -1898,7 +1917,7 @@ int32_t wgl_forward_steer_command(int32_t handle, uint32_t op, uint32_t id, uint
                                   const uint8_t *addr, uint32_t port, uint32_t consumed,
                                   const uint8_t *data, uint32_t len) {
   struct forwarder *f = lookup(handle);
-  if (f == NULL || op < WGL_STEER_WRITE || op > WGL_STEER_ASSOCIATE || len > STEER_BYTES ||
+  if (f == NULL || op < WGL_STEER_WRITE || op > WGL_STEER_SET_TARGET || len > STEER_BYTES ||
       (len > 0 && data == NULL)) {
     return -EINVAL;
   }

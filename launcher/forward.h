@@ -46,6 +46,7 @@ enum wgl_forward_event {
                                     connection (extra 1) in time: reset */
   WGL_FWD_EV_ASSOC_NAME = 12,    /* UDP ASSOCIATE: a datagram to a name was dropped */
   WGL_FWD_EV_ASSOC_UNREACHABLE = 13, /* UDP ASSOCIATE: the tunnel does not route a destination */
+  WGL_FWD_EV_UNRESOLVED = 14,        /* -L UDP to a name: not resolved yet, a datagram dropped */
 };
 
 /* A host socket for a published port: for TCP bound and listening, for UDP
@@ -72,7 +73,9 @@ int32_t wgl_forward_host_service(int32_t handle, uint32_t cage_port, uint32_t fa
 /* -L: relays what arrives on `host_fd` (the forwarder takes it) to
  * addr:port through the tunnel, from a socket the cage's service makes: the
  * connection or flow leaves through the cage's routes, which lead only into
- * the tunnel. `family` is 4 or 6. */
+ * the tunnel. `family` is 4 or 6; 0 for UDP to a name, whose address
+ * TypeScript gives later (WGL_STEER_SET_TARGET); until then datagrams are
+ * dropped. */
 int32_t wgl_forward_local(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t family,
                           const uint8_t *addr, uint32_t port, uint32_t rule);
 
@@ -107,6 +110,7 @@ enum wgl_steer_op {
   WGL_STEER_SOCKET = 4,       /* a cage socket for TypeScript: family, port = protocol */
   WGL_STEER_CONNECT_SEND = 5, /* CONNECT, but the bytes go to the target first */
   WGL_STEER_ASSOCIATE = 6,    /* a SOCKS5 UDP ASSOCIATE; port: the client's, or 0 */
+  WGL_STEER_SET_TARGET = 7,   /* id: a -L UDP rule to a name; family, addr, port: its address */
 };
 
 int32_t wgl_forward_steer(int32_t handle, int32_t host_fd, uint32_t rule);

@@ -185,6 +185,8 @@ for (const rootless of [true, false]) {
         "127.0.0.1:17002:web.tunnel.test:8000",
         "-L",
         "17003:10.99.0.1:7002/udp",
+        "-L",
+        "17004:web.tunnel.test:7002/udp",
         "--socks",
         "17080",
         "--http-proxy",
@@ -246,6 +248,20 @@ for (const rootless of [true, false]) {
         { allowFailure: true, timeoutMs: 20_000 },
       );
       assert(udp.stdout.trim() === "datagram-through-L", `-L UDP: ${udp.stdout} ${udp.stderr}`);
+      // -L UDP to a name: resolved in the cage once the relay runs.
+      await waitForLog(
+        wgcage,
+        /-L 127\.0\.0\.1:17004:web\.tunnel\.test:7002\/udp: web\.tunnel\.test is 10\.99\.0\.1 in the cage/,
+        "the UDP name",
+      );
+      const udpName = await s.clientNs.run(
+        ["sh", "-c", "echo datagram-to-a-name | socat -t 3 - UDP:127.0.0.1:17004"],
+        { allowFailure: true, timeoutMs: 20_000 },
+      );
+      assert(
+        udpName.stdout.trim() === "datagram-to-a-name",
+        `-L UDP to a name: ${udpName.stdout} ${udpName.stderr}`,
+      );
 
       // A destination the tunnel does not route: a SOCKS error, no host connection.
       const outside = await curl(
@@ -551,7 +567,6 @@ Deno.test("a port in use or malformed specs: one line, 125, before anything is m
         ],
         [["-L", "17001:bad_name!:80"], /is neither an IP address nor a host name/],
         [["--http-proxy", "70000"], /port 70000 is out of range/],
-        [["-L", "17001:db.test:53/udp"], /a UDP forward needs an address, not a name/],
         [
           ["--socks-auth", "/nonexistent"],
           /--socks-auth is the --socks proxy's login; give --socks/,

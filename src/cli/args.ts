@@ -22,7 +22,6 @@ import { closestMatch } from "../config/did_you_mean.ts";
 import {
   conflictOf,
   formatHostAddress,
-  formatLocalForward,
   type HostServiceSpec,
   type ListenSpec,
   type LocalForwardSpec,
@@ -496,13 +495,6 @@ function addHostPrograms(options: RunOptions, values: OptionValues): void {
   const local = (values["local-forward"] ?? []).map((t) =>
     parse(t, "-L", LOCAL_FORWARD_FORM, parseLocalForward)
   );
-  const udpName = local.find((l) => l.protocol === "udp" && l.target.kind === "name");
-  if (udpName) {
-    throw new UsageError(
-      `wgcage: -L '${formatLocalForward(udpName)}': a UDP forward needs an address, not a name; ` +
-        "give the tunnel address, e.g. -L 5353:10.0.0.1:53/udp",
-    );
-  }
   if (local.length > 0) options.localForwards = local;
   if (values.socks !== undefined) {
     options.socks = parse(

@@ -149,6 +149,7 @@ const Event = {
   SteerTimeout: 11,
   AssociateName: 12,
   AssociateUnreachable: 13,
+  Unresolved: 14,
 } as const;
 
 function unprivilegedPortStart(): string {
@@ -198,6 +199,9 @@ export class Forwarder {
   /** Host fds of -L and the proxies (listenersOf's order), likewise. */
   #listenFds: number[] = [];
   #steering: Steering | undefined;
+  /** -L /udp rules to a name, resolved once the relay runs. */
+  readonly #udpNames: { rule: number; spec: LocalForwardSpec }[] = [];
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #handle = -1;
   #log: ((line: string) => void) | undefined;
   #events: Promise<void> | undefined;
@@ -334,6 +338,10 @@ export class Forwarder {
           spec.targetPort,
           rule,
         );
+      } else if (spec?.protocol === "udp") {
+        // A name for UDP: the relay drops datagrams until start() resolved it.
+        rc = this.#ffi.wgl_forward_local(handle, fd, PROTO.udp, 0, null, spec.targetPort, rule);
+        this.#udpNames.push({ rule, spec });
       } else {
         rc = this.#ffi.wgl_forward_steer(handle, fd, rule);
         const credentials = this.#plan.socksCredentials;
@@ -358,7 +366,7 @@ export class Forwarder {
           : `${l.option} listening on ${l.text}; its connections are made in the cage`,
       );
     });
-    if (rules.size > 0) {
+    if (rules.size > 0 || this.#udpNames.length > 0) {
       this.#steering = new Steering(this.#ffi, handle, rules);
       this.#resolver = new CageResolver(this.#ffi, this.#steering, this.#plan.dnsServers ?? []);
     }
@@ -377,6 +385,36 @@ export class Forwarder {
     }
     if (this.#log) this.#events = this.#readEvents(this.#handle, this.#log);
     this.#steering?.start();
+    for (const { rule, spec } of this.#udpNames) void this.#followUdpName(rule, spec);
+  }
+
+  /** -L /udp to a name: its address in the cage now, and again every minute. */
+  async #followUdpName(rule: number, spec: LocalForwardSpec): Promise<void> {
+    const name = spec.target.kind === "name" ? spec.target.name : "";
+    const what = `-L ${formatLocalForward(spec)}`;
+    let last = "";
+    while (!this.#closed) {
+      let waitMs = 60_000;
+      try {
+        const [to] = await this.#resolver!.resolve(name);
+        const text = formatHostAddress(to);
+        if (!this.#closed && text !== last) {
+          this.#steering!.setTarget(rule, to, spec.targetPort);
+          this.#log?.(`${what}: ${name} is ${text} in the cage`);
+          last = text;
+        }
+      } catch (e) {
+        this.#log?.(`${what}: cannot resolve ${(e as Error).message} in the cage; again in 5 s`);
+        waitMs = 5_000;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#timers.delete(timer);
+          resolve();
+        }, waitMs);
+        this.#timers.add(timer);
+      });
+    }
   }
 
   /** Connections open, flows open, connections accepted, connections turned away. */
@@ -440,6 +478,8 @@ export class Forwarder {
         return `${name}: a UDP ASSOCIATE client sent a datagram the tunnel does not route (${
           describeErrno(errno)
         }); it was dropped`;
+      case Event.Unresolved:
+        return `${name}: a datagram came before the name was resolved in the cage; it was dropped`;
       case Event.SteerTimeout:
         return extra === 0
           ? `${name}: a client sent no complete request within 10 s; it was reset`
@@ -466,6 +506,8 @@ export class Forwarder {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
     for (const fd of [...this.#hostFds, ...this.#listenFds]) {
       if (fd >= 0) this.#ffi.wgl_fd_close(fd);
     }

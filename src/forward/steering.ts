@@ -19,7 +19,15 @@ import type { LauncherSymbols } from "../launcher/library.ts";
 /** launcher/forward.h `enum wgl_steer_note`. */
 const Note = { Accepted: 1, Data: 2, Failed: 3, Gone: 4, Relaying: 5, SocketMade: 6 } as const;
 /** launcher/forward.h `enum wgl_steer_op`. */
-const Op = { Write: 1, Close: 2, Connect: 3, Socket: 4, ConnectSend: 5, Associate: 6 } as const;
+const Op = {
+  Write: 1,
+  Close: 2,
+  Connect: 3,
+  Socket: 4,
+  ConnectSend: 5,
+  Associate: 6,
+  SetTarget: 7,
+} as const;
 
 /** Bytes of a request the relay holds (STEER_BYTES). */
 export const STEER_BYTES = 16384;
@@ -93,6 +101,11 @@ export class Steering {
   /** Connections waiting for a decision. */
   get waiting(): number {
     return this.#sessions.size;
+  }
+
+  /** Where new flows of the -L /udp rule `rule` (to a name) go from now on. */
+  setTarget(rule: number, to: IpAddress, port: number): void {
+    this.#command(Op.SetTarget, rule, to.family, to.bytes, port, 0, EMPTY);
   }
 
   /** A socket made in the cage's network namespace (the caller closes it). */
