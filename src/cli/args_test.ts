@@ -403,7 +403,9 @@ Deno.test("the help says what --root and --no-userns give, and what the cage hid
     const text of [
       "CMD runs as uid/gid 0 of the cage, with capabilities only over the cage's own namespaces",
       "Rootless, the files it makes on the host belong to you",
-      "under sudo, uid 0 is the host's root on the shared file system (every id maps to itself)",
+      "and under sudo too (uid 0 of the cage is you on the shared file system)",
+      "as root without sudo, every id maps to itself and uid 0 is the host's root there",
+      "no CAP_SYS_PTRACE, so it cannot take over the cage's init",
       "no_new_privs holds: setuid programs cannot raise it",
       "It has no CAP_SYS_ADMIN, so it cannot undo the cage's mounts",
       "a daemon restarting meanwhile stays hidden",

@@ -176,11 +176,14 @@ const CAGE_HELP = `Who CMD runs as, and what of the host it can reach:
 
   --root              CMD runs as uid/gid 0 of the cage, with capabilities only
                       over the cage's own namespaces. Rootless, the files it
-                      makes on the host belong to you; under sudo, uid 0 is the
-                      host's root on the shared file system (every id maps to
-                      itself). It has no CAP_SYS_ADMIN, so it cannot undo the
-                      cage's mounts (the covers over host sockets below), and
-                      no_new_privs holds: setuid programs cannot raise it.
+                      makes on the host belong to you, and under sudo too
+                      (uid 0 of the cage is you on the shared file system);
+                      as root without sudo, every id maps to itself and uid 0
+                      is the host's root there. It has no CAP_SYS_ADMIN, so it
+                      cannot undo the cage's mounts (the covers over host
+                      sockets below), no CAP_SYS_PTRACE, so it cannot take
+                      over the cage's init, and no_new_privs holds: setuid
+                      programs cannot raise it.
   --no-userns         As root only. NO BOUNDARY: the cage gets no user
                       namespace, so CMD keeps root's capabilities over the host
                       and can leave the cage. Only for hosts that refuse a user
