@@ -208,6 +208,11 @@ static _Noreturn void join_child(const struct join_plan *p) {
   sigaddset(&forwarded, WGL_SIG_RESUME);
   (void)sigprocmask(SIG_SETMASK, &forwarded, NULL);
   (void)close(p->parent_sync_fd);
+  /* K and L appear in the cage's PID namespace holding every capability
+   * of its user namespace until the init's exec: not dumpable (it passes to
+   * both), no process of the cage may trace them (the uid alone would let
+   * it). The init makes itself non-dumpable again after its exec. */
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() != p->parent) _exit(EXIT_SETUP_FAILED); /* the parent died before the prctl */
 

@@ -24,6 +24,7 @@ export const KEEPER_TIMEOUT_MS = 10_000;
 const EAGAIN = 11;
 const EPERM = 1;
 const ECONNRESET = 104;
+const EPIPE = 32;
 const MAX_REPLY = 4096;
 const RETRY_MS = 20;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -43,6 +44,14 @@ export interface JoinRequestOptions {
   readonly wake: number;
   readonly interrupted: () => boolean;
   readonly timeoutMs?: number;
+}
+
+/** The keeper closes at once on a client outside its network namespace. */
+function closedAtOnce(name: string): LiveError {
+  return new LiveError(
+    `The cage '${name}' refused the command: its control socket serves only its keeper's ` +
+      `network namespace; run 'wgcage exec' where 'wgcage up ${name}' ran`,
+  );
 }
 
 function closeAll(ffi: LauncherSymbols, fds: number[]): void {
@@ -89,8 +98,11 @@ export async function requestJoin(
   let ok = false;
   try {
     const request = new TextEncoder().encode(`${JOIN_OP}\n\n`);
-    // A fresh socket's buffer takes these few bytes whole.
-    if (ffi.wgl_ctl_send(fd, request, request.length) !== request.length) {
+    // A fresh socket's buffer takes these few bytes whole; a keeper that
+    // refused the connection may have closed it already.
+    const sent = ffi.wgl_ctl_send(fd, request, request.length);
+    if (sent === -EPIPE || sent === -ECONNRESET) throw closedAtOnce(name);
+    if (sent !== request.length) {
       throw new LiveError(`The cage '${name}' closed its control socket; see 'wgcage ls'`);
     }
     const decoder = new TextDecoder();
@@ -107,13 +119,7 @@ export async function requestJoin(
       if (events[0] === 0) continue;
       const n = ffi.wgl_ctl_recv_fds(fd, buf, buf.length, got, got.length, count);
       if (n === -EAGAIN) continue;
-      if ((n === 0 || n === -ECONNRESET) && reply === "") {
-        // The keeper closes at once on a client outside its network namespace.
-        throw new LiveError(
-          `The cage '${name}' refused the command: its control socket serves only its ` +
-            `keeper's network namespace; run 'wgcage exec' where 'wgcage up ${name}' ran`,
-        );
-      }
+      if ((n === 0 || n === -ECONNRESET) && reply === "") throw closedAtOnce(name);
       if (n <= 0 || reply.length + n > MAX_REPLY) {
         throw new LiveError(
           `The cage '${name}' refused the command${
