@@ -18,6 +18,7 @@
 
 import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
 import { cageName } from "./harness/names.ts";
+import { relayInNamespace } from "./harness/control_relay.ts";
 import { run, type RunResult } from "./harness/process.ts";
 import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
@@ -163,23 +164,6 @@ Deno.test("live cage (nobody): wgcage wg NAME show runs the stock wg against the
     await lab.close();
   }
 });
-
-/**
- * A path this test's process can connect to that reaches the control socket
- * `target` from inside `ns` (socat, one relay process a connection): the
- * keeper serves only clients in its own network namespace.
- */
-async function relayInNamespace(lab: Lab, ns: Namespace, target: string): Promise<string> {
-  await requireTool("socat", "socat");
-  const dir = await Deno.makeTempDir({ prefix: "wgc-relay-" });
-  lab.defer(() => Deno.remove(dir, { recursive: true }));
-  const path = `${dir}/relay.sock`;
-  ns.spawn(["socat", `UNIX-LISTEN:${path},fork`, `UNIX-CONNECT:${target}`]);
-  for (let i = 0; i < 100 && !(await Deno.stat(path).then(() => true, () => false)); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return path;
-}
 
 /** Sends `bytes` on a new connection and returns what comes back before it closes or `waitMs` pass. */
 async function exchange(
