@@ -1064,11 +1064,27 @@ static void *forward_loop(void *arg) {
  * (only from the TCP client's IP, and from one UDP address: the first) is
  * stripped of its header and sent from the cage to its destination; an
  * answer from a destination it was sent to comes back with the header.
- * Domain names are not taken here (a UDP datagram cannot wait for a
- * lookup): the client resolves through a CONNECT or sends an address. The
- * association ends with its TCP connection.
+ * A datagram to a name asks TypeScript to resolve it in the cage (note
+ * ASSOC_RESOLVE; the name is in the steered connection's held bytes, in the
+ * entry's 256-byte slot) and waits, the first one per name, for its answer
+ * (command ASSOC_MAP); later ones to the same name go at once for a minute.
+ * An association keeps its steered slot (it needs TypeScript) but no
+ * deadline. It ends with its TCP connection.
  */
-#define ASSOC_PEERS 16  /* destinations answers are taken from */
+#define ASSOC_PEERS 16            /* destinations answers are taken from */
+#define ASSOC_NAMES 16            /* names an association resolved, or is resolving */
+#define ASSOC_NAME_MS 60000       /* an answer is used this long */
+#define ASSOC_NAME_FAILED_MS 5000 /* a name that did not resolve is not asked again before */
+
+struct assoc_name {
+  uint8_t len; /* 0: a free entry */
+  uint8_t name[255];
+  bool pending, failed;
+  struct in6_addr addr; /* IPv4 as ::ffff:a.b.c.d */
+  uint64_t until_ms;
+  struct held *held;  /* the first datagram while pending */
+  uint16_t held_port; /* network order */
+};
 #define ASSOC_HEADER 22 /* the longest header: IPv6 */
 
 struct assoc {
@@ -1080,7 +1096,8 @@ struct assoc {
   socklen_t client_len;
   struct sockaddr_in6 sent_to[ASSOC_PEERS];
   int sent_count, sent_next;
-  bool name_reported, unreach_reported;
+  bool unreach_reported;
+  struct assoc_name names[ASSOC_NAMES];
 };
 
 static bool note(struct forwarder *f, uint32_t kind, uint32_t id, int err, uint32_t extra);
@@ -1090,6 +1107,10 @@ static void assoc_close(struct conn *c) {
   for (int i = 0; i < 2; i++) {
     if (c->assoc->fd[i] >= 0) (void)close(c->assoc->fd[i]);
     c->assoc->fd[i] = -1;
+  }
+  for (int i = 0; i < ASSOC_NAMES; i++) {
+    free(c->assoc->names[i].held);
+    c->assoc->names[i].held = NULL;
   }
 }
 
@@ -1194,7 +1215,114 @@ static void assoc_got_socket(struct forwarder *f, struct conn *c, int err, int f
     return;
   }
   c->state = C_ASSOCIATED;
-  steer_release(f, c);
+}
+
+/* Sends a client's datagram from the cage; answers from `to` are taken now. */
+static void assoc_send(struct forwarder *f, struct conn *c, const struct sockaddr_in6 *to,
+                       const uint8_t *payload, size_t len) {
+  struct assoc *a = c->assoc;
+  bool known = false;
+  for (int i = 0; i < a->sent_count && !known; i++) {
+    known = memcmp(&a->sent_to[i].sin6_addr, &to->sin6_addr, 16) == 0 &&
+            a->sent_to[i].sin6_port == to->sin6_port;
+  }
+  if (!known) {
+    a->sent_to[a->sent_next] = *to;
+    a->sent_next = (a->sent_next + 1) % ASSOC_PEERS;
+    if (a->sent_count < ASSOC_PEERS) a->sent_count++;
+  }
+  ssize_t sent = sendto(a->fd[1], payload, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                        (const struct sockaddr *)to, sizeof *to);
+  if (sent < 0 && !a->unreach_reported && (errno == ENETUNREACH || errno == EHOSTUNREACH)) {
+    a->unreach_reported = true;
+    emit(f, WGL_FWD_EV_ASSOC_UNREACHABLE, c->rule->id, errno, 0);
+  }
+}
+
+static uint8_t lower(uint8_t x) { return x >= 'A' && x <= 'Z' ? (uint8_t)(x + 32) : x; }
+
+static bool same_name(const struct assoc_name *e, const uint8_t *name, uint8_t len) {
+  if (e->len != len) return false;
+  for (uint8_t i = 0; i < len; i++) {
+    if (e->name[i] != lower(name[i])) return false;
+  }
+  return true;
+}
+
+/* A datagram to a name: sent if the name is known, else held while
+ * TypeScript resolves it in the cage (or dropped while it does). */
+static void assoc_send_to_name(struct forwarder *f, struct conn *c, const uint8_t *name,
+                               uint8_t len, uint16_t port, const uint8_t *payload,
+                               size_t payload_len) {
+  struct assoc *a = c->assoc;
+  uint64_t now = now_ms();
+  struct assoc_name *e = NULL, *reuse = NULL;
+  for (int i = 0; i < ASSOC_NAMES; i++) {
+    struct assoc_name *x = &a->names[i];
+    if (x->len != 0 && same_name(x, name, len)) e = x;
+    /* A free entry first, else the one whose answer runs out first. */
+    if (!x->pending &&
+        (reuse == NULL || (reuse->len != 0 && (x->len == 0 || x->until_ms < reuse->until_ms)))) {
+      reuse = x;
+    }
+  }
+  if (e != NULL && e->pending) return;
+  if (e != NULL && now < e->until_ms) {
+    if (e->failed) return;
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = port, .sin6_addr = e->addr};
+    assoc_send(f, c, &to, payload, payload_len);
+    return;
+  }
+  if (e == NULL) e = reuse;
+  if (e == NULL || c->steer == NULL) return; /* every entry is being resolved */
+  struct held *h = malloc(sizeof *h + payload_len);
+  if (h == NULL) return;
+  h->len = payload_len;
+  memcpy(h->data, payload, payload_len);
+  free(e->held);
+  e->held = h;
+  e->held_port = port;
+  e->len = len;
+  for (uint8_t i = 0; i < len; i++) e->name[i] = lower(name[i]);
+  e->pending = true;
+  e->failed = false;
+  int entry = (int)(e - a->names);
+  struct steer *st = c->steer;
+  pthread_mutex_lock(&f->lock);
+  st->buf[entry * 256] = len;
+  memcpy(st->buf + entry * 256 + 1, e->name, len);
+  if (st->len < ASSOC_NAMES * 256) st->len = ASSOC_NAMES * 256;
+  pthread_mutex_unlock(&f->lock);
+  if (!note(f, WGL_STEER_ASSOC_RESOLVE, st->id, 0, (uint32_t)entry)) {
+    e->pending = false;
+    e->len = 0;
+  }
+}
+
+/* TypeScript's answer for entry `entry`: family 0 when the name did not resolve. */
+static void assoc_map(struct forwarder *f, struct conn *c, uint32_t entry, uint32_t family,
+                      const uint8_t *addr) {
+  struct assoc *a = c->assoc;
+  if (a == NULL || entry >= ASSOC_NAMES || !a->names[entry].pending) return;
+  struct assoc_name *e = &a->names[entry];
+  e->pending = false;
+  e->failed = family != 4 && family != 6;
+  e->until_ms = now_ms() + (e->failed ? ASSOC_NAME_FAILED_MS : ASSOC_NAME_MS);
+  memset(&e->addr, 0, sizeof e->addr);
+  if (family == 4) {
+    e->addr.s6_addr[10] = e->addr.s6_addr[11] = 0xff;
+    memcpy(&e->addr.s6_addr[12], addr, 4);
+  } else if (family == 6) {
+    memcpy(&e->addr, addr, 16);
+  }
+  struct held *h = e->held;
+  e->held = NULL;
+  if (h != NULL && !e->failed) {
+    struct sockaddr_in6 to = {
+        .sin6_family = AF_INET6, .sin6_port = e->held_port, .sin6_addr = e->addr};
+    assoc_send(f, c, &to, h->data, h->len);
+  }
+  free(h);
 }
 
 /* Datagrams from the client: header off, out through the cage. */
@@ -1232,31 +1360,18 @@ static void assoc_from_client(struct forwarder *f, struct conn *c) {
     } else if (d[3] == 4 && n >= 22) {
       memcpy(&to.sin6_addr, d + 4, 16);
       at = 20;
+    } else if (d[3] == 3 && n >= 5 && d[4] > 0 && n >= 5 + d[4] + 2) {
+      uint16_t port;
+      memcpy(&port, d + 5 + d[4], 2);
+      at = 5 + (size_t)d[4] + 2;
+      assoc_send_to_name(f, c, d + 5, d[4], port, d + at, (size_t)n - at);
+      continue;
     } else {
-      if (d[3] == 3 && !a->name_reported) {
-        a->name_reported = true;
-        emit(f, WGL_FWD_EV_ASSOC_NAME, c->rule->id, 0, 0);
-      }
       continue;
     }
     memcpy(&to.sin6_port, d + at, 2);
     at += 2;
-    bool known = false;
-    for (int i = 0; i < a->sent_count && !known; i++) {
-      known = memcmp(&a->sent_to[i].sin6_addr, &to.sin6_addr, 16) == 0 &&
-              a->sent_to[i].sin6_port == to.sin6_port;
-    }
-    if (!known) {
-      a->sent_to[a->sent_next] = to;
-      a->sent_next = (a->sent_next + 1) % ASSOC_PEERS;
-      if (a->sent_count < ASSOC_PEERS) a->sent_count++;
-    }
-    ssize_t sent = sendto(a->fd[1], d + at, (size_t)n - at, MSG_DONTWAIT | MSG_NOSIGNAL,
-                          (struct sockaddr *)&to, sizeof to);
-    if (sent < 0 && !a->unreach_reported && (errno == ENETUNREACH || errno == EHOSTUNREACH)) {
-      a->unreach_reported = true;
-      emit(f, WGL_FWD_EV_ASSOC_UNREACHABLE, c->rule->id, errno, 0);
-    }
+    assoc_send(f, c, &to, d + at, (size_t)n - at);
   }
 }
 
@@ -1505,6 +1620,10 @@ static void steer_run(struct forwarder *f, struct steer_command *cmd) {
     return;
   }
   struct conn *c = steer_lookup(f, cmd->id);
+  if (c != NULL && cmd->op == WGL_STEER_ASSOC_MAP && c->state == C_ASSOCIATED) {
+    assoc_map(f, c, cmd->consumed, cmd->family, cmd->addr);
+    return;
+  }
   if (c == NULL || c->state != C_STEERED) return;
   struct steer *st = c->steer;
   bool connect_op = cmd->op == WGL_STEER_CONNECT || cmd->op == WGL_STEER_CONNECT_SEND;
@@ -1587,7 +1706,9 @@ static bool steer_sweep(struct forwarder *f) {
   uint64_t now = now_ms();
   for (int i = 0; i < STEER_MAX; i++) {
     struct conn *c = f->steering.slots[i];
-    if (c == NULL || c->steer == NULL || now < c->steer->deadline) continue;
+    if (c == NULL || c->steer == NULL || c->state == C_ASSOCIATED || now < c->steer->deadline) {
+      continue;
+    }
     emit(f, WGL_FWD_EV_STEER_TIMEOUT, c->rule->id, 0, c->state == C_STEERED ? 0 : 1);
     conn_turn_away(f, c);
   }
@@ -1917,7 +2038,7 @@ int32_t wgl_forward_steer_command(int32_t handle, uint32_t op, uint32_t id, uint
                                   const uint8_t *addr, uint32_t port, uint32_t consumed,
                                   const uint8_t *data, uint32_t len) {
   struct forwarder *f = lookup(handle);
-  if (f == NULL || op < WGL_STEER_WRITE || op > WGL_STEER_SET_TARGET || len > STEER_BYTES ||
+  if (f == NULL || op < WGL_STEER_WRITE || op > WGL_STEER_ASSOC_MAP || len > STEER_BYTES ||
       (len > 0 && data == NULL)) {
     return -EINVAL;
   }

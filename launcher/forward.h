@@ -44,7 +44,7 @@ enum wgl_forward_event {
   WGL_FWD_EV_TARGET_FAILED = 10, /* -L: the tunnel address did not take the connection (errno) */
   WGL_FWD_EV_STEER_TIMEOUT = 11, /* a steered connection had no decision (extra 0) or no
                                     connection (extra 1) in time: reset */
-  WGL_FWD_EV_ASSOC_NAME = 12,    /* UDP ASSOCIATE: a datagram to a name was dropped */
+  /* 12: reserved (was: a UDP ASSOCIATE datagram to a name, dropped) */
   WGL_FWD_EV_ASSOC_UNREACHABLE = 13, /* UDP ASSOCIATE: the tunnel does not route a destination */
   WGL_FWD_EV_UNRESOLVED = 14,        /* -L UDP to a name: not resolved yet, a datagram dropped */
 };
@@ -100,7 +100,8 @@ enum wgl_steer_note {
   WGL_STEER_FAILED = 3,   /* errno: why the connection failed */
   WGL_STEER_GONE = 4,     /* the client left, or the deadline passed */
   WGL_STEER_RELAYING = 5,
-  WGL_STEER_SOCKET_MADE = 6, /* id: the command's tag; errno, or extra: the fd */
+  WGL_STEER_SOCKET_MADE = 6,   /* id: the command's tag; errno, or extra: the fd */
+  WGL_STEER_ASSOC_RESOLVE = 7, /* UDP ASSOCIATE: resolve the name in 256-byte slot `extra` */
 };
 
 enum wgl_steer_op {
@@ -111,6 +112,7 @@ enum wgl_steer_op {
   WGL_STEER_CONNECT_SEND = 5, /* CONNECT, but the bytes go to the target first */
   WGL_STEER_ASSOCIATE = 6,    /* a SOCKS5 UDP ASSOCIATE; port: the client's, or 0 */
   WGL_STEER_SET_TARGET = 7,   /* id: a -L UDP rule to a name; family, addr, port: its address */
+  WGL_STEER_ASSOC_MAP = 8, /* UDP ASSOCIATE: consumed = the entry, family (0: unresolved), addr */
 };
 
 int32_t wgl_forward_steer(int32_t handle, int32_t host_fd, uint32_t rule);

@@ -397,7 +397,10 @@ while len(r) < 10: r += t.recv(10 - len(r))
 bnd = (socket.inet_ntoa(r[4:8]), struct.unpack(">H", r[8:10])[0])
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.settimeout(1)
-header = b"\\x00\\x00\\x00\\x01" + socket.inet_aton(dst) + struct.pack(">H", dport)
+if dst.replace(".", "").isdigit():
+    header = b"\\x00\\x00\\x00\\x01" + socket.inet_aton(dst) + struct.pack(">H", dport)
+else:
+    header = b"\\x00\\x00\\x00\\x03" + bytes([len(dst)]) + dst.encode() + struct.pack(">H", dport)
 got = b""
 for _ in range(4):
     u.sendto(header + text.encode(), bnd)
@@ -410,7 +413,7 @@ print(json.dumps({"rep": r[1], "bnd": list(bnd), "header": got[:10].hex(), "text
 t.close()
 `;
 
-Deno.test("--socks UDP ASSOCIATE: a datagram goes out through the tunnel and its answer comes back; unrouted ones are dropped; the association ends with its connection", async () => {
+Deno.test("--socks UDP ASSOCIATE: a datagram to an address or a name goes out through the tunnel and its answer comes back; unrouted ones are dropped; the association ends with its connection", async () => {
   await requirements();
   const lab = await Lab.open();
   try {
@@ -458,6 +461,13 @@ Deno.test("--socks UDP ASSOCIATE: a datagram goes out through the tunnel and its
       assert(waited < 5000, `the association's UDP port stayed open: ${ss.stdout}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // A datagram to a name: resolved in the cage (the tunnel's DNS), then sent.
+    const named = await associate("web.tunnel.test", 7002, "datagram-to-a-name");
+    assert(
+      named.text === "datagram-to-a-name" && named.header === "000000010a6300011b5a",
+      `a datagram to a name through the association: ${JSON.stringify(named)}`,
+    );
+    await s.services.waitForDnsQuery((q) => q.name === "web.tunnel.test");
     const outside = await associate("192.0.2.1", 7002, "nowhere");
     assert(
       outside.rep === 0 && outside.text === "",

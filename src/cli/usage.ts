@@ -272,9 +272,9 @@ but not by -p, whose connections come from the cage's loopback.
       it leaves only through the tunnel. A name (TUNNEL_HOST, socks5h, a
       proxy's URL) is resolved with the cage's DNS, never on the host; a
       destination the tunnel does not route gets the proxy's error. The
-      SOCKS proxy takes CONNECT and UDP ASSOCIATE (datagrams to addresses),
-      and a login with --socks-auth FILE (its first line USERNAME:PASSWORD);
-      the HTTP proxy CONNECT and http:// URLs.
+      SOCKS proxy takes CONNECT and UDP ASSOCIATE, and a login with
+      --socks-auth FILE (its first line USERNAME:PASSWORD); the HTTP proxy
+      CONNECT and http:// URLs.
       Only that program's connections through them use the tunnel: the rest
       of what it does stays on the host's network, unlike a caged command.
       Anyone who can connect to the listening address can use the tunnel:

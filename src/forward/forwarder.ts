@@ -147,7 +147,6 @@ const Event = {
   CageListening: 9,
   TargetFailed: 10,
   SteerTimeout: 11,
-  AssociateName: 12,
   AssociateUnreachable: 13,
   Unresolved: 14,
 } as const;
@@ -472,8 +471,6 @@ export class Forwarder {
         return `${name}: the tunnel address did not take the connection (${
           describeErrno(errno)
         }); the client got a reset`;
-      case Event.AssociateName:
-        return `${name}: a UDP ASSOCIATE client sent a datagram to a name; it was dropped (UDP takes addresses: resolve the name first)`;
       case Event.AssociateUnreachable:
         return `${name}: a UDP ASSOCIATE client sent a datagram the tunnel does not route (${
           describeErrno(errno)

@@ -1,7 +1,7 @@
 /**
  * `--socks`: a SOCKS5 proxy (RFC 1928) whose every connection is made inside
- * the cage. CONNECT and UDP ASSOCIATE (relayed in launcher/forward.c, for
- * datagrams to addresses); a CONNECT's domain name is resolved with the cage's DNS,
+ * the cage. CONNECT and UDP ASSOCIATE (relayed in launcher/forward.c); a
+ * domain name, of a CONNECT or a datagram, is resolved with the cage's DNS,
  * never on the host (socks5h); a destination the tunnel does not route gets
  * the SOCKS error the cage's kernel gives (network unreachable), never a
  * host connection. Optional username and password (RFC 1929).
@@ -279,6 +279,23 @@ export function socksSession(
         );
         return;
       }
+    },
+    resolveName(held, entry) {
+      const at = entry * 256;
+      const len = held[at] ?? 0;
+      const name = new TextDecoder("latin1").decode(held.subarray(at + 1, at + 1 + len));
+      if (len === 0 || at + 1 + len > held.length || !isDnsName(name)) {
+        ctx.log?.("--socks: a UDP datagram to something that is not a host name was dropped");
+        c.mapName(entry, undefined);
+        return;
+      }
+      ctx.resolve(name).then(
+        (addresses) => c.mapName(entry, addresses[0]),
+        (e: Error) => {
+          ctx.log?.(`--socks: cannot resolve ${e.message} in the cage for a UDP datagram`);
+          c.mapName(entry, undefined);
+        },
+      );
     },
     failed(errno) {
       refuse(

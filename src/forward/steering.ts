@@ -17,7 +17,15 @@ import type { IpAddress } from "../config/ip.ts";
 import type { LauncherSymbols } from "../launcher/library.ts";
 
 /** launcher/forward.h `enum wgl_steer_note`. */
-const Note = { Accepted: 1, Data: 2, Failed: 3, Gone: 4, Relaying: 5, SocketMade: 6 } as const;
+const Note = {
+  Accepted: 1,
+  Data: 2,
+  Failed: 3,
+  Gone: 4,
+  Relaying: 5,
+  SocketMade: 6,
+  AssocResolve: 7,
+} as const;
 /** launcher/forward.h `enum wgl_steer_op`. */
 const Op = {
   Write: 1,
@@ -27,6 +35,7 @@ const Op = {
   ConnectSend: 5,
   Associate: 6,
   SetTarget: 7,
+  AssocMap: 8,
 } as const;
 
 /** Bytes of a request the relay holds (STEER_BYTES). */
@@ -56,6 +65,8 @@ export interface SteeredConnection {
    * until the connection ends. `port`: the client's UDP port, 0 for any.
    */
   associate(port: number): void;
+  /** A UDP association's name `entry` is `to` in the cage (undefined: it did not resolve). */
+  mapName(entry: number, to: IpAddress | undefined): void;
 }
 
 /** What a steered rule does with its connections. */
@@ -64,6 +75,11 @@ export interface SteerSession {
   data?(held: Uint8Array): void;
   /** Connecting failed (errno); the connection is the session's again. */
   failed(errno: number): void;
+  /**
+   * A UDP association needs the name in 256-byte slot `entry` of `held`
+   * (a length byte, then the name) resolved; answer with `mapName`.
+   */
+  resolveName?(held: Uint8Array, entry: number): void;
 }
 
 /** Makes the session of a new connection of one rule. */
@@ -150,6 +166,8 @@ export class Steering {
         this.#command(Op.Close, id, 0, NO_ADDRESS, 0, 0, bytes);
       },
       associate: (port) => this.#command(Op.Associate, id, 0, NO_ADDRESS, port, 0, EMPTY),
+      mapName: (entry, to) =>
+        this.#command(Op.AssocMap, id, to?.family ?? 0, to?.bytes ?? NO_ADDRESS, 0, entry, EMPTY),
       connect: (to, port, o) =>
         this.#command(
           o.replyToTarget ? Op.ConnectSend : Op.Connect,
@@ -203,6 +221,17 @@ export class Steering {
       case Note.Failed:
         this.#sessions.get(id)?.failed(errno);
         return;
+      case Note.AssocResolve: {
+        const session = this.#sessions.get(id);
+        const got = this.#ffi.wgl_forward_steer_read(
+          this.#handle,
+          id,
+          this.#held,
+          this.#held.length,
+        );
+        if (session?.resolveName && got >= 0) session.resolveName(this.#held.slice(0, got), extra);
+        return;
+      }
       case Note.Gone:
       case Note.Relaying:
         this.#sessions.delete(id);
