@@ -97,6 +97,10 @@ export function parseHttpProxy(b: Uint8Array): HttpStep {
   const head = `${method} ${path} HTTP/1.${minor}\r\n${
     headers.map((h) => `${h}\r\n`).join("")
   }Connection: close\r\n\r\n`;
+  // The relay takes at most STEER_BYTES with a command.
+  if (head.length > STEER_BYTES) {
+    return { kind: "refuse", status: 431, why: "a request head over 16 KiB" };
+  }
   const bytes = new Uint8Array(head.length);
   for (let i = 0; i < head.length; i++) bytes[i] = head.charCodeAt(i) & 0xff;
   return { kind: "connect", host: hp.host, port: hp.port, consumed, head: bytes };

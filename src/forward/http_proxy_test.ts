@@ -50,5 +50,11 @@ Deno.test("what is not a proxy request is refused; an unfinished head waits, up 
   }
   const huge = parseHttpProxy(enc(`GET http://web/ HTTP/1.1\r\nX: ${"a".repeat(16384)}`));
   deepStrictEqual(huge.kind === "refuse" && huge.status, 431);
+  // Just under 16 KiB in, over it once rewritten: refused, not dropped by the relay.
+  strictEqual(24 + 2725 * 6 + 2 <= 16384, true);
+  const big = parseHttpProxy(
+    enc(`GET http://w/ HTTP/1.1\r\n${"X: y\r\n".repeat(2725)}\r\n`),
+  );
+  deepStrictEqual(big.kind === "refuse" && big.status, 431);
   strictEqual(dec(httpError(502, "why")).startsWith("HTTP/1.1 502 Bad Gateway\r\n"), true);
 });
