@@ -23,7 +23,7 @@ import { assertOnlyWireGuard } from "./harness/pcap.ts";
 import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
 import { type Services, startServices } from "./harness/services.ts";
 import { endpointOf, WgPeer } from "./harness/wg_peer.ts";
-import { NOBODY, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { NOBODY, runWgcage, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
 import { spawnWgcage } from "./forward/wgcage_spawn.ts";
 import { cageName } from "./harness/names.ts";
 import type { NsProcess } from "./harness/process.ts";
@@ -546,7 +546,7 @@ Deno.test("--socks-auth: the proxy serves a client with the login from the file 
   }
 });
 
-Deno.test("a port in use or malformed specs: one line, 125, before anything is made; beyond loopback: a warning", async () => {
+Deno.test("a port in use, a privileged port or malformed specs: one line, 125, before anything is made; beyond loopback: a warning", async () => {
   await requirements();
   const lab = await Lab.open();
   try {
@@ -591,6 +591,22 @@ Deno.test("a port in use or malformed specs: one line, 125, before anything is m
       assert(r.code === 125, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
       const lines = r.stderr.trim().split("\n");
       assert(lines.length === 1 && pattern.test(lines[0]), `${args.join(" ")}: ${r.stderr}`);
+    }
+    // A privileged port without root: refused before anything is made.
+    const nobodyConfig = await configFor(s, true);
+    for (const option of ["--socks", "--http-proxy"]) {
+      const low = await runWgcage(lab, {
+        ns: s.clientNs,
+        rootless: true,
+        args: ["--config", nobodyConfig, option, "80", "--", "true"],
+      });
+      assert(low.code === 125, `${option} 80 as nobody: exit ${low.code}: ${low.stderr}`);
+      assert(
+        new RegExp(
+          `^wgcage: Cannot listen on 127\\.0\\.0\\.1:80/tcp for ${option}: ports below \\d+ need root`,
+        ).test(low.stderr) && low.stderr.trim().split("\n").length === 1,
+        `${option} 80 as nobody: ${low.stderr}`,
+      );
     }
     // Beyond loopback: it runs, with a warning naming who can use the tunnel.
     const open = await run("--socks", "0.0.0.0:17090");
