@@ -296,7 +296,8 @@ are shared by every command that joins it (several CI steps, one session).
 
   wgcage up NAME [-d] [--rm-when-idle] [OPTIONS]
       Starts the cage NAME with the run options (--config, --wg-*, --root,
-      -p, …; no command). Without -d it stays in the foreground until Ctrl-C
+      -p, -L, --socks, …; no command: with -L or a proxy, the tunnel serves
+      host programs too). Without -d it stays in the foreground until Ctrl-C
       or 'wgcage down NAME'; with -d it returns once the first handshake
       completed (its errors and status as for a run) and a keeper process
       holds the cage. A name in use is refused; names are 1-15 of
