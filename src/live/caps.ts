@@ -14,6 +14,7 @@
 
 import type { Cidr } from "../config/types.ts";
 import { maskCidr } from "../config/cidr.ts";
+import { runNow, type Steps } from "./slices.ts";
 import type { DeviceChange } from "./live_device.ts";
 
 /**
@@ -105,6 +106,17 @@ export function capsExceeded(
   hexKey: (key: Uint8Array) => string,
   caps: Caps = CAPS,
 ): string | undefined {
+  return runNow(capsSteps(view, change, own, hexKey, caps));
+}
+
+/** {@linkcode capsExceeded}, yielding between prefixes (slices.ts). */
+export function* capsSteps(
+  view: CapsView,
+  change: DeviceChange,
+  own: string | undefined,
+  hexKey: (key: Uint8Array) => string,
+  caps: Caps = CAPS,
+): Steps<string | undefined> {
   const model = new Map<string, ModelPeer | null>();
   const owners = new Map<string, ModelPeer | null>();
   let peers = view.peers.size;
@@ -192,7 +204,10 @@ export function capsExceeded(
     } else if (pc.replaceAllowedIps) {
       dropAll(m);
     }
-    for (const c of pc.allowedIps) assign(prefixKey(c), m);
+    for (const c of pc.allowedIps) {
+      assign(prefixKey(c), m);
+      yield;
+    }
   }
 
   if (peers > caps.peers && peers > peersBefore) {

@@ -47,12 +47,20 @@ export interface ControlReply {
   readonly fds: readonly number[];
 }
 
+/** A reply, or undefined to close the connection. */
+type Reply = string | ControlReply | undefined;
+
 export interface ControlHandler {
   /**
    * One complete request: its operation line and the lines after it (no
-   * empty line). Returns the reply, or undefined to close the connection.
+   * empty line). Returns the reply, or undefined to close the connection;
+   * or a promise of one (the connection's next request waits for it).
    */
-  request(op: string, lines: string[], client: ControlClient): string | ControlReply | undefined;
+  request(
+    op: string,
+    lines: string[],
+    client: ControlClient,
+  ): Reply | Promise<Reply>;
   /** The connection closed (after a hold, the count of holds dropped). */
   closed(client: ControlClient): void;
 }
@@ -70,6 +78,8 @@ interface Connection extends ControlClient {
   output: Pending[];
   pending: number;
   lastActive: number;
+  /** A reply is being made: the requests after it wait. */
+  busy: boolean;
 }
 
 export class ControlServer {
@@ -209,6 +219,7 @@ export class ControlServer {
         output: [],
         pending: 0,
         lastActive: now,
+        busy: false,
       });
     }
   }
@@ -229,7 +240,7 @@ export class ControlServer {
   /** Answers every complete request; false when the connection was closed. */
   #process(c: Connection): boolean {
     for (;;) {
-      const end = c.input.indexOf("\n\n");
+      const end = c.busy ? -1 : c.input.indexOf("\n\n");
       if (end < 0) {
         if (c.input.length > MAX_REQUEST) {
           this.#send(c, "errno=-22\n\n");
@@ -241,11 +252,22 @@ export class ControlServer {
       const text = c.input.slice(0, end);
       c.input = c.input.slice(end + 2);
       const [op, ...lines] = text.split("\n");
-      let reply: string | ControlReply | undefined;
+      let reply: Reply | Promise<Reply>;
       try {
         reply = this.#handler.request(op, lines, c);
       } catch {
         reply = "errno=-55\n\n";
+      }
+      if (reply instanceof Promise) {
+        c.busy = true;
+        reply.catch(() => "errno=-55\n\n").then((r) => {
+          c.busy = false;
+          if (!this.#conns.has(c.id)) return;
+          if (r === undefined) return this.#close(c);
+          this.#send(c, r);
+          if (this.#conns.has(c.id)) this.#process(c);
+        });
+        return true;
       }
       if (reply === undefined) {
         this.#close(c);

@@ -10,8 +10,9 @@
 import type { Cidr, TunnelConfig } from "../config/types.ts";
 import type { Tunnel } from "../tunnel.ts";
 import type { Endpoint } from "../wg/device.ts";
-import { followRoutes } from "./routes.ts";
-import { capsExceeded, ERRNO_NO_SPACE, masked, prefixKey } from "./caps.ts";
+import { followRouteSteps } from "./routes.ts";
+import { capsSteps, ERRNO_NO_SPACE, masked, prefixKey } from "./caps.ts";
+import { runNow, runSliced } from "./slices.ts";
 
 /** One peer's part of a `set=1` request (wireguard-go's semantics). */
 export interface PeerChange {
@@ -74,8 +75,14 @@ export interface LivePeerStats {
   txBytes: number;
 }
 
-/** Adds the cage's routes to `added` and deletes those to `removed` (masked prefixes). */
-export type RouteFollower = (added: readonly Cidr[], removed: readonly Cidr[]) => void;
+/**
+ * Adds the cage's routes to `added` and deletes those to `removed` (masked
+ * prefixes); may return steps between which the event loop may run.
+ */
+export type RouteFollower = (
+  added: readonly Cidr[],
+  removed: readonly Cidr[],
+) => Iterable<void> | void;
 
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -97,6 +104,10 @@ export class LiveDevice {
    * the cage's routes follow only these.
    */
   #touched = new Map<string, { cidr: Cidr; had: boolean }>();
+  #applying = false;
+  #queued = 0;
+  #settled: Promise<void> = Promise.resolve();
+  #wiped = false;
 
   readonly #followRoutes: RouteFollower;
 
@@ -107,7 +118,7 @@ export class LiveDevice {
   constructor(tunnel: Tunnel, config: TunnelConfig, tunName: string, follow?: RouteFollower) {
     this.tunnel = tunnel;
     this.#followRoutes = follow ??
-      ((added, removed) => followRoutes(tunnel.cage.netlink(), tunName, added, removed));
+      ((added, removed) => followRouteSteps(tunnel.cage.netlink(), tunName, added, removed));
     this.privateKey = config.iface.privateKey.bytes.slice();
     config.peers.forEach((p, i) => {
       const key = hex(p.publicKey.bytes);
@@ -153,10 +164,60 @@ export class LiveDevice {
    * What can be checked before anything changes is (listen port, a removed
    * private key, the caps of caps.ts): such a request is refused whole. Each
    * step costs the prefixes it names (a Map per peer and one for the whole
-   * device), never a scan of every peer or prefix, so a request of tens of
-   * thousands of prefixes takes milliseconds.
+   * device), never a scan of every peer or prefix.
    */
   apply(change: DeviceChange): void {
+    if (this.#applying) throw new Error("Cannot apply a change: another is being applied");
+    runNow(this.#steps(change));
+  }
+
+  /**
+   * Runs `work` once every earlier one has ended: the control service's
+   * changes go one at a time, in the order they came, as wireguard-go's do
+   * under its lock. {@linkcode busy} until they have all ended.
+   */
+  queue<T>(work: () => Promise<T>): Promise<T> {
+    this.#queued++;
+    const run = this.#settled.then(async () => {
+      this.#queued--;
+      this.#applying = true;
+      try {
+        return await work();
+      } finally {
+        this.#applying = false;
+      }
+    });
+    this.#settled = run.then(() => {}, () => {});
+    return run;
+  }
+
+  /**
+   * {@linkcode apply}, letting the event loop run every few milliseconds
+   * (the tunnel's data path runs on it too: a change of tens of thousands of
+   * prefixes and routes takes a few hundred). Meanwhile the core routes by
+   * what is applied so far, as the kernel's does during a long `wg set`.
+   * Call it in {@linkcode queue}'s work.
+   */
+  async applySliced(change: DeviceChange): Promise<void> {
+    const gone = () => {
+      if (this.#wiped) throw new ChangeRefused("the cage went down meanwhile", -5);
+    };
+    gone();
+    await runSliced(this.#steps(change), gone);
+  }
+
+  /** True while {@linkcode queue} has work. */
+  get busy(): boolean {
+    return this.#applying || this.#queued > 0;
+  }
+
+  /** Resolves once the work given to {@linkcode queue} so far has ended. */
+  settled(): Promise<void> {
+    return this.#settled;
+  }
+
+  /** The work of a change; it yields where the event loop may run. */
+  *#steps(change: DeviceChange): Generator<void, void, void> {
     const dev = this.tunnel.device;
     // listen_port=0 is what `wg setconf`/`syncconf` send for a file without
     // ListenPort ("any port"): the port the cage has is one, so it stays.
@@ -173,7 +234,7 @@ export class LiveDevice {
     if (newKey && isZero(change.privateKey)) {
       throw new ChangeRefused("the private key cannot be removed from a live cage", -22);
     }
-    const over = capsExceeded(
+    const over = yield* capsSteps(
       { peers: this.peers, owner: this.#owner },
       change,
       newKey ? undefined : hex(dev.publicKey()),
@@ -188,20 +249,20 @@ export class LiveDevice {
         this.privateKey.fill(0);
         this.privateKey = change.privateKey!.slice();
         const clash = this.peers.get(hex(dev.publicKey()));
-        if (clash) this.#remove(clash);
+        if (clash) yield* this.#remove(clash);
       }
-      if (change.replacePeers) { for (const p of [...this.peers.values()]) this.#remove(p); }
+      if (change.replacePeers) { for (const p of [...this.peers.values()]) yield* this.#remove(p); }
       const own = hex(dev.publicKey());
       for (const pc of change.peers) {
         const key = hex(pc.publicKey);
         if (key === own) continue; // wireguard-go ignores a peer with our own key
         const existing = this.peers.get(key);
         if (pc.remove) {
-          if (existing) this.#remove(existing);
+          if (existing) yield* this.#remove(existing);
           continue;
         }
         if (!existing && pc.updateOnly) continue;
-        this.#upsert(key, existing, pc);
+        yield* this.#upsert(key, existing, pc);
       }
     } finally {
       const added: Cidr[] = [];
@@ -212,7 +273,8 @@ export class LiveDevice {
         else if (!has && t.had) removed.push(t.cidr);
       }
       this.#touched = new Map();
-      this.#followRoutes(added, removed);
+      const steps = this.#followRoutes(added, removed);
+      if (steps) yield* steps;
       this.tunnel.wake();
     }
   }
@@ -240,7 +302,7 @@ export class LiveDevice {
     if (this.#owner.get(k) === peer) this.#owner.delete(k);
   }
 
-  #remove(p: LivePeer): void {
+  *#remove(p: LivePeer): Generator<void, void, void> {
     const dev = this.tunnel.device;
     // Prefix by prefix first: the core's removal of a peer that still has
     // prefixes walks its whole table, once per peer (replace_peers on a
@@ -248,13 +310,18 @@ export class LiveDevice {
     for (const [k, c] of [...p.allowedIps]) {
       dev.removeAllowedIp(p.id, c);
       this.#disown(k, p);
+      yield;
     }
     dev.removePeer(p.id);
     p.presharedKey?.fill(0);
     this.peers.delete(p.key);
   }
 
-  #upsert(key: string, existing: LivePeer | undefined, pc: PeerChange): void {
+  *#upsert(
+    key: string,
+    existing: LivePeer | undefined,
+    pc: PeerChange,
+  ): Generator<void, void, void> {
     const dev = this.tunnel.device;
     const given = pc.presharedKey ?? existing?.presharedKey;
     const psk = isZero(given) ? undefined : given!.slice();
@@ -301,6 +368,7 @@ export class LiveDevice {
           if (wanted.has(k)) continue;
           dev.removeAllowedIp(peer.id, c);
           this.#disown(k, peer);
+          yield;
         }
       }
     }
@@ -309,12 +377,14 @@ export class LiveDevice {
       // The core moves a prefix from any other peer that had it.
       dev.addAllowedIp(peer.id, c);
       this.#own(k, c, peer);
+      yield;
     }
     if (pc.endpoint) dev.setEndpoint(peer.id, pc.endpoint);
   }
 
   /** Zeroes the copies of secrets this object holds. */
   wipe(): void {
+    this.#wiped = true;
     this.privateKey.fill(0);
     for (const p of this.peers.values()) p.presharedKey?.fill(0);
   }

@@ -58,11 +58,21 @@ export function followRoutes(
   added: readonly Cidr[],
   removed: readonly Cidr[],
 ): void {
+  for (const _ of followRouteSteps(nl, tunName, added, removed));
+}
+
+/** {@linkcode followRoutes}, one batch a step (the caller may do other work between). */
+export function* followRouteSteps(
+  nl: NetlinkTransport,
+  tunName: string,
+  added: readonly Cidr[],
+  removed: readonly Cidr[],
+): Generator<void, void, void> {
   if (added.length === 0 && removed.length === 0) return;
   const index = getLink(nl, tunName).index;
   const buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
-  routeBatches(nl, buffer, index, added, "add", EEXIST);
-  routeBatches(nl, buffer, index, removed, "delete", ESRCH);
+  yield* routeBatches(nl, buffer, index, added, "add", EEXIST);
+  yield* routeBatches(nl, buffer, index, removed, "delete", ESRCH);
 }
 
 /** The offset of `rtmsg.rtm_dst_len` in a route request. */
@@ -128,14 +138,14 @@ export class RouteRequests {
   }
 }
 
-function routeBatches(
+function* routeBatches(
   nl: NetlinkTransport,
   buffer: Uint8Array,
   index: number,
   cidrs: readonly Cidr[],
   verb: "add" | "delete",
   fine: number,
-): void {
+): Generator<void, void, void> {
   const requests = new RouteRequests(index, verb);
   for (let start = 0; start < cidrs.length; start += BATCH) {
     const batch = cidrs.slice(start, start + BATCH);
@@ -178,5 +188,6 @@ function routeBatches(
         hint: permissionHint(refused.errno),
       });
     }
+    yield;
   }
 }

@@ -16,6 +16,7 @@ import { formatEndpoint } from "../config/endpoint.ts";
 import { parseCidr } from "../config/cidr.ts";
 import { parseIp } from "../config/ip.ts";
 import type { Endpoint } from "../wg/device.ts";
+import { runNow, runSliced, type Steps } from "./slices.ts";
 import {
   ChangeRefused,
   type DeviceChange,
@@ -91,9 +92,15 @@ export function parseUapiEndpoint(value: string): Endpoint {
 
 /** Parses `set=1`'s lines into one change; throws Invalid. */
 export function parseSet(lines: readonly string[]): DeviceChange {
+  return runNow(parseSteps(lines));
+}
+
+/** {@linkcode parseSet}, yielding between lines (slices.ts). */
+function* parseSteps(lines: readonly string[]): Steps<DeviceChange> {
   const change: DeviceChange = { replacePeers: false, peers: [] };
   let peer: PeerChange | undefined;
   for (const line of lines) {
+    yield;
     const eq = line.indexOf("=");
     if (eq < 1) throw new Invalid(`not key=value: ${line.slice(0, 80)}`);
     const k = line.slice(0, eq);
@@ -172,23 +179,61 @@ export function parseSet(lines: readonly string[]): DeviceChange {
  * refusal's.
  */
 export function uapiSet(dev: LiveDevice, lines: string[]): number {
-  let change: DeviceChange;
+  const change = parse(lines);
+  if (typeof change === "number") return change;
   try {
-    change = parseSet(lines);
+    dev.apply(change);
+  } catch (e) {
+    return refusal(e);
+  } finally {
+    wipeChange(change);
+  }
+  return 0;
+}
+
+/**
+ * {@linkcode uapiSet} as the control service runs it: queued behind the
+ * sets that came before (LiveDevice.queue), then parsed and made in slices
+ * with the event loop, and the tunnel, running between them.
+ */
+export function uapiSetSoon(dev: LiveDevice, lines: string[]): Promise<number> {
+  return dev.queue(async () => {
+    let change: DeviceChange;
+    try {
+      change = await runSliced(parseSteps(lines));
+    } catch (e) {
+      if (e instanceof Invalid) return ERRNO_INVALID;
+      throw e;
+    }
+    try {
+      await dev.applySliced(change);
+    } catch (e) {
+      return refusal(e);
+    } finally {
+      wipeChange(change);
+    }
+    return 0;
+  });
+}
+
+function parse(lines: string[]): DeviceChange | number {
+  try {
+    return parseSet(lines);
   } catch (e) {
     if (e instanceof Invalid) return ERRNO_INVALID;
     throw e;
   }
-  try {
-    dev.apply(change);
-  } catch (e) {
-    if (e instanceof ChangeRefused) return e.errno;
-    if (e instanceof RangeError) return ERRNO_INVALID;
-    if ((e as { exitCode?: number }).exitCode !== undefined) return ERRNO_INVALID;
-    return ERRNO_IO;
-  } finally {
-    change.privateKey?.fill(0);
-    for (const p of change.peers) p.presharedKey?.fill(0);
-  }
-  return 0;
+}
+
+/** The errno of a change that failed. */
+function refusal(e: unknown): number {
+  if (e instanceof ChangeRefused) return e.errno;
+  if (e instanceof RangeError) return ERRNO_INVALID;
+  if ((e as { exitCode?: number }).exitCode !== undefined) return ERRNO_INVALID;
+  return ERRNO_IO;
+}
+
+function wipeChange(change: DeviceChange): void {
+  change.privateKey?.fill(0);
+  for (const p of change.peers) p.presharedKey?.fill(0);
 }

@@ -14,7 +14,7 @@
 
 import type { ControlClient, ControlHandler, ControlReply } from "./control_server.ts";
 import type { LiveDevice } from "./live_device.ts";
-import { ERRNO_INVALID, uapiGet, uapiSet } from "./uapi.ts";
+import { ERRNO_INVALID, uapiGet, uapiSetSoon } from "./uapi.ts";
 
 export interface HoldEvents {
   onHold(): void;
@@ -66,12 +66,20 @@ export function uapiHandler(
     }
   };
   return {
-    request(op: string, lines: string[], client: ControlClient): string | ControlReply | undefined {
+    request(
+      op: string,
+      lines: string[],
+      client: ControlClient,
+    ): string | ControlReply | undefined | Promise<string> {
       switch (op) {
         case "get=1":
-          return lines.length === 0 ? uapiGet(dev) : `errno=${ERRNO_INVALID}\n\n`;
+          if (lines.length !== 0) return `errno=${ERRNO_INVALID}\n\n`;
+          // As wireguard-go's: a get waits for the set being applied.
+          return dev.busy ? dev.settled().then(() => uapiGet(dev)) : uapiGet(dev);
         case "set=1":
-          return `errno=${uapiSet(dev, lines)}\n\n`;
+          // Made in slices, the tunnel running between them (a set of tens
+          // of thousands of prefixes takes a few hundred ms).
+          return uapiSetSoon(dev, lines).then((errno) => `errno=${errno}\n\n`);
         case DROPS_OP:
           if (lines.length !== 0) return `errno=${ERRNO_INVALID}\n\n`;
           return dropsReply(dev.tunnel.drops.byReason());

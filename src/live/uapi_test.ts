@@ -6,7 +6,14 @@ import type { Endpoint, PeerOptions } from "../wg/device.ts";
 import { type DeviceChange, LiveDevice } from "./live_device.ts";
 import { CAPS, ERRNO_NO_SPACE } from "./caps.ts";
 import { MAX_PENDING } from "./control_server.ts";
-import { ERRNO_INVALID, ERRNO_PORT_IN_USE, parseSet, uapiGet, uapiSet } from "./uapi.ts";
+import {
+  ERRNO_INVALID,
+  ERRNO_PORT_IN_USE,
+  parseSet,
+  uapiGet,
+  uapiSet,
+  uapiSetSoon,
+} from "./uapi.ts";
 
 const A = "a".repeat(64);
 const B = "b".repeat(64);
@@ -491,4 +498,41 @@ Deno.test("uapiGet: a device at every cap, with the longest lines, replies withi
     uapiSet(dev, [`public_key=e${"1".padStart(63, "0")}`, "allowed_ip=fd00::1/128"]),
     ERRNO_NO_SPACE,
   );
+});
+
+Deno.test("uapiSetSoon: a large set runs in slices with timers firing between them; the result is the same as at once", async () => {
+  const { dev, routes, state } = device();
+  const many = Array.from(
+    { length: 30000 },
+    (_, i) => `allowed_ip=172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`,
+  );
+  let done = false;
+  const firedWhile: boolean[] = [];
+  // Timers stand for the tunnel's data path: they run between slices.
+  const tick = () => {
+    firedWhile.push(!done);
+    if (!done) setTimeout(tick, 0);
+  };
+  setTimeout(tick, 0);
+  const soon = uapiSetSoon(dev, ["public_key=" + A, "replace_allowed_ips=true", ...many]);
+  // A second set waits for the first, and then goes in order.
+  const second = uapiSetSoon(dev, ["public_key=" + B, "remove=true"]);
+  strictEqual(dev.busy, true);
+  strictEqual(await soon, 0);
+  strictEqual(await second, 0);
+  done = true;
+  strictEqual(dev.busy, false);
+  strictEqual(firedWhile.filter((x) => x).length >= 3, true, `${firedWhile.length} ticks`);
+  strictEqual(dev.peers.get(A)!.allowedIps.size, 30000);
+  strictEqual(dev.peers.has(B), false);
+  strictEqual(state().a.length, 30000);
+  strictEqual(routes.at(-1)!.length, 30000);
+});
+
+Deno.test("uapiSetSoon: a cage going down mid-set stops it with -EIO", async () => {
+  const { dev } = device();
+  const many = Array.from({ length: 30000 }, (_, i) => `allowed_ip=10.9.${i >> 8}.${i & 255}/32`);
+  const soon = uapiSetSoon(dev, ["public_key=" + A, ...many]);
+  setTimeout(() => dev.wipe(), 0);
+  strictEqual(await soon, -5);
 });
