@@ -5,11 +5,15 @@
  * CAP_SYS_PTRACE (and CAP_SYS_ADMIN) but keeps CAP_NET_ADMIN. So it can
  * neither PTRACE_ATTACH nor PTRACE_SEIZE them, nor unmount the cage's
  * /etc/resolv.conf. Checked rootless with --root, as root, and as root through
- * sudo with --root.
+ * sudo with --root. The init resumes the command's group, giving it the
+ * terminal, only when wgcage asks, not when a process of the cage does; and
+ * ports below 1024 are open in the cage for the capability-less socket
+ * service.
  */
 
 import { assert, assertEquals } from "./cage/assert.ts";
 import { DriverEnv, requireTool, type Who } from "./cage/harness.ts";
+import { quote, underPty } from "./cage/pty.ts";
 import { makeTestUser } from "./cage/test_user.ts";
 
 const CAP_NET_ADMIN = 12;
@@ -161,3 +165,55 @@ for (const [what, who, sudo] of [["rootless", "nobody", false], ["sudo", "root",
     }
   });
 }
+
+Deno.test("cage (nobody): ports below 1024 of the cage are open to every process in it, as the capability-less socket service needs", async () => {
+  requireTool("python3");
+  const env = await DriverEnv.create("nobody");
+  try {
+    const probe = "import socket; s = socket.socket(); s.bind(('127.0.0.1', 80)); " +
+      "print(open('/proc/sys/net/ipv4/ip_unprivileged_port_start').read().strip(), 'bound')";
+    const r = await env.run({ addresses: ["10.7.0.2/24"] }, ["/usr/bin/python3", "-c", probe]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout.trim(), "0 bound");
+  } finally {
+    await env.close();
+  }
+});
+
+/** Stops a child of its own, then asks PID 1 to resume (as wgcage does on fg). */
+const RESUME_PROBE = `
+import ctypes, os, signal, time
+pid = os.fork()
+if pid == 0:
+    os.kill(os.getpid(), signal.SIGSTOP)
+    time.sleep(30)
+    os._exit(0)
+os.waitpid(pid, os.WUNTRACED)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+rc = libc.sigqueue(1, signal.SIGRTMIN + 4, ctypes.c_void_p(1))
+time.sleep(1)
+_, status = os.waitpid(pid, os.WNOHANG | os.WCONTINUED)
+print("resume-probe", rc, "continued" if os.WIFCONTINUED(status) else "still-stopped", flush=True)
+os.kill(pid, signal.SIGKILL)
+`;
+
+Deno.test("cage (root): a process of the cage cannot make the init resume the command's group", async () => {
+  requireTool("script");
+  requireTool("bash");
+  requireTool("python3");
+  const env = await DriverEnv.create("root");
+  // Under a job-control shell: only then does the init take the resume signal.
+  const pty = underPty(env, "bash --norc --noprofile -i");
+  try {
+    const line = env.args({}, ["/usr/bin/python3", "-c", RESUME_PROBE]).map(quote).join(" ");
+    await pty.type(`${line}\n`);
+    const result = await pty.out.waitFor(/^resume-probe /, 20000);
+    assertEquals(result.trim(), "resume-probe 0 still-stopped");
+    await pty.type("exit 0\n");
+    assertEquals((await pty.status).code, 0);
+  } finally {
+    await pty.close();
+    await env.close();
+  }
+});
