@@ -283,6 +283,101 @@ static int join_take_namespaces(struct join_plan *p, const uint8_t *request) {
   return 0;
 }
 
+#define JOIN_MAP_MAX 8192
+
+/* The uid_map and gid_map of the user namespace `userns_fd`, as a process in
+ * it reads them (inside, outside in the parent namespace, length), NUL-
+ * terminated. The caller is multi-threaded and may not enter a user
+ * namespace, so a short-lived child (raw clone, fork semantics) does, and
+ * sends both back. Returns 0 or -errno. */
+static int join_read_maps(int userns_fd, char *uid_map, char *gid_map) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -errno;
+  long pid = join_clone(SIGCHLD, NULL);
+  if (pid == 0) {
+    static char buf[JOIN_MAP_MAX];
+    static const char *const files[2] = {"/proc/self/uid_map", "/proc/self/gid_map"};
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (syscall(SYS_setns, userns_fd, CLONE_NEWUSER) != 0) _exit(1);
+    for (int i = 0; i < 2; i++) {
+      int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+      if (fd < 0) _exit(1);
+      ssize_t n = read(fd, buf, sizeof buf - 1);
+      if (n < 0 || send(pair[1], buf, (size_t)n, MSG_NOSIGNAL) != n) _exit(1);
+      (void)close(fd);
+    }
+    _exit(0);
+  }
+  int err = pid < 0 ? errno : 0;
+  close(pair[1]);
+  char *out[2] = {uid_map, gid_map};
+  for (int i = 0; i < 2 && err == 0; i++) {
+    ssize_t n;
+    do {
+      n = recv(pair[0], out[i], JOIN_MAP_MAX - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0)
+      err = n < 0 ? errno : EPROTO;
+    else
+      out[i][n] = '\0';
+  }
+  close(pair[0]);
+  if (pid > 0) {
+    while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return -err;
+}
+
+/* The id inside the namespace whose map is `map` of the host id `id`;
+ * false when it is not mapped. */
+static bool join_map_id(const char *map, unsigned id, unsigned *inside) {
+  for (const char *line = map; *line != '\0';) {
+    unsigned long in, out, len;
+    char *end;
+    in = strtoul(line, &end, 10);
+    out = strtoul(end, &end, 10);
+    len = strtoul(end, &end, 10);
+    if (end == line) return false;
+    if (id >= out && id - out < len) {
+      *inside = (unsigned)(in + (id - out));
+      return true;
+    }
+    const char *next = strchr(end, '\n');
+    if (next == NULL) break;
+    line = next + 1;
+  }
+  return false;
+}
+
+/* Through sudo, the init takes the sudo user's ids as the cage's user
+ * namespace has them: its maps hold only that user's ids, the uid as
+ * itself, or as 0 with --root (cage.c). Groups the maps leave out are left
+ * out, as a new cage does. Returns 0 or -errno. */
+static int join_ids_in_cage(struct join_plan *p) {
+  if (p->mode != JOIN_SUDO || p->ns_fds[0] < 0) return 0;
+  char *uid_map = malloc(JOIN_MAP_MAX), *gid_map = malloc(JOIN_MAP_MAX);
+  int rc =
+      uid_map != NULL && gid_map != NULL ? join_read_maps(p->ns_fds[0], uid_map, gid_map) : -ENOMEM;
+  unsigned uid = 0, gid = 0;
+  if (rc == 0 && (!join_map_id(uid_map, p->uid, &uid) || !join_map_id(gid_map, p->gid, &gid))) {
+    rc = -EINVAL;
+  }
+  if (rc == 0) {
+    int kept = 0;
+    for (int i = 0; i < p->group_count; i++) {
+      unsigned g;
+      if (join_map_id(gid_map, p->groups[i], &g)) p->groups[kept++] = (gid_t)g;
+    }
+    p->group_count = kept;
+    p->uid = uid;
+    p->gid = gid;
+  }
+  free(uid_map);
+  free(gid_map);
+  return rc;
+}
+
 static int join_init_argv(struct join_plan *p, int tty_fd, int flags, const char *path_env,
                           char **argv, uint32_t argc) {
   struct wgl_init_args a = {
@@ -343,6 +438,11 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   if (rc < 0) {
     free(argv);
     return join_fail(out, &plan, WGL_STAGE_JOIN_OPEN, -rc);
+  }
+  rc = join_ids_in_cage(&plan);
+  if (rc < 0) {
+    free(argv);
+    return join_fail(out, &plan, WGL_STAGE_CREDS, -rc);
   }
   int tty_fd = wgl_foreground_tty();
   bool own_group = tty_fd >= 0 || !(isatty(0) || isatty(1) || isatty(2));

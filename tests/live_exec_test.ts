@@ -4,7 +4,8 @@
  * control socket serves no process of a cage or of another network
  * namespace, even one given the socket file; `up --config-env VAR` keeps VAR
  * from joined commands; a stuck keeper gives a one-line error, or yields to
- * Ctrl-C and SIGTERM at once.
+ * Ctrl-C and SIGTERM at once; through sudo, exec into a --root cage is its
+ * root (the sudo user on the host), as a run is.
  *
  * Needs root (namespaces, mknod for a private TUN node), wireguard-go and
  * python3 (/usr/bin/python3, which the unprivileged user can run).
@@ -15,8 +16,9 @@
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { cageName } from "./harness/names.ts";
 import { run } from "./harness/process.ts";
-import { NOBODY } from "./e2e/wgcage.ts";
+import { NOBODY, wgcageArgv } from "./e2e/wgcage.ts";
 import { liveLab, liveRunner } from "./harness/live.ts";
+import { makeTestUser } from "./cage/test_user.ts";
 
 /** Connects to a control socket, asks `get=1` and prints what came back (or `refused …`). */
 const PROBE = [
@@ -314,6 +316,44 @@ Deno.test("live cage (root): the keeper's -v names a client it refused", async (
     const s = await keeper.status;
     assert(s.code === 0, `up after Ctrl-C: ${s.code} ${keeper.stderr}`);
   } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("live cage (sudo): exec into a --root cage runs as its root, the sudo user on the host, as a run does", async () => {
+  requireRoot("The live exec test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  const user = await makeTestUser();
+  try {
+    const { ns, config } = await liveLab(lab, "lsudo", 0);
+    const sudo = ["env", "-C", "/", `SUDO_UID=${user.uid}`, `SUDO_GID=${user.gid}`];
+    const name = cageName("lr");
+    const up = await run(
+      [...sudo, ...wgcageArgv(["up", name, "-d", "--root", "--config", config])],
+      {
+        ns,
+        allowFailure: true,
+      },
+    );
+    assert(up.code === 0, `up -d --root through sudo: ${up.code} ${up.stderr}`);
+    try {
+      const script = "id -u; id -g; tr -s ' ' < /proc/self/uid_map";
+      const r = await run([...sudo, ...wgcageArgv(["exec", name, "--", "sh", "-c", script])], {
+        ns,
+        allowFailure: true,
+      });
+      assert(r.code === 0, `exec: ${r.code} ${r.stderr}`);
+      const [uid, gid, map] = r.stdout.trim().split("\n");
+      assert(
+        uid === "0" && gid === "0" && map.trim() === `0 ${user.uid} 1`,
+        `exec into a --root cage through sudo: ${r.stdout}`,
+      );
+    } finally {
+      await run(wgcageArgv(["down", name]), { ns, allowFailure: true });
+    }
+  } finally {
+    await user.remove();
     await lab.close();
   }
 });
