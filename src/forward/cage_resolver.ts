@@ -45,6 +45,21 @@ export function resolvConfServers(text: string): IpAddress[] {
   return out;
 }
 
+/**
+ * Whether an answer would lead to the cage's own loopback (where the
+ * command's and the host services' listeners are) rather than through the
+ * tunnel: a DNS server in the tunnel must not be able to point a proxy's
+ * client there (DNS rebinding). An address given as such still goes.
+ */
+export function leadsIntoTheCage(a: IpAddress): boolean {
+  const b = a.bytes;
+  if (a.family === 4) return b[0] === 127 || b[0] === 0;
+  const zeros = b.subarray(0, 15).every((x) => x === 0);
+  if (zeros && (b[15] === 0 || b[15] === 1)) return true;
+  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  return mapped && (b[12] === 127 || b[12] === 0);
+}
+
 export class CageResolver {
   readonly #ffi: LauncherSymbols;
   readonly #steering: Steering;
@@ -72,8 +87,11 @@ export class CageResolver {
             why = "no such name";
             break; // NXDOMAIN: another server would say the same
           }
-          if (addresses.length > 0) return addresses;
-          why ||= "no address";
+          const usable = addresses.filter((a) => !leadsIntoTheCage(a));
+          if (usable.length > 0) return usable;
+          why ||= addresses.length > 0
+            ? "it resolves only to a loopback or unspecified address (the cage itself)"
+            : "no address";
         } catch (e) {
           why = (e as Error).message;
         }

@@ -1,5 +1,5 @@
 import { deepStrictEqual, rejects, strictEqual } from "node:assert";
-import { CageResolver, resolvConfServers } from "./cage_resolver.ts";
+import { CageResolver, leadsIntoTheCage, resolvConfServers } from "./cage_resolver.ts";
 import { buildResponse, parseQuery, Rcode } from "../../tests/services/dns_message.ts";
 import type { LauncherSymbols } from "../launcher/library.ts";
 import type { Steering } from "./steering.ts";
@@ -75,4 +75,26 @@ Deno.test("resolv.conf's nameserver lines, addresses only", () => {
       .map((a) => a.family),
     [4, 6],
   );
+});
+
+Deno.test("a name that resolves only to the cage's own loopback is refused (DNS rebinding)", async () => {
+  const cage = fakeCage({ "evil.test": [127, 0, 0, 1], "zero.test": [0, 0, 0, 0] }, 1);
+  const r = new CageResolver(cage.ffi, cage.steering, SERVER);
+  await rejects(
+    r.resolve("evil.test"),
+    /evil\.test: it resolves only to a loopback or unspecified address/,
+  );
+  await rejects(r.resolve("zero.test"), /only to a loopback or unspecified address/);
+  strictEqual(
+    leadsIntoTheCage({ family: 6, bytes: new Uint8Array([...Array(15).fill(0), 1]) }),
+    true,
+  );
+  strictEqual(
+    leadsIntoTheCage({
+      family: 6,
+      bytes: new Uint8Array([...Array(10).fill(0), 255, 255, 127, 0, 0, 1]),
+    }),
+    true,
+  );
+  strictEqual(leadsIntoTheCage({ family: 4, bytes: new Uint8Array([10, 99, 0, 1]) }), false);
 });
