@@ -49,6 +49,8 @@
 /* The init's FLAGS argument (init/init.c). */
 #define INIT_FLAG_OWN_GROUP 1
 #define INIT_FLAG_JOB_CONTROL 2
+/* Sudo mode: the init already runs as UID/GID (set before its exec); the
+ * command checks that before it execs. */
 #define INIT_FLAG_DROP_TO_USER 4
 #define INIT_FLAG_HOLD 8  /* run no command: reap until killed (a live cage's PID 1) */
 #define INIT_FLAG_JOIN 16 /* joined a live cage (join.c): the command dies with this init */
