@@ -167,6 +167,7 @@ struct steer {
   uint8_t buf[STEER_BYTES]; /* guarded by f->lock: TypeScript reads it */
   size_t len;
   bool told;  /* a DATA note waits for TypeScript's read */
+  bool eof;   /* the client shut its side after its request: passed on once relaying */
   bool by_ts; /* closed on TypeScript's word: no GONE note */
   uint64_t deadline;
   struct sockaddr_storage to;
@@ -1521,15 +1522,20 @@ static void steer_release(struct forwarder *f, struct conn *c) {
 static void steer_readable(struct forwarder *f, struct conn *c, uint32_t events) {
   struct steer *st = c->steer;
   bool grew = false;
-  while (st->len < STEER_BYTES) {
+  while (st->len < STEER_BYTES && !st->eof) {
     uint8_t chunk[4096];
     size_t room = STEER_BYTES - st->len;
     ssize_t n = recv(c->fd[0], chunk, room < sizeof chunk ? room : sizeof chunk, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n <= 0) {
-      conn_free(f, c, n < 0);
+    if (n < 0 || (n == 0 && st->len == 0)) {
+      conn_free(f, c, n < 0); /* it left before a word */
       return;
+    }
+    if (n == 0) {
+      /* `printf 'request' | nc -N`: its half-close follows the request. */
+      st->eof = true;
+      break;
     }
     pthread_mutex_lock(&f->lock);
     memcpy(st->buf + st->len, chunk, (size_t)n);
@@ -1587,6 +1593,7 @@ static bool steer_hand_over(struct forwarder *f, struct conn *c) {
     if (n != (ssize_t)st->len) return false;
     c->queued[0] += (size_t)n;
   }
+  c->eof[0] = st->eof; /* the pump shuts the target's side once the pipe is empty */
   c->state = C_RELAY;
   steer_release(f, c);
   return true;

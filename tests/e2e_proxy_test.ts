@@ -231,6 +231,24 @@ for (const rootless of [true, false]) {
       // -L to a name only the tunnel's DNS knows.
       const named = await curl(s.clientNs, "http://127.0.0.1:17002/page.txt");
       assert(named.code === 0 && named.stdout === PAGE, `-L to a name: ${named.stderr}`);
+      // A client that shuts its side right after its request (before the
+      // name is resolved): the request still goes, and so does the FIN.
+      for (
+        const [port, target] of [
+          [17002, "/page.txt"],
+          [17081, "http://web.tunnel.test:8000/page.txt"],
+        ] as const
+      ) {
+        const r = await s.clientNs.run([
+          "sh",
+          "-c",
+          `printf 'GET ${target} HTTP/1.0\\r\\n\\r\\n' | socat -t 10 - TCP:127.0.0.1:${port}`,
+        ], { allowFailure: true, timeoutMs: 30_000 });
+        assert(
+          r.stdout.startsWith("HTTP/1.0 200") && r.stdout.endsWith(PAGE),
+          `a half-closed request to port ${port}: ${JSON.stringify(r.stdout)} ${r.stderr}`,
+        );
+      }
 
       // -L TCP: 10 MiB each way, with the client's half-close.
       const bulk = await s.clientNs.run(
