@@ -355,6 +355,10 @@ only the keeper's own network namespace. As root the socket is also linked
 at /var/run/wireguard/NAME.sock, so the stock 'wg show NAME', 'wg set NAME
 …' and 'wg syncconf NAME FILE' work (from that network namespace). When the keeper is killed (kill -9) the cage and its commands end with
 it, and the next wgcage command removes what it left.
+
+A cage holds up to 1,024 peers and 65,536 AllowedIPs prefixes (32,768 for
+one peer; each is a route in the cage): a set=1 that would go over changes
+nothing and answers errno=-28, which wg prints as "No space left on device".
 `;
 
 /**
