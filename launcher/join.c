@@ -478,6 +478,12 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   }
   enum join_mode mode = plan.mode;
   join_plan_free(&plan);
+  /* The joined init runs as the sudo user: let it stop this process's job on
+   * Ctrl-Z, as cage.c does for a run (identity.h). Best effort. */
+  unsigned sudo_uid;
+  if (mode == JOIN_SUDO && wgl_identity_parse_id(getenv("SUDO_UID"), &sudo_uid) == 0) {
+    (void)wgl_identity_signalable_by(sudo_uid);
+  }
   out[WGL_JOIN_OUT_PID] = (int32_t)pid;
   out[WGL_JOIN_OUT_SYNC] = pair[0];
   out[WGL_JOIN_OUT_STAGE] = 0;

@@ -1,0 +1,67 @@
+/**
+ * `wgcage exec` through sudo under a real terminal (a pty made by `script`,
+ * an interactive bash): the joined init runs as the sudo user, never host
+ * root, yet Ctrl-Z still stops the job (the init may stop wgcage, whose saved
+ * uid is the sudo user's) and fg resumes it.
+ *
+ * Needs root, wireguard-go, script, bash and /usr/bin/python3.
+ *
+ * @module
+ */
+
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { cageName } from "./harness/names.ts";
+import { liveLab, liveRunner } from "./harness/live.ts";
+import { DriverEnv } from "./cage/harness.ts";
+import { quote, underPty } from "./cage/pty.ts";
+import { makeTestUser } from "./cage/test_user.ts";
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+Deno.test("live cage (sudo): exec'd through sudo, the command is the sudo user; Ctrl-Z stops the job and fg resumes it", async () => {
+  requireRoot("The live exec sudo terminal test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await requireTool("script", "bsdutils");
+  const lab = await Lab.open();
+  const env = await DriverEnv.create("root");
+  const user = await makeTestUser();
+  let pty: ReturnType<typeof underPty> | undefined;
+  try {
+    const { ns, config } = await liveLab(lab, "lsudo", 0);
+    const w = await liveRunner(lab, ns, false);
+    const name = cageName("ls");
+    const sudo = { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name };
+    const up = await w.wgcage(["up", name, "-d", "--config", config], { env: sudo });
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    try {
+      pty = underPty(env, `ip netns exec ${ns} bash --norc --noprofile -i`);
+      const { out, type } = pty;
+      const job = "import os, time; print('started', os.getuid(), flush=True); time.sleep(1.5); " +
+        "print('resumed', flush=True)";
+      const line = w.argv(["exec", name, "--", "/usr/bin/python3", "-c", job], sudo)
+        .map(quote).join(" ");
+      await type(`${line}\n`);
+      const started = await out.waitFor(/^started /, 30_000);
+      assert(started.trim() === `started ${user.uid}`, `the command runs as: ${started}`);
+      await type("\x1a");
+      await out.waitFor(/Stopped/, 10_000);
+      await type("echo shell-back\n");
+      await out.waitFor(/^shell-back\r?$/, 5000);
+      await type("fg\n");
+      await out.waitFor(/^resumed\r?$/, 10_000);
+      await type("echo fg-status $?\n");
+      await out.waitFor(/^fg-status 0\r?$/, 10_000);
+      await type("exit 0\n");
+      assert((await pty.status).code === 0, `bash: ${out.text()}`);
+    } finally {
+      await pty?.close();
+      await w.wgcage(["down", name], { env: sudo });
+    }
+  } finally {
+    await user.remove();
+    await env.close();
+    await lab.close();
+  }
+});
