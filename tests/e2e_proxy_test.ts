@@ -343,7 +343,7 @@ except ConnectionResetError:
 print(got.hex())
 `;
 
-Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds half-open clients; the tunnel keeps working", async () => {
+Deno.test("the proxies refuse malformed and unsupported requests and bound half-open clients; the tunnel and the command keep working", async () => {
   await requirements();
   const lab = await Lab.open();
   try {
@@ -355,13 +355,18 @@ Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds
       config,
       "--socks",
       "17080",
+      "--http-proxy",
+      "17081",
+      "-L",
+      "17001:10.99.0.1:7001",
       "--",
-      "sleep",
-      "120",
+      "sh",
+      "-c",
+      "echo command-alive; sleep 120; echo command-still-alive",
     ], false);
     await waitForListen(s.clientNs, 17080, wgcage);
-    const raw = async (hex: string) =>
-      (await s.clientNs.run(["/usr/bin/python3", "-c", RAW_CLIENT, "17080", hex], {
+    const raw = async (hex: string, port = 17080) =>
+      (await s.clientNs.run(["/usr/bin/python3", "-c", RAW_CLIENT, String(port), hex], {
         allowFailure: true,
       })).stdout.trim();
     // SOCKS4: closed without a reply.
@@ -378,6 +383,35 @@ Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds
       await raw("050100" + "050100" + "03ff" + huge + "0050") === "0500" + "05040001000000000000",
       "a huge name was not refused",
     );
+    // The HTTP proxy: not an HTTP request, and a request for an origin
+    // rather than through a proxy: 400 with the reason, and -v says it.
+    const text = (hex: string) => new TextDecoder().decode(Uint8Array.fromHex(hex));
+    const hello = text(
+      await raw(
+        new TextEncoder().encode("HELLO\r\n\r\n").toHex(),
+        17081,
+      ),
+    );
+    assert(
+      hello.startsWith("HTTP/1.1 400 Bad Request\r\n") &&
+        hello.includes("not an HTTP/1 request line"),
+      `HELLO: ${hello}`,
+    );
+    const origin = text(
+      await raw(
+        new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n").toHex(),
+        17081,
+      ),
+    );
+    assert(
+      origin.startsWith("HTTP/1.1 400") && origin.includes("without a proxy's absolute URL"),
+      `GET /: ${origin}`,
+    );
+    await waitForLog(
+      wgcage,
+      /--http-proxy: refused a request: not an HTTP\/1 request line/,
+      "the HTTP refusal",
+    );
     // 300 clients that never speak: at most 256 wait, the rest are reset.
     const flood = s.clientNs.spawn([
       "/usr/bin/python3",
@@ -386,6 +420,15 @@ Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds
     ]);
     await flood.waitForLine("open", 20_000);
     await waitForLog(wgcage, /--socks 127\.0\.0\.1:17080: 256 at once already/, "the limit");
+    // Meanwhile the tunnel works: 1 MiB each way through -L.
+    const during = await s.clientNs.run(
+      ["/usr/bin/python3", "-c", HALF_CLOSE_CLIENT, "127.0.0.1", "17001", "1"],
+      { allowFailure: true, timeoutMs: 60_000 },
+    );
+    assert(
+      during.stdout.trim() === "same",
+      `-L during the flood: ${during.stdout} ${during.stderr}`,
+    );
     await flood.stop("SIGTERM", 5000);
     // The proxy still serves once the flood is gone.
     const socks = await curl(
@@ -395,6 +438,10 @@ Deno.test("the SOCKS proxy refuses malformed and unsupported requests and bounds
       "http://web.tunnel.test:8000/page.txt",
     );
     assert(socks.code === 0 && socks.stdout === PAGE, `curl after the flood: ${socks.stderr}`);
+    assert(
+      wgcage.stdout.includes("command-alive") && !wgcage.stdout.includes("command-still-alive"),
+      `the command: ${wgcage.stdout}`,
+    );
     const status = await wgcage.stop("SIGTERM", 10_000);
     assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
   } finally {
