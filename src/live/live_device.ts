@@ -254,6 +254,8 @@ export class LiveDevice {
       if (change.replacePeers) { for (const p of [...this.peers.values()]) yield* this.#remove(p); }
       const own = hex(dev.publicKey());
       for (const pc of change.peers) {
+        // A peer costs a key agreement in the core even with no prefix.
+        yield;
         const key = hex(pc.publicKey);
         if (key === own) continue; // wireguard-go ignores a peer with our own key
         const existing = this.peers.get(key);
@@ -271,6 +273,7 @@ export class LiveDevice {
         const has = this.#owner.has(k);
         if (has && !t.had) added.push(t.cidr);
         else if (!has && t.had) removed.push(t.cidr);
+        yield;
       }
       this.#touched = new Map();
       const steps = this.#followRoutes(added, removed);
@@ -315,6 +318,7 @@ export class LiveDevice {
     dev.removePeer(p.id);
     p.presharedKey?.fill(0);
     this.peers.delete(p.key);
+    yield;
   }
 
   *#upsert(
