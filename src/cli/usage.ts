@@ -346,14 +346,16 @@ State: each cage is recorded in $XDG_RUNTIME_DIR/wgcage/ (as root:
 /run/wgcage/; with XDG_RUNTIME_DIR unset, as under su, cron or 'sudo -u',
 /tmp/wgcage-UID, as tmux and podman fall back, refused unless it is yours,
 mode 0700 and no symlink; 'wgcage ls' says which), a directory of mode 0700
-owned by you: NAME.json (the keeper and the cage's init) and NAME.sock, the
-control socket, which answers
-WireGuard's userspace API (get=1, set=1) as wireguard-go does. Only you can
-see, reach or join your cages: another user's client is refused even given
-the socket, and so is any process in a cage, yours too: the socket serves
-only the keeper's own network namespace. As root the socket is also linked
-at /var/run/wireguard/NAME.sock, so the stock 'wg show NAME', 'wg set NAME
-…' and 'wg syncconf NAME FILE' work (from that network namespace). When the keeper is killed (kill -9) the cage and its commands end with
+owned by you: NAME.json (what 'ls' shows) and NAME.sock, the control socket,
+which answers WireGuard's userspace API (get=1, set=1) as wireguard-go does
+and hands 'exec' the cage's namespaces (a pid in NAME.json is never trusted).
+Only you can see, reach or join your cages: another user's client is refused
+even given the socket, and so is any process in a cage, yours too: the
+socket serves only the keeper's own network namespace, and every cage covers
+the state directory. As root the socket is also linked at
+/var/run/wireguard/NAME.sock, so the stock 'wg show NAME', 'wg set NAME …'
+and 'wg syncconf NAME FILE' work (from that network namespace). When the
+keeper is killed (kill -9) the cage and its commands end with
 it, and the next wgcage command removes what it left.
 
 A cage holds up to 1,024 peers and 65,536 AllowedIPs prefixes (32,768 for
