@@ -1,8 +1,10 @@
 /**
- * `wgcage exec` through sudo under a real terminal (a pty made by `script`,
- * an interactive bash): the joined init runs as the sudo user, never host
- * root, yet Ctrl-Z still stops the job (the init may stop wgcage, whose saved
- * uid is the sudo user's) and fg resumes it.
+ * A live cage made through sudo: its PID 1 is the sudo user, with no
+ * capability, under no_new_privs and the terminal filter. `wgcage exec`
+ * through sudo under a real terminal (a pty made by `script`, an interactive
+ * bash): the joined init runs as the sudo user, never host root, yet Ctrl-Z
+ * still stops the job (the init may stop wgcage, whose saved uid is the sudo
+ * user's) and fg resumes it.
  *
  * Needs root, wireguard-go, script, bash and /usr/bin/python3.
  *
@@ -36,6 +38,22 @@ Deno.test("live cage (sudo): exec'd through sudo, the command is the sudo user; 
     const up = await w.wgcage(["up", name, "-d", "--config", config], { env: sudo });
     assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
     try {
+      // The live cage's PID 1 (it runs no command): the sudo user, no
+      // capability, no_new_privs and the terminal filter.
+      const ls = await w.wgcage(["ls", "--json"], { env: sudo });
+      const record = (JSON.parse(ls.stdout) as { name: string; initPid: number }[])
+        .find((r) => r.name === name);
+      assert(record !== undefined, `ls --json: ${ls.stdout}`);
+      const status = await Deno.readTextFile(`/proc/${record.initPid}/status`);
+      const field = (key: string) => status.match(new RegExp(`^${key}:\\s*(.*)$`, "m"))?.[1];
+      assert(
+        field("Uid")?.split(/\s+/).every((id) => id === String(user.uid)),
+        `the held init's uids: ${field("Uid")}`,
+      );
+      for (const key of ["CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"]) {
+        assert(BigInt(`0x${field(key)}`) === 0n, `the held init's ${key}: ${field(key)}`);
+      }
+      assert(field("Seccomp") === "2" && field("NoNewPrivs") === "1", status);
       pty = underPty(env, `ip netns exec ${ns} bash --norc --noprofile -i`);
       const { out, type } = pty;
       const job = "import os, time; print('started', os.getuid(), flush=True); time.sleep(1.5); " +
