@@ -12,7 +12,7 @@
 
 use crate::chacha20::{self, Stream, STEP};
 use crate::ct::{ct_eq, wipe};
-use crate::poly1305::{wipe_16, Acc, Poly1305};
+use crate::poly1305::{wipe_16, Acc};
 
 /// WireGuard's nonce: 4 zero bytes, then the 64-bit counter little-endian.
 fn counter_nonce(counter: u64) -> [u8; 12] {
@@ -78,23 +78,6 @@ impl MacQueue {
     }
 }
 
-/// Poly1305 keyed with the first 32 bytes of keystream (block 0 of the
-/// first step, as four little-endian words) and fed `aad`. Not inlined: once
-/// a message, and small code keeps the module small. The words come as
-/// scalars and the state is made where the caller keeps it, so no copy of the
-/// one-time key is left in linear memory.
-#[inline(never)]
-fn keyed(k: [u64; 4], aad: &[u8]) -> Poly1305 {
-    let mut otk = [0u8; 32];
-    for (i, w) in k.iter().enumerate() {
-        otk[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
-    }
-    let mut mac = Poly1305::new(&otk);
-    unsafe { core::ptr::write_volatile(&mut otk, [0; 32]) };
-    mac.update_padded(aad);
-    mac
-}
-
 /// Which way a pass goes. Poly1305 reads the ciphertext either way: when
 /// sealing, once a step has written it; when opening, before a step decrypts it.
 #[derive(Clone, Copy, PartialEq)]
@@ -114,24 +97,30 @@ fn one_pass(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], in_out: &mut [u8], way
     // HEAD_LEN bytes; nothing can be absorbed beside its rounds.
     let ks = stream.keystream4(&mut ());
     stream.advance();
-    let [[k0, k1], [k2, k3]] = [ks[0].halves(), ks[1].halves()];
-    let mut mac = keyed([k0, k1, k2, k3], aad);
+    // Poly1305's one-time key is block 0's first 32 bytes: r, then s. The
+    // MAC's whole state lives in locals, like the keystream: no copy of the
+    // key, r or h is ever stored in linear memory, so there is none to wipe.
+    let [[r_lo, r_hi], [s_lo, s_hi]] = [ks[0].halves(), ks[1].halves()];
+    let mut queue = MacQueue {
+        acc: Acc::from_r(r_lo, r_hi),
+        p: aad.as_ptr(),
+        pos: 0,
+        end: aad.len(),
+    };
     let len = in_out.len();
     let p = in_out.as_mut_ptr();
     let mut at = len.min(HEAD_LEN);
-    let mut queue = MacQueue {
-        acc: *mac.acc(),
-        p,
-        pos: 0,
-        end: 0,
-    };
     // How far Poly1305 may read ahead of the keystream: sealing, not at all
     // (it reads what earlier steps wrote); opening, the bytes a step is about
     // to decrypt. Arithmetic, not a branch, so one loop serves both ways.
     let ahead = (way == Way::Open) as usize;
-    // Every pointer below stays within in_out[..len]; `queue.end` only ever
-    // marks the end of the ciphertext or a multiple of 16 bytes.
+    // Every pointer below stays within aad or in_out[..len]; `queue.end` only
+    // ever marks the end of either or a multiple of 16 bytes.
     unsafe {
+        // The AAD, its last block padded with zeros (RFC 8439 §2.8's pad16).
+        queue.finish();
+        queue.p = p;
+        queue.pos = 0;
         // Opening: nothing ran beside the head's rounds; its ciphertext is read now.
         queue.end = at * ahead;
         queue.finish();
@@ -151,8 +140,8 @@ fn one_pass(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], in_out: &mut [u8], way
         queue.end = len;
         queue.finish();
     }
-    *mac.acc() = queue.acc;
-    mac.finalize_lengths(aad.len(), len)
+    queue.acc.lengths(aad.len(), len);
+    queue.acc.tag(s_lo, s_hi)
 }
 
 /// Encrypts `in_out` in place with a 12-byte nonce; returns the tag.
