@@ -11,6 +11,7 @@
  */
 
 import { run } from "./harness/process.ts";
+import { initProgramFd, prepareLauncher } from "../src/launcher/library.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PT_INTERP = 3;
@@ -49,7 +50,9 @@ Deno.test("the init the launcher asset embeds has no program interpreter", async
     timeoutMs: 120_000,
   });
   assert(built.code === 0, `build.ts --launcher failed: ${built.stderr}`);
-  const { initBytes } = await import("../src/launcher/_launcher_asset.ts");
+  // The bytes a cage execs: the init's memfd, read through /proc.
+  await prepareLauncher();
+  const initBytes = await Deno.readFile(`/proc/self/fd/${initProgramFd()}`);
   const types = programHeaderTypes(initBytes);
   assert(!types.includes(PT_INTERP), `the init has PT_INTERP: ${types}`);
 });
