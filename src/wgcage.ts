@@ -88,7 +88,10 @@ export async function main(argv: string[]): Promise<number> {
 
   return await reported(async () => {
     const command = parseArgs(argv);
-    if (command.kind === "run" && command.options.dieWithParent && !watched) {
+    // A foreground `up` holds its cage as a run does; `up -d --die-with-parent`
+    // is refused by the parser (the keeper outlives its starter by design).
+    const holdsCage = command.kind === "run" || (command.kind === "up" && !command.detach);
+    if (holdsCage && command.options.dieWithParent && !watched) {
       await dieWithParent({ parent: Deno.ppid, ancestors: [] });
     }
     switch (command.kind) {

@@ -25,6 +25,7 @@ import { run } from "./harness/process.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { MAIN, wgQuick, writeConfig } from "./e2e/wgcage.ts";
 import { VERSION } from "../src/version.ts";
+import { cageName } from "./harness/names.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -312,6 +313,170 @@ Deno.test({
       }
     } finally {
       killAll(leftovers);
+      await lab.close();
+    }
+  },
+});
+
+/** Whether the live cage `name` (root's) still has its record and keeper. */
+async function liveCageListed(ns: Namespace, name: string): Promise<boolean> {
+  const r = await run([Deno.execPath(), "run", "-A", "--quiet", MAIN, "ls", "--json"], {
+    ns: ns.name,
+  });
+  return r.stdout.includes(`"${name}"`);
+}
+
+Deno.test({
+  name:
+    "the npm package's 'wgcage exec' and foreground 'wgcage up' end, with their commands, when npm is killed with SIGTERM",
+  sanitizeResources: false,
+  fn: async () => {
+    requireRoot("The die-with-parent test");
+    await requireTool("node", "nodejs");
+    const lab = await Lab.open();
+    const leftovers: number[] = [];
+    const names: string[] = [];
+    const wgcageFromSource = (args: string[]) =>
+      run([Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args], {
+        ns: ns?.name,
+        allowFailure: true,
+        timeoutMs: 60_000,
+      });
+    let ns!: Namespace;
+    try {
+      const dir = await Deno.makeTempDir({ prefix: "wgc-dwp-" });
+      lab.defer(() => Deno.remove(dir, { recursive: true }));
+      const modules = await installedPackage(dir);
+      await Deno.writeTextFile(`${dir}/npm_like.cjs`, NPM_LIKE);
+      ns = await lab.namespace("dwp");
+      const config = await silentPeerConfig(lab);
+      const env = {
+        PATH: `${modules}/.bin:${Deno.env.get("PATH")}`,
+        HOME: Deno.env.get("HOME") ?? "/root",
+      };
+      const npmLike = ["node", `${dir}/npm_like.cjs`, "wgcage"];
+
+      // exec into a cage that a detached up (from source) holds.
+      const held = cageName("dwe");
+      names.push(held);
+      const up = await wgcageFromSource([
+        "up",
+        held,
+        "-d",
+        "--config",
+        config,
+        "--handshake-timeout",
+        "0",
+      ]);
+      assert(up.code === 0, `up -d: ${up.code} ${up.stderr}`);
+      const caged = cagedSleep();
+      const isExec: Match = (a) =>
+        a.includes(`${modules}/wgcage/wgcage.js`) && a.includes("exec") && a.includes(held);
+      const e = await start(
+        ns,
+        [...npmLike, "exec", held, "--", ...caged.argv],
+        env,
+        isExec,
+        caged.match,
+      );
+      leftovers.push(e.shell, ...e.wgcage, ...e.caged);
+      assert(e.wgcage.length === 1, `exec: wgcage processes: ${e.wgcage}`);
+      e.top.kill("SIGTERM");
+      await e.top.status;
+      const leftExec = await survivors(isExec, caged.match);
+      assert(
+        leftExec.wgcage.length === 0 && leftExec.caged.length === 0,
+        `exec: left wgcage ${leftExec.wgcage} and the joined command ${leftExec.caged}`,
+      );
+      assert(await liveCageListed(ns, held), "exec's end took the cage with it");
+
+      // A foreground up: its keeper is wgcage itself.
+      const fg = cageName("dwu");
+      names.push(fg);
+      const isUp: Match = (a) =>
+        a.includes(`${modules}/wgcage/wgcage.js`) && a.includes("up") && a.includes(fg);
+      const u = await start(
+        ns,
+        [...npmLike, "up", fg, "--config", config, "--handshake-timeout", "0"],
+        env,
+        isUp,
+        isUp,
+      );
+      leftovers.push(u.shell, ...u.wgcage);
+      assert(
+        await waitFor(() => liveCageListed(ns, fg), 30_000),
+        "the foreground up's cage was not listed in 30 s",
+      );
+      u.top.kill("SIGTERM");
+      await u.top.status;
+      const leftUp = await survivors(isUp, isUp);
+      assert(leftUp.wgcage.length === 0, `up: left wgcage ${leftUp.wgcage}`);
+      assert(!(await liveCageListed(ns, fg)), "up: its cage is still listed");
+    } finally {
+      killAll(leftovers);
+      for (const name of names) await wgcageFromSource(["down", name]).catch(() => {});
+      await lab.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a foreground 'up --die-with-parent' ends, and its cage with it, when its parent is killed",
+  sanitizeResources: false,
+  fn: async () => {
+    requireRoot("The die-with-parent test");
+    const lab = await Lab.open();
+    const leftovers: number[] = [];
+    const names: string[] = [];
+    let ns!: Namespace;
+    try {
+      ns = await lab.namespace("dwp");
+      const config = await silentPeerConfig(lab);
+      for (const flag of [true, false]) {
+        const name = cageName("dwf");
+        names.push(name);
+        const argv = [
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--quiet",
+          MAIN,
+          "up",
+          name,
+          "--config",
+          config,
+          "--handshake-timeout",
+          "0",
+          ...(flag ? ["--die-with-parent"] : []),
+        ];
+        const isUp: Match = (a) => a[0] === argv[0] && a.includes(name);
+        const s = await start(
+          ns,
+          ["sh", "-c", 'echo $$; "$0" "$@"; exit $?', ...argv],
+          { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+          isUp,
+          isUp,
+        );
+        leftovers.push(...s.wgcage);
+        assert(await waitFor(() => liveCageListed(ns, name), 30_000), "no cage listed in 30 s");
+        s.top.kill("SIGKILL");
+        await s.top.status;
+        const left = await survivors(isUp, isUp);
+        assert(
+          (left.wgcage.length === 0) === flag,
+          flag ? `left ${JSON.stringify(left)}` : "wgcage up ended without the flag",
+        );
+        assert((await liveCageListed(ns, name)) === !flag, `the cage's listing (flag ${flag})`);
+        killAll(s.wgcage);
+      }
+    } finally {
+      killAll(leftovers);
+      for (const name of names) {
+        await run([Deno.execPath(), "run", "-A", "--quiet", MAIN, "down", name], {
+          ns: ns?.name,
+          allowFailure: true,
+        }).catch(() => {});
+      }
       await lab.close();
     }
   },

@@ -17,6 +17,8 @@ follows them.
   -d, --detach      return once the first handshake completed; a keeper
                     process holds the cage
   --rm-when-idle    end the cage when the last command that joined it ends
+  --die-with-parent in the foreground: end the cage when the process that
+                    started 'up' ends (refused with -d)
 
   wgcage up ci --config wg0.conf -d
 `,
@@ -24,7 +26,9 @@ follows them.
 
 Runs CMD in the live cage NAME, with the exit status, signals and terminal of
 a run. exec takes no options: the cage's (-p, --root, …) were given to
-'wgcage up'. Put '--' before a CMD that starts with '-'.
+'wgcage up'. Put '--' before a CMD that starts with '-'. Started by the npm
+package's wgcage, exec and CMD end when the process that started it ends,
+as a run does (WGCAGE_DIE_WITH_PARENT=0 turns that off).
 
   wgcage exec ci -- curl https://example.com
 `,

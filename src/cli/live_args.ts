@@ -88,6 +88,14 @@ export function parseLiveCommand(
         keeperArgs.push(a);
       }
       const options = parseRunOptions(rest, host, "up");
+      // A detached keeper is meant to outlive the `up -d` that started it.
+      if (detach && options.dieWithParent) {
+        throw new UsageError(
+          "wgcage: '-d' and '--die-with-parent' contradict each other: a detached cage " +
+            "outlives the process that started it; drop one (a foreground 'up' takes " +
+            "--die-with-parent)",
+        );
+      }
       // `wgcage up wg0.conf`, as with wg-quick: the first word is the cage's
       // name here, and the file goes with --config.
       if (options.config === undefined && (name.endsWith(".conf") || name.includes("/"))) {

@@ -97,6 +97,18 @@ Deno.test("parseLiveCommand up: -d and --rm-when-idle are up's; the keeper gets 
   deepStrictEqual(fg.keeperArgs, ["ci", "--config", "w.conf"]);
 });
 
+Deno.test("up: --die-with-parent is kept in the foreground and refused with -d", () => {
+  const fg = parseLiveCommand("up", ["ci", "--config", "w.conf", "--die-with-parent"], ROOTLESS);
+  if (fg.kind !== "up") throw new Error(fg.kind);
+  strictEqual(fg.options.dieWithParent, true);
+  throws(
+    () => parseLiveCommand("up", ["ci", "-d", "--config", "w.conf", "--die-with-parent"], ROOTLESS),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.message.startsWith("wgcage: '-d' and '--die-with-parent' contradict each other"),
+  );
+});
+
 Deno.test("isLiveSubcommand knows the live subcommands only", () => {
   for (const w of ["up", "exec", "down", "ls", "show", "set", "syncconf", "wg"]) {
     strictEqual(isLiveSubcommand(w), true, w);
