@@ -63,6 +63,13 @@ Deno.test("after a run option, a word named like a subcommand is the command to 
   }
   const up = await wgcage(["--config", "c.conf", "up", "ci"], { env: { PATH: "/nonexistent" } });
   expectLine(up, 127, /e\.g\. 'wgcage up NAME --config FILE'$/);
+  // `wgcage -v demo` without a program named demo: the way to the demo, -v after it.
+  const demo = await wgcage(["-v", "demo"], { env: { PATH: "/nonexistent" } });
+  expectLine(
+    demo,
+    127,
+    /^wgcage: Cannot run 'demo': command not found; .* e\.g\. 'wgcage demo -v'$/,
+  );
 });
 
 Deno.test("a directory is 126 'is a directory'; a script's missing #! interpreter is named, 127", async () => {

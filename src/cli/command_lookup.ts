@@ -28,14 +28,20 @@ function kindOf(path: string): Found {
   }
 }
 
+/** How a subcommand is given, for the hint: its usual words after `wgcage`. */
+const EXAMPLES: Record<string, string> = {
+  up: "up NAME --config FILE",
+  exec: "exec NAME -- CMD",
+  // `wgcage -v demo` is the usual slip: -v goes after demo.
+  demo: "demo -v",
+};
+
 /** The hint for a missing command that is one of wgcage's subcommands, or close to one. */
 function subcommandHint(command: string): string {
   if ((SUBCOMMANDS as readonly string[]).includes(command)) {
     return `; to use 'wgcage ${command}', give it first and its options after it ` +
       `(wgcage's options end at the first word that is not an option), e.g. ` +
-      (command === "up" || command === "exec"
-        ? `'wgcage ${command} NAME ${command === "up" ? "--config FILE" : "-- CMD"}'`
-        : `'wgcage ${command}'`);
+      `'wgcage ${EXAMPLES[command] ?? command}'`;
   }
   // Not for two letters: a missing 'ip' is not a typo of 'up'.
   const guess = command.includes("/") || command.length < 3
