@@ -36,6 +36,7 @@ import { EventKind } from "./wg/abi.ts";
 import { TunnelError } from "./tunnel_error.ts";
 import { Forwarder, type ForwardPlan, planRelays } from "./forward/forwarder.ts";
 import { EndpointFollower } from "./endpoint_follower.ts";
+import { DnsWatch } from "./datapath/dns_watch.ts";
 
 export interface TunnelOptions {
   readonly config: TunnelConfig;
@@ -263,13 +264,22 @@ export class Tunnel {
       forwarder?.attach(cage.serviceFd, o.log);
       let drain: () => void = () => {};
       const drops = new DropCounts();
+      // -v names a DNS server that stays silent (datapath/dns_watch.ts).
+      const dnsWatch = o.log === undefined ? undefined : new DnsWatch(o.log);
       const datapath = new DataPath<Batch>({
         core,
         io,
         clock,
         batches,
-        onTurn: () => drain(),
-        onProcessed: (b, n) => drops.count(b.descView(), n),
+        onTurn: dnsWatch === undefined ? () => drain() : () => {
+          drain();
+          dnsWatch.check(clock.now());
+        },
+        onProcessed: dnsWatch === undefined ? (b, n) => drops.count(b.descView(), n) : (b, n) => {
+          drops.count(b.descView(), n);
+          if (b === batches.inbound) dnsWatch.inboundBatch(b, n);
+        },
+        onRead: dnsWatch && ((b, n) => dnsWatch.outboundBatch(b, n, clock.now())),
       });
       const tunnel = new Tunnel(o, {
         cage,

@@ -1,7 +1,8 @@
 /**
  * DNS in the cage when `DNS =` is wrong: a server that never answers fails
  * a lookup within seconds (the cage's resolv.conf sets glibc's timeout and
- * attempts), and a server outside every AllowedIPs gets a warning.
+ * attempts) and -v names it, and a server outside every AllowedIPs gets a
+ * warning.
  *
  *     test namespace (loopback only)
  *       wireguard-go  10.99.0.1/24  udp 51820  ── the cage's peer
@@ -64,6 +65,38 @@ Deno.test("cage DNS: a DNS server outside every AllowedIPs gets a warning naming
       r.stderr.includes("DNS server 192.0.2.53 is outside every peer's AllowedIPs"),
       `no warning: ${r.stderr}`,
     );
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("cage DNS: -v names the DNS server that did not answer, once", async () => {
+  requireRoot("The DNS test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const ns = await lab.namespace("dnsquiet");
+    const { config } = await loopbackPeer(lab, ns);
+    const r = await runWgcage(lab, {
+      ns,
+      args: [
+        "-v",
+        "--config",
+        config,
+        "--wg-dns",
+        "10.99.0.53",
+        "--",
+        "getent",
+        "ahostsv4",
+        "nothing.invalid",
+      ],
+      timeoutMs: 90_000,
+    });
+    assert(r.code === 2, `getent should fail as 'not found': ${r.code} ${r.stderr}`);
+    const named = r.stderr.split("\n").filter((l) =>
+      l.includes("DNS server 10.99.0.53 has not answered for 2 s")
+    );
+    assert(named.length === 1, `the silent server named ${named.length} times: ${r.stderr}`);
   } finally {
     await lab.close();
   }

@@ -69,6 +69,8 @@ export interface DataPathOptions<B extends PacketBatch> {
    * sent or written (the descriptors then say why a packet was dropped).
    */
   onProcessed?: (batch: B, n: number) => void;
+  /** Called with each batch read from the TUN, before the core seals it (plaintext). */
+  onRead?: (batch: B, n: number) => void;
 }
 
 export interface DataPathStats {
@@ -147,7 +149,7 @@ export class DataPath<B extends PacketBatch> {
   }
 
   async #run(): Promise<void> {
-    const { core, io, clock, batches, onTurn, onProcessed } = this.#o;
+    const { core, io, clock, batches, onTurn, onProcessed, onRead } = this.#o;
     let deadline = 0;
     let busySince = clock.now();
     while (!this.#stopped) {
@@ -159,6 +161,7 @@ export class DataPath<B extends PacketBatch> {
       const out = io.readTun(batches.outbound);
       if (out > 0) {
         this.stats.tunPackets += out;
+        onRead?.(batches.outbound, out);
         core.encrypt(batches.outbound, out, now, wall);
         onProcessed?.(batches.outbound, out);
         io.sendUdp(batches.outbound, out);
