@@ -26,23 +26,20 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
 import { waitUntil } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
 import { loadAverage } from "./_lib.ts";
+import {
+  interleavedPairs,
+  iperfGbps,
+  median,
+  relayOptions,
+  showRuns,
+  waitForIperf,
+} from "./_relay.ts";
 
-const args = parseArgs({
-  args: Deno.args,
-  options: {
-    seconds: { type: "string", default: "5" },
-    runs: { type: "string", default: "3" },
-    "startup-runs": { type: "string", default: "30" },
-  },
-});
-const seconds = Number(args.values.seconds);
-const runs = Number(args.values.runs);
-const startupRuns = Number(args.values["startup-runs"]);
+const { seconds, runs, startupRuns } = relayOptions(Deno.args, 30);
 
 requireRoot("bench:forward");
 for (
@@ -59,12 +56,6 @@ const WGCAGE_PORT = 15201;
 const SOCAT_PORT = 15202;
 const DIRECT_PORT = 5301;
 const CAGE_IPERF = 5201;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const lab = await Lab.open();
 try {
@@ -96,27 +87,9 @@ try {
   ]);
   ns.spawn(["iperf3", "-s", "-p", String(DIRECT_PORT), "-B", "127.0.0.1"]);
 
-  const iperf = async (port: number): Promise<number> => {
-    const r = await ns.run(
-      ["iperf3", "-c", "127.0.0.1", "-p", String(port), "-t", String(seconds), "-J"],
-      { allowFailure: true, timeoutMs: (seconds + 30) * 1000 },
-    );
-    if (r.code !== 0) throw new Error(`iperf3 to port ${port} failed: ${r.stdout} ${r.stderr}`);
-    const report = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-    return report.end.sum_received.bits_per_second / 1e9;
-  };
+  const iperf = (port: number) => iperfGbps(ns, port, seconds);
   // Wait until the cage's server answers through the published port.
-  await waitUntil(
-    async () => {
-      const probe = await ns.run(
-        ["iperf3", "-c", "127.0.0.1", "-p", String(WGCAGE_PORT), "-n", "1M"],
-        { allowFailure: true },
-      );
-      return probe.code === 0;
-    },
-    "iperf3 through -p",
-    30_000,
-  );
+  await waitForIperf(ns, WGCAGE_PORT, "iperf3 through -p");
 
   const results = { wgcage: [] as number[], socat: [] as number[], direct: [] as number[] };
   for (let i = 0; i < runs; i++) {
@@ -124,21 +97,20 @@ try {
     results.socat.push(await iperf(SOCAT_PORT));
     results.direct.push(await iperf(DIRECT_PORT));
   }
-  const show = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
   console.log(`TCP host → cage, one stream, ${seconds} s, ${runs} runs (Gbit/s):`);
   console.log(
     `  wgcage -p (splice relay):       median ${median(results.wgcage).toFixed(2)}  [${
-      show(results.wgcage)
+      showRuns(results.wgcage)
     }]`,
   );
   console.log(
     `  socat between the namespaces:   median ${median(results.socat).toFixed(2)}  [${
-      show(results.socat)
+      showRuns(results.socat)
     }]`,
   );
   console.log(
     `  no relay (ceiling, one netns):  median ${median(results.direct).toFixed(2)}  [${
-      show(results.direct)
+      showRuns(results.direct)
     }]`,
   );
   await wgcage.stop("SIGTERM", 10_000);
@@ -170,17 +142,11 @@ try {
     return ms;
   };
   for (let i = 0; i < 3; i++) await timeOne(i % 2 ? plain : published); // warm Deno's cache
-  const without: number[] = [];
-  const withP: number[] = [];
-  for (let i = 0; i < startupRuns; i++) {
-    if (i % 2 === 0) {
-      without.push(await timeOne(plain));
-      withP.push(await timeOne(published));
-    } else {
-      withP.push(await timeOne(published));
-      without.push(await timeOne(plain));
-    }
-  }
+  const [without, withP] = await interleavedPairs(
+    startupRuns,
+    () => timeOne(plain),
+    () => timeOne(published),
+  );
   const deltas = without.map((w, i) => withP[i] - w);
   const ms = (x: number) => x.toFixed(1);
   console.log(`start-up, ${startupRuns} interleaved pairs (medians):`);

@@ -30,26 +30,22 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
-import { waitUntil } from "../tests/harness/process.ts";
 import { cageName } from "../tests/harness/names.ts";
 import { wgcageArgv, wgQuick, writeConfig } from "../tests/e2e/wgcage.ts";
 import { generateKeyPair } from "../tests/harness/keys.ts";
 import { WgPeer } from "../tests/harness/wg_peer.ts";
 import { loadAverage } from "./_lib.ts";
+import {
+  interleavedPairs,
+  iperfGbps,
+  median,
+  relayOptions,
+  showRuns,
+  waitForIperf,
+} from "./_relay.ts";
 
-const args = parseArgs({
-  args: Deno.args,
-  options: {
-    seconds: { type: "string", default: "5" },
-    runs: { type: "string", default: "3" },
-    "startup-runs": { type: "string", default: "10" },
-  },
-});
-const seconds = Number(args.values.seconds);
-const runs = Number(args.values.runs);
-const startupRuns = Number(args.values["startup-runs"]);
+const { seconds, runs, startupRuns } = relayOptions(Deno.args, 10);
 
 requireRoot("bench:proxy");
 for (
@@ -91,12 +87,6 @@ s.shutdown(socket.SHUT_WR)
 while s.recv(65536): pass
 print(sent * 8 / (time.monotonic() - t0) / 1e9)
 `;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const lab = await Lab.open();
 try {
@@ -158,15 +148,7 @@ try {
   void proxied;
   void anchor;
 
-  const iperf = async (port: number, t: number): Promise<number> => {
-    const r = await ns.run(
-      ["iperf3", "-c", "127.0.0.1", "-p", String(port), "-t", String(t), "-J"],
-      { allowFailure: true, timeoutMs: (t + 30) * 1000 },
-    );
-    if (r.code !== 0) throw new Error(`iperf3 to port ${port} failed: ${r.stdout} ${r.stderr}`);
-    const report = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-    return report.end.sum_received.bits_per_second / 1e9;
-  };
+  const iperf = (port: number, t: number) => iperfGbps(ns, port, t);
   const send = async (mode: "socks" | "direct", port: number): Promise<number> => {
     const r = await ns.run(
       ["/usr/bin/python3", "-c", SENDER, mode, String(port), String(seconds)],
@@ -176,14 +158,7 @@ try {
     return Number(r.stdout.trim());
   };
   for (const port of [LOCAL_PORT, ANCHOR_PORT]) {
-    await waitUntil(
-      async () =>
-        (await ns.run(["iperf3", "-c", "127.0.0.1", "-p", String(port), "-n", "1M"], {
-          allowFailure: true,
-        })).code === 0,
-      `iperf3 through port ${port}`,
-      30_000,
-    ).catch((e) => {
+    await waitForIperf(ns, port, `iperf3 through port ${port}`).catch((e) => {
       throw new Error(`${e.message}; wgcage said: ${proxied.stderr} ${anchor.stderr}`);
     });
   }
@@ -200,9 +175,8 @@ try {
     results.socks.push(await send("socks", SOCKS_PORT));
     results.localSender.push(await send("direct", SINK_PORT));
   }
-  const show = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
   const row = (label: string, xs: number[]) =>
-    console.log(`  ${label.padEnd(44)} median ${median(xs).toFixed(2)}  [${show(xs)}]`);
+    console.log(`  ${label.padEnd(44)} median ${median(xs).toFixed(2)}  [${showRuns(xs)}]`);
   console.log(`TCP host → tunnel → peer, one stream, ${seconds} s, ${runs} runs (Gbit/s):`);
   row("iperf3 through -L (splice relay):", results.local);
   row("iperf3 through socat in a cage (-p):", results.anchor);
@@ -226,17 +200,11 @@ try {
   };
   const socks = ["--socks", `127.0.0.1:${SOCKS_PORT}`];
   for (let i = 0; i < 2; i++) await wgcage(i % 2 ? socks : []); // warm Deno's cache
-  const plain: number[] = [];
-  const withSocks: number[] = [];
-  for (let i = 0; i < startupRuns; i++) {
-    if (i % 2 === 0) {
-      plain.push(await wgcage([]));
-      withSocks.push(await wgcage(socks));
-    } else {
-      withSocks.push(await wgcage(socks));
-      plain.push(await wgcage([]));
-    }
-  }
+  const [plain, withSocks] = await interleavedPairs(
+    startupRuns,
+    () => wgcage([]),
+    () => wgcage(socks),
+  );
   const deltas = plain.map((p, i) => withSocks[i] - p);
   console.log(`start-up of 'up NAME -d', ${startupRuns} interleaved pairs (medians):`);
   console.log(`  up -d:            ${median(plain).toFixed(1)} ms`);
