@@ -16,27 +16,17 @@
  */
 
 import { Capture } from "./harness/capture.ts";
-import { Lab, type Link, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { assertOnlyWireGuard } from "./harness/pcap.ts";
-import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
+import { generateKeyPair } from "./harness/keys.ts";
 import { startServices } from "./harness/services.ts";
-import { endpointOf, WgPeer } from "./harness/wg_peer.ts";
+import { endpointOf } from "./harness/wg_peer.ts";
 import { NOBODY, runWgcage, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
 import { probeArgv, probeResult, spawnWgcage } from "./forward/wgcage_spawn.ts";
+import { tunnelConfig, type TunnelLab, tunnelLab, WG_PORT } from "./forward/tunnel_lab.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
-}
-
-const WG_PORT = 51820;
-
-interface Setup {
-  lab: Lab;
-  peerNs: Namespace;
-  clientNs: Namespace;
-  link: Link;
-  peer: WgPeer;
-  keys: KeyPair;
 }
 
 async function requirements(): Promise<void> {
@@ -47,31 +37,11 @@ async function requirements(): Promise<void> {
   await requireTool("/usr/bin/python3", "python3");
 }
 
-async function setUp(lab: Lab): Promise<Setup> {
-  const peerNs = await lab.namespace("peer");
-  const clientNs = await lab.namespace("client");
-  const link = await lab.link(peerNs, clientNs, { ipv6: false });
-  const keys = await generateKeyPair();
-  const peer = await WgPeer.start(lab, peerNs, {
-    listenPort: WG_PORT,
-    addresses: ["10.99.0.1/24"],
-    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
-  });
-  await startServices(peerNs, { binds: ["10.99.0.1"] });
+async function setUp(lab: Lab): Promise<TunnelLab> {
+  const s = await tunnelLab(lab);
+  await startServices(s.peerNs, { binds: ["10.99.0.1"] });
   // The client namespace's loopback has IPv6 (::1) for the published [::1] port.
-  return { lab, peerNs, clientNs, link, peer, keys };
-}
-
-async function configFor(s: Setup, rootless: boolean): Promise<string> {
-  return await writeConfig(
-    s.lab,
-    wgQuick({ privateKey: s.keys.privateKey, addresses: ["10.99.0.2/24"], dns: ["10.99.0.1"] }, [{
-      publicKey: s.peer.keys.publicKey,
-      allowedIps: ["10.99.0.0/24"],
-      endpoint: endpointOf(s.link.a.ipv4, WG_PORT),
-    }]),
-    rootless ? NOBODY : 0,
-  );
+  return s;
 }
 
 for (const rootless of [true, false]) {
@@ -82,7 +52,7 @@ for (const rootless of [true, false]) {
     try {
       const s = await setUp(lab);
       const capture = await Capture.start(lab, s.clientNs, s.link.b.ifname);
-      const config = await configFor(s, rootless);
+      const config = await tunnelConfig(s, rootless);
       const wgcage = await spawnWgcage(lab, s.clientNs, [
         "-v",
         "--config",
@@ -170,7 +140,7 @@ for (const rootless of [true, false]) {
       const two = s.clientNs.spawn(probeArgv("serve", "0.0.0.0:18002", "service-two"));
       await one.waitForLine("ready", 20_000);
       await two.waitForLine("ready", 20_000);
-      const config = await configFor(s, rootless);
+      const config = await tunnelConfig(s, rootless);
       // The first connection is made with no retry: the cage's listener
       // exists before the command starts.
       const script = [
@@ -336,7 +306,7 @@ Deno.test("a live cage ('wgcage up NAME -p … --host-service …') publishes fo
   const name = `fwd${Deno.pid % 100000}x${Math.floor(Math.random() * 1000)}`;
   try {
     const s = await setUp(lab);
-    const config = await configFor(s, false);
+    const config = await tunnelConfig(s, false);
     const service = s.clientNs.spawn(probeArgv("serve", "127.0.0.1:18001", "service-one"));
     await service.waitForLine("ready", 20_000);
     const wgcage = (args: string[]) =>

@@ -38,7 +38,6 @@ import { assertOnlyWireGuard } from "./harness/pcap.ts";
 import { run, type RunResult, sleep, waitUntil } from "./harness/process.ts";
 import { startServices } from "./harness/services.ts";
 import { generateKeyPair } from "./harness/keys.ts";
-import { endpointOf, WgPeer } from "./harness/wg_peer.ts";
 import {
   NOBODY,
   nobodyDenoDir,
@@ -48,12 +47,12 @@ import {
   wgQuick,
   writeConfig,
 } from "./e2e/wgcage.ts";
+import { tunnelConfig, tunnelLab, WG_PORT } from "./forward/tunnel_lab.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-const WG_PORT = 51820;
 /** Answered by the peer's responder, through the tunnel. */
 const PROBE = "probe.wgcage.test";
 /** What the host's responder answers for PROBE: seen in the cage only if a lookup leaked. */
@@ -181,15 +180,8 @@ for (const rootless of [true, false]) {
     await nscdRequirements();
     const lab = await Lab.open();
     try {
-      const peerNs = await lab.namespace("peer");
-      const clientNs = await lab.namespace("client");
-      const link = await lab.link(peerNs, clientNs, { ipv6: false });
-      const keys = await generateKeyPair();
-      const peer = await WgPeer.start(lab, peerNs, {
-        listenPort: WG_PORT,
-        addresses: ["10.99.0.1/24"],
-        peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
-      });
+      const s = await tunnelLab(lab);
+      const { peerNs, clientNs, link } = s;
       const tunnelDns = await startServices(peerNs, {
         binds: ["10.99.0.1"],
         dnsNames: [`${PROBE}=10.99.0.1`],
@@ -199,15 +191,7 @@ for (const rootless of [true, false]) {
         dnsNames: [`${PROBE}=${LEAKED_ADDRESS}`, `${OUTSIDE}=192.0.2.78`],
       });
       const dir = await hostFiles(lab);
-      const config = await writeConfig(
-        lab,
-        wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"], dns: ["10.99.0.1"] }, [{
-          publicKey: peer.keys.publicKey,
-          allowedIps: ["10.99.0.0/24"],
-          endpoint: endpointOf(link.a.ipv4, WG_PORT),
-        }]),
-        rootless ? NOBODY : 0,
-      );
+      const config = await tunnelConfig(s, rootless);
       let wgcage = wgcageArgv(["-v", "--config", config, "--", ...CAGE_PROBE, `${dir}/flags`]);
       let tun = "-";
       if (rootless) {

@@ -18,13 +18,12 @@
  */
 
 import { Capture } from "./harness/capture.ts";
-import { Lab, type Link, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
 import { assertOnlyWireGuard } from "./harness/pcap.ts";
-import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
 import { type Services, startServices } from "./harness/services.ts";
-import { endpointOf, WgPeer } from "./harness/wg_peer.ts";
-import { NOBODY, runWgcage, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { runWgcage, wgcageArgv } from "./e2e/wgcage.ts";
 import { spawnWgcage } from "./forward/wgcage_spawn.ts";
+import { tunnelConfig, type TunnelLab, tunnelLab, WG_PORT } from "./forward/tunnel_lab.ts";
 import { cageName } from "./harness/names.ts";
 import type { NsProcess } from "./harness/process.ts";
 
@@ -32,16 +31,9 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-const WG_PORT = 51820;
 const PAGE = "served-through-the-tunnel\n";
 
-interface Setup {
-  lab: Lab;
-  peerNs: Namespace;
-  clientNs: Namespace;
-  link: Link;
-  peer: WgPeer;
-  keys: KeyPair;
+interface Setup extends TunnelLab {
   services: Services;
 }
 
@@ -56,15 +48,8 @@ async function requirements(): Promise<void> {
 }
 
 async function setUp(lab: Lab): Promise<Setup> {
-  const peerNs = await lab.namespace("peer");
-  const clientNs = await lab.namespace("client");
-  const link = await lab.link(peerNs, clientNs, { ipv6: false });
-  const keys = await generateKeyPair();
-  const peer = await WgPeer.start(lab, peerNs, {
-    listenPort: WG_PORT,
-    addresses: ["10.99.0.1/24"],
-    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
-  });
+  const s = await tunnelLab(lab);
+  const peerNs = s.peerNs;
   const services = await startServices(peerNs, {
     binds: ["10.99.0.1"],
     dnsNames: ["web.tunnel.test=10.99.0.1"],
@@ -98,30 +83,23 @@ async function setUp(lab: Lab): Promise<Setup> {
   });
   await waitForPort(peerNs, "10.99.0.1", 8000);
   await waitForPort(peerNs, "10.99.0.1", 7001);
-  return { lab, peerNs, clientNs, link, peer, keys, services };
+  return { ...s, services };
 }
 
-async function waitForPort(ns: Namespace, host: string, port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+/** Whether `host:port` takes a connection within `tries` tries, 100 ms apart. */
+async function portOpens(ns: Namespace, host: string, port: number, tries: number) {
+  for (let i = 0; i < tries; i++) {
     const r = await ns.run(["socat", "-u", "/dev/null", `TCP:${host}:${port}`], {
       allowFailure: true,
     });
-    if (r.code === 0) return;
+    if (r.code === 0) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`nothing listens on ${host}:${port}`);
+  return false;
 }
 
-async function configFor(s: Setup, rootless: boolean): Promise<string> {
-  return await writeConfig(
-    s.lab,
-    wgQuick({ privateKey: s.keys.privateKey, addresses: ["10.99.0.2/24"], dns: ["10.99.0.1"] }, [{
-      publicKey: s.peer.keys.publicKey,
-      allowedIps: ["10.99.0.0/24"],
-      endpoint: endpointOf(s.link.a.ipv4, WG_PORT),
-    }]),
-    rootless ? NOBODY : 0,
-  );
+async function waitForPort(ns: Namespace, host: string, port: number): Promise<void> {
+  if (!await portOpens(ns, host, port, 100)) throw new Error(`nothing listens on ${host}:${port}`);
 }
 
 /** curl in the client namespace: its status, body and stderr. */
@@ -157,28 +135,70 @@ async function waitForLog(p: NsProcess, pattern: RegExp, what: string): Promise<
 
 /** Waits until the proxy's port takes connections (the tunnel is up). */
 async function waitForListen(ns: Namespace, port: number, p: NsProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const r = await ns.run(["socat", "-u", "/dev/null", `TCP:127.0.0.1:${port}`], {
-      allowFailure: true,
-    });
-    if (r.code === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
+  if (!await portOpens(ns, "127.0.0.1", port, 300)) {
+    throw new Error(`wgcage never listened on ${port}: ${p.stderr}`);
   }
-  throw new Error(`wgcage never listened on ${port}: ${p.stderr}`);
+}
+
+/**
+ * Runs `body` in a lab of its own, set up, with the cage's config (owned by
+ * uid 65534 when `rootless`); the lab is closed after, whatever happened.
+ */
+async function inLab(
+  rootless: boolean,
+  body: (s: Setup, config: string) => Promise<void>,
+): Promise<void> {
+  await requirements();
+  const lab = await Lab.open();
+  try {
+    const s = await setUp(lab);
+    await body(s, await tunnelConfig(s, rootless));
+  } finally {
+    await lab.close();
+  }
+}
+
+/** wgcage -v in the client namespace, once its --socks port 17080 takes connections. */
+async function proxyCage(
+  s: Setup,
+  config: string,
+  args: string[],
+  rootless = false,
+): Promise<NsProcess> {
+  const wgcage = await spawnWgcage(
+    s.lab,
+    s.clientNs,
+    ["-v", "--config", config, ...args],
+    rootless,
+  );
+  await waitForListen(s.clientNs, 17080, wgcage);
+  return wgcage;
+}
+
+/** SIGTERM ends wgcage and its command: it exits 143, as the command did. */
+async function assertStopsOnSigterm(wgcage: NsProcess): Promise<void> {
+  const status = await wgcage.stop("SIGTERM", 10_000);
+  assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
+}
+
+/** curl through the --socks proxy on 127.0.0.1:17080, names resolved by the proxy. */
+async function socksCurl(s: Setup, ...args: string[]) {
+  return await curl(s.clientNs, "--socks5-hostname", "127.0.0.1:17080", ...args);
+}
+
+/** HALF_CLOSE_CLIENT through -L 17001 (to the peer's echo): `mib` MiB each way. */
+async function echoThroughL(s: Setup, mib: number, timeoutMs: number) {
+  return await s.clientNs.run(
+    ["/usr/bin/python3", "-c", HALF_CLOSE_CLIENT, "127.0.0.1", "17001", String(mib)],
+    { allowFailure: true, timeoutMs },
+  );
 }
 
 for (const rootless of [true, false]) {
   const who = rootless ? "rootless (uid 65534)" : "as root";
-  Deno.test(`${who}: -L, --socks and --http-proxy reach the tunnel from host programs; names resolve in the cage; only WireGuard crosses the wire`, async () => {
-    await requirements();
-    const lab = await Lab.open();
-    try {
-      const s = await setUp(lab);
-      const config = await configFor(s, rootless);
-      const wgcage = await spawnWgcage(lab, s.clientNs, [
-        "-v",
-        "--config",
-        config,
+  Deno.test(`${who}: -L, --socks and --http-proxy reach the tunnel from host programs; names resolve in the cage; only WireGuard crosses the wire`, () =>
+    inLab(rootless, async (s, config) => {
+      const wgcage = await proxyCage(s, config, [
         "-L",
         "17001:10.99.0.1:7001",
         "-L",
@@ -195,16 +215,10 @@ for (const rootless of [true, false]) {
         "sleep",
         "120",
       ], rootless);
-      await waitForListen(s.clientNs, 17080, wgcage);
-      const capture = await Capture.start(lab, s.clientNs, s.link.b.ifname);
+      const capture = await Capture.start(s.lab, s.clientNs, s.link.b.ifname);
 
       // socks5h: the name goes to the proxy and is resolved with the tunnel's DNS.
-      const socks = await curl(
-        s.clientNs,
-        "--socks5-hostname",
-        "127.0.0.1:17080",
-        "http://web.tunnel.test:8000/page.txt",
-      );
+      const socks = await socksCurl(s, "http://web.tunnel.test:8000/page.txt");
       assert(socks.code === 0 && socks.stdout === PAGE, `curl through --socks: ${socks.stderr}`);
       await s.services.waitForDnsQuery((q) => q.name === "web.tunnel.test");
 
@@ -251,10 +265,7 @@ for (const rootless of [true, false]) {
       }
 
       // -L TCP: 10 MiB each way, with the client's half-close.
-      const bulk = await s.clientNs.run(
-        ["/usr/bin/python3", "-c", HALF_CLOSE_CLIENT, "127.0.0.1", "17001", "10"],
-        { allowFailure: true, timeoutMs: 120_000 },
-      );
+      const bulk = await echoThroughL(s, 10, 120_000);
       assert(
         bulk.stdout.trim() === "same",
         `-L TCP, 10 MiB each way: ${bulk.stdout} ${bulk.stderr}`,
@@ -282,12 +293,7 @@ for (const rootless of [true, false]) {
       );
 
       // A destination the tunnel does not route: a SOCKS error, no host connection.
-      const outside = await curl(
-        s.clientNs,
-        "--socks5-hostname",
-        "127.0.0.1:17080",
-        "http://192.0.2.1:80/",
-      );
+      const outside = await socksCurl(s, "http://192.0.2.1:80/");
       assert(outside.code !== 0, `a destination outside AllowedIPs was reached: ${outside.stdout}`);
       await waitForLog(
         wgcage,
@@ -305,12 +311,7 @@ for (const rootless of [true, false]) {
         `--http-proxy to a destination outside AllowedIPs: ${outsideHttp.stdout}`,
       );
       // A name the tunnel's DNS does not know is refused by the proxy.
-      const unknown = await curl(
-        s.clientNs,
-        "--socks5-hostname",
-        "127.0.0.1:17080",
-        "http://nowhere.tunnel.test/",
-      );
+      const unknown = await socksCurl(s, "http://nowhere.tunnel.test/");
       assert(unknown.code !== 0, "an unknown name was reached");
       await waitForLog(
         wgcage,
@@ -318,13 +319,9 @@ for (const rootless of [true, false]) {
         "the unknown name",
       );
 
-      const status = await wgcage.stop("SIGTERM", 10_000);
-      assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
+      await assertStopsOnSigterm(wgcage);
       assertOnlyWireGuard(await capture.stop(), WG_PORT, "the capture saw nothing");
-    } finally {
-      await lab.close();
-    }
-  });
+    }));
 }
 
 /** Raw bytes to a port; what came back before the close (or a reset). */
@@ -343,16 +340,9 @@ except ConnectionResetError:
 print(got.hex())
 `;
 
-Deno.test("the proxies refuse malformed and unsupported requests and bound half-open clients; the tunnel and the command keep working", async () => {
-  await requirements();
-  const lab = await Lab.open();
-  try {
-    const s = await setUp(lab);
-    const config = await configFor(s, false);
-    const wgcage = await spawnWgcage(lab, s.clientNs, [
-      "-v",
-      "--config",
-      config,
+Deno.test("the proxies refuse malformed and unsupported requests and bound half-open clients; the tunnel and the command keep working", () =>
+  inLab(false, async (s, config) => {
+    const wgcage = await proxyCage(s, config, [
       "--socks",
       "17080",
       "--http-proxy",
@@ -363,8 +353,7 @@ Deno.test("the proxies refuse malformed and unsupported requests and bound half-
       "sh",
       "-c",
       "echo command-alive; sleep 120; echo command-still-alive",
-    ], false);
-    await waitForListen(s.clientNs, 17080, wgcage);
+    ]);
     const raw = async (hex: string, port = 17080) =>
       (await s.clientNs.run(["/usr/bin/python3", "-c", RAW_CLIENT, String(port), hex], {
         allowFailure: true,
@@ -421,33 +410,21 @@ Deno.test("the proxies refuse malformed and unsupported requests and bound half-
     await flood.waitForLine("open", 20_000);
     await waitForLog(wgcage, /--socks 127\.0\.0\.1:17080: 256 at once already/, "the limit");
     // Meanwhile the tunnel works: 1 MiB each way through -L.
-    const during = await s.clientNs.run(
-      ["/usr/bin/python3", "-c", HALF_CLOSE_CLIENT, "127.0.0.1", "17001", "1"],
-      { allowFailure: true, timeoutMs: 60_000 },
-    );
+    const during = await echoThroughL(s, 1, 60_000);
     assert(
       during.stdout.trim() === "same",
       `-L during the flood: ${during.stdout} ${during.stderr}`,
     );
     await flood.stop("SIGTERM", 5000);
     // The proxy still serves once the flood is gone.
-    const socks = await curl(
-      s.clientNs,
-      "--socks5-hostname",
-      "127.0.0.1:17080",
-      "http://web.tunnel.test:8000/page.txt",
-    );
+    const socks = await socksCurl(s, "http://web.tunnel.test:8000/page.txt");
     assert(socks.code === 0 && socks.stdout === PAGE, `curl after the flood: ${socks.stderr}`);
     assert(
       wgcage.stdout.includes("command-alive") && !wgcage.stdout.includes("command-still-alive"),
       `the command: ${wgcage.stdout}`,
     );
-    const status = await wgcage.stop("SIGTERM", 10_000);
-    assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
-  } finally {
-    await lab.close();
-  }
-});
+    await assertStopsOnSigterm(wgcage);
+  }));
 
 /** SOCKS5 UDP ASSOCIATE, then one datagram to DST:PORT through it; prints JSON. */
 const UDP_ASSOCIATE_CLIENT = `
@@ -478,23 +455,15 @@ print(json.dumps({"rep": r[1], "bnd": list(bnd), "header": got[:10].hex(), "text
 t.close()
 `;
 
-Deno.test("--socks UDP ASSOCIATE: a datagram to an address or a name goes out through the tunnel and its answer comes back; unrouted ones are dropped; the association ends with its connection", async () => {
-  await requirements();
-  const lab = await Lab.open();
-  try {
-    const s = await setUp(lab);
-    const config = await configFor(s, false);
-    const wgcage = await spawnWgcage(lab, s.clientNs, [
-      "-v",
-      "--config",
-      config,
+Deno.test("--socks UDP ASSOCIATE: a datagram to an address or a name goes out through the tunnel and its answer comes back; unrouted ones are dropped; the association ends with its connection", () =>
+  inLab(false, async (s, config) => {
+    const wgcage = await proxyCage(s, config, [
       "--socks",
       "17080",
       "--",
       "sleep",
       "120",
-    ], false);
-    await waitForListen(s.clientNs, 17080, wgcage);
+    ]);
     const associate = async (dst: string, port: number, text: string) => {
       const r = await s.clientNs.run(
         ["/usr/bin/python3", "-c", UDP_ASSOCIATE_CLIENT, "17080", dst, String(port), text],
@@ -543,25 +512,14 @@ Deno.test("--socks UDP ASSOCIATE: a datagram to an address or a name goes out th
       /a UDP ASSOCIATE client sent a datagram the tunnel does not route \(network is unreachable\)/,
       "the unrouted datagram",
     );
-    const status = await wgcage.stop("SIGTERM", 10_000);
-    assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
-  } finally {
-    await lab.close();
-  }
-});
+    await assertStopsOnSigterm(wgcage);
+  }));
 
-Deno.test("--socks-auth: the proxy serves a client with the login from the file and refuses one without it", async () => {
-  await requirements();
-  const lab = await Lab.open();
-  try {
-    const s = await setUp(lab);
-    const config = await configFor(s, false);
-    const login = `${await lab.tempDir()}/socks-login`;
+Deno.test("--socks-auth: the proxy serves a client with the login from the file and refuses one without it", () =>
+  inLab(false, async (s, config) => {
+    const login = `${await s.lab.tempDir()}/socks-login`;
     await Deno.writeTextFile(login, "alice:correct-horse\n", { mode: 0o600 });
-    const wgcage = await spawnWgcage(lab, s.clientNs, [
-      "-v",
-      "--config",
-      config,
+    const wgcage = await proxyCage(s, config, [
       "--socks",
       "17080",
       "--socks-auth",
@@ -569,31 +527,16 @@ Deno.test("--socks-auth: the proxy serves a client with the login from the file 
       "--",
       "sleep",
       "120",
-    ], false);
-    await waitForListen(s.clientNs, 17080, wgcage);
+    ]);
     const url = "http://web.tunnel.test:8000/page.txt";
-    const ok = await curl(
-      s.clientNs,
-      "--socks5-hostname",
-      "127.0.0.1:17080",
-      "-U",
-      "alice:correct-horse",
-      url,
-    );
+    const ok = await socksCurl(s, "-U", "alice:correct-horse", url);
     assert(ok.code === 0 && ok.stdout === PAGE, `curl with the login: ${ok.stderr}`);
-    const wrong = await curl(
-      s.clientNs,
-      "--socks5-hostname",
-      "127.0.0.1:17080",
-      "-U",
-      "alice:wrong",
-      url,
-    );
+    const wrong = await socksCurl(s, "-U", "alice:wrong", url);
     assert(
       wrong.code !== 0 && wrong.stdout === "",
       `a wrong password got through: ${wrong.stdout}`,
     );
-    const none = await curl(s.clientNs, "--socks5-hostname", "127.0.0.1:17080", url);
+    const none = await socksCurl(s, url);
     assert(none.code !== 0 && none.stdout === "", `no login got through: ${none.stdout}`);
     await waitForLog(
       wgcage,
@@ -604,26 +547,18 @@ Deno.test("--socks-auth: the proxy serves a client with the login from the file 
       !wgcage.stderr.includes("correct-horse"),
       `the password reached a message: ${wgcage.stderr}`,
     );
-    const status = await wgcage.stop("SIGTERM", 10_000);
-    assert(status.code === 143, `wgcage exited ${status.code}: ${wgcage.stderr}`);
-  } finally {
-    await lab.close();
-  }
-});
+    await assertStopsOnSigterm(wgcage);
+  }));
 
-Deno.test("a port in use, a privileged port or malformed specs: one line, 125, before anything is made; beyond loopback: a warning", async () => {
-  await requirements();
-  const lab = await Lab.open();
-  try {
-    const s = await setUp(lab);
-    const config = await configFor(s, false);
+Deno.test("a port in use, a privileged port or malformed specs: one line, 125, before anything is made; beyond loopback: a warning", () =>
+  inLab(false, async (s, config) => {
     // fork: the probe's connection does not end the listener.
     const taken = s.clientNs.spawn([
       "socat",
       "TCP-LISTEN:17080,bind=127.0.0.1,fork,reuseaddr",
       "OPEN:/dev/null",
     ]);
-    lab.defer(() => taken.stop("SIGTERM", 5000).then(() => {}, () => {}));
+    s.lab.defer(() => taken.stop("SIGTERM", 5000).then(() => {}, () => {}));
     await waitForPort(s.clientNs, "127.0.0.1", 17080);
     const run = (...args: string[]) =>
       s.clientNs.run(wgcageArgv(["--config", config, ...args, "--", "true"]), {
@@ -658,9 +593,9 @@ Deno.test("a port in use, a privileged port or malformed specs: one line, 125, b
       assert(lines.length === 1 && pattern.test(lines[0]), `${args.join(" ")}: ${r.stderr}`);
     }
     // A privileged port without root: refused before anything is made.
-    const nobodyConfig = await configFor(s, true);
+    const nobodyConfig = await tunnelConfig(s, true);
     for (const option of ["--socks", "--http-proxy"]) {
-      const low = await runWgcage(lab, {
+      const low = await runWgcage(s.lab, {
         ns: s.clientNs,
         rootless: true,
         args: ["--config", nobodyConfig, option, "80", "--", "true"],
@@ -681,21 +616,14 @@ Deno.test("a port in use, a privileged port or malformed specs: one line, 125, b
         .test(open.stderr),
       `no warning: ${open.stderr}`,
     );
-  } finally {
-    await lab.close();
-  }
-});
+  }));
 
-Deno.test("a live cage ('wgcage up NAME -d --socks …', no command) serves host programs while a joined command runs", async () => {
-  await requirements();
-  const lab = await Lab.open();
-  const name = cageName("px");
-  try {
-    const s = await setUp(lab);
-    const config = await configFor(s, false);
+Deno.test("a live cage ('wgcage up NAME -d --socks …', no command) serves host programs while a joined command runs", () =>
+  inLab(false, async (s, config) => {
+    const name = cageName("px");
     const wgcage = (args: string[]) =>
       s.clientNs.run(wgcageArgv(args), { allowFailure: true, timeoutMs: 60_000 });
-    lab.defer(() => wgcage(["down", name]));
+    s.lab.defer(() => wgcage(["down", name]));
     const up = await wgcage([
       "up",
       name,
@@ -712,25 +640,14 @@ Deno.test("a live cage ('wgcage up NAME -d --socks …', no command) serves host
       wgcageArgv(["exec", name, "--", "sh", "-c", "echo joined; sleep 30"]),
     );
     await joined.waitForLine("joined", 30_000);
-    const socks = await curl(
-      s.clientNs,
-      "--socks5-hostname",
-      "127.0.0.1:17080",
-      "http://web.tunnel.test:8000/page.txt",
-    );
+    const socks = await socksCurl(s, "http://web.tunnel.test:8000/page.txt");
     assert(
       socks.code === 0 && socks.stdout === PAGE,
       `curl through the live cage: ${socks.stderr}`,
     );
-    const bulk = await s.clientNs.run(
-      ["/usr/bin/python3", "-c", HALF_CLOSE_CLIENT, "127.0.0.1", "17001", "1"],
-      { allowFailure: true, timeoutMs: 60_000 },
-    );
+    const bulk = await echoThroughL(s, 1, 60_000);
     assert(bulk.stdout.trim() === "same", `-L of the live cage: ${bulk.stdout} ${bulk.stderr}`);
     await joined.stop("SIGTERM", 5000).catch(() => {});
     const down = await wgcage(["down", name]);
     assert(down.code === 0, `down exited ${down.code}: ${down.stderr}`);
-  } finally {
-    await lab.close();
-  }
-});
+  }));

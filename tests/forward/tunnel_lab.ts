@@ -1,0 +1,65 @@
+/**
+ * The lab of the tests that serve or reach the host's side of a cage (-p,
+ * --host-service, -L, the proxies, the host's sockets): a wireguard-go peer
+ * in a namespace of its own, joined by an IPv4-only veth to a client
+ * namespace that plays the host, and the config of a cage there.
+ *
+ * ```
+ *   wgc-…-peer                                  wgc-…-client (the "host")
+ *   wireguard-go 10.99.0.1/24, UDP 51820        wgcage ── cage wg0 10.99.0.2/24
+ *   veth 198.18.n.1/30  -----------------------  veth 198.18.n.2/30
+ * ```
+ *
+ * Each test starts the services it needs in the peer's namespace itself.
+ *
+ * @module
+ */
+
+import type { Lab, Link, Namespace } from "../harness/netns.ts";
+import { generateKeyPair, type KeyPair } from "../harness/keys.ts";
+import { endpointOf, WgPeer } from "../harness/wg_peer.ts";
+import { NOBODY, wgQuick, writeConfig } from "../e2e/wgcage.ts";
+
+/** The peer's WireGuard port: the only traffic the client's link may carry. */
+export const WG_PORT = 51820;
+
+/** What {@linkcode tunnelLab} made. */
+export interface TunnelLab {
+  readonly lab: Lab;
+  readonly peerNs: Namespace;
+  readonly clientNs: Namespace;
+  readonly link: Link;
+  readonly peer: WgPeer;
+  /** The cage's keys; the peer knows the public one, with 10.99.0.2/32. */
+  readonly keys: KeyPair;
+}
+
+/** The peer and client namespaces, their link, and the peer. The lab removes them. */
+export async function tunnelLab(lab: Lab): Promise<TunnelLab> {
+  const peerNs = await lab.namespace("peer");
+  const clientNs = await lab.namespace("client");
+  const link = await lab.link(peerNs, clientNs, { ipv6: false });
+  const keys = await generateKeyPair();
+  const peer = await WgPeer.start(lab, peerNs, {
+    listenPort: WG_PORT,
+    addresses: ["10.99.0.1/24"],
+    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
+  });
+  return { lab, peerNs, clientNs, link, peer, keys };
+}
+
+/**
+ * A config for a cage in the client namespace (10.99.0.2/24, DNS 10.99.0.1,
+ * the peer over the veth), readable by uid 65534 when `rootless`.
+ */
+export async function tunnelConfig(s: TunnelLab, rootless: boolean): Promise<string> {
+  return await writeConfig(
+    s.lab,
+    wgQuick({ privateKey: s.keys.privateKey, addresses: ["10.99.0.2/24"], dns: ["10.99.0.1"] }, [{
+      publicKey: s.peer.keys.publicKey,
+      allowedIps: ["10.99.0.0/24"],
+      endpoint: endpointOf(s.link.a.ipv4, WG_PORT),
+    }]),
+    rootless ? NOBODY : 0,
+  );
+}
