@@ -1933,7 +1933,14 @@ int32_t wgl_forward_start(int32_t handle, uint32_t udp_idle_ms) {
   return 0;
 }
 
-int32_t wgl_forward_events(int32_t handle, uint32_t *out, uint32_t cap) {
+/*
+ * Waits until a queue of forwarder `handle` holds an entry or the forwarder
+ * is closed, then moves up to `cap` of its four-word entries to `out`: the
+ * forwarder's events, or with `notes` the steering notes. 0 for a closed
+ * forwarder with nothing left. While this thread sleeps on the forwarder's
+ * lock, the waiter count keeps wgl_forward_open from reusing its slot.
+ */
+static int32_t take_queued(int32_t handle, uint32_t *out, uint32_t cap, bool notes) {
   if (handle < 0 || handle >= FORWARDERS || out == NULL || cap == 0) return -EINVAL;
   struct forwarder *f = &forwarders[handle];
   pthread_mutex_lock(&table_lock);
@@ -1941,13 +1948,17 @@ int32_t wgl_forward_events(int32_t handle, uint32_t *out, uint32_t cap) {
   if (usable) f->waiters++;
   pthread_mutex_unlock(&table_lock);
   if (!usable) return 0;
+  uint32_t(*ring)[4] = notes ? f->steering.notes : f->events;
+  int *start = notes ? &f->steering.note_start : &f->event_start;
+  int *count = notes ? &f->steering.note_count : &f->event_count;
+  int size = notes ? NOTES_MAX : EVENTS_MAX;
   pthread_mutex_lock(&f->lock);
-  while (f->event_count == 0 && !f->closed) pthread_cond_wait(&f->changed, &f->lock);
+  while (*count == 0 && !f->closed) pthread_cond_wait(&f->changed, &f->lock);
   uint32_t n = 0;
-  while (n < cap && f->event_count > 0) {
-    memcpy(out + n * 4, f->events[f->event_start], sizeof f->events[0]);
-    f->event_start = (f->event_start + 1) % EVENTS_MAX;
-    f->event_count--;
+  while (*count > 0 && n < cap) {
+    memcpy(out + n * 4, ring[*start], sizeof ring[0]);
+    *start = (*start + 1) % size;
+    (*count)--;
     n++;
   }
   pthread_mutex_unlock(&f->lock);
@@ -1955,6 +1966,10 @@ int32_t wgl_forward_events(int32_t handle, uint32_t *out, uint32_t cap) {
   f->waiters--;
   pthread_mutex_unlock(&table_lock);
   return (int32_t)n;
+}
+
+int32_t wgl_forward_events(int32_t handle, uint32_t *out, uint32_t cap) {
+  return take_queued(handle, out, cap, false);
 }
 
 int32_t wgl_forward_stats(int32_t handle, uint32_t *out) {
@@ -2092,26 +2107,5 @@ int32_t wgl_forward_steer_read(int32_t handle, uint32_t id, uint8_t *out, uint32
 }
 
 int32_t wgl_forward_steer_wait(int32_t handle, uint32_t *out, uint32_t cap) {
-  if (handle < 0 || handle >= FORWARDERS || out == NULL || cap == 0) return -EINVAL;
-  struct forwarder *f = &forwarders[handle];
-  pthread_mutex_lock(&table_lock);
-  bool usable = f->used;
-  if (usable) f->waiters++;
-  pthread_mutex_unlock(&table_lock);
-  if (!usable) return 0;
-  struct steering *s = &f->steering;
-  pthread_mutex_lock(&f->lock);
-  while (s->note_count == 0 && !f->closed) pthread_cond_wait(&f->changed, &f->lock);
-  uint32_t n = 0;
-  while (n < cap && s->note_count > 0) {
-    memcpy(out + n * 4, s->notes[s->note_start], sizeof s->notes[0]);
-    s->note_start = (s->note_start + 1) % NOTES_MAX;
-    s->note_count--;
-    n++;
-  }
-  pthread_mutex_unlock(&f->lock);
-  pthread_mutex_lock(&table_lock);
-  f->waiters--;
-  pthread_mutex_unlock(&table_lock);
-  return (int32_t)n;
+  return take_queued(handle, out, cap, true);
 }
