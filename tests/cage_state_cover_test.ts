@@ -20,14 +20,8 @@ import { cageName } from "./harness/names.ts";
 import { run, type RunResult } from "./harness/process.ts";
 import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
-import {
-  NOBODY,
-  nobodyDenoDir,
-  privateTunNode,
-  rootlessArgv,
-  wgcageArgv,
-  wgQuick,
-} from "./e2e/wgcage.ts";
+import { NOBODY, wgQuick } from "./e2e/wgcage.ts";
+import { liveRunner } from "./harness/live.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -49,24 +43,6 @@ const PROBE = [
    done
    echo done`,
 ];
-
-/** wgcage as root, or as nobody with a private TUN node and a runtime directory of its own. */
-async function runner(
-  lab: Lab,
-  rootless: boolean,
-): Promise<{ stateDir: string; argv: (args: string[]) => string[] }> {
-  if (!rootless) return { stateDir: "/run/wgcage", argv: wgcageArgv };
-  const tunDir = await privateTunNode(lab, 0o666);
-  const runtime = await Deno.makeTempDir({ prefix: "wgc-xdg-" });
-  lab.defer(() => Deno.remove(runtime, { recursive: true }));
-  await Deno.chown(runtime, NOBODY, NOBODY);
-  await Deno.chmod(runtime, 0o700);
-  const env = { HOME: "/tmp", DENO_DIR: await nobodyDenoDir(lab), XDG_RUNTIME_DIR: runtime };
-  return {
-    stateDir: `${runtime}/wgcage`,
-    argv: (args) => rootlessArgv(tunDir, env, wgcageArgv(args)),
-  };
-}
 
 /** A client config of the peer, readable by `owner`. */
 async function clientConfig(
@@ -123,7 +99,7 @@ for (const rootless of [false, true]) {
       lab.defer(() => Deno.remove(dir, { recursive: true }));
       await Deno.chmod(dir, 0o755);
       const owner = rootless ? NOBODY : 0;
-      const w = await runner(lab, rootless);
+      const w = await liveRunner(lab, ns.name, rootless);
       const nameA = cageName(`sa${who[0]}`);
       const nameB = cageName(`sb${who[0]}`);
       const sockA = `${w.stateDir}/${nameA}.sock`;
@@ -153,11 +129,7 @@ for (const rootless of [false, true]) {
       await early.waitForLine("started", 60_000);
       assert(Deno.statSync(w.stateDir).isDirectory, "the run did not make the state directory");
       const up = async (name: string, config: string) => {
-        const r = await run(w.argv(["up", name, "-d", "--config", config]), {
-          ns: ns.name,
-          allowFailure: true,
-          timeoutMs: 60_000,
-        });
+        const r = await w.wgcage(["up", name, "-d", "--config", config]);
         assert(r.code === 0, `up ${name} exited ${r.code}: ${r.stderr}`);
         lab.defer(() =>
           run(w.argv(["down", name]), { ns: ns.name, allowFailure: true }).then(() => {})
@@ -179,10 +151,17 @@ for (const rootless of [false, true]) {
 
       // A command joined to A (made before B) and one joined to B (made after A).
       for (const [name, other] of [[nameA, sockB], [nameB, sockA]]) {
-        const joined = await run(
-          w.argv(["exec", name, "--", ...PROBE, "", other, ...records, ...links, ...dirs]),
-          { ns: ns.name, allowFailure: true, timeoutMs: 60_000 },
-        );
+        const joined = await w.wgcage([
+          "exec",
+          name,
+          "--",
+          ...PROBE,
+          "",
+          other,
+          ...records,
+          ...links,
+          ...dirs,
+        ]);
         assertUnreachable(joined, `exec ${name}`, [other, ...links], dirs);
       }
     } finally {

@@ -16,17 +16,11 @@
 
 import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
 import { cageName } from "./harness/names.ts";
-import { run, type RunResult } from "./harness/process.ts";
+import type { RunResult } from "./harness/process.ts";
 import { generateKeyPair, generatePresharedKey } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
-import {
-  NOBODY,
-  nobodyDenoDir,
-  privateTunNode,
-  rootlessArgv,
-  wgcageArgv,
-  wgQuick,
-} from "./e2e/wgcage.ts";
+import { NOBODY, wgQuick } from "./e2e/wgcage.ts";
+import { liveRunner } from "./harness/live.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -126,23 +120,9 @@ async function runner(
   ns: Namespace,
   mode: Mode,
 ): Promise<(args: string[]) => Promise<RunResult>> {
-  if (mode !== "nobody") {
-    const sudo = mode === "sudo" ? ["env", `SUDO_UID=${NOBODY}`, `SUDO_GID=${NOBODY}`] : [];
-    return (args) =>
-      run([...sudo, ...wgcageArgv(args)], { ns: ns.name, allowFailure: true, timeoutMs: 60_000 });
-  }
-  const tunDir = await privateTunNode(lab, 0o666);
-  const runtime = await Deno.makeTempDir({ prefix: "wgc-xdg-" });
-  lab.defer(() => Deno.remove(runtime, { recursive: true }));
-  await Deno.chown(runtime, NOBODY, NOBODY);
-  await Deno.chmod(runtime, 0o700);
-  const env = { HOME: "/tmp", DENO_DIR: await nobodyDenoDir(lab), XDG_RUNTIME_DIR: runtime };
-  return (args) =>
-    run(rootlessArgv(tunDir, env, wgcageArgv(args)), {
-      ns: ns.name,
-      allowFailure: true,
-      timeoutMs: 60_000,
-    });
+  const live = await liveRunner(lab, ns.name, mode === "nobody");
+  const env = mode === "sudo" ? { SUDO_UID: `${NOBODY}`, SUDO_GID: `${NOBODY}` } : undefined;
+  return (args) => live.wgcage(args, { env });
 }
 
 /** The probe's output shows no key, every write and removal failed to reach the host. */

@@ -23,15 +23,8 @@ import { run, type RunResult } from "./harness/process.ts";
 import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
 import { clientArgv, parseClientReport, startServices } from "./harness/services.ts";
-import {
-  NOBODY,
-  nobodyDenoDir,
-  privateTunNode,
-  rootlessArgv,
-  wgcageArgv,
-  wgQuick,
-  writeConfig,
-} from "./e2e/wgcage.ts";
+import { NOBODY, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { liveRunner } from "./harness/live.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -135,19 +128,7 @@ Deno.test("live cage (nobody): wgcage wg NAME show runs the stock wg against the
   const lab = await Lab.open();
   try {
     const { ns, a, config } = await setup(lab, "livewg", NOBODY);
-    const tunDir = await privateTunNode(lab, 0o666);
-    const denoDir = await nobodyDenoDir(lab);
-    const runtime = await Deno.makeTempDir({ prefix: "wgc-xdg-" });
-    lab.defer(() => Deno.remove(runtime, { recursive: true }));
-    await Deno.chown(runtime, NOBODY, NOBODY);
-    await Deno.chmod(runtime, 0o700);
-    const env = { HOME: "/tmp", DENO_DIR: denoDir, XDG_RUNTIME_DIR: runtime };
-    const as = (args: string[]) =>
-      run(rootlessArgv(tunDir, env, wgcageArgv(args)), {
-        ns: ns.name,
-        allowFailure: true,
-        timeoutMs: 60_000,
-      });
+    const as = (await liveRunner(lab, ns.name, true)).wgcage;
     const name = cageName("lw");
     const up = await as(["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d: ${up.stderr}`);
