@@ -94,6 +94,17 @@ export function formatHostAddress(a: IpAddress): string {
   return a.family === 6 ? `[${formatIp(a.bytes)}]` : formatIp(a.bytes);
 }
 
+/** A spec's `/tcp` or `/udp` suffix (tcp without one) and what comes before it. */
+function splitProtocol(text: string): { protocol: Protocol; body: string } {
+  const slash = text.lastIndexOf("/");
+  if (slash < 0) return { protocol: "tcp", body: text };
+  const name = text.slice(slash + 1).toLowerCase();
+  if (name !== "tcp" && name !== "udp") {
+    throw new TypeError(`protocol '${text.slice(slash + 1)}' is not tcp or udp`);
+  }
+  return { protocol: name, body: text.slice(0, slash) };
+}
+
 /**
  * Parses a `-p` value. Throws a `TypeError` with a short reason.
  *
@@ -105,17 +116,7 @@ export function formatHostAddress(a: IpAddress): string {
  * ```
  */
 export function parsePublish(text: string): PublishSpec {
-  let protocol: Protocol = "tcp";
-  let body = text;
-  const slash = text.lastIndexOf("/");
-  if (slash >= 0) {
-    const name = text.slice(slash + 1).toLowerCase();
-    if (name !== "tcp" && name !== "udp") {
-      throw new TypeError(`protocol '${text.slice(slash + 1)}' is not tcp or udp`);
-    }
-    protocol = name;
-    body = text.slice(0, slash);
-  }
+  const { protocol, body } = splitProtocol(text);
   const { host, rest } = splitAddress(body, 2);
   if (rest.length !== 2) {
     throw new TypeError(
@@ -270,17 +271,7 @@ function tunnelHost(text: string): TunnelHost {
  * ```
  */
 export function parseLocalForward(text: string): LocalForwardSpec {
-  let protocol: Protocol = "tcp";
-  let body = text;
-  const slash = text.lastIndexOf("/");
-  if (slash >= 0) {
-    const name = text.slice(slash + 1).toLowerCase();
-    if (name !== "tcp" && name !== "udp") {
-      throw new TypeError(`protocol '${text.slice(slash + 1)}' is not tcp or udp`);
-    }
-    protocol = name;
-    body = text.slice(0, slash);
-  }
+  const { protocol, body } = splitProtocol(text);
   const fields = fieldsOf(body);
   if (fields.length !== 3 && fields.length !== 4) {
     throw new TypeError(
