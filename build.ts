@@ -94,6 +94,23 @@ const INIT_FLAGS = [
 ];
 
 /**
+ * `wgcage-join` (launcher/join_main/): `wgcage exec` without Deno, with the
+ * launcher's own join and control-socket code and the init inside it
+ * (init_image.S). Static, for the init's reason and for start-up: it loads
+ * no library (~1 ms less per join). The launcher's sources are compiled in
+ * whole and what the join does not call is dropped at link time; NSS is
+ * wrapped out (nss_static.c: a sudo join goes through Deno).
+ */
+const JOIN_FLAGS = [
+  ...INIT_FLAGS,
+  "-ffunction-sections",
+  "-fdata-sections",
+  "-Wl,--gc-sections",
+  "-Wl,--wrap=getpwuid",
+  "-Wl,--wrap=getgrouplist",
+];
+
+/**
  * Launcher targets for release builds (`--target ARCH`), named as
  * `Deno.build.arch` names them; each compiles with Debian's cross gcc
  * (`gcc-aarch64-linux-gnu`), or the compiler in `CC_<ARCH>`.
@@ -491,23 +508,53 @@ interface LauncherOutput {
   readonly cc: string;
   readonly dir: string;
   readonly asset: string;
+  /**
+   * Whether the asset names the join program it built (target/wgcage-join),
+   * by its absolute path: only the host's, used from this tree. A release's
+   * must not name a path of the machine that built it (on another, anyone
+   * might own that path); the npm package names its own (tools/release.ts).
+   */
+  readonly namesJoin: boolean;
 }
 
-const HOST_LAUNCHER: LauncherOutput = { cc: CC, dir: "target/", asset: LAUNCHER_ASSET };
+const HOST_LAUNCHER: LauncherOutput = {
+  cc: CC,
+  dir: "target/",
+  asset: LAUNCHER_ASSET,
+  namesJoin: true,
+};
 
 function targetLauncher(arch: Target): LauncherOutput {
   const cc = Deno.env.get(`CC_${arch.toUpperCase()}`) ?? `${arch}-linux-gnu-gcc`;
-  return { cc, dir: `target/${arch}/`, asset: `target/${arch}/_launcher_asset.ts` };
+  return {
+    cc,
+    dir: `target/${arch}/`,
+    asset: `target/${arch}/_launcher_asset.ts`,
+    namesJoin: false,
+  };
+}
+
+/** The asset's line naming the join program (src/live/native_join.ts reads it). */
+function joinProgramLine(file: string | undefined): string {
+  return "/** `wgcage exec`'s native program (build.ts), or undefined where there is none. */\n" +
+    `export const joinProgramPath: string | undefined = ${
+      file === undefined ? "undefined" : JSON.stringify(file)
+    };\n`;
 }
 
 async function launcherCommand(output: LauncherOutput): Promise<void> {
   const version = (await run(output.cc, ["--version"], "build the launcher")).split("\n")[0];
   const files = await sourceFiles("launcher/", [".c", ".h"]);
   const initFiles = await sourceFiles("launcher/init/", [".c", ".h"]);
+  const joinFiles = await sourceFiles("launcher/join_main/", [".c", ".h", ".S"]);
   if (!files.some((f) => f.endsWith(".c")) || !initFiles.some((f) => f.endsWith(".c"))) {
     throw new BuildError("Cannot build the launcher: launcher/ or launcher/init/ has no C sources");
   }
-  const hash = await inputsHash([...files, ...initFiles], [...CC_FLAGS, ...INIT_FLAGS], version);
+  const hash = await inputsHash(
+    [...files, ...initFiles, ...joinFiles],
+    [...CC_FLAGS, ...INIT_FLAGS, ...JOIN_FLAGS, String(output.namesJoin)],
+    version,
+  );
   const existing = await readIfExists(path(output.asset));
   if (existing && headerHash(existing) === hash) return;
   await Deno.mkdir(path(output.dir), { recursive: true });
@@ -526,15 +573,29 @@ async function launcherCommand(output: LauncherOutput): Promise<void> {
     [...INIT_FLAGS, ...initFiles.filter((f) => f.endsWith(".c")).map(path), "-o", initOut + part],
     "build the cage's init",
   );
+  const joinOut = path(`${output.dir}wgcage-join`);
+  await run(
+    output.cc,
+    [
+      ...JOIN_FLAGS,
+      `-DWGJ_INIT_PATH="${initOut + part}"`,
+      ...[...files, ...joinFiles].filter((f) => /\.[cS]$/.test(f)).map(path),
+      "-o",
+      joinOut + part,
+    ],
+    "build wgcage-join",
+  );
   await Deno.rename(out + part, out);
   await Deno.rename(initOut + part, initOut);
+  await Deno.rename(joinOut + part, joinOut);
   const bytes = await Deno.readFile(out);
   const initBytes = await Deno.readFile(initOut);
   await Deno.writeTextFile(
     path(output.asset) + part,
     assetModule("launcherBytes", hash, bytes, "The native launcher, from launcher/.") +
       assetModule("initBytes", hash, initBytes, "The cage's init, from launcher/init/.")
-        .split("\n").slice(2).join("\n"),
+        .split("\n").slice(2).join("\n") +
+      joinProgramLine(output.namesJoin ? joinOut : undefined),
   );
   await Deno.rename(path(output.asset) + part, path(output.asset));
   console.log(

@@ -1,8 +1,10 @@
 /**
  * Start-up time: `wgcage --config … -- true` against a listening wireguard-go
  * peer on the loopback of a test namespace, next to its anchors in the same
- * run: Deno's own start-up (`deno run` of an empty
- * script) and bringing up a namespace with wireguard-go (no handshake). Beside
+ * run: Deno's own start-up (`deno run` of an empty script) and the anchor, a
+ * shell script that brings up what a run needs with the usual tools: `ip netns
+ * add`, wireguard-go in it, `wg set` with the key and the peer, the address
+ * and the link up, then all of it removed (no handshake). Beside
  * the from-source form it times the installed npm form: the package packed
  * (`tools/release.ts pack:npm`) and installed into a prefix of the run's own
  * (npm, with the registry or npm's cache), started through its bin.
@@ -11,11 +13,14 @@
  * warm-up), so that a shared host whose load drifts weighs on all of them
  * alike; each figure is the median of its runs, with their standard deviation.
  *
- *     deno task bench:startup [--runs 20] [--no-npm]
+ *     deno task bench:startup [--runs 20] [--no-npm] [-v]
  *
- * The last lines are `key=value`: `source_startup_ms` from source, and
+ * The last lines are `key=value`: `source_startup_ms` from source,
  * `startup_ms`, the form users run: the installed npm package (from source
- * with --no-npm). The load average before and after the runs is printed too
+ * with --no-npm), and `startup_ratio`, that form's median over the anchor's.
+ * `-v` then runs that form `--runs` more times with its own `-v` and prints
+ * the median of each phase of its start-up breakdown (src/startup_breakdown.ts):
+ * where the time goes. The load average before and after the runs is printed too
  * (other work on a small machine moves every figure). From source, `deno task
  * bench:startup` runs build.ts first, so wgcage starts from its bundle (see
  * src/main.ts). Needs root (namespaces, /dev/net/tun), wireguard-go and wg.
@@ -27,12 +32,17 @@ import { parseArgs } from "node:util";
 import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
 import { run } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
+import { generateKeyPair } from "../tests/harness/keys.ts";
 import { loadAverage } from "./_lib.ts";
 import { installNpmPackage } from "./_npm_package.ts";
 
 const args = parseArgs({
   args: Deno.args,
-  options: { runs: { type: "string", default: "20" }, "no-npm": { type: "boolean" } },
+  options: {
+    runs: { type: "string", default: "20" },
+    "no-npm": { type: "boolean" },
+    verbose: { type: "boolean", short: "v" },
+  },
 });
 const runs = Number(args.values.runs);
 const withNpm = !args.values["no-npm"];
@@ -56,6 +66,38 @@ async function timeOne(argv: readonly string[]): Promise<number> {
   return ms;
 }
 
+/** One phase of a `-v` breakdown: its duration and its span, ms from the process's start. */
+interface PhaseTimes {
+  took: number;
+  from: number;
+  to: number;
+}
+
+/** The `start-up: PHASE: D ms (A–B…)` lines of a `wgcage -v` run, by phase, in order. */
+function parseBreakdown(stderr: string): Map<string, PhaseTimes> {
+  const phases = new Map<string, PhaseTimes>();
+  for (const m of stderr.matchAll(/start-up: ([^:\n]+): ([\d.]+) ms \(([\d.]+)–([\d.]+)/g)) {
+    phases.set(m[1], { took: Number(m[2]), from: Number(m[3]), to: Number(m[4]) });
+  }
+  return phases;
+}
+
+/** Runs `argv` with `-v` after its program; the breakdown it printed. */
+async function breakdownOf(argv: readonly string[]): Promise<Map<string, PhaseTimes>> {
+  const at = argv.indexOf("--config");
+  const verbose = [...argv.slice(0, at), "-v", ...argv.slice(at)];
+  const out = await new Deno.Command(verbose[0], {
+    args: verbose.slice(1),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${verbose.join(" ")} failed: ${stderr}`);
+  const phases = parseBreakdown(stderr);
+  if (phases.size === 0) throw new Error(`no start-up breakdown in: ${stderr}`);
+  return phases;
+}
+
 interface Timing {
   median: number;
   stddev: number;
@@ -73,11 +115,14 @@ function timing(xs: readonly number[]): Timing {
 const lab = await Lab.open();
 try {
   const ns = await lab.namespace("startup");
-  const { config } = await loopbackPeer(lab, ns);
+  const { config, peer } = await loopbackPeer(lab, ns);
   const dir = await lab.tempDir();
+  const anchorKey = `${dir}/anchor.key`;
+  await Deno.writeTextFile(anchorKey, (await generateKeyPair()).privateKey + "\n", { mode: 0o600 });
   const empty = `${dir}/empty.ts`;
   await Deno.writeTextFile(empty, "");
-  // The anchor: a namespace with wireguard-go up, no handshake.
+  // The anchor: what a shell script does to bring up the same tunnel with
+  // wireguard-go (the peer and its endpoint set, no handshake), and undo it.
   const bringUp = `${dir}/bring-up.sh`;
   await Deno.writeTextFile(
     bringUp,
@@ -88,6 +133,9 @@ try {
       "ip netns exec $n wireguard-go -f wgb0 >/dev/null 2>&1 &",
       "pid=$!",
       "until ip netns exec $n ip link show wgb0 >/dev/null 2>&1; do sleep 0.001; done",
+      `ip netns exec $n wg set wgb0 private-key ${anchorKey} peer ${peer.keys.publicKey} ` +
+      "allowed-ips 10.99.0.0/24 endpoint 127.0.0.1:51820",
+      "ip -n $n address add 10.99.0.2/24 dev wgb0",
       "ip -n $n link set wgb0 up",
       "kill $pid; wait $pid 2>/dev/null || true",
       "ip netns del $n",
@@ -130,7 +178,10 @@ try {
   console.log(`load average: ${loadBefore} before the runs, ${loadAverage()} after`);
   const [deno, anchor, source, npm] = results;
   console.log(`deno run (empty script): median ${ms(deno.median)} ms`);
-  console.log(`netns + wireguard-go bring-up (anchor): median ${ms(anchor.median)} ms`);
+  console.log(
+    `anchor (ip netns + wireguard-go + wg set + address and link up, no handshake): ` +
+      `median ${ms(anchor.median)} ms`,
+  );
   console.log(
     `wgcage from source (deno run -A src/main.ts --config … -- true, handshake with ` +
       `wireguard-go on loopback): median ${ms(source.median)} ms ± ${ms(source.stddev)}`,
@@ -147,6 +198,28 @@ try {
   console.log(`source_startup_ms=${ms(source.median)}`);
   console.log(`startup_ratio=${(wgcage.median / anchor.median).toFixed(2)} (wgcage / anchor)`);
   console.log(`startup_ms=${ms(wgcage.median)}${npm ? "" : " (from source: --no-npm)"}`);
+  if (args.values.verbose) {
+    // The form users run, with -v: where its start-up goes, phase by phase.
+    const runsOf = new Map<string, PhaseTimes[]>();
+    for (let i = 0; i < runs; i++) {
+      for (const [phase, t] of await breakdownOf(commands[npm ? 3 : 2])) {
+        runsOf.set(phase, [...runsOf.get(phase) ?? [], t]);
+      }
+    }
+    const median = (xs: number[]) => timing(xs).median;
+    console.log(
+      `start-up breakdown of ${npm ? "the npm package" : "wgcage from source"} ` +
+        `(wgcage -v, median of ${runs} runs; ms from the process's start; ` +
+        `phases overlap where the run overlaps them):`,
+    );
+    for (const [phase, ts] of runsOf) {
+      const took = median(ts.map((t) => t.took));
+      const from = median(ts.map((t) => t.from));
+      const to = median(ts.map((t) => t.to));
+      console.log(`  ${phase}: ${ms(took)} ms (${ms(from)}–${ms(to)})`);
+    }
+    console.log(`load average after the breakdown runs: ${loadAverage()}`);
+  }
 } finally {
   await lab.close();
 }

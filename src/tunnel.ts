@@ -37,6 +37,7 @@ import { TunnelError } from "./tunnel_error.ts";
 import { Forwarder, type ForwardPlan, planRelays } from "./forward/forwarder.ts";
 import { EndpointFollower } from "./endpoint_follower.ts";
 import { DnsWatch } from "./datapath/dns_watch.ts";
+import { phaseBegins, phaseEnds } from "./startup_breakdown.ts";
 
 export interface TunnelOptions {
   readonly config: TunnelConfig;
@@ -176,6 +177,7 @@ export class Tunnel {
   static async open(o: TunnelOptions): Promise<Tunnel> {
     const { config } = o;
     const clock = o.clock ?? systemClock;
+    phaseBegins("core instance and self test");
     const creating = WgDevice.create();
     creating.catch(() => {});
     const resolved = await Promise.all(
@@ -192,6 +194,8 @@ export class Tunnel {
           "reinstall wgcage or rebuild it with 'deno task build'",
       );
     }
+    phaseEnds("core instance and self test");
+    phaseBegins("keys, peers and UDP socket");
     o.log?.("core ready (self test passed)");
     let udp: UdpSocket | undefined;
     let cage: Cage | undefined;
@@ -232,6 +236,10 @@ export class Tunnel {
       peerIds.forEach((id, i) => {
         if (endpoints[i]) device.initiate(id, now, wall);
       });
+      phaseEnds("keys, peers and UDP socket");
+      if (endpoints.some((e) => e !== undefined)) phaseBegins("first handshake");
+      // The cage's phase counts its /etc files too.
+      phaseBegins("clone and namespaces");
       sendControl(core, batches.control, (b, n) => socket.send(b, n), now, wall);
 
       const etcFiles = cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn);
@@ -247,6 +255,8 @@ export class Tunnel {
         socketService: forwarder !== undefined,
         hold: o.hold,
       }).finally(restoreVnetHdr);
+      phaseEnds("clone and namespaces");
+      phaseBegins("TUN and netlink");
       o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
       io = new LauncherPacketIo<Batch>(cage.tunFd, socket);
       o.log?.(`offloads: ${io.describeOffloads()}`);
@@ -258,6 +268,8 @@ export class Tunnel {
       });
       if (links.warning !== undefined) o.warn(links.warning);
       configureLinks(cage.netlink(), links.plan);
+      phaseEnds("TUN and netlink");
+      phaseBegins("data path start");
 
       o.log?.("links configured");
       // Before the go-ahead: the host services' sockets exist before the command.
@@ -307,6 +319,7 @@ export class Tunnel {
         tunnel.#checkHandshakeDeadlines();
       };
       datapath.kick();
+      phaseEnds("data path start");
       return tunnel;
     } catch (e) {
       await forwarder?.close();
@@ -355,6 +368,7 @@ export class Tunnel {
       switch (ev.kind) {
         case EventKind.SessionStarted:
           this.#sessions++;
+          phaseEnds("first handshake");
           this.#follower.sessionStarted(ev.peer);
           this.#o.log?.(
             `${who}: handshake complete (${ev.a === 1 ? "we initiated" : "they initiated"})`,
@@ -468,7 +482,9 @@ export class Tunnel {
    * {@linkcode TunnelError} says why.
    */
   async run(onStarted?: () => void): Promise<number> {
+    phaseBegins("the command's exec");
     await this.cage.start();
+    phaseEnds("the command's exec");
     this.#forwarder?.start();
     onStarted?.();
     const status = this.cage.wait();

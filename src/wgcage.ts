@@ -16,6 +16,8 @@
  * @module
  */
 
+// First: its first line is the first of wgcage's code to run (-v times from it).
+import { programStarts } from "./startup_breakdown.ts";
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { USAGE } from "./cli/usage.ts";
 import { runCommand } from "./cli/run_command.ts";
@@ -69,6 +71,7 @@ export async function reported(action: () => Promise<number> | number): Promise<
 
 /** Runs wgcage with `argv` (the arguments after the program) and returns its exit status. */
 export async function main(argv: string[]): Promise<number> {
+  programStarts();
   // First, before anything waits: `deno run` would answer a SIGUSR1 with a
   // debugger on 127.0.0.1:9229 from 500 ms after start on.
   // Then, before anything else, what the npm command asks for by default:

@@ -5,7 +5,9 @@
  *   `deno compile`, each with its own architecture's launcher and init
  *   (`build.ts --target ARCH`, Debian's cross gcc for the other one);
  * - `wgcage-<version>.tgz`: the npm package (`npm/`): one bundled module with
- *   the WASM core and both launchers embedded, run by the `deno` npm package;
+ *   the WASM core and both launchers embedded, run by the `deno` npm package,
+ *   and each architecture's `wgcage-join` (`lib/ARCH/`), which its bin runs
+ *   for `wgcage exec` without starting Deno;
  * - `install.sh`, the installer the README's curl line fetches from the release;
  * - `LICENSE`, the Apache License 2.0 the project is under (also in the npm package);
  * - `SHA256SUMS` over all of them, in `sha256sum -c` form.
@@ -265,6 +267,10 @@ if (!build) {
 export const launcherBytesHash: string = build.launcherBytesHash;
 export const launcherBytes: Uint8Array = build.launcherBytes;
 export const initBytes: Uint8Array = build.initBytes;
+// \`wgcage exec\`'s native program, in the package beside this module.
+export const joinProgramPath: string | undefined = import.meta.url.startsWith("file:")
+  ? new URL(\`./lib/\${Deno.build.arch}/wgcage-join\`, import.meta.url).pathname
+  : undefined;
 `;
 
 /** The binaries the npm bundle embeds: the core, and a launcher and an init per architecture. */
@@ -316,6 +322,13 @@ async function packNpm(out: string, stage: string): Promise<string> {
   }
   // The core and both architectures' launcher and init, as files in lib/.
   await Deno.mkdir(`${pkg}lib`, { recursive: true });
+  // And each architecture's wgcage-join, which bin/wgcage runs for `exec`
+  // (without Deno) by the name the machine's architecture gives.
+  for (const arch of Object.keys(ARCHES)) {
+    await Deno.mkdir(`${pkg}lib/${arch}`, { recursive: true });
+    await Deno.copyFile(path(`target/${arch}/wgcage-join`), `${pkg}lib/${arch}/wgcage-join`);
+    await Deno.chmod(`${pkg}lib/${arch}/wgcage-join`, 0o755);
+  }
   let withFiles: string;
   try {
     withFiles = await moveEmbeddedOut(body, NPM_EMBEDDED_COUNT, async (bytes) => {

@@ -15,6 +15,7 @@ import { launcher, prepareLauncher } from "../launcher/library.ts";
 import { takeEnvironmentVariable } from "../launcher/environ.ts";
 import { assertCommandExists } from "./command_lookup.ts";
 import { proxyWarning } from "./run_warnings.ts";
+import { execNativeJoin } from "../live/native_join.ts";
 
 /** A command the kernel killed: 128 + SIGKILL, as when its cage's init ends. */
 const KILLED = 137;
@@ -53,6 +54,10 @@ function holdEndingSignals(onSignal: () => void): { pending: SignalName[]; remov
 export async function execCommand(name: string, argv: string[]): Promise<number> {
   const { dir } = findLive(name);
   assertCommandExists(argv[0]);
+  // The native join does the rest in this process's place (it returns only
+  // when this path is to do it): the checks above name the commonest
+  // refusals, and a stale record is gone before it looks.
+  await execNativeJoin(Deno.args, false);
   const proxies = proxyWarning(Deno.env.toObject());
   if (proxies !== undefined) console.error(proxies);
   await prepareLauncher();

@@ -18,6 +18,7 @@ import { releaseStartupCode } from "../launcher/startup_code.ts";
 import { secretFileCovers } from "../config/secret_files.ts";
 import { stateDirsToCover } from "../live/state_cover.ts";
 import { forwardPlanOf } from "../forward/plan.ts";
+import { breakdownLines, phaseBegins, phaseEnds } from "../startup_breakdown.ts";
 
 function stderrLine(line: string): void {
   console.error(line);
@@ -25,15 +26,18 @@ function stderrLine(line: string): void {
 
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
   const started = performance.now();
+  phaseEnds("launcher and arguments");
   assertCommandExists(argv[0]);
   // Before any secret is read: no core file, no /proc/PID/mem for others.
   await protectProcess();
   // V8 compiles the core on background threads while the config is read.
   compileCore().catch(() => {});
+  phaseBegins("config read");
   const { config, warnings, secretFiles } = await loadConfig(
     { config: options.config, flags: options.flags },
     hostLoadIo,
   );
+  phaseEnds("config read");
   for (const w of warnings) stderrLine(w);
   for (const w of optionWarnings(options)) stderrLine(w);
   const proxies = proxyWarning(Deno.env.toObject());
@@ -94,6 +98,7 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     return await tunnel.run(() => {
       const kib = releaseStartupCode();
       log?.(`start-up code pages given back: ${kib ?? "none"} KiB`);
+      if (log) { for (const line of breakdownLines()) log(line); }
     });
   } finally {
     interruption.remove();

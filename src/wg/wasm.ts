@@ -8,6 +8,7 @@
  */
 
 import { wasmBytes } from "./_wasm_asset.ts";
+import { phaseBegins, phaseEnds } from "../startup_breakdown.ts";
 
 /** Size of the core's WebAssembly module in bytes. */
 export const CORE_WASM_SIZE: number = wasmBytes.length;
@@ -16,7 +17,13 @@ let compiled: Promise<WebAssembly.Module> | undefined;
 
 /** The compiled core, shared by every instance in this process. */
 export function compileCore(): Promise<WebAssembly.Module> {
-  compiled ??= WebAssembly.compile(wasmBytes as Uint8Array<ArrayBuffer>);
+  if (compiled === undefined) {
+    phaseBegins("core compile");
+    compiled = WebAssembly.compile(wasmBytes as Uint8Array<ArrayBuffer>).then((m) => {
+      phaseEnds("core compile");
+      return m;
+    });
+  }
   return compiled;
 }
 

@@ -1,0 +1,225 @@
+/*
+ * main.c — wgcage-join: `wgcage exec NAME [--] CMD [ARGS…]` without Deno.
+ *
+ *     wgcage-join COUNT DENO-ARGV[0..COUNT) exec NAME [--] CMD [ARGS…]
+ *
+ * The first COUNT words after COUNT are the Deno path's command line
+ * (`deno run … wgcage.js`, or the wgcage binary), whose arguments continue
+ * with `exec NAME …`: handing over is one execv of everything after COUNT,
+ * with WGCAGE_NATIVE_JOIN=0 so that the Deno path does the join itself.
+ *
+ * It does what that path does (src/cli/exec_command.ts): asks the cage's
+ * keeper for its namespaces over the control socket (keeper.c; control.c
+ * checks the keeper as it does there), joins them through join.c (no_new_privs,
+ * the terminal filter, non-dumpable, the command's own PID namespace; the
+ * init drops its capabilities before the command), forwards signals, hands
+ * the terminal back, and exits with the command's status. It hands over to
+ * the Deno path, before anything was asked of the keeper, for:
+ *   - a sudo join: the sudo user's groups come from NSS, which a static
+ *     program cannot use (nss_static.c);
+ *   - a command line that is not plain (options, a bad name, no command),
+ *     or a command that is not a found, executable file (command.h): the
+ *     Deno path words those refusals;
+ *   - no cage of that name up, or a stale record, or a state directory that
+ *     is not the user's own: the Deno path cleans the record up and names
+ *     the live cages;
+ * and after a failed start only for a stage it has no words for (nothing
+ * ran; the Deno path tries again and names it). WGCAGE_NATIVE_JOIN=0 hands
+ * every join over. Everything else (a keeper that is someone else's, dead,
+ * stuck or refusing; a failed join; Ctrl-C or SIGTERM while waiting) gets
+ * the Deno path's own line and exit status from here.
+ */
+#include "../cage.h"
+#include "../environ.h"
+#include "../identity.h"
+#include "../protect.h"
+#include "command.h"
+#include "keeper.h"
+#include "messages.h"
+#include "run.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define EXIT_REFUSED 125
+/* A command the kernel killed: 128 + SIGKILL, as when its cage's init ends. */
+#define KILLED 137
+
+extern const unsigned char wgj_init_image[];
+extern const unsigned char wgj_init_image_end[];
+
+static sigset_t original_mask;
+static char **deno_argv;
+static int deno_count;
+
+/* Runs the Deno path with the same arguments; never returns. */
+static _Noreturn void hand_over(const char *why) {
+  (void)sigprocmask(SIG_SETMASK, &original_mask, NULL);
+  if (getenv("WGCAGE_JOIN_VERBOSE") != NULL) {
+    wgj_say("the native join hands this over to the Deno path: %s", why);
+  }
+  if (deno_count == 0) {
+    wgj_say("Cannot run this 'exec' natively (%s) and no Deno path was given; run it with "
+            "'wgcage exec'",
+            why);
+    exit(EXIT_REFUSED);
+  }
+  if (setenv("WGCAGE_NATIVE_JOIN", "0", 1) == 0) execv(deno_argv[0], deno_argv);
+  wgj_say("Cannot start %s for 'exec': %s; reinstall wgcage", deno_argv[0],
+          wgj_describe_errno(errno));
+  exit(EXIT_REFUSED);
+}
+
+/* As join.c's join_identity: root on behalf of a sudo user. */
+static int sudo_join(void) {
+  unsigned id;
+  return geteuid() == 0 && getuid() == 0 && wgl_identity_parse_id(getenv("SUDO_UID"), &id) == 0 &&
+         wgl_identity_parse_id(getenv("SUDO_GID"), &id) == 0;
+}
+
+/* src/live/state.ts's checkName. */
+static int valid_name(const char *name) {
+  regex_t re;
+  if (regcomp(&re, "^[A-Za-z0-9_=+.-]{1,15}$", REG_EXTENDED | REG_NOSUB) != 0) return 0;
+  int ok = regexec(&re, name, 0, NULL, 0) == 0;
+  regfree(&re);
+  return ok && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/* A close-on-exec memfd holding the init; -1 on failure. */
+static int init_memfd(void) {
+  int fd = memfd_create("wgcage-init", MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  const unsigned char *at = wgj_init_image;
+  while (at < wgj_init_image_end) {
+    ssize_t n = write(fd, at, (size_t)(wgj_init_image_end - at));
+    if (n <= 0) {
+      close(fd);
+      return -1;
+    }
+    at += n;
+  }
+  return fd;
+}
+
+static void close_grant(struct wgj_grant *g) {
+  for (int i = 0; i < WGJ_NS_COUNT; i++) {
+    if (g->ns_fds[i] >= 0) close(g->ns_fds[i]);
+    g->ns_fds[i] = -1;
+  }
+}
+
+int main(int argc, char **argv) {
+  char *end = NULL;
+  long count = argc >= 2 ? strtol(argv[1], &end, 10) : -1;
+  if (count < 0 || end == NULL || *end != '\0' || count > argc - 2) {
+    wgj_say("wgcage-join is run by wgcage for 'wgcage exec NAME -- CMD'; run that instead");
+    return EXIT_REFUSED;
+  }
+  deno_count = (int)count;
+  deno_argv = argv + 2;
+  char **rest = argv + 2 + count;
+  int rest_count = argc - 2 - (int)count;
+  (void)sigprocmask(SIG_SETMASK, NULL, &original_mask);
+
+  const char *setting = getenv("WGCAGE_NATIVE_JOIN");
+  if (setting != NULL && strcmp(setting, "0") == 0) hand_over("WGCAGE_NATIVE_JOIN=0");
+  if (rest_count < 3 || strcmp(rest[0], "exec") != 0 || !valid_name(rest[1])) {
+    hand_over("not a plain 'exec NAME -- CMD'");
+  }
+  const char *name = rest[1];
+  char **cmd = rest + 2;
+  int cmd_count = rest_count - 2;
+  if (strcmp(cmd[0], "--") == 0) {
+    cmd++;
+    cmd_count--;
+  } else if (cmd[0][0] == '-') {
+    hand_over("an option after the name");
+  }
+  if (cmd_count < 1 || cmd[0][0] == '\0') hand_over("no command");
+  if (sudo_join()) hand_over("through sudo (the sudo user's groups need NSS)");
+  char dir[PATH_MAX], path[PATH_MAX];
+  if (!wgj_state_dir(dir, sizeof dir)) hand_over("the state directory is not yours alone");
+  if ((size_t)snprintf(path, sizeof path, "%s/%s.sock", dir, name) >= sizeof path) {
+    hand_over("a long state directory");
+  }
+  const char *path_env = getenv("PATH");
+  if (!wgj_command_plain(cmd[0], path_env != NULL ? path_env : "")) {
+    hand_over("the command is not a found, executable file");
+  }
+
+  /* The signals wait in a signalfd from here on: while the keeper is asked,
+   * an ending one stops the wait; once the command runs, each goes to it. */
+  sigset_t mask;
+  sigemptyset(&mask);
+  static const int caught[] = {WGL_FORWARDED_SIGNALS};
+  for (size_t i = 0; i < sizeof caught / sizeof caught[0]; i++) sigaddset(&mask, caught[i]);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGCONT);
+  (void)sigprocmask(SIG_BLOCK, &mask, NULL);
+  (void)signal(SIGPIPE, SIG_IGN);
+  int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd < 0) hand_over("no signalfd");
+  /* Its environment may hold the cage's config (`up --config-env`) until
+   * the grant names the variable: no core file, no tracing by the user's
+   * other processes. */
+  (void)wgl_process_protect();
+
+  struct wgj_grant grant;
+  int signo = 0;
+  enum wgj_ask asked = wgj_ask_keeper(path, name, signal_fd, wgj_proxy_warning, &grant, &signo);
+  if (asked == WGJ_HAND_OVER) hand_over("no cage of that name answers here");
+  if (asked == WGJ_REFUSED) return EXIT_REFUSED;
+  if (asked == WGJ_INTERRUPTED) return 128 + signo;
+  /* As the Deno path: WGCAGE_DIE_WITH_PARENT is the npm bin's to wgcage,
+   * not the command's; the config's variable is erased, block and all. */
+  (void)unsetenv("WGCAGE_DIE_WITH_PARENT");
+  if (grant.config_env[0] != '\0') {
+    (void)unsetenv(grant.config_env);
+    int rc = wgl_environ_scrub(grant.config_env);
+    if (rc < 0) {
+      wgj_say("Cannot erase %s from the process's original environment (errno %d)",
+              grant.config_env, -rc);
+      return EXIT_REFUSED;
+    }
+  }
+  int init_fd = init_memfd();
+  if (init_fd < 0) {
+    wgj_say("Cannot hold the cage's init program in memory: %s; wgcage needs memfd_create "
+            "(Linux 3.17 or later)",
+            wgj_describe_errno(errno));
+    return EXIT_REFUSED;
+  }
+  struct wgj_run run;
+  int status = 0;
+  enum wgj_start started = wgj_start(name, cmd, cmd_count, grant.ns_fds, init_fd, &run, &status);
+  close_grant(&grant);
+  close(init_fd);
+  if (started == WGJ_START_HAND_OVER) {
+    close(grant.fd);
+    close(signal_fd);
+    hand_over("a failure it has no words for");
+  }
+  if (started == WGJ_FAILED) return status;
+  status = wgj_wait(&run, signal_fd);
+  if (status < 0) {
+    wgj_say("Cannot wait for the command in the cage '%s'", name);
+    return EXIT_REFUSED;
+  }
+  /* Killed because 'wgcage down' ended the cage: say so, and pass the
+   * status on (137, as 'podman exec' reports a container stopped under it). */
+  if (status == KILLED && wgj_keeper_hung_up(grant.fd, 500)) {
+    wgj_say("the cage '%s' was ended ('wgcage down', or its keeper stopped); the command was "
+            "stopped (status %d)",
+            name, status);
+  }
+  return status;
+}

@@ -1,0 +1,90 @@
+/**
+ * `wgcage exec` through the native join (launcher/join_main/, `wgcage-join`):
+ * when this build has it, wgcage execs it in its own place, so that the
+ * command's join, signals, terminal and status are the native program's, as
+ * they are for the npm package's bin (which runs it without starting Deno
+ * at all). It gets this process's own command line to hand back to for what
+ * it leaves to the Deno path (src/cli/exec_command.ts), with
+ * WGCAGE_NATIVE_JOIN=0 set so that this path then does the join itself.
+ *
+ * Not through it: a join through sudo (the sudo user's groups need NSS,
+ * which the static program cannot use), a build without it (the compiled
+ * binary: it has no file to exec), and WGCAGE_NATIVE_JOIN=0.
+ *
+ * @module
+ */
+
+/** The variable that keeps (or, set to 0 by the native join, sends back) an exec on this path. */
+export const NATIVE_JOIN_ENV = "WGCAGE_NATIVE_JOIN";
+
+const execveSymbols = {
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** A NULL-terminated array of pointers to NUL-terminated copies of `strings`. */
+function cStrings(
+  strings: readonly string[],
+): { array: BigUint64Array<ArrayBuffer>; keep: Uint8Array[] } {
+  const encoder = new TextEncoder();
+  const keep = strings.map((s) => encoder.encode(`${s}\0`));
+  const array = new BigUint64Array(keep.length + 1);
+  keep.forEach((b, i) => {
+    array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+  });
+  return { array, keep };
+}
+
+/** This process's command line up to its arguments, with the runtime named by its path. */
+function ownCommand(args: readonly string[]): string[] | undefined {
+  let words: string[];
+  try {
+    words = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+  } catch {
+    return undefined;
+  }
+  if (words.at(-1) === "") words.pop();
+  const start = words.length - args.length;
+  if (start < 1 || args.some((a, i) => words[start + i] !== a)) return undefined;
+  return [Deno.execPath(), ...words.slice(1, start)];
+}
+
+function viaSudo(): boolean {
+  const id = /^[0-9]+$/;
+  return Deno.uid() === 0 && id.test(Deno.env.get("SUDO_UID") ?? "") &&
+    id.test(Deno.env.get("SUDO_GID") ?? "");
+}
+
+/**
+ * Execs the native join for `wgcage ARGS` (ARGS starting with `exec`); on
+ * return, why it did not (the Deno path then does the join).
+ */
+export async function execNativeJoin(args: readonly string[], verbose: boolean): Promise<string> {
+  if (Deno.env.get(NATIVE_JOIN_ENV) === "0") {
+    // Set by the native join when it hands over, or by the user: the
+    // command does not get it.
+    Deno.env.delete(NATIVE_JOIN_ENV);
+    return "WGCAGE_NATIVE_JOIN=0";
+  }
+  if (viaSudo()) return "through sudo (the sudo user's groups need NSS)";
+  const { joinProgramPath } = await import("../launcher/_launcher_asset.ts");
+  if (joinProgramPath === undefined) return "this build has no native join";
+  try {
+    const info = Deno.statSync(joinProgramPath);
+    if (!info.isFile || ((info.mode ?? 0) & 0o111) === 0) throw new Error("not executable");
+  } catch {
+    return `${joinProgramPath} is missing`;
+  }
+  const own = ownCommand(args);
+  if (own === undefined || args[0] !== "exec") return "cannot tell its own command line";
+  const argv = cStrings([joinProgramPath, String(own.length), ...own, ...args]);
+  const env = { ...Deno.env.toObject() };
+  if (verbose) env.WGCAGE_JOIN_VERBOSE = "1";
+  const envp = cStrings(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  const lib = Deno.dlopen("libc.so.6", execveSymbols);
+  try {
+    lib.symbols.execve(argv.keep[0], argv.array, envp.array);
+  } finally {
+    lib.close();
+  }
+  return `cannot exec ${joinProgramPath}`;
+}

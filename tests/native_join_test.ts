@@ -1,0 +1,121 @@
+/**
+ * The native join (launcher/join_main/, `wgcage-join`): `wgcage exec` without
+ * Deno. Run here on its own, with no Deno path to hand over to (COUNT 0), so
+ * that whatever it does is its own: it lands in the live cage (the keeper's
+ * namespaces, not a forged record's), passes the command's status on, joins
+ * 50 at once, and refuses with the Deno path's line and status (compared
+ * with WGCAGE_NATIVE_JOIN=0, which keeps an exec on that path) a socket of
+ * another user, a stuck keeper (and yields to Ctrl-C and SIGTERM while it
+ * waits). What it hands over (no such cage, a dead keeper's stale record, a
+ * command not found or not executable) gets the Deno path's line through
+ * `wgcage exec`. The program is static, for x86_64 and aarch64.
+ *
+ * Needs root (namespaces), wireguard-go, python3, and for the aarch64 check
+ * gcc-aarch64-linux-gnu and libc6-dev-arm64-cross.
+ *
+ * @module
+ */
+
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { cageName } from "./harness/names.ts";
+import { run, type RunResult } from "./harness/process.ts";
+import { NOBODY, wgcageArgv } from "./e2e/wgcage.ts";
+import { liveLab, liveRunner } from "./harness/live.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const JOIN = `${ROOT}target/wgcage-join`;
+const PT_INTERP = 3;
+
+/** The p_type of each program header of a 64-bit little-endian ELF file. */
+function programHeaderTypes(bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert(view.getUint32(0) === 0x7f454c46 && bytes[4] === 2 && bytes[5] === 1, "not ELF64 LE");
+  const [phoff, size, count] = [
+    Number(view.getBigUint64(0x20, true)),
+    view.getUint16(0x36, true),
+    view.getUint16(0x38, true),
+  ];
+  return Array.from({ length: count }, (_, i) => view.getUint32(phoff + i * size, true));
+}
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+async function buildLauncher(args: string[] = ["--launcher"]): Promise<void> {
+  const built = await run([Deno.execPath(), "run", "-A", `${ROOT}build.ts`, ...args], {
+    allowFailure: true,
+    timeoutMs: 180_000,
+  });
+  assert(built.code === 0, `build.ts ${args.join(" ")} failed: ${built.stderr}`);
+}
+
+/** The native join alone: no Deno path to hand anything to. */
+function native(ns: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return run(["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), JOIN, "0", ...args], {
+    ns,
+    allowFailure: true,
+    timeoutMs: 60_000,
+  });
+}
+
+/** `wgcage ARGS` on the Deno path alone. */
+function denoPath(ns: string, args: string[]): Promise<RunResult> {
+  return run(["env", "WGCAGE_NATIVE_JOIN=0", ...wgcageArgv(args)], {
+    ns,
+    allowFailure: true,
+    timeoutMs: 60_000,
+  });
+}
+
+function sameRefusal(what: string, a: RunResult, b: RunResult): void {
+  assert(
+    a.code === b.code && a.stderr === b.stderr && a.stderr.trim().split("\n").length === 1,
+    `${what}: native ${a.code} '${a.stderr.trim()}', Deno path ${b.code} '${b.stderr.trim()}'`,
+  );
+}
+
+Deno.test("wgcage-join is a static program for x86_64 and aarch64", async () => {
+  await buildLauncher();
+  assert(!programHeaderTypes(await Deno.readFile(JOIN)).includes(PT_INTERP), "x86_64: PT_INTERP");
+  await buildLauncher(["--target", "aarch64"]);
+  const arm = await Deno.readFile(`${ROOT}target/aarch64/wgcage-join`);
+  assert(arm[18] === 183 && arm[19] === 0, "target/aarch64/wgcage-join is not an aarch64 ELF");
+  assert(!programHeaderTypes(arm).includes(PT_INTERP), "aarch64: PT_INTERP");
+});
+
+Deno.test("native join: lands in the keeper's cage whatever the record says, passes the status on, 50 at once", async () => {
+  requireRoot("The native join test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await buildLauncher();
+  const lab = await Lab.open();
+  try {
+    const { ns, config } = await liveLab(lab, "njoin", 0);
+    const w = await liveRunner(lab, ns, false);
+    const name = cageName("nj");
+    const up = await w.wgcage(["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    try {
+      // A record whose initPid names this test: the join must not follow it.
+      const path = `${w.stateDir}/${name}.json`;
+      const record = JSON.parse(await Deno.readTextFile(path));
+      await Deno.writeTextFile(path, JSON.stringify({ ...record, initPid: Deno.pid }));
+      const inside = await native(ns, ["exec", name, "--", "ip", "-o", "addr"]);
+      assert(inside.code === 0, `exec exited ${inside.code}: ${inside.stderr}`);
+      assert(inside.stdout.includes("10.97.0.2/24"), `not in the cage: ${inside.stdout}`);
+      const status = await native(ns, ["exec", name, "sh", "-c", "exit 7"]);
+      assert(status.code === 7 && status.stderr === "", `status: ${status.code} ${status.stderr}`);
+      const killed = await native(ns, ["exec", name, "--", "sh", "-c", "kill -TERM $$"]);
+      assert(killed.code === 143, `killed by SIGTERM: ${killed.code} ${killed.stderr}`);
+      const many = await Promise.all(
+        Array.from({ length: 50 }, () => native(ns, ["exec", name, "--", "true"])),
+      );
+      const failed = many.filter((r) => r.code !== 0);
+      assert(failed.length === 0, `${failed.length} of 50 failed: ${failed[0]?.stderr}`);
+    } finally {
+      await w.wgcage(["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});
