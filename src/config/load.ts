@@ -146,7 +146,19 @@ async function readSource(
   switch (source.kind) {
     case "file": {
       const path = await configPath(source.path, io);
-      const text = await readSecretFile(path, "config file", io, warnings);
+      let text: string;
+      try {
+        text = await readSecretFile(path, "config file", io, warnings);
+      } catch (e) {
+        // `--config mywg` for a file that is not here: name both places looked at.
+        if (path === source.path || !(e instanceof ConfigError)) throw e;
+        if (!(e.cause instanceof Deno.errors.NotFound)) throw e;
+        throw new ConfigError(
+          `wgcage: Cannot read config file '${source.path}': no such file here, nor ` +
+            `${path} (where wg-quick looks for a bare name); check the name`,
+          { cause: e.cause },
+        );
+      }
       return readWgQuick(nonEmpty(text, `Config file '${path}' is empty`), path);
     }
     case "stdin": {

@@ -389,7 +389,8 @@ Deno.test("--config NAME, a bare interface name that is no file here, reads /etc
   strictEqual(home.config.source, "home");
   await configError(
     loadConfig({ config: { kind: "file", path: "wg9" }, flags: {} }, io),
-    "wgcage: Cannot read config file '/etc/wireguard/wg9.conf': no such file; check the path",
+    "wgcage: Cannot read config file 'wg9': no such file here, nor /etc/wireguard/wg9.conf " +
+      "(where wg-quick looks for a bare name); check the name",
   );
 });
 
