@@ -9,7 +9,7 @@
 
 import { assert, assertEquals } from "./cage/assert.ts";
 import { DriverEnv, requireTool } from "./cage/harness.ts";
-import { quote, underPty } from "./cage/pty.ts";
+import { quote, RESUMABLE_JOB, stopAndResume, underPty } from "./cage/pty.ts";
 import { makeTestUser } from "./cage/test_user.ts";
 
 Deno.test("cage (root): its own user namespace, every id mapped to itself; through sudo only the sudo user is mapped and the command runs as them with their groups", async () => {
@@ -98,24 +98,14 @@ Deno.test("cage (sudo): under a job-control shell, Ctrl-Z stops the job and fg r
   const env = await DriverEnv.create("root");
   const user = await makeTestUser();
   try {
-    const program =
-      "import time; print('started', flush=True); time.sleep(1.5); print('resumed', flush=True)";
     const line = `SUDO_UID=${user.uid} SUDO_GID=${user.gid} ` +
-      env.args({}, ["/usr/bin/python3", "-c", program]).map(quote).join(" ");
+      env.args({}, ["/usr/bin/python3", "-c", RESUMABLE_JOB]).map(quote).join(" ");
     const pty = underPty(env, "bash --norc --noprofile -i");
     const { out, type } = pty;
     try {
       await type(`${line}\n`);
       await out.waitFor(/^started\r?$/, 15000);
-      await type("\x1a");
-      await out.waitFor(/Stopped/, 10000);
-      await type("echo shell-back\n");
-      await out.waitFor(/^shell-back\r?$/, 5000);
-      await type("fg\n");
-      await out.waitFor(/^resumed\r?$/, 10000);
-      await type("echo fg-status $?\n");
-      await out.waitFor(/^fg-status 0\r?$/, 10000);
-      await type("exit 0\n");
+      await stopAndResume(pty);
       assertEquals((await pty.status).code, 0);
     } finally {
       await pty.close();

@@ -7,7 +7,7 @@
 
 import { assert, assertEquals } from "./cage/assert.ts";
 import { DriverEnv, requireTool, type Who } from "./cage/harness.ts";
-import { quote, underPty } from "./cage/pty.ts";
+import { quote, RESUMABLE_JOB, stopAndResume, underPty } from "./cage/pty.ts";
 
 for (const who of ["nobody", "root"] as Who[]) {
   Deno.test(`cage (${who}): an interactive shell gets the terminal, Ctrl-C and its status`, async () => {
@@ -66,9 +66,7 @@ for (const [who, throughSh] of [["nobody", false], ["root", false], ["root", tru
     requireTool("script");
     requireTool("bash");
     const env = await DriverEnv.create(who);
-    const program =
-      "import time; print('started', flush=True); time.sleep(1.5); print('resumed', flush=True)";
-    let line = env.args({}, ["/usr/bin/python3", "-c", program]).map(quote).join(" ");
+    let line = env.args({}, ["/usr/bin/python3", "-c", RESUMABLE_JOB]).map(quote).join(" ");
     if (throughSh) {
       await Deno.writeTextFile(`${env.dir}/job.sh`, `${line}\necho job-done\n`);
       line = `sh ${quote(`${env.dir}/job.sh`)}`;
@@ -78,17 +76,8 @@ for (const [who, throughSh] of [["nobody", false], ["root", false], ["root", tru
     try {
       await type(`${line}\n`);
       await out.waitFor(/^started\r?$/, 15000);
-      await type("\x1a");
       // bash reports its job stopped and gets the terminal back.
-      await out.waitFor(/Stopped/, 10000);
-      await type("echo shell-back\n");
-      await out.waitFor(/^shell-back\r?$/, 5000);
-      await type("fg\n");
-      await out.waitFor(/^resumed\r?$/, 10000);
-      if (throughSh) await out.waitFor(/^job-done\r?$/, 10000);
-      await type("echo fg-status $?\n");
-      await out.waitFor(/^fg-status 0\r?$/, 10000);
-      await type("exit 0\n");
+      await stopAndResume(pty, throughSh ? /^job-done\r?$/ : undefined);
       assertEquals((await pty.status).code, 0);
     } finally {
       await pty.close();

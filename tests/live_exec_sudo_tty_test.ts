@@ -15,7 +15,7 @@ import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { cageName } from "./harness/names.ts";
 import { liveLab, liveRunner } from "./harness/live.ts";
 import { DriverEnv } from "./cage/harness.ts";
-import { quote, underPty } from "./cage/pty.ts";
+import { quote, stopAndResume, underPty } from "./cage/pty.ts";
 import { makeTestUser } from "./cage/test_user.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
@@ -63,15 +63,7 @@ Deno.test("live cage (sudo): exec'd through sudo, the command is the sudo user; 
       await type(`${line}\n`);
       const started = await out.waitFor(/^started /, 30_000);
       assert(started.trim() === `started ${user.uid}`, `the command runs as: ${started}`);
-      await type("\x1a");
-      await out.waitFor(/Stopped/, 10_000);
-      await type("echo shell-back\n");
-      await out.waitFor(/^shell-back\r?$/, 5000);
-      await type("fg\n");
-      await out.waitFor(/^resumed\r?$/, 10_000);
-      await type("echo fg-status $?\n");
-      await out.waitFor(/^fg-status 0\r?$/, 10_000);
-      await type("exit 0\n");
+      await stopAndResume(pty);
       assert((await pty.status).code === 0, `bash: ${out.text()}`);
     } finally {
       await pty?.close();

@@ -14,7 +14,7 @@ import { cageName } from "./harness/names.ts";
 import { run } from "./harness/process.ts";
 import { liveLab, liveRunner } from "./harness/live.ts";
 import { DriverEnv } from "./cage/harness.ts";
-import { quote, underPty } from "./cage/pty.ts";
+import { quote, RESUMABLE_JOB, stopAndResume, underPty } from "./cage/pty.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -67,19 +67,9 @@ Deno.test("live cage (root): under a pty, exec's leftovers end with its command 
       const took = await Deno.readTextFile(stolen).catch(() => "");
       assert(took === "", `the leftover read the terminal: ${took}`);
 
-      const job = "import time; print('started', flush=True); time.sleep(1.5); " +
-        "print('resumed', flush=True)";
-      await type(`${exec(["/usr/bin/python3", "-c", job])}\n`);
+      await type(`${exec(["/usr/bin/python3", "-c", RESUMABLE_JOB])}\n`);
       await out.waitFor(/^started\r?$/, 30_000);
-      await type("\x1a");
-      await out.waitFor(/Stopped/, 10_000);
-      await type("echo shell-back\n");
-      await out.waitFor(/^shell-back\r?$/, 5000);
-      await type("fg\n");
-      await out.waitFor(/^resumed\r?$/, 10_000);
-      await type("echo fg-status $?\n");
-      await out.waitFor(/^fg-status 0\r?$/, 10_000);
-      await type("exit 0\n");
+      await stopAndResume(pty);
       assert((await pty.status).code === 0, `bash: ${out.text()}`);
     } finally {
       await pty?.close();

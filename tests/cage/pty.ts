@@ -42,3 +42,31 @@ export function underPty(env: DriverEnv, command: string) {
     },
   };
 }
+
+/** A command under a pty, as {@linkcode underPty} runs it. */
+export type Pty = ReturnType<typeof underPty>;
+
+/** A Python job for {@linkcode stopAndResume}: `started`, 1.5 s, `resumed`. */
+export const RESUMABLE_JOB =
+  "import time; print('started', flush=True); time.sleep(1.5); print('resumed', flush=True)";
+
+/**
+ * Job control under the interactive bash in `pty`, whose foreground job
+ * prints `resumed` once it goes on: Ctrl-Z stops the job and bash gets the
+ * terminal back (it runs a command), fg resumes the job, which then ends
+ * with status 0, and bash is told to exit 0. `thenSee`: a line that comes
+ * after `resumed` and before the job's status.
+ */
+export async function stopAndResume(pty: Pty, thenSee?: RegExp): Promise<void> {
+  const { out, type } = pty;
+  await type("\x1a");
+  await out.waitFor(/Stopped/, 10_000);
+  await type("echo shell-back\n");
+  await out.waitFor(/^shell-back\r?$/, 5000);
+  await type("fg\n");
+  await out.waitFor(/^resumed\r?$/, 10_000);
+  if (thenSee !== undefined) await out.waitFor(thenSee, 10_000);
+  await type("echo fg-status $?\n");
+  await out.waitFor(/^fg-status 0\r?$/, 10_000);
+  await type("exit 0\n");
+}
