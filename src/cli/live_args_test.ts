@@ -124,6 +124,7 @@ Deno.test("'wgcage help live' covers every live subcommand, the state directory 
   for (
     const words of [
       "--rm-when-idle",
+      "--die-with-parent (foreground only)",
       "$XDG_RUNTIME_DIR/wgcage/",
       "/run/wgcage/",
       "/tmp/wgcage-UID",

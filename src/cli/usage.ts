@@ -303,6 +303,8 @@ are shared by every command that joins it (several CI steps, one session).
       completed (its errors and status as for a run) and a keeper process
       holds the cage. A name in use is refused; names are 1-15 of
       A-Z a-z 0-9 _=+.- (the interface name 'wg' shows).
+      --die-with-parent (foreground only): the cage ends when the process
+      that started 'up' ends, as a run's does.
       --rm-when-idle: the cage ends when the last command that joined it
       ends (a reference count of the 'wgcage exec' commands inside; the cage
       stays until the first one has come).
