@@ -196,6 +196,16 @@ export class Steering {
     this.#sockets.clear();
   }
 
+  /**
+   * A copy of the bytes the launcher holds for connection `id`, or undefined
+   * when it has none. Read even when no session wants them: the read is what
+   * lets the launcher note more of them.
+   */
+  #readHeld(id: number): Uint8Array | undefined {
+    const got = this.#ffi.wgl_forward_steer_read(this.#handle, id, this.#held, this.#held.length);
+    return got >= 0 ? this.#held.slice(0, got) : undefined;
+  }
+
   #note(kind: number, id: number, errno: number, extra: number): void {
     switch (kind) {
       case Note.Accepted: {
@@ -209,13 +219,8 @@ export class Steering {
       }
       case Note.Data: {
         const session = this.#sessions.get(id);
-        const got = this.#ffi.wgl_forward_steer_read(
-          this.#handle,
-          id,
-          this.#held,
-          this.#held.length,
-        );
-        if (session?.data && got >= 0) session.data(this.#held.slice(0, got));
+        const held = this.#readHeld(id);
+        if (session?.data && held !== undefined) session.data(held);
         return;
       }
       case Note.Failed:
@@ -223,13 +228,8 @@ export class Steering {
         return;
       case Note.AssocResolve: {
         const session = this.#sessions.get(id);
-        const got = this.#ffi.wgl_forward_steer_read(
-          this.#handle,
-          id,
-          this.#held,
-          this.#held.length,
-        );
-        if (session?.resolveName && got >= 0) session.resolveName(this.#held.slice(0, got), extra);
+        const held = this.#readHeld(id);
+        if (session?.resolveName && held !== undefined) session.resolveName(held, extra);
         return;
       }
       case Note.Gone:
