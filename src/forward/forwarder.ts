@@ -102,28 +102,14 @@ function listenersOf(plan: ForwardPlan): Listener[] {
 
 /** The one line for a host port of -L or a proxy that cannot be bound. */
 export function listenFailure(l: Listener, errno: number): string {
-  const what = `wgcage: Cannot listen on ${
-    formatHostAddress(l.hostAddress)
-  }:${l.hostPort}/${l.protocol} for ${l.option}`;
-  switch (errno) {
-    case EADDRINUSE:
-      return `${what}: the port is in use on the host; choose another, e.g. ${
-        l.hostPort === 65535 ? 8080 : l.hostPort + 1
-      }`;
-    case EACCES:
-      return `${what}: ports below ${unprivilegedPortStart()} need root ` +
-        `(net.ipv4.ip_unprivileged_port_start); choose one of 1024 or above, e.g. ${
-          l.hostPort + 8000
-        }`;
-    case EADDRNOTAVAIL:
-      return `${what}: ${
-        formatHostAddress(l.hostAddress)
-      } is not an address of this host; give one it has, e.g. 127.0.0.1`;
-    case EAFNOSUPPORT:
-      return `${what}: this host has no IPv6; give an IPv4 address, e.g. 127.0.0.1`;
-    default:
-      return `${what}: ${describeErrno(errno)}`;
-  }
+  return cannotBind(
+    `wgcage: Cannot listen on ${formatHostAddress(l.hostAddress)}:${l.hostPort}/${l.protocol} ` +
+      `for ${l.option}`,
+    l.hostAddress,
+    errno,
+    `choose another, e.g. ${l.hostPort === 65535 ? 8080 : l.hostPort + 1}`,
+    `choose one of 1024 or above, e.g. ${l.hostPort + 8000}`,
+  );
 }
 
 /** A UDP flow without a datagram either way for this long is closed. */
@@ -161,22 +147,38 @@ function unprivilegedPortStart(): string {
 
 /** The one line for a host port that cannot be bound. */
 export function bindFailure(p: PublishSpec, errno: number): string {
-  const what = `wgcage: Cannot publish ${
-    formatHostAddress(p.hostAddress)
-  }:${p.hostPort}/${p.protocol}`;
+  return cannotBind(
+    `wgcage: Cannot publish ${formatHostAddress(p.hostAddress)}:${p.hostPort}/${p.protocol}`,
+    p.hostAddress,
+    errno,
+    `choose another host port, e.g. -p ${
+      p.hostPort === 65535 ? 8080 : p.hostPort + 1
+    }:${p.cagePort}`,
+    `choose a host port of 1024 or above, e.g. -p ${p.hostPort + 8000}:${p.cagePort}`,
+  );
+}
+
+/**
+ * The one line for a host address and port that cannot be bound, `what`
+ * naming them: the reason, then what to do, where a port in use and a
+ * privileged one get the caller's own advice (another -p, or another port).
+ */
+function cannotBind(
+  what: string,
+  host: IpAddress,
+  errno: number,
+  inUse: string,
+  privileged: string,
+): string {
   switch (errno) {
     case EADDRINUSE:
-      return `${what}: the port is in use on the host; choose another host port, e.g. -p ${
-        p.hostPort === 65535 ? 8080 : p.hostPort + 1
-      }:${p.cagePort}`;
+      return `${what}: the port is in use on the host; ${inUse}`;
     case EACCES:
       return `${what}: ports below ${unprivilegedPortStart()} need root ` +
-        `(net.ipv4.ip_unprivileged_port_start); choose a host port of 1024 or above, e.g. -p ${
-          p.hostPort + 8000
-        }:${p.cagePort}`;
+        `(net.ipv4.ip_unprivileged_port_start); ${privileged}`;
     case EADDRNOTAVAIL:
       return `${what}: ${
-        formatHostAddress(p.hostAddress)
+        formatHostAddress(host)
       } is not an address of this host; give one it has, e.g. 127.0.0.1`;
     case EAFNOSUPPORT:
       return `${what}: this host has no IPv6; give an IPv4 address, e.g. 127.0.0.1`;
