@@ -8,38 +8,8 @@
  * @module
  */
 
-const root = new URL("../../", import.meta.url);
-const path = (rel: string) => new URL(rel, root).pathname;
+import { runNativeTest } from "../../testdata/native_unit.ts";
 
 Deno.test("offload.c: segmentation, checksums and coalescing pass their native tests", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wgcage-offload-test-" });
-  try {
-    const exe = `${dir}/offload_test`;
-    const cc = new Deno.Command(Deno.env.get("CC") ?? "cc", {
-      args: [
-        "-std=c11",
-        "-O2",
-        "-D_GNU_SOURCE",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-fsanitize=address,undefined",
-        "-fno-sanitize-recover=all",
-        `-I${path("launcher")}`,
-        path("launcher/offload.c"),
-        path("launcher/test/offload_test.c"),
-        "-o",
-        exe,
-      ],
-    });
-    const built = await cc.output();
-    const err = new TextDecoder().decode(built.stderr);
-    if (!built.success) throw new Error(`Cannot build offload_test: ${err}`);
-    const run = await new Deno.Command(exe).output();
-    const out = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr);
-    if (!run.success) throw new Error(`offload_test failed:\n${out}`);
-    if (!/ 0 failed/.test(out)) throw new Error(`offload_test said: ${out}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await runNativeTest("offload");
 });
