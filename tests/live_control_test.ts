@@ -20,34 +20,13 @@ import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.t
 import { cageName } from "./harness/names.ts";
 import { relayInNamespace } from "./harness/control_relay.ts";
 import { run, type RunResult } from "./harness/process.ts";
-import { generateKeyPair, type KeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
 import { clientArgv, parseClientReport, startServices } from "./harness/services.ts";
-import { NOBODY, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
-import { liveRunner } from "./harness/live.ts";
+import { NOBODY, wgcageArgv } from "./e2e/wgcage.ts";
+import { livePeer, liveRunner } from "./harness/live.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
-}
-
-async function setup(lab: Lab, role: string, owner: number) {
-  const ns = await lab.namespace(role);
-  const keys: KeyPair = await generateKeyPair();
-  const a = await WgPeer.start(lab, ns, {
-    listenPort: 51820,
-    addresses: ["10.94.0.1/24"],
-    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.94.0.2/32"] }],
-  });
-  const config = await writeConfig(
-    lab,
-    wgQuick({ privateKey: keys.privateKey, addresses: ["10.94.0.2/24"] }, [{
-      publicKey: a.keys.publicKey,
-      allowedIps: ["10.94.0.0/24"],
-      endpoint: "127.0.0.1:51820",
-    }]),
-    owner,
-  );
-  return { ns, keys, a, config };
 }
 
 function wgcage(ns: Namespace, args: string[]): Promise<RunResult> {
@@ -61,7 +40,7 @@ Deno.test("live cage (root): stock wg set adds a second wireguard-go peer whose 
   const lab = await Lab.open();
   const name = cageName("lc");
   try {
-    const { ns, keys, config } = await setup(lab, "livectl", 0);
+    const { ns, keys, config } = await livePeer(lab, "livectl", 0);
     const b = await WgPeer.start(lab, ns, {
       listenPort: 51821,
       addresses: ["10.93.0.1/24"],
@@ -127,7 +106,7 @@ Deno.test("live cage (nobody): wgcage wg NAME show runs the stock wg against the
   await requireTool("wg", "wireguard-tools");
   const lab = await Lab.open();
   try {
-    const { ns, a, config } = await setup(lab, "livewg", NOBODY);
+    const { ns, a, config } = await livePeer(lab, "livewg", NOBODY);
     const as = (await liveRunner(lab, ns.name, true)).wgcage;
     const name = cageName("lw");
     const up = await as(["up", name, "-d", "--config", config]);
@@ -186,7 +165,7 @@ Deno.test("live cage (root): garbage on the control socket gets errno= or a clos
   const lab = await Lab.open();
   const name = cageName("lf");
   try {
-    const { ns, config } = await setup(lab, "livefuzz", 0);
+    const { ns, config } = await livePeer(lab, "livefuzz", 0);
     const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d: ${up.stderr}`);
     const sock = `/run/wgcage/${name}.sock`;
@@ -283,7 +262,7 @@ Deno.test("live cage (root): wg set changes keepalive and preshared key while tr
   const lab = await Lab.open();
   const name = cageName("lp");
   try {
-    const { ns, keys, a, config } = await setup(lab, "livepsk", 0);
+    const { ns, keys, a, config } = await livePeer(lab, "livepsk", 0);
     await startServices(ns, { binds: ["10.94.0.1"] });
     const psk = (await run(["wg", "genpsk"])).stdout.trim();
     const pskFile = await Deno.makeTempFile({ prefix: "wgc-psk-" });

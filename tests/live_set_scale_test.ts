@@ -17,11 +17,10 @@
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { cageName } from "./harness/names.ts";
 import { run } from "./harness/process.ts";
-import { generateKeyPair } from "./harness/keys.ts";
-import { WgPeer } from "./harness/wg_peer.ts";
 import { startServices } from "./harness/services.ts";
 import { relayInNamespace } from "./harness/control_relay.ts";
-import { wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { wgcageArgv } from "./e2e/wgcage.ts";
+import { livePeer } from "./harness/live.ts";
 import { CAPS } from "../src/live/caps.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
@@ -98,21 +97,7 @@ Deno.test("live cage (root): set=1 with 8,000 allowed IPs is applied whole while
   const lab = await Lab.open();
   const name = cageName("ls");
   try {
-    const ns = await lab.namespace("liveset");
-    const keys = await generateKeyPair();
-    const a = await WgPeer.start(lab, ns, {
-      listenPort: 51820,
-      addresses: ["10.94.0.1/24"],
-      peers: [{ publicKey: keys.publicKey, allowedIps: ["10.94.0.2/32"] }],
-    });
-    const config = await writeConfig(
-      lab,
-      wgQuick({ privateKey: keys.privateKey, addresses: ["10.94.0.2/24"] }, [{
-        publicKey: a.keys.publicKey,
-        allowedIps: ["10.94.0.0/24"],
-        endpoint: "127.0.0.1:51820",
-      }]),
-    );
+    const { ns, a, config } = await livePeer(lab, "liveset", 0);
     await startServices(ns, { binds: ["10.94.0.1"] });
     const up = await run(wgcageArgv(["up", name, "-d", "--config", config]), {
       ns: ns.name,

@@ -1,14 +1,15 @@
 /**
  * Live cages in tests: how one test runs wgcage (as root, or as nobody with a
  * private TUN node and a runtime directory of its own), and a namespace with
- * a wireguard-go peer (10.97.0.1) and the cage's config (10.97.0.2).
+ * a wireguard-go peer and the cage's config: 10.97.0.1 with DNS and 10.97.0.2
+ * ({@linkcode liveLab}), or 10.94.0.1 and 10.94.0.2 ({@linkcode livePeer}).
  *
  * @module
  */
 
 import type { Lab, Namespace } from "./netns.ts";
 import { run, type RunResult } from "./process.ts";
-import { generateKeyPair } from "./keys.ts";
+import { generateKeyPair, type KeyPair } from "./keys.ts";
 import { WgPeer } from "./wg_peer.ts";
 import { startServices } from "./services.ts";
 import {
@@ -46,16 +47,7 @@ export async function liveRunner(
         ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
         ...wgcageArgv(args),
       ];
-    return {
-      stateDir: "/run/wgcage",
-      argv,
-      wgcage: (args, opts) =>
-        run(argv(args, opts?.env), {
-          ns,
-          allowFailure: true,
-          timeoutMs: opts?.timeoutMs ?? 60_000,
-        }),
-    };
+    return runnerOf(ns, "/run/wgcage", argv);
   }
   const tunDir = await privateTunNode(lab, 0o666);
   const denoDir = await nobodyDenoDir(lab);
@@ -66,15 +58,20 @@ export async function liveRunner(
   const base = { HOME: "/tmp", DENO_DIR: denoDir, XDG_RUNTIME_DIR: runtime };
   const argv = (args: string[], env?: Record<string, string>) =>
     rootlessArgv(tunDir, { ...base, ...env }, wgcageArgv(args), { uid });
+  return runnerOf(ns, `${runtime}/wgcage`, argv);
+}
+
+/** A runner whose wgcage runs `argv` in `ns`; a run may take a minute unless told. */
+function runnerOf(
+  ns: string,
+  stateDir: string,
+  argv: (args: string[], env?: Record<string, string>) => string[],
+): LiveRunner {
   return {
-    stateDir: `${runtime}/wgcage`,
+    stateDir,
     argv,
     wgcage: (args, opts) =>
-      run(argv(args, opts?.env), {
-        ns,
-        allowFailure: true,
-        timeoutMs: opts?.timeoutMs ?? 60_000,
-      }),
+      run(argv(args, opts?.env), { ns, allowFailure: true, timeoutMs: opts?.timeoutMs ?? 60_000 }),
   };
 }
 
@@ -102,4 +99,32 @@ export async function liveLab(
   );
   const config = await writeConfig(lab, configText, owner);
   return { ns: ns.name, namespace: ns, peer, config, configText };
+}
+
+/**
+ * A namespace with a wireguard-go peer at 10.94.0.1 (UDP 51820 over its
+ * loopback, no DNS) and the config of a cage at 10.94.0.2 for `owner`.
+ */
+export async function livePeer(
+  lab: Lab,
+  role: string,
+  owner: number,
+): Promise<{ ns: Namespace; keys: KeyPair; a: WgPeer; config: string }> {
+  const ns = await lab.namespace(role);
+  const keys = await generateKeyPair();
+  const a = await WgPeer.start(lab, ns, {
+    listenPort: 51820,
+    addresses: ["10.94.0.1/24"],
+    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.94.0.2/32"] }],
+  });
+  const config = await writeConfig(
+    lab,
+    wgQuick({ privateKey: keys.privateKey, addresses: ["10.94.0.2/24"] }, [{
+      publicKey: a.keys.publicKey,
+      allowedIps: ["10.94.0.0/24"],
+      endpoint: "127.0.0.1:51820",
+    }]),
+    owner,
+  );
+  return { ns, keys, a, config };
 }
