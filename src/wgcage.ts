@@ -118,6 +118,7 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import("./cli/exec_command.ts")).execCommand(
           command.name,
           command.argv,
+          command.verbose,
         );
       case "down":
         return await (await import("./cli/down_command.ts")).downCommand(command.name);

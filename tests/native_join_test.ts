@@ -119,3 +119,157 @@ Deno.test("native join: lands in the keeper's cage whatever the record says, pas
     await lab.close();
   }
 });
+
+Deno.test("native join: refuses a socket of another user and a stuck keeper with the Deno path's line and status; ends at once on Ctrl-C or SIGTERM", async () => {
+  requireRoot("The native join test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await buildLauncher();
+  const lab = await Lab.open();
+  try {
+    const { ns, namespace, config } = await liveLab(lab, "nrefuse", 0);
+    const w = await liveRunner(lab, ns, false);
+    const name = cageName("nr");
+    const up = await w.wgcage(["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    const sock = `${w.stateDir}/${name}.sock`;
+    try {
+      // Another user's socket where the cage's was: nobody listens on it.
+      const other = `${w.stateDir}/.other-${name}`;
+      await Deno.rename(sock, other);
+      const dir = await Deno.makeTempDir({ prefix: "wgc-other-" });
+      lab.defer(() => Deno.remove(dir, { recursive: true }));
+      await Deno.chown(dir, NOBODY, NOBODY);
+      const listener = namespace.spawn([
+        "setpriv",
+        `--reuid=${NOBODY}`,
+        `--regid=${NOBODY}`,
+        "--clear-groups",
+        "/usr/bin/python3",
+        "-c",
+        "import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); " +
+        "s.listen(8); print('up', flush=True); time.sleep(60)",
+        `${dir}/s.sock`,
+      ]);
+      try {
+        for (let i = 0; i < 100 && !(await exists(`${dir}/s.sock`)); i++) await sleep(50);
+        await Deno.rename(`${dir}/s.sock`, sock);
+        const mine = await native(ns, ["exec", name, "--", "true"]);
+        const theirs = await denoPath(ns, ["exec", name, "--", "true"]);
+        sameRefusal("another user's socket", mine, theirs);
+        assert(mine.stderr.includes("another network namespace or user"), mine.stderr);
+      } finally {
+        listener.signal("SIGKILL");
+        await listener.status;
+        await Deno.remove(sock).catch(() => {});
+        await Deno.rename(other, sock);
+      }
+
+      // A stuck keeper: one line after 10 s; Ctrl-C or SIGTERM end the wait at once.
+      const record = JSON.parse(await Deno.readTextFile(`${w.stateDir}/${name}.json`));
+      Deno.kill(record.pid, "SIGSTOP");
+      try {
+        const [mine, theirs] = await Promise.all([
+          native(ns, ["exec", name, "--", "true"]),
+          denoPath(ns, ["exec", name, "--", "true"]),
+        ]);
+        sameRefusal("a stuck keeper", mine, theirs);
+        assert(mine.stderr.includes("did not answer within 10 s"), mine.stderr);
+        for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+          const p = namespace.spawn([JOIN, "0", "exec", name, "--", "true"]);
+          await sleep(500);
+          const sent = Date.now();
+          p.signal(sig);
+          const s = await p.status;
+          const after = Date.now() - sent;
+          assert(s.code === code && after < 1000, `${sig}: ${s.code} after ${after} ms`);
+        }
+      } finally {
+        Deno.kill(record.pid, "SIGCONT");
+      }
+
+      // What it hands over comes back from the Deno path: through `wgcage exec`
+      // (the Deno entry execs the native join), the same line as on that path.
+      const plain = await Deno.makeTempFile({ prefix: "wgc-plain-" });
+      lab.defer(() => Deno.remove(plain));
+      await Deno.writeTextFile(plain, "#!/bin/sh\ntrue\n");
+      await Deno.chmod(plain, 0o644);
+      const cases: [string, string[]][] = [
+        ["a name that is not up", ["exec", `${name}x`, "--", "true"]],
+        ["a command not found", ["exec", name, "--", "no-such-command-here"]],
+        ["a command not executable", ["exec", name, "--", plain]],
+      ];
+      for (const [what, args] of cases) {
+        const through = await w.wgcage(args);
+        const theirs = await denoPath(ns, args);
+        sameRefusal(what, through, theirs);
+      }
+      const notFound = await w.wgcage(["exec", name, "--", "no-such-command-here"]);
+      const notExecutable = await w.wgcage(["exec", name, "--", plain]);
+      assert(
+        notFound.code === 127 && notExecutable.code === 126,
+        `127 and 126: ${notFound.code} ${notFound.stderr} ${notExecutable.code} ${notExecutable.stderr}`,
+      );
+    } finally {
+      await w.wgcage(["down", name]);
+    }
+    // A dead keeper's record (down without its cleanup: kill -9) is stale.
+    const again = cageName("nr");
+    const up2 = await w.wgcage(["up", again, "-d", "--config", config]);
+    assert(up2.code === 0, `up -d exited ${up2.code}: ${up2.stderr}`);
+    const record = JSON.parse(await Deno.readTextFile(`${w.stateDir}/${again}.json`));
+    Deno.kill(record.pid, "SIGKILL");
+    await sleep(300);
+    const through = await w.wgcage(["exec", again, "--", "true"]);
+    assert(
+      through.code === 125 && through.stderr.includes(`No live cage named '${again}'`),
+      `a dead keeper: ${through.code} ${through.stderr}`,
+    );
+    const mine = await native(ns, ["exec", again, "--", "true"]);
+    assert(
+      mine.code === 125 && mine.stderr.includes("no Deno path"),
+      "a stale record is not joined",
+    );
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("WGCAGE_NATIVE_JOIN=0 keeps exec on the Deno path, and the command does not see it", async () => {
+  requireRoot("The native join test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await buildLauncher();
+  const lab = await Lab.open();
+  try {
+    const { ns, config } = await liveLab(lab, "nfall", 0);
+    const w = await liveRunner(lab, ns, false);
+    const name = cageName("nf");
+    const up = await w.wgcage(["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    try {
+      const script = 'echo "[${WGCAGE_NATIVE_JOIN-unset}]"; ip -o addr';
+      const r = await denoPath(ns, ["exec", "-v", name, "--", "sh", "-c", script]);
+      assert(r.code === 0, `exec exited ${r.code}: ${r.stderr}`);
+      assert(r.stdout.startsWith("[unset]") && r.stdout.includes("10.97.0.2/24"), r.stdout);
+      assert(/Deno path.*WGCAGE_NATIVE_JOIN=0/.test(r.stderr), `-v: ${r.stderr}`);
+      const n = await w.wgcage(["exec", "-v", name, "--", "true"]);
+      assert(n.code === 0 && /native join/.test(n.stderr), `-v, natively: ${n.stderr}`);
+    } finally {
+      await w.wgcage(["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

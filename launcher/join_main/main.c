@@ -42,6 +42,7 @@
 #include <limits.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,16 +64,16 @@ static int deno_count;
 /* Runs the Deno path with the same arguments; never returns. */
 static _Noreturn void hand_over(const char *why) {
   (void)sigprocmask(SIG_SETMASK, &original_mask, NULL);
-  if (getenv("WGCAGE_JOIN_VERBOSE") != NULL) {
-    wgj_say("the native join hands this over to the Deno path: %s", why);
-  }
   if (deno_count == 0) {
     wgj_say("Cannot run this 'exec' natively (%s) and no Deno path was given; run it with "
             "'wgcage exec'",
             why);
     exit(EXIT_REFUSED);
   }
-  if (setenv("WGCAGE_NATIVE_JOIN", "0", 1) == 0) execv(deno_argv[0], deno_argv);
+  /* "0:" and why: that path's -v says it (src/live/native_join.ts). */
+  char setting[256];
+  (void)snprintf(setting, sizeof setting, "0:%s", why);
+  if (setenv("WGCAGE_NATIVE_JOIN", setting, 1) == 0) execv(deno_argv[0], deno_argv);
   wgj_say("Cannot start %s for 'exec': %s; reinstall wgcage", deno_argv[0],
           wgj_describe_errno(errno));
   exit(EXIT_REFUSED);
@@ -131,13 +132,20 @@ int main(int argc, char **argv) {
   (void)sigprocmask(SIG_SETMASK, NULL, &original_mask);
 
   const char *setting = getenv("WGCAGE_NATIVE_JOIN");
-  if (setting != NULL && strcmp(setting, "0") == 0) hand_over("WGCAGE_NATIVE_JOIN=0");
-  if (rest_count < 3 || strcmp(rest[0], "exec") != 0 || !valid_name(rest[1])) {
+  if (setting != NULL && (strcmp(setting, "0") == 0 || strncmp(setting, "0:", 2) == 0)) {
+    hand_over("WGCAGE_NATIVE_JOIN=0");
+  }
+  /* `exec -v NAME`: a line saying that this took it (or, from the Deno
+   * path, why not). */
+  bool verbose = rest_count >= 2 && strcmp(rest[0], "exec") == 0 &&
+                 (strcmp(rest[1], "-v") == 0 || strcmp(rest[1], "--verbose") == 0);
+  int at = verbose ? 2 : 1; /* the name's place; argv stays as it came, for the Deno path */
+  if (rest_count < at + 2 || strcmp(rest[0], "exec") != 0 || !valid_name(rest[at])) {
     hand_over("not a plain 'exec NAME -- CMD'");
   }
-  const char *name = rest[1];
-  char **cmd = rest + 2;
-  int cmd_count = rest_count - 2;
+  const char *name = rest[at];
+  char **cmd = rest + at + 1;
+  int cmd_count = rest_count - at - 1;
   if (strcmp(cmd[0], "--") == 0) {
     cmd++;
     cmd_count--;
@@ -168,17 +176,20 @@ int main(int argc, char **argv) {
   (void)signal(SIGPIPE, SIG_IGN);
   int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (signal_fd < 0) hand_over("no signalfd");
-  /* Its environment may hold the cage's config (`up --config-env`) until
-   * the grant names the variable: no core file, no tracing by the user's
-   * other processes. */
-  (void)wgl_process_protect();
-
   struct wgj_grant grant;
   int signo = 0;
   enum wgj_ask asked = wgj_ask_keeper(path, name, signal_fd, wgj_proxy_warning, &grant, &signo);
   if (asked == WGJ_HAND_OVER) hand_over("no cage of that name answers here");
+  if (verbose && asked == WGJ_GRANTED) wgj_say("exec through the native join (%s)", argv[0]);
   if (asked == WGJ_REFUSED) return EXIT_REFUSED;
   if (asked == WGJ_INTERRUPTED) return 128 + signo;
+  /* Dumpable until the keeper has checked us: a keeper that may not read
+   * our /proc/PID/ns (not dumpable, and no CAP_SYS_PTRACE over us) takes us
+   * on our PID namespace alone, and would not see another network namespace
+   * (control.c). From here on, no core file and no tracing by the user's
+   * other processes: the environment may hold the cage's config until it is
+   * erased below, and the namespace fds reach into the cage. */
+  (void)wgl_process_protect();
   /* As the Deno path: WGCAGE_DIE_WITH_PARENT is the npm bin's to wgcage,
    * not the command's; the config's variable is erased, block and all. */
   (void)unsetenv("WGCAGE_DIE_WITH_PARENT");

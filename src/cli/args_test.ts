@@ -208,6 +208,7 @@ Deno.test("parseArgs: each subcommand's help, by 'help NAME' and by -h/--help af
     kind: "exec",
     name: "ci",
     argv: ["ls", "--help"],
+    verbose: false,
   });
   deepStrictEqual(parseArgs(["wg", "ci", "show", "--help"]), {
     kind: "wg",

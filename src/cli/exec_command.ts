@@ -51,13 +51,18 @@ function holdEndingSignals(onSignal: () => void): { pending: SignalName[]; remov
   return { pending, remove: () => removers.splice(0).forEach((remove) => remove()) };
 }
 
-export async function execCommand(name: string, argv: string[]): Promise<number> {
+export async function execCommand(
+  name: string,
+  argv: string[],
+  verbose = false,
+): Promise<number> {
   const { dir } = findLive(name);
   assertCommandExists(argv[0]);
   // The native join does the rest in this process's place (it returns only
   // when this path is to do it): the checks above name the commonest
   // refusals, and a stale record is gone before it looks.
-  await execNativeJoin(Deno.args, false);
+  const why = await execNativeJoin(Deno.args);
+  if (verbose) console.error(`wgcage: exec on the Deno path: ${why}`);
   const proxies = proxyWarning(Deno.env.toObject());
   if (proxies !== undefined) console.error(proxies);
   await prepareLauncher();

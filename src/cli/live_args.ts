@@ -37,7 +37,13 @@ export type LiveCommand =
     /** The arguments after `up` without -d: what a detached keeper is started with. */
     keeperArgs: string[];
   }
-  | { kind: "exec"; name: string; argv: string[] }
+  | {
+    kind: "exec";
+    name: string;
+    argv: string[];
+    /** `exec -v`: one line saying whether the native join took it, and if not why. */
+    verbose: boolean;
+  }
   | { kind: "down"; name: string }
   | { kind: "ls"; json: boolean }
   | { kind: "show"; name?: string; json: boolean }
@@ -114,6 +120,9 @@ export function parseLiveCommand(
       };
     }
     case "exec": {
+      // `-v` before the name only: after it, a word is the command's.
+      const verbose = args[0] === "-v" || args[0] === "--verbose";
+      if (verbose) args = args.slice(1);
       const name = needName(sub, args);
       // The cage's options were given to 'up'; a word here that looks like
       // one is refused rather than run as the command (docker exec would
@@ -131,7 +140,7 @@ export function parseLiveCommand(
           `wgcage: No command to run in '${name}'; e.g. 'wgcage exec ${name} -- curl https://example.com'`,
         );
       }
-      return { kind: "exec", name, argv };
+      return { kind: "exec", name, argv, verbose };
     }
     case "down": {
       const name = needName(sub, args);

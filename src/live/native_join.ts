@@ -58,12 +58,15 @@ function viaSudo(): boolean {
  * Execs the native join for `wgcage ARGS` (ARGS starting with `exec`); on
  * return, why it did not (the Deno path then does the join).
  */
-export async function execNativeJoin(args: readonly string[], verbose: boolean): Promise<string> {
-  if (Deno.env.get(NATIVE_JOIN_ENV) === "0") {
-    // Set by the native join when it hands over, or by the user: the
-    // command does not get it.
+export async function execNativeJoin(args: readonly string[]): Promise<string> {
+  const setting = Deno.env.get(NATIVE_JOIN_ENV);
+  if (setting === "0" || setting?.startsWith("0:")) {
+    // Set by the user, or by the native join when it hands over ("0:" and
+    // why): the command does not get it.
     Deno.env.delete(NATIVE_JOIN_ENV);
-    return "WGCAGE_NATIVE_JOIN=0";
+    return setting === "0"
+      ? "WGCAGE_NATIVE_JOIN=0"
+      : `the native join left it: ${setting.slice(2)}`;
   }
   if (viaSudo()) return "through sudo (the sudo user's groups need NSS)";
   const { joinProgramPath } = await import("../launcher/_launcher_asset.ts");
@@ -77,8 +80,7 @@ export async function execNativeJoin(args: readonly string[], verbose: boolean):
   const own = ownCommand(args);
   if (own === undefined || args[0] !== "exec") return "cannot tell its own command line";
   const argv = cStrings([joinProgramPath, String(own.length), ...own, ...args]);
-  const env = { ...Deno.env.toObject() };
-  if (verbose) env.WGCAGE_JOIN_VERBOSE = "1";
+  const env = Deno.env.toObject();
   const envp = cStrings(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   const lib = Deno.dlopen("libc.so.6", execveSymbols);
   try {
