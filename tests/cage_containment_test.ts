@@ -8,7 +8,7 @@
 import { assert, assertEquals } from "./cage/assert.ts";
 import { DriverEnv, processesWith, requireTool, type Who } from "./cage/harness.ts";
 import { quote, underPty } from "./cage/pty.ts";
-import { makeTestUser } from "./cage/test_user.ts";
+import { makeTestUser, sudoEnv } from "./cage/test_user.ts";
 
 /** Tries TIOCSTI on stdin, plainly and with junk in the request's high bits. */
 const TIOCSTI_PROBE = [
@@ -96,7 +96,7 @@ Deno.test("cage (root): the command cannot enter a host namespace, not even as r
       "-c",
       `nsenter --net=${netns.path} true 2>/dev/null && echo escaped-net || echo contained-net`,
     ];
-    const sudo = { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name };
+    const sudo = sudoEnv(user);
     for (
       const [what, spec, extra] of [
         ["root", {}, {}],
@@ -146,7 +146,7 @@ Deno.test("cage (sudo): a passwordless sudo in the cage does not make the comman
   try {
     await Deno.writeTextFile(sudoers, `${user.name} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
     await Deno.chmod(sudoers, 0o440);
-    const sudo = { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name };
+    const sudo = sudoEnv(user);
     // Outside the cage, that user gets root through sudo: the setup works.
     const outside = await new Deno.Command("setpriv", {
       args: [

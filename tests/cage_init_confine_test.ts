@@ -14,7 +14,7 @@
 import { assert, assertEquals } from "./cage/assert.ts";
 import { DriverEnv, requireTool, type Who } from "./cage/harness.ts";
 import { quote, underPty } from "./cage/pty.ts";
-import { makeTestUser } from "./cage/test_user.ts";
+import { makeTestUser, sudoEnv } from "./cage/test_user.ts";
 
 const CAP_NET_ADMIN = 12;
 const CAP_SYS_PTRACE = 19;
@@ -100,9 +100,7 @@ for (const [what, who, sudo] of cases) {
     const env = await DriverEnv.create(who);
     const user = sudo ? await makeTestUser() : null;
     try {
-      const extra: Record<string, string> = user
-        ? { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name }
-        : {};
+      const extra = user ? sudoEnv(user) : {};
       const r = await env.run(
         {
           mapRoot: who === "nobody" || sudo,
@@ -145,9 +143,7 @@ for (const [what, who, sudo] of [["rootless", "nobody", false], ["sudo", "root",
     const env = await DriverEnv.create(who);
     const user = sudo ? await makeTestUser() : null;
     try {
-      const extra: Record<string, string> = user
-        ? { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name }
-        : {};
+      const extra = user ? sudoEnv(user) : {};
       const r = await env.run(
         { socketService: true, addresses: ["10.7.0.2/24"], dns: ["192.0.2.53"] },
         ["/usr/bin/python3", "-c", PROBE],

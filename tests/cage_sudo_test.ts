@@ -10,13 +10,13 @@
 import { assert, assertEquals } from "./cage/assert.ts";
 import { DriverEnv, requireTool } from "./cage/harness.ts";
 import { quote, RESUMABLE_JOB, stopAndResume, underPty } from "./cage/pty.ts";
-import { makeTestUser } from "./cage/test_user.ts";
+import { makeTestUser, sudoEnv } from "./cage/test_user.ts";
 
 Deno.test("cage (root): its own user namespace, every id mapped to itself; through sudo only the sudo user is mapped and the command runs as them with their groups", async () => {
   const env = await DriverEnv.create("root");
   const user = await makeTestUser();
   try {
-    const sudo = { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name };
+    const sudo = sudoEnv(user);
     const probe = [
       "sh",
       "-c",
@@ -64,7 +64,7 @@ Deno.test("cage (sudo, --root): root of the cage is the sudo user over the host'
     await Deno.chmod(cron, 0o755);
     await Deno.mkdir(work, { mode: 0o755 });
     await Deno.chown(work, user.uid, user.gid);
-    const sudo = { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name };
+    const sudo = sudoEnv(user);
     const probe = [
       "sh",
       "-c",

@@ -16,7 +16,7 @@ import { cageName } from "./harness/names.ts";
 import { liveLab, liveRunner } from "./harness/live.ts";
 import { DriverEnv } from "./cage/harness.ts";
 import { quote, stopAndResume, underPty } from "./cage/pty.ts";
-import { makeTestUser } from "./cage/test_user.ts";
+import { makeTestUser, sudoEnv } from "./cage/test_user.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -34,7 +34,7 @@ Deno.test("live cage (sudo): exec'd through sudo, the command is the sudo user; 
     const { ns, config } = await liveLab(lab, "lsudo", 0);
     const w = await liveRunner(lab, ns, false);
     const name = cageName("ls");
-    const sudo = { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name };
+    const sudo = sudoEnv(user);
     const up = await w.wgcage(["up", name, "-d", "--config", config], { env: sudo });
     assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
     try {

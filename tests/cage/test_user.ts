@@ -57,3 +57,8 @@ export async function makeTestUser(): Promise<TestUser> {
     throw e;
   }
 }
+
+/** What sudo tells a command it runs as root on behalf of `user`. */
+export function sudoEnv(user: TestUser): Record<string, string> {
+  return { SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name };
+}
