@@ -23,7 +23,13 @@ import { startServices } from "./harness/services.ts";
 import { endpointOf } from "./harness/wg_peer.ts";
 import { NOBODY, runWgcage, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
 import { probeArgv, probeResult, spawnWgcage } from "./forward/wgcage_spawn.ts";
-import { tunnelConfig, type TunnelLab, tunnelLab, WG_PORT } from "./forward/tunnel_lab.ts";
+import {
+  tunnelConfig,
+  type TunnelLab,
+  tunnelLab,
+  upInClient,
+  WG_PORT,
+} from "./forward/tunnel_lab.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -309,13 +315,7 @@ Deno.test("a live cage ('wgcage up NAME -p … --host-service …') publishes fo
     const config = await tunnelConfig(s, false);
     const service = s.clientNs.spawn(probeArgv("serve", "127.0.0.1:18001", "service-one"));
     await service.waitForLine("ready", 20_000);
-    const wgcage = (args: string[]) =>
-      s.clientNs.run(wgcageArgv(args), { allowFailure: true, timeoutMs: 60_000 });
-    lab.defer(() => wgcage(["down", name]));
-    const up = await wgcage([
-      "up",
-      name,
-      "-d",
+    const wgcage = await upInClient(s, name, [
       "--config",
       config,
       "-p",
@@ -323,7 +323,6 @@ Deno.test("a live cage ('wgcage up NAME -p … --host-service …') publishes fo
       "--host-service",
       "127.0.0.1:18001",
     ]);
-    assert(up.code === 0, `up exited ${up.code}: ${up.stderr}`);
     const servers = s.clientNs.spawn(
       wgcageArgv([
         "exec",

@@ -23,7 +23,13 @@ import { assertOnlyWireGuard } from "./harness/pcap.ts";
 import { type Services, startServices } from "./harness/services.ts";
 import { runWgcage, wgcageArgv } from "./e2e/wgcage.ts";
 import { spawnWgcage } from "./forward/wgcage_spawn.ts";
-import { tunnelConfig, type TunnelLab, tunnelLab, WG_PORT } from "./forward/tunnel_lab.ts";
+import {
+  tunnelConfig,
+  type TunnelLab,
+  tunnelLab,
+  upInClient,
+  WG_PORT,
+} from "./forward/tunnel_lab.ts";
 import { cageName } from "./harness/names.ts";
 import type { NsProcess } from "./harness/process.ts";
 
@@ -621,13 +627,7 @@ Deno.test("a port in use, a privileged port or malformed specs: one line, 125, b
 Deno.test("a live cage ('wgcage up NAME -d --socks …', no command) serves host programs while a joined command runs", () =>
   inLab(false, async (s, config) => {
     const name = cageName("px");
-    const wgcage = (args: string[]) =>
-      s.clientNs.run(wgcageArgv(args), { allowFailure: true, timeoutMs: 60_000 });
-    s.lab.defer(() => wgcage(["down", name]));
-    const up = await wgcage([
-      "up",
-      name,
-      "-d",
+    const wgcage = await upInClient(s, name, [
       "--config",
       config,
       "--socks",
@@ -635,7 +635,6 @@ Deno.test("a live cage ('wgcage up NAME -d --socks …', no command) serves host
       "-L",
       "17001:10.99.0.1:7001",
     ]);
-    assert(up.code === 0, `up exited ${up.code}: ${up.stderr}`);
     const joined = s.clientNs.spawn(
       wgcageArgv(["exec", name, "--", "sh", "-c", "echo joined; sleep 30"]),
     );

@@ -18,7 +18,8 @@
 import type { Lab, Link, Namespace } from "../harness/netns.ts";
 import { generateKeyPair, type KeyPair } from "../harness/keys.ts";
 import { endpointOf, WgPeer } from "../harness/wg_peer.ts";
-import { NOBODY, wgQuick, writeConfig } from "../e2e/wgcage.ts";
+import type { RunResult } from "../harness/process.ts";
+import { NOBODY, wgcageArgv, wgQuick, writeConfig } from "../e2e/wgcage.ts";
 
 /** The peer's WireGuard port: the only traffic the client's link may carry. */
 export const WG_PORT = 51820;
@@ -62,4 +63,23 @@ export async function tunnelConfig(s: TunnelLab, rootless: boolean): Promise<str
     }]),
     rootless ? NOBODY : 0,
   );
+}
+
+/**
+ * Brings up live cage `name` in the client namespace as root (`wgcage up
+ * NAME -d ARGS`), which must succeed, and has the lab take it down at the
+ * end. Returns how the test runs wgcage there (a minute at most) for its
+ * `exec` and `down`.
+ */
+export async function upInClient(
+  s: TunnelLab,
+  name: string,
+  args: string[],
+): Promise<(args: string[]) => Promise<RunResult>> {
+  const wgcage = (args: string[]) =>
+    s.clientNs.run(wgcageArgv(args), { allowFailure: true, timeoutMs: 60_000 });
+  s.lab.defer(() => wgcage(["down", name]));
+  const up = await wgcage(["up", name, "-d", ...args]);
+  if (up.code !== 0) throw new Error(`up exited ${up.code}: ${up.stderr}`);
+  return wgcage;
 }
