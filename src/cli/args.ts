@@ -481,17 +481,19 @@ function runOptions(values: OptionValues, host: ParseHost): RunOptions {
 const LOCAL_FORWARD_FORM =
   "[HOST_ADDR:]HOST_PORT:TUNNEL_HOST:PORT[/tcp|/udp], e.g. -L 15432:10.0.0.5:5432";
 
+/** `parser`'s result for an option's value, or a usage error with its reason and `form`. */
+function parse<T>(text: string, option: string, form: string, parser: (t: string) => T): T {
+  try {
+    return parser(text);
+  } catch (e) {
+    throw new UsageError(
+      `wgcage: ${option} '${text}' is not valid: ${(e as Error).message} (${form})`,
+    );
+  }
+}
+
 /** `-L`, `--socks` and `--http-proxy`: the tunnel for programs that stay on the host. */
 function addHostPrograms(options: RunOptions, values: OptionValues): void {
-  const parse = <T>(text: string, option: string, form: string, parser: (t: string) => T): T => {
-    try {
-      return parser(text);
-    } catch (e) {
-      throw new UsageError(
-        `wgcage: ${option} '${text}' is not valid: ${(e as Error).message} (${form})`,
-      );
-    }
-  };
   const local = (values["local-forward"] ?? []).map((t) =>
     parse(t, "-L", LOCAL_FORWARD_FORM, parseLocalForward)
   );
@@ -527,15 +529,6 @@ const HOST_SERVICE_FORM = "[HOST_ADDR:]PORT[=CAGE_PORT], e.g. --host-service 127
 
 /** `-p` and `--host-service`, checked one by one and together. */
 function addForwards(options: RunOptions, values: OptionValues, host: ParseHost): void {
-  const parse = <T>(text: string, option: string, form: string, parser: (t: string) => T): T => {
-    try {
-      return parser(text);
-    } catch (e) {
-      throw new UsageError(
-        `wgcage: ${option} '${text}' is not valid: ${(e as Error).message} (${form})`,
-      );
-    }
-  };
   const publish = (values.publish ?? []).map((t) => parse(t, "-p", PUBLISH_FORM, parsePublish));
   const services = (values["host-service"] ?? []).map((t) =>
     parse(t, "--host-service", HOST_SERVICE_FORM, parseHostService)
