@@ -187,6 +187,34 @@ function cannotBind(
   }
 }
 
+/**
+ * Binds the host side of each of `specs`, in order: their fds. At the first
+ * that cannot be bound, closes every fd bound so far, `earlier`'s too, and
+ * throws a {@linkcode LauncherError} with `failure`'s line for it.
+ */
+function bindEach<S extends Listener | PublishSpec>(
+  ffi: LauncherSymbols,
+  specs: readonly S[],
+  failure: (spec: S, errno: number) => string,
+  earlier: readonly number[],
+): number[] {
+  const fds: number[] = [];
+  for (const spec of specs) {
+    const fd = ffi.wgl_forward_bind(
+      PROTO[spec.protocol],
+      spec.hostAddress.family,
+      spec.hostAddress.bytes as Uint8Array<ArrayBuffer>,
+      spec.hostPort,
+    );
+    if (fd < 0) {
+      for (const open of [...earlier, ...fds]) ffi.wgl_fd_close(open);
+      throw new LauncherError(failure(spec, -fd), { errno: -fd });
+    }
+    fds.push(fd);
+  }
+  return fds;
+}
+
 /** The cage's /etc/hosts with the name of the host services added. */
 export function etcHostsWithHostServices(hosts: string): string {
   return `${hosts}127.0.0.1\t${HOST_SERVICE_NAME}\n`;
@@ -222,34 +250,8 @@ export class Forwarder {
   static async bind(plan: ForwardPlan): Promise<Forwarder> {
     await prepareLauncher();
     const ffi = launcher();
-    const fds: number[] = [];
-    for (const p of plan.publish) {
-      const fd = ffi.wgl_forward_bind(
-        PROTO[p.protocol],
-        p.hostAddress.family,
-        p.hostAddress.bytes as Uint8Array<ArrayBuffer>,
-        p.hostPort,
-      );
-      if (fd < 0) {
-        for (const open of fds) ffi.wgl_fd_close(open);
-        throw new LauncherError(bindFailure(p, -fd), { errno: -fd });
-      }
-      fds.push(fd);
-    }
-    const listenFds: number[] = [];
-    for (const l of listenersOf(plan)) {
-      const fd = ffi.wgl_forward_bind(
-        PROTO[l.protocol],
-        l.hostAddress.family,
-        l.hostAddress.bytes as Uint8Array<ArrayBuffer>,
-        l.hostPort,
-      );
-      if (fd < 0) {
-        for (const open of [...fds, ...listenFds]) ffi.wgl_fd_close(open);
-        throw new LauncherError(listenFailure(l, -fd), { errno: -fd });
-      }
-      listenFds.push(fd);
-    }
+    const fds = bindEach(ffi, plan.publish, bindFailure, []);
+    const listenFds = bindEach(ffi, listenersOf(plan), listenFailure, fds);
     const forwarder = new Forwarder(ffi, plan, fds);
     forwarder.#listenFds = listenFds;
     return forwarder;
