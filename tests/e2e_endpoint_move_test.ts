@@ -19,9 +19,7 @@
  */
 
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
-import { generateKeyPair } from "./harness/keys.ts";
 import { startServices } from "./harness/services.ts";
-import { WgPeer } from "./harness/wg_peer.ts";
 import {
   NOBODY,
   nobodyDenoDir,
@@ -32,6 +30,7 @@ import {
   writeConfig,
 } from "./e2e/wgcage.ts";
 import { probeArgv } from "./forward/wgcage_spawn.ts";
+import { tunnelLab } from "./forward/tunnel_lab.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -45,18 +44,10 @@ Deno.test("an endpoint name whose address changes mid-run is followed: traffic r
   await requireTool("wg", "wireguard-tools");
   const lab = await Lab.open();
   try {
-    const peerNs = await lab.namespace("peer");
-    const clientNs = await lab.namespace("client");
-    const link = await lab.link(peerNs, clientNs, { ipv6: false });
+    const { peerNs, clientNs, link, keys, peer } = await tunnelLab(lab);
     const base = link.a.ipv4.replace(/\.1$/, ""); // 198.18.n
     const moved = `${base}.5`;
     await clientNs.ip("addr", "add", `${base}.6/30`, "dev", link.b.ifname);
-    const keys = await generateKeyPair();
-    const peer = await WgPeer.start(lab, peerNs, {
-      listenPort: 51820,
-      addresses: ["10.99.0.1/24"],
-      peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
-    });
     await startServices(peerNs, { binds: ["10.99.0.1"] });
 
     // The /etc/hosts wgcage's lookups see, beside its TUN node, written in
