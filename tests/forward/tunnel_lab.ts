@@ -1,8 +1,9 @@
 /**
  * The lab of the tests that serve or reach the host's side of a cage (-p,
- * --host-service, -L, the proxies, the host's sockets): a wireguard-go peer
- * in a namespace of its own, joined by an IPv4-only veth to a client
- * namespace that plays the host, and the config of a cage there.
+ * --host-service, -L, the proxies, the host's sockets) and of others that
+ * want the peer across a real link: a wireguard-go peer in a namespace of
+ * its own, joined by an IPv4-only veth to a client namespace that plays the
+ * host, and the config of a cage there.
  *
  * ```
  *   wgc-…-peer                                  wgc-…-client (the "host")
