@@ -1,12 +1,13 @@
 /**
- * An MTU below 1280 with IPv6 in AllowedIPs (here the default-like ::/0):
- * the kernel takes IPv6 off such a link, so the cage gets its IPv4 routes
- * only and one warning line, instead of failing with "No such device". For a
- * run and for a live cage; IPv4 traffic still flows through the tunnel.
+ * An MTU below 1280 with IPv6 in AllowedIPs (here the default-like ::/0)
+ * and in Address: the kernel takes IPv6 off such a link, so the cage gets
+ * its IPv4 address and routes only and one warning line, instead of failing
+ * with "No such device" (routes) or refusing the config (address). For a run
+ * and for a live cage; IPv4 traffic still flows through the tunnel.
  *
  *     test namespace (loopback only)
  *       wireguard-go  10.88.0.1/24  udp 51820  ── the cage's peer
- *       the cage      10.88.0.2, MTU 1200, AllowedIPs 10.88.0.0/24, ::/0
+ *       the cage      10.88.0.2, fd88::2, MTU 1200, AllowedIPs 10.88.0.0/24, ::/0
  *
  * Needs root, wireguard-go and socat.
  *
@@ -24,10 +25,12 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-const INSIDE = "ip -o link show wg0; echo v6:; ip -6 route; echo v4:; ip -4 route; " +
+const INSIDE =
+  "ip -o link show wg0; echo v6:; ip -6 route; ip -6 -o addr show dev wg0; echo v4:; " +
+  "ip -4 route; " +
   "socat -T 5 - TCP:10.88.0.1:7777,connect-timeout=5 </dev/null | grep -q hello && echo tcp-ok";
 
-Deno.test("MTU 1200 with ::/0 in AllowedIPs: IPv4 only, one warning line (run and live cage)", async () => {
+Deno.test("MTU 1200 with ::/0 in AllowedIPs and an IPv6 Address: IPv4 only, one warning line (run and live cage)", async () => {
   requireRoot("The small MTU test");
   await requireTool("wireguard-go", "wireguard-go");
   await requireTool("socat", "socat");
@@ -47,7 +50,11 @@ Deno.test("MTU 1200 with ::/0 in AllowedIPs: IPv4 only, one warning line (run an
     ]);
     const config = await writeConfig(
       lab,
-      wgQuick({ privateKey: keys.privateKey, addresses: ["10.88.0.2/24"], mtu: 1200 }, [{
+      wgQuick({
+        privateKey: keys.privateKey,
+        addresses: ["10.88.0.2/24", "fd88::2/64"],
+        mtu: 1200,
+      }, [{
         publicKey: peer.keys.publicKey,
         allowedIps: ["10.88.0.0/24", "::/0"],
         endpoint: "127.0.0.1:51820",
@@ -66,7 +73,10 @@ Deno.test("MTU 1200 with ::/0 in AllowedIPs: IPv4 only, one warning line (run an
     const r = await runWgcage(lab, { ns, args: ["--config", config, "--", "sh", "-c", INSIDE] });
     check("run", r.code, r.stdout, r.stderr);
     const said = r.stderr.split("\n").filter((l) => l.includes(warning));
-    assert(said.length === 1 && said[0].includes("::/0"), `run's warning: ${r.stderr}`);
+    assert(
+      said.length === 1 && said[0].includes("fd88::2/64, ::/0 left out"),
+      `run's warning: ${r.stderr}`,
+    );
 
     const name = cageName("mt");
     const up = await run(wgcageArgv(["up", name, "-d", "--config", config]), {

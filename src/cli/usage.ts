@@ -135,9 +135,9 @@ DNS servers go into the cage's resolv.conf with 'options timeout:2 attempts:2',
 so a server that never answers fails a lookup in about 4 s (glibc's default
 is 10 s a query) and -v names it; one outside every AllowedIPs gets a warning
 (no route).
-An MTU below 1280 carries no IPv6 (the kernel takes it off the link): an IPv6
-Address is refused, and IPv6 AllowedIPs (the default ::/0 too) get no route in
-the cage, with one warning, so IPv4 still works.
+An MTU below 1280 carries no IPv6 (the kernel takes it off the link): IPv6
+addresses and AllowedIPs (the default ::/0 too) are left out of the cage, with
+one warning, so IPv4 still works; with IPv6 addresses only, it is refused.
 
 Flags override the file (defaults < file < flags): --wg-private-key-file,
 --wg-address, --wg-dns, --mtu and --listen-port replace the [Interface]

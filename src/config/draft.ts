@@ -98,9 +98,9 @@ export function finalizeConfig(draft: ConfigDraft): TunnelConfig {
         : `wgcage: ${iface.at}[Interface] has no Address; add e.g. 'Address = 10.0.0.2/32' or pass --wg-address CIDR`,
     );
   }
-  const hasIpv6 = iface.addresses.some((address) => address.family === 6);
+  const onlyIpv6 = iface.addresses.every((address) => address.family === 6);
   const mtu = iface.mtu ?? { value: DEFAULT_MTU, site: { at: "", name: "MTU" } };
-  checkMtu(mtu.site, mtu.value, hasIpv6);
+  checkMtu(mtu.site, mtu.value, onlyIpv6);
   if (draft.peers.length === 0) {
     throw new ConfigError(
       `wgcage: ${draft.source}: No [Peer] section; add one with PublicKey, AllowedIPs and Endpoint, or pass --wg-public-key`,

@@ -196,7 +196,7 @@ Deno.test("loadConfig reports bad flag values naming the flag", async () => {
     ],
     [
       { ...WIRECAGE_FLAGS, addresses: ["fd00::2/128"], mtu: "1200" },
-      "wgcage: --mtu 1200 is below 1280, the minimum for IPv6 (an address is IPv6); raise it to 1280..9000 or drop the IPv6 addresses",
+      "wgcage: --mtu 1200 is below 1280, the minimum for IPv6, and every address is IPv6; raise it to 1280..9000 or add an IPv4 address",
     ],
     [
       { ...WIRECAGE_FLAGS, listenPort: "99999" },

@@ -171,12 +171,18 @@ export function parseMtu(site: Site, text: string): number {
   return Number(text);
 }
 
-/** The MTU range: 576..9000, or 1280..9000 when the tunnel carries IPv6. */
-export function checkMtu(site: Site, mtu: number, hasIpv6: boolean): void {
-  if (hasIpv6 && mtu < 1280) {
+/**
+ * The MTU range: 576..9000, or 1280..9000 when every address is IPv6. Below
+ * 1280 the cage leaves its IPv6 addresses and routes out with a warning
+ * (netlink/configure.ts fitToMtu), so a config with IPv4 too still works
+ * (VPN providers' configs carry both, and mobile or PPPoE links want a small
+ * MTU); with IPv6 alone nothing would be left.
+ */
+export function checkMtu(site: Site, mtu: number, onlyIpv6: boolean): void {
+  if (onlyIpv6 && mtu < 1280) {
     fail(
       site,
-      `${site.name} ${mtu} is below 1280, the minimum for IPv6 (an address is IPv6); raise it to 1280..9000 or drop the IPv6 addresses`,
+      `${site.name} ${mtu} is below 1280, the minimum for IPv6, and every address is IPv6; raise it to 1280..9000 or add an IPv4 address`,
     );
   }
   if (mtu < 576 || mtu > 9000) {

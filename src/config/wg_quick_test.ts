@@ -132,6 +132,14 @@ Deno.test("parseWgQuick accepts a peer without Endpoint when ListenPort is set, 
   strictEqual(config.peers[0].persistentKeepalive, 0);
 });
 
+Deno.test("parseWgQuick takes an MTU below 1280 with IPv4 and IPv6 addresses (the cage leaves IPv6 out)", () => {
+  const text =
+    `[Interface]\nPrivateKey = ${PRIVATE}\nAddress = 10.0.0.2/32, fd00::2/128\nMTU = 1200\n[Peer]\nPublicKey = ${PEER_A}\nEndpoint = 127.0.0.1:9\n`;
+  const config = parseWgQuick(text, "wg.conf");
+  strictEqual(config.iface.mtu, 1200);
+  deepStrictEqual(config.iface.addresses.map(formatCidr), ["10.0.0.2/32", "fd00::2/128"]);
+});
+
 Deno.test("parseWgQuick treats ListenPort 0 as any free port", () => {
   const text =
     `[Interface]\nPrivateKey = ${PRIVATE}\nAddress = 10.0.0.2\nListenPort = 0\n[Peer]\nPublicKey = ${PEER_A}\nEndpoint = 127.0.0.1:9\n`;
@@ -298,9 +306,9 @@ const ERRORS: [string, string, string][] = [
     "wgcage: wg.conf:4: MTU 9001 is outside 576..9000; use a value in range, e.g. 1420",
   ],
   [
-    "an MTU too small for IPv6",
-    file([...IFACE, "Address = fd00::2/128", "MTU = 1279"], [PEER]),
-    "wgcage: wg.conf:5: MTU 1279 is below 1280, the minimum for IPv6 (an address is IPv6); raise it to 1280..9000 or drop the IPv6 addresses",
+    "an MTU too small for IPv6, every address IPv6",
+    file([`PrivateKey = ${PRIVATE}`, "Address = fd00::2/128", "MTU = 1279"], [PEER]),
+    "wgcage: wg.conf:4: MTU 1279 is below 1280, the minimum for IPv6, and every address is IPv6; raise it to 1280..9000 or add an IPv4 address",
   ],
   [
     "a bad ListenPort",

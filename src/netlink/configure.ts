@@ -33,8 +33,8 @@ export const IPV6_MIN_MTU = 1280;
  * addresses and routes are left out, with one warning line naming what was
  * dropped. wg-quick would fail there; the default AllowedIPs include ::/0, so
  * a small MTU chosen for IPv4 alone would otherwise stop every run. (The
- * config refuses an IPv6 *address* with such an MTU already: one that names
- * IPv6 explicitly wants it.)
+ * config refuses such an MTU when every address is IPv6: nothing would be
+ * left.)
  */
 export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
   if (plan.mtu >= IPV6_MIN_MTU) return { plan };
@@ -51,7 +51,7 @@ export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
     },
     warning: `wgcage: MTU ${plan.mtu} is below ${IPV6_MIN_MTU}, the minimum for IPv6, so the ` +
       `cage has no IPv6 (${shown} left out); raise MTU to ${IPV6_MIN_MTU} or more for IPv6, or ` +
-      "take the IPv6 prefixes out of AllowedIPs",
+      "take IPv6 out of Address and AllowedIPs",
   };
 }
 

@@ -198,17 +198,21 @@ Deno.test("fitToMtu: below 1280 the IPv6 routes and addresses are left out, with
   const plan: LinkPlan = {
     tunName: "wg0",
     mtu: 1200,
-    addresses: [parseCidr("10.0.0.2/32")],
+    addresses: [parseCidr("10.0.0.2/32"), parseCidr("fd00::2/128")],
     routes: [parseCidr("0.0.0.0/0"), parseCidr("::/0")],
   };
   const fit = fitToMtu(plan);
-  deepStrictEqual(fit.plan, { ...plan, routes: [parseCidr("0.0.0.0/0")] });
+  deepStrictEqual(fit.plan, {
+    ...plan,
+    addresses: [parseCidr("10.0.0.2/32")],
+    routes: [parseCidr("0.0.0.0/0")],
+  });
   strictEqual(
     fit.warning,
-    "wgcage: MTU 1200 is below 1280, the minimum for IPv6, so the cage has no IPv6 (::/0 left out); raise MTU to 1280 or more for IPv6, or take the IPv6 prefixes out of AllowedIPs",
+    "wgcage: MTU 1200 is below 1280, the minimum for IPv6, so the cage has no IPv6 (fd00::2/128, ::/0 left out); raise MTU to 1280 or more for IPv6, or take IPv6 out of Address and AllowedIPs",
   );
   // At 1280, or with no IPv6 at all, the plan is unchanged and nothing is said.
   deepStrictEqual(fitToMtu({ ...plan, mtu: 1280 }), { plan: { ...plan, mtu: 1280 } });
-  const v4 = { ...plan, routes: [parseCidr("0.0.0.0/0")] };
+  const v4 = { ...plan, addresses: [parseCidr("10.0.0.2/32")], routes: [parseCidr("0.0.0.0/0")] };
   deepStrictEqual(fitToMtu(v4), { plan: v4 });
 });
