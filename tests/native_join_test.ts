@@ -234,6 +234,54 @@ Deno.test("native join: refuses a socket of another user and a stuck keeper with
   }
 });
 
+Deno.test("native join: WGCAGE_DIE_WITH_PARENT as on the Deno path: ends when a watched process ends; a bad value is the same line", async () => {
+  requireRoot("The native join test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await buildLauncher();
+  const lab = await Lab.open();
+  try {
+    const { ns, namespace, config } = await liveLab(lab, "ndie", 0);
+    const w = await liveRunner(lab, ns, false);
+    const name = cageName("nd");
+    const up = await w.wgcage(["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    try {
+      const bad = { WGCAGE_DIE_WITH_PARENT: "12x" };
+      const mine = await native(ns, ["exec", name, "--", "true"], bad);
+      const theirs = await run([
+        "env",
+        "WGCAGE_NATIVE_JOIN=0",
+        "WGCAGE_DIE_WITH_PARENT=12x",
+        ...wgcageArgv(["exec", name, "--", "true"]),
+      ], { ns, allowFailure: true });
+      sameRefusal("a bad WGCAGE_DIE_WITH_PARENT", mine, theirs);
+      // The shell is the parent the npm bin names; a process above it ends.
+      const above = namespace.spawn(["sleep", "60"]);
+      const shell = namespace.spawn([
+        "sh",
+        "-c",
+        `WGCAGE_DIE_WITH_PARENT="$$ $1" ${JOIN} 0 exec ${name} -- sleep 30; echo "status $?"`,
+        "sh",
+        String(above.pid),
+      ]);
+      await sleep(1500);
+      const killed = Date.now();
+      above.signal("SIGKILL");
+      await above.status;
+      await shell.status;
+      const after = Date.now() - killed;
+      assert(
+        shell.stdout.includes("status 137") && after < 2000,
+        `${shell.stdout} ${shell.stderr} after ${after} ms`,
+      );
+    } finally {
+      await w.wgcage(["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});
+
 Deno.test("WGCAGE_NATIVE_JOIN=0 keeps exec on the Deno path, and the command does not see it", async () => {
   requireRoot("The native join test");
   await requireTool("wireguard-go", "wireguard-go");

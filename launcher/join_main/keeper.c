@@ -7,6 +7,7 @@
 #include "keeper.h"
 
 #include "../control.h"
+#include "die_with_parent.h"
 #include "messages.h"
 
 #include <errno.h>
@@ -57,10 +58,15 @@ static long long now_ms(void) {
  * 1 ready, 0 timeout, -1 a signal came (*signo). */
 static int wait_for(int fd, int signal_fd, int ms, int *signo) {
   struct pollfd p[2] = {{.fd = signal_fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+  /* The callers wait again after a timeout: a shorter one lets the
+   * die-with-parent watch look. */
+  int watch = wgj_watch_ms();
+  if (watch > 0 && (ms < 0 || ms > watch)) ms = watch;
   int n;
   do {
     n = poll(p, fd >= 0 ? 2 : 1, ms);
   } while (n < 0 && errno == EINTR);
+  wgj_watch_check();
   /* Ctrl-C, SIGTERM and SIGHUP end the wait; the others (a resize, a
    * child) have no command to go to yet. */
   struct signalfd_siginfo info;

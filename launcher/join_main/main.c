@@ -25,15 +25,17 @@
  *     the live cages;
  * and after a failed start only for a stage it has no words for (nothing
  * ran; the Deno path tries again and names it). WGCAGE_NATIVE_JOIN=0 hands
- * every join over. Everything else (a keeper that is someone else's, dead,
- * stuck or refusing; a failed join; Ctrl-C or SIGTERM while waiting) gets
- * the Deno path's own line and exit status from here.
+ * every join over. WGCAGE_DIE_WITH_PARENT (the npm bin's) holds here as on
+ * that path: the join ends when the bin's shell (or npm) ends. Everything else (a keeper that is
+ * someone else's, dead, stuck or refusing; a failed join; Ctrl-C or SIGTERM while waiting) gets the
+ * Deno path's own line and exit status from here.
  */
 #include "../cage.h"
 #include "../environ.h"
 #include "../identity.h"
 #include "../protect.h"
 #include "command.h"
+#include "die_with_parent.h"
 #include "keeper.h"
 #include "messages.h"
 #include "run.h"
@@ -64,6 +66,7 @@ static int deno_count;
 /* Runs the Deno path with the same arguments; never returns. */
 static _Noreturn void hand_over(const char *why) {
   (void)sigprocmask(SIG_SETMASK, &original_mask, NULL);
+  wgj_die_with_parent_restore();
   if (deno_count == 0) {
     wgj_say("Cannot run this 'exec' natively (%s) and no Deno path was given; run it with "
             "'wgcage exec'",
@@ -164,6 +167,9 @@ int main(int argc, char **argv) {
     hand_over("the command is not a found, executable file");
   }
 
+  int watching = wgj_die_with_parent();
+  if (watching != 0) return watching;
+
   /* The signals wait in a signalfd from here on: while the keeper is asked,
    * an ending one stops the wait; once the command runs, each goes to it. */
   sigset_t mask;
@@ -190,9 +196,7 @@ int main(int argc, char **argv) {
    * other processes: the environment may hold the cage's config until it is
    * erased below, and the namespace fds reach into the cage. */
   (void)wgl_process_protect();
-  /* As the Deno path: WGCAGE_DIE_WITH_PARENT is the npm bin's to wgcage,
-   * not the command's; the config's variable is erased, block and all. */
-  (void)unsetenv("WGCAGE_DIE_WITH_PARENT");
+  /* As the Deno path: the config's variable is erased, block and all. */
   if (grant.config_env[0] != '\0') {
     (void)unsetenv(grant.config_env);
     int rc = wgl_environ_scrub(grant.config_env);

@@ -5,6 +5,7 @@
 
 #include "../cage.h"
 #include "../join.h"
+#include "die_with_parent.h"
 #include "keeper.h"
 #include "messages.h"
 
@@ -156,7 +157,8 @@ int wgj_wait(struct wgj_run *run, int signal_fd) {
   int status = wait_status(run->pid, WNOHANG);
   while (status == -2) {
     struct pollfd p = {.fd = signal_fd, .events = POLLIN};
-    if (poll(&p, 1, -1) < 0 && errno != EINTR) return -1;
+    if (poll(&p, 1, wgj_watch_ms()) < 0 && errno != EINTR) return -1;
+    wgj_watch_check();
     struct signalfd_siginfo info;
     while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
       int sig = (int)info.ssi_signo;
