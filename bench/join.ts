@@ -2,15 +2,18 @@
  * Joining a live cage: `wgcage exec NAME -- true` into a cage that `wgcage
  * up -d` holds (a wireguard-go peer on the loopback of a test namespace), run
  * one after another (median, min, max), then 50 at once (all must succeed;
- * the whole batch timed). Anchor in the same run: `deno run` of an empty
- * script, the floor of any from-source wgcage command. Unless --no-npm, the
- * form users install is timed too, interleaved with the others: the npm
+ * the whole batch timed; through the npm package's bin when it is timed).
+ * Anchors in the same run: `deno run` of an empty script, the floor of any
+ * command that starts Deno, and `nsenter` into the keeper's namespaces
+ * running `true`, a native join with none of the checks. Unless --no-npm,
+ * the form users install is timed too, interleaved with the others: the npm
  * package packed (`tools/release.ts pack:npm`), installed into a prefix of
- * the run's own, and started through its bin.
+ * the run's own, and started through its bin, whose `exec` is the native
+ * join (launcher/join_main/).
  *
  *     deno task bench:join [--runs 30] [--concurrent 50] [--no-npm]
  *
- * Target (issue 10): median ≤ 40 ms from the npm package. Needs root,
+ * Target (issue 19): median ≤ 10 ms from the npm package (`npm_join_median_ms`). Needs root,
  * wireguard-go and wg (and npm, with the registry or npm's cache, for the npm
  * form).
  *
@@ -62,6 +65,9 @@ try {
     const empty = await Deno.makeTempFile({ suffix: ".ts" });
     lab.defer(() => Deno.remove(empty));
     const anchor: number[] = [];
+    const nsenter: number[] = [];
+    const record = JSON.parse(await Deno.readTextFile(`/run/wgcage/${name}.json`));
+    const enter = ["nsenter", "-t", String(record.initPid), "-U", "-m", "-n", "-u", "-p", "true"];
     const joins: number[] = [];
     const npmJoins: number[] = [];
     const exec = wgcageArgv(["exec", name, "--", "true"]);
@@ -96,6 +102,7 @@ try {
     }
     for (let i = 0; i < runs; i++) {
       anchor.push((await timed([Deno.execPath(), "run", "-A", "--quiet", empty], ns.name)).ms);
+      nsenter.push((await timed(enter, ns.name)).ms);
       const j = await timed(exec, ns.name);
       if (j.code !== 0) throw new Error(`exec exited ${j.code}`);
       joins.push(j.ms);
@@ -107,12 +114,13 @@ try {
     }
     const t0 = performance.now();
     const batch = await Promise.all(
-      Array.from({ length: concurrent }, () => timed(exec, ns.name)),
+      Array.from({ length: concurrent }, () => timed(npmExec ?? exec, ns.name)),
     );
     const batchMs = performance.now() - t0;
     const failed = batch.filter((b) => b.code !== 0).length;
     const f = (x: number) => x.toFixed(1);
     console.log(`deno run of an empty script (anchor): median ${f(median(anchor))} ms`);
+    console.log(`nsenter into the cage, true (anchor): median ${f(median(nsenter))} ms`);
     console.log(
       `wgcage exec ${name} -- true (from source): median ${f(median(joins))} ms, ` +
         `min ${f(Math.min(...joins))}, max ${f(Math.max(...joins))} (${runs} runs)`,
@@ -125,7 +133,9 @@ try {
       );
     }
     console.log(
-      `${concurrent} concurrent execs: ${concurrent - failed} succeeded, ${failed} failed, ` +
+      `${concurrent} concurrent execs (${npmExec ? "npm package" : "from source"}): ${
+        concurrent - failed
+      } succeeded, ${failed} failed, ` +
         `batch ${f(batchMs)} ms, slowest ${f(Math.max(...batch.map((b) => b.ms)))} ms`,
     );
     console.log(`join_median_ms=${f(median(joins))}`);

@@ -66,15 +66,22 @@ Deno.test({
       assert(packed.stdout.includes(tarball), `pack:npm printed: ${packed.stdout}`);
 
       // The package holds one module, the launcher script, its metadata, and in lib/ the
-      // binaries the module reads: the core and each architecture's launcher and init.
+      // binaries the module reads: the core and each architecture's launcher and init;
+      // and each architecture's native join, executable, which the bin runs for exec.
       const listed = (await run(["tar", "tzf", tarball])).stdout.trim().split("\n").sort();
       const libs = listed.filter((f) => /^package\/lib\/[0-9a-f]{16}\.bin$/.test(f));
       assert(
         listed.filter((f) => !libs.includes(f)).join(" ") ===
-            "package/LICENSE package/README.md package/bin/wgcage package/package.json " +
-              "package/wgcage.js" &&
+            "package/LICENSE package/README.md package/bin/wgcage " +
+              "package/lib/aarch64/wgcage-join package/lib/x86_64/wgcage-join " +
+              "package/package.json package/wgcage.js" &&
           libs.length === 5,
         `tarball holds: ${listed.join(" ")}`,
+      );
+      const modes = (await run(["tar", "tvzf", tarball])).stdout;
+      assert(
+        /^-rwxr-xr-x .* package\/lib\/x86_64\/wgcage-join$/m.test(modes),
+        `the native join is not executable in the tarball: ${modes}`,
       );
 
       const prefix = `${dir}/prefix`;
