@@ -114,6 +114,8 @@ export async function main(argv: string[]): Promise<number> {
         return (await import("./cli/info_commands.ts")).helpCommand(command.topic);
       case "up":
         return await (await import("./cli/up_command.ts")).upCommand(command);
+      case "serve":
+        return await (await import("./cli/serve_command.ts")).serveCommand(command.args);
       case "exec":
         return await (await import("./cli/exec_command.ts")).execCommand(
           command.name,

@@ -49,6 +49,8 @@ export type Command =
   | { kind: "demo"; verbose: boolean }
   | { kind: "version" }
   | { kind: "help"; topic?: string }
+  /** `serve` reads its own options (serve/options.ts). */
+  | { kind: "serve"; args: string[] }
   | LiveCommand;
 
 /** How to run a command in a cage. */
@@ -112,7 +114,15 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** The TUN name when neither `--tun-name` nor the config file name gives one. */
 export const DEFAULT_TUN_NAME = "wg0";
 
-const SUBCOMMANDS = ["genkey", "pubkey", "genpsk", "demo", "version", "help"] as const;
+const SUBCOMMANDS = [
+  "genkey",
+  "pubkey",
+  "genpsk",
+  "demo",
+  "version",
+  "help",
+  "serve",
+] as const;
 type Subcommand = typeof SUBCOMMANDS[number];
 
 /** Every subcommand's name (`wgcage help NAME` knows each). */
@@ -390,6 +400,8 @@ function parseSubcommand(name: Subcommand, args: string[]): Command {
       }
       return { kind: "help", topic };
     }
+    case "serve":
+      return { kind: name, args };
     default:
       if (args.length > 0) {
         throw new UsageError(

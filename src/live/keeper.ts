@@ -12,6 +12,7 @@
  */
 
 import type { ConfigFlags, ConfigSource } from "../config/flags.ts";
+import type { TunnelConfig } from "../config/types.ts";
 import { hostLoadIo, loadConfig } from "../config/load.ts";
 import { formatCidr } from "../config/cidr.ts";
 import { protectProcess } from "../cage/mod.ts";
@@ -67,6 +68,31 @@ export interface KeeperOptions {
   readonly rmWhenIdle: boolean;
   /** Ctrl-C, SIGTERM or SIGHUP: resolves with 128 + the signal. */
   readonly interruption: { readonly status: Promise<number>; remove(): void };
+  /** A config its caller made (`wgcage serve`), instead of the run options' sources. */
+  readonly config?: TunnelConfig;
+  /**
+   * Called once the cage is up and recorded, before the control socket
+   * serves (`wgcage serve` adds its way out and its API here). What it
+   * returns is closed before the cage ends; its `ended` ends the cage with
+   * its reason.
+   */
+  readonly onUp?: (up: KeeperUp) => Promise<KeeperAddOn>;
+}
+
+/** What {@linkcode KeeperOptions.onUp} gets. */
+export interface KeeperUp {
+  readonly device: LiveDevice;
+  /** The cage's init: the keeper's child, so its pid is not reused while the cage lives. */
+  readonly initPid: number;
+  readonly log?: (line: string) => void;
+  readonly say: (line: string) => void;
+}
+
+/** Something a keeper runs beside its cage. */
+export interface KeeperAddOn {
+  /** Resolves with a reason when it stopped by itself ("" when it was closed). */
+  readonly ended?: Promise<string>;
+  close(): Promise<void>;
 }
 
 /** As root: a link in /var/run/wireguard to the control socket, for the stock `wg`. */
@@ -104,6 +130,7 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
   let tunnel: Tunnel | undefined;
   let server: ControlServer | undefined;
   let device: LiveDevice | undefined;
+  let addOn: KeeperAddOn | undefined;
   // The cage's namespaces, opened once its init is up, for `wgcage exec`
   // (sent over the control socket; a pid from the record could be forged).
   const join: JoinSource & { namespaceFds: number[] } = {
@@ -112,10 +139,9 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
   };
   const interruption = o.interruption;
   try {
-    const { config, warnings, secretFiles } = await loadConfig(
-      { config: o.run.config, flags: o.run.flags },
-      hostLoadIo,
-    );
+    const { config, warnings, secretFiles } = o.config !== undefined
+      ? { config: o.config, warnings: [], secretFiles: [] }
+      : await loadConfig({ config: o.run.config, flags: o.run.flags }, hostLoadIo);
     for (const w of warnings) say(w);
     const log = o.run.verbose
       ? (line: string) =>
@@ -202,6 +228,8 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       ...(wgLink !== undefined ? { wgLink } : {}),
     };
     writeRecord(dir, record);
+    addOn = await o.onUp?.({ device, initPid: cage.pid, log, say });
+    const addOnEnded = addOn?.ended?.then((why) => ({ why })) ?? new Promise<never>(() => {});
     const serving = server.start();
     if (detached) {
       await writeAll(Deno.stdout, `${READY_LINE}\n`);
@@ -222,7 +250,12 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       // The cage's init (not the keeper) ending by a signal is reported.
       interruption.status.then(() => "ended" as const),
       serving.then(() => "stopped" as const),
+      addOnEnded,
     ]);
+    if (typeof outcome === "object") {
+      if (outcome.why === "") return 0;
+      throw new LiveError(`The cage '${o.name}' ended: ${outcome.why}`);
+    }
     if (typeof outcome === "number" && outcome >= 128 && outcome <= 131) return 0;
     if (outcome === "idle" || outcome === "stopped" || outcome === "ended") return 0;
     if (typeof outcome === "number") {
@@ -231,6 +264,7 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
     return 0;
   } finally {
     interruption.remove();
+    await addOn?.close().catch(() => {});
     await server?.stop().catch(() => {});
     await tunnel?.close().catch(() => {});
     device?.wipe();

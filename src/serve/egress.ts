@@ -1,0 +1,227 @@
+/**
+ * The server cage's forwarding and its way out.
+ *
+ * Inside the cage: the kernel forwards between clients (wg0 to wg0, the hub)
+ * and, unless `--no-egress`, from wg0 to pasta's interface, masqueraded by
+ * nftables to the address pasta gave the cage (the host's). Outside: pasta
+ * (Debian's `passt`, the rootless network podman uses) attached to the
+ * cage's namespaces relays that interface's traffic through ordinary sockets
+ * of the host, so what leaves has the host's address as its source. That is
+ * the maintained rootless path, as podman chose it over slirp4netns; a NAT
+ * of our own would have to redo its TCP, UDP and ICMP handling.
+ *
+ * What a client must not reach: pasta runs with `--no-map-gw` (by default it
+ * maps the gateway's address to the host's loopback) and forwards no port in
+ * either direction (`-t/-u/-T/-U none`; the default `auto` would mirror bound
+ * ports); forwarding to any of the host's own addresses is dropped, so a
+ * client cannot reach the host's services through pasta's sockets. The
+ * cage's own copy of the host's address is local to the cage, where nothing
+ * listens.
+ *
+ * @module
+ */
+
+import { ServeError } from "./error.ts";
+import type { InCage } from "./in_cage.ts";
+
+export interface EgressOptions {
+  readonly initPid: number;
+  readonly tunName: string;
+  readonly noEgress: boolean;
+  readonly inCage: InCage;
+  /** The host's own IPv4 addresses: forwarding to them is dropped. */
+  readonly hostAddresses: readonly string[];
+  readonly log?: (line: string) => void;
+}
+
+/** The nftables ruleset of the server cage (the whole `inet wgcage` table). */
+export function ruleset(
+  o: { tunName: string; noEgress: boolean; hostAddresses: readonly string[] },
+): string {
+  const tun = JSON.stringify(o.tunName);
+  const lines = [
+    "table inet wgcage {",
+    "  chain forward {",
+    "    type filter hook forward priority filter; policy drop;",
+    "    ct state established,related accept",
+    `    iifname ${tun} oifname ${tun} accept`,
+  ];
+  if (!o.noEgress) {
+    if (o.hostAddresses.length > 0) {
+      lines.push(`    ip daddr { ${o.hostAddresses.join(", ")} } drop`);
+    }
+    lines.push(`    iifname ${tun} oifname != ${tun} meta nfproto ipv4 accept`);
+  }
+  lines.push("  }");
+  if (!o.noEgress) {
+    lines.push(
+      "  chain postrouting {",
+      "    type nat hook postrouting priority srcnat; policy accept;",
+      `    iifname ${tun} oifname != ${tun} masquerade`,
+      "  }",
+    );
+  }
+  lines.push("}", "");
+  return lines.join("\n");
+}
+
+/** The host's IPv4 addresses, loopback excluded (127/8 is never forwarded). */
+export function hostIpv4Addresses(): string[] {
+  return [
+    ...new Set(
+      Deno.networkInterfaces()
+        .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+        .map((i) => i.address),
+    ),
+  ];
+}
+
+export interface Egress {
+  /** Resolves with a one-line reason if pasta ends while the server runs. */
+  readonly ended: Promise<string>;
+  close(): Promise<void>;
+}
+
+const PASTA_WAIT_MS = 10_000;
+
+/** The first executable `name` in $PATH (and the sbin directories a user's PATH may lack). */
+export function findOnPath(name: string): string | undefined {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d.startsWith("/"));
+  for (const dir of [...dirs, "/usr/sbin", "/sbin", "/usr/bin"]) {
+    try {
+      const st = Deno.statSync(`${dir}/${name}`);
+      if (st.isFile && ((st.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function hasDefaultRoute(pid: number): boolean {
+  try {
+    const table = Deno.readTextFileSync(`/proc/${pid}/net/route`);
+    return table.split("\n").slice(1).some((l) => l.split("\t")[1] === "00000000");
+  } catch {
+    return false;
+  }
+}
+
+/** Starts pasta on the cage (unless `--no-egress`), then forwarding and the ruleset. */
+export async function startEgress(o: EgressOptions): Promise<Egress> {
+  let pasta: Deno.ChildProcess | undefined;
+  let stderr = "";
+  let closing = false;
+  let ended: Promise<string> = new Promise(() => {});
+  // nft is in /usr/sbin, which an ordinary user's PATH often lacks.
+  const nft = findOnPath("nft");
+  if (nft === undefined) {
+    throw new ServeError(
+      "Cannot find nft, which sets the server cage's forwarding rules; install it " +
+        "(apt-get install nftables)",
+    );
+  }
+  if (!o.noEgress) {
+    const path = findOnPath("pasta");
+    if (path === undefined) {
+      throw new ServeError(
+        "Cannot find pasta, the way out for clients; install it (apt-get install passt), " +
+          "or serve a hub only with --no-egress",
+      );
+    }
+    try {
+      // pasta keeps the cage's network namespace alive: it must end with the
+      // keeper even when that is killed (-9), as the cage's init does, so it
+      // gets a parent-death signal (the keeper's main thread spawns it).
+      pasta = new Deno.Command("setpriv", {
+        args: [
+          "--pdeathsig",
+          "KILL",
+          path,
+          "-q",
+          "-f",
+          "--config-net",
+          "--no-map-gw",
+          "-4",
+          "-t",
+          "none",
+          "-u",
+          "none",
+          "-T",
+          "none",
+          "-U",
+          "none",
+          String(o.initPid),
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new ServeError(
+          "Cannot find setpriv on PATH; install it (apt-get install util-linux)",
+        );
+      }
+      throw e;
+    }
+    const child = pasta;
+    // Its messages, kept for a failure (pasta also tries syslog and says so).
+    const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({
+        write(chunk) {
+          stderr = (stderr + chunk).split("\n").filter((l) => !/syslog/.test(l)).join("\n")
+            .slice(-2000);
+        },
+      }),
+    ).catch(() => {});
+    const lastLine = () => stderr.trim().split("\n").at(-1) ?? "";
+    ended = child.status.then(async (s) => {
+      await reading;
+      return closing ? "" : `pasta ended (status ${s.code}${lastLine() ? `: ${lastLine()}` : ""})`;
+    });
+    const deadline = Date.now() + PASTA_WAIT_MS;
+    let exited: string | undefined;
+    void ended.then((why) => exited = why);
+    while (!hasDefaultRoute(o.initPid)) {
+      if (exited !== undefined) {
+        throw new ServeError(
+          `pasta cannot give the server's cage a way out: ${lastLine() || exited}; the host ` +
+            "needs an interface with a default route (or serve a hub only with --no-egress)",
+        );
+      }
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new ServeError(
+          `pasta did not configure the server's cage within ${PASTA_WAIT_MS / 1000} s`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    o.log?.("pasta attached (the way out)");
+  }
+  const close = async () => {
+    closing = true;
+    if (pasta !== undefined) {
+      try {
+        pasta.kill("SIGTERM");
+      } catch {
+        // ended already
+      }
+      await pasta.status;
+    }
+  };
+  try {
+    await o.inCage.run(
+      ["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"],
+      undefined,
+      "turn forwarding on",
+    );
+    await o.inCage.run([nft, "-f", "-"], ruleset(o), "load the nftables ruleset");
+    o.log?.(`forwarding on; nftables: hub${o.noEgress ? " only" : " and masquerade"}`);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { ended, close };
+}

@@ -1,0 +1,36 @@
+import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
+import { parseServeArgs } from "./options.ts";
+import { ServeError } from "./error.ts";
+
+const KEY = ["--private-key-file", "k"];
+
+Deno.test("serve: defaults are the documented ones", () => {
+  const o = parseServeArgs(KEY);
+  assertEquals([o.listenPort, o.name, o.noEgress, o.api], [51820, "serve", false, undefined]);
+  assertEquals(o.subnet.prefix, 24);
+});
+
+Deno.test("serve: --api needs a token, from a file or a variable, never a flag", () => {
+  const refused = (args: string[], re: RegExp) =>
+    assertThrows(() => parseServeArgs([...KEY, ...args]), (e: Error) => {
+      assertEquals(e instanceof ServeError, true);
+      assertEquals(re.test(e.message), true, e.message);
+      assertEquals(e.message.includes("\n"), false);
+      return true;
+    });
+  refused(["--api", "0.0.0.0:8443"], /--api needs a token/);
+  refused(["--api", "0.0.0.0:8443", "--token", "x"], /'ps'/);
+  refused(["--api", "0.0.0.0:8443", "--token-file", "a", "--token-env", "B"], /not both/);
+  refused(["--api", "nonsense", "--token-file", "a"], /not ADDR:PORT/);
+  refused(["--token-file", "a"], /give --api/);
+  refused(["--api", "1.2.3.4:1", "--token-env", "T", "--tls-cert", "c"], /go together/);
+  refused(["--subnet", "fd00::/64"], /IPv4 prefix/);
+  refused(["--subnet", "10.0.0.0/31"], /IPv4 prefix/);
+  assertThrows(() => parseServeArgs([]), /--private-key-file/);
+});
+
+Deno.test("serve: --api takes ADDR:PORT and [V6]:PORT", () => {
+  const o = parseServeArgs([...KEY, "--api", "[::]:8443", "--token-env", "T", "--no-egress"]);
+  assertEquals(o.api, { hostname: "::", port: 8443 });
+  assertEquals(o.noEgress, true);
+});

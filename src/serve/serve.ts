@@ -1,0 +1,124 @@
+/**
+ * `wgcage serve`: a WireGuard server in a live cage of its own. Its keeper
+ * (live/keeper.ts) holds the cage and serves its control socket, so
+ * `wgcage show`, `wgcage wg NAME show` and, as root, the stock `wg` see the
+ * server; once the cage is up this adds the way out (egress.ts) and the
+ * provisioning API (api.ts), and the registered clients (store.ts) are its
+ * peers from the start.
+ *
+ * The cage maps the server's user to its root: it runs no command, and its
+ * root is what may load the cage's nftables rules (in_cage.ts).
+ *
+ * @module
+ */
+
+import { runKeeper } from "../live/keeper.ts";
+import { checkName } from "../live/state.ts";
+import { flagSite, parseKeyValue } from "../config/values.ts";
+import { readFileAtMost } from "../config/read_limited.ts";
+import type { Key } from "../config/types.ts";
+import { ServeError } from "./error.ts";
+import type { ServeOptions } from "./options.ts";
+import { ClientStore, defaultStateDir } from "./store.ts";
+import { Subnet } from "./subnet.ts";
+import { serverConfig } from "./peers.ts";
+import { hostIpv4Addresses, startEgress } from "./egress.ts";
+import { inCage } from "./in_cage.ts";
+import { startApi } from "./api.ts";
+import { readToken } from "./token.ts";
+
+async function readPrivateKey(path: string): Promise<Key> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFileAtMost(path, 1024);
+  } catch (e) {
+    throw new ServeError(
+      `Cannot read --private-key-file '${path}': ${(e as Error).message}; ` +
+        "make one with 'wgcage genkey > FILE'",
+    );
+  }
+  const text = new TextDecoder().decode(bytes).trim();
+  bytes.fill(0);
+  return parseKeyValue(flagSite("--private-key-file"), text, "private");
+}
+
+export interface ServeRun {
+  readonly options: ServeOptions;
+  readonly interruption: { readonly status: Promise<number>; remove(): void };
+}
+
+export async function runServe({ options: o, interruption }: ServeRun): Promise<number> {
+  checkName(o.name);
+  const subnet = new Subnet(o.subnet);
+  const stateDir = o.stateDir ?? defaultStateDir(o.name);
+  const store = ClientStore.open(stateDir);
+  // Read before the cage: a missing token fails before anything is made.
+  const token = o.api !== undefined ? await readToken(o) : undefined;
+  const privateKey = await readPrivateKey(o.privateKeyFile);
+  const config = serverConfig({
+    privateKey,
+    address: subnet.serverAddress,
+    listenPort: o.listenPort,
+    clients: store.list().filter((c) => subnet.hostOf(c.address) !== undefined),
+  });
+  const dropped = store.size - config.peers.length;
+  if (dropped > 0) {
+    console.error(
+      `wgcage: ${dropped} registered client(s) have addresses outside --subnet; ` +
+        "they are not served until they register again",
+    );
+  }
+  const tunName = "wg0";
+  return await runKeeper({
+    name: o.name,
+    rmWhenIdle: false,
+    interruption,
+    config,
+    run: {
+      flags: {},
+      handshakeTimeoutMs: 0,
+      verbose: o.verbose,
+      root: true,
+      noUserns: false,
+      hideSockets: false,
+      keepSockets: [],
+      tunName,
+    },
+    onUp: async (up) => {
+      const egress = await startEgress({
+        initPid: up.initPid,
+        tunName,
+        noEgress: o.noEgress,
+        inCage: inCage(up.initPid),
+        hostAddresses: hostIpv4Addresses(),
+        log: up.log,
+      });
+      let api: Awaited<ReturnType<typeof startApi>> | undefined;
+      try {
+        if (o.api !== undefined && token !== undefined) {
+          api = await startApi({
+            listen: o.api,
+            token,
+            options: o,
+            stateDir,
+            store,
+            subnet,
+            device: up.device,
+            say: up.say,
+          });
+        }
+      } catch (e) {
+        await egress.close();
+        throw e;
+      }
+      return {
+        ended: egress.ended,
+        close: async () => {
+          await api?.close();
+          await egress.close();
+          token?.fill(0);
+        },
+      };
+    },
+  });
+}

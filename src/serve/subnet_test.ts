@@ -1,0 +1,27 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { Subnet } from "./subnet.ts";
+import { parseCidr } from "../config/cidr.ts";
+
+Deno.test("subnet: the server takes .1, clients the lowest free address", () => {
+  const s = new Subnet(parseCidr("10.200.0.0/24"));
+  assertEquals([s.serverAddress, s.network, s.capacity], ["10.200.0.1/24", "10.200.0.0/24", 253]);
+  assertEquals(s.allocate(new Set()), "10.200.0.2");
+  assertEquals(s.allocate(new Set(["10.200.0.2", "10.200.0.4"])), "10.200.0.3");
+  assertEquals([s.hostOf("10.200.0.1"), s.hostOf("10.200.0.9"), s.hostOf("10.201.0.9")], [
+    undefined,
+    9,
+    undefined,
+  ]);
+});
+
+Deno.test("subnet: a full subnet allocates nothing (no network, server or broadcast address)", () => {
+  const s = new Subnet(parseCidr("10.9.9.8/29"));
+  const used = new Set<string>();
+  for (;;) {
+    const a = s.allocate(used);
+    if (a === undefined) break;
+    used.add(a);
+  }
+  assertEquals([...used], ["10.9.9.10", "10.9.9.11", "10.9.9.12", "10.9.9.13", "10.9.9.14"]);
+  assertEquals(used.size, s.capacity);
+});

@@ -1,0 +1,342 @@
+/**
+ * `wgcage serve`, rootless, end to end:
+ *
+ * ```
+ *   cli (clients, as cages)         exit (the server's host)            inet ("the internet")
+ *   ┌──────────────────────┐        ┌───────────────────────────┐       ┌──────────────────────┐
+ *   │ veth .2 ─────────────┼── ─── ─┼─ veth .1                  │       │ lo 192.0.2.10        │
+ *   │ default via .1       │        │ wgcage serve (nobody)     │       │  HTTP :8080 (answers │
+ *   │ wgcage -- curl …     │        │  cage: wg0 10.200.0.1/24  │       │  the source address) │
+ *   └──────────────────────┘        │  pasta ── veth .1 ────────┼───────┼─ veth .2             │
+ *                                   │ default via inet          │       │  UDP echo :8082      │
+ *                                   └───────────────────────────┘       └──────────────────────┘
+ * ```
+ *
+ * The internet namespace is reachable only from the exit namespace (which
+ * does not forward): a client gets there only through the server.
+ * Needs root (namespaces), pasta (passt), nft (nftables), curl, ping
+ * (iputils-ping) and socat.
+ */
+
+import { assert, assertEquals, assertMatch } from "./cage/assert.ts";
+import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { run, sleep, waitUntil } from "./harness/process.ts";
+import { generateKeyPair } from "./harness/keys.ts";
+import { type LiveRunner, liveRunner } from "./harness/live.ts";
+import { NOBODY, wgcageArgv, writeConfig } from "./e2e/wgcage.ts";
+
+const INET = "192.0.2.10";
+
+const HTTP_SOURCE =
+  `Deno.serve({ hostname: "${INET}", port: 8080, onListen() { console.log("ready"); } },
+  (_r, info) => new Response(info.remoteAddr.hostname));`;
+
+interface Topology {
+  lab: Lab;
+  exit: Namespace;
+  cli: Namespace;
+  /** The exit host's address towards the internet: what the internet sees. */
+  exitAddress: string;
+  /** The exit host's address towards the clients: the endpoint and the API. */
+  serverAddress: string;
+}
+
+async function topology(lab: Lab): Promise<Topology> {
+  const exit = await lab.namespace("exit");
+  const inet = await lab.namespace("inet");
+  const cli = await lab.namespace("cli");
+  const up = await lab.link(exit, inet, { ipv6: false });
+  const down = await lab.link(exit, cli, { ipv6: false });
+  await inet.ip("addr", "add", `${INET}/32`, "dev", "lo");
+  // pasta needs an interface with a default route to take as the way out.
+  await exit.ip("route", "add", "default", "via", up.b.ipv4);
+  await cli.ip("route", "add", "default", "via", down.a.ipv4);
+  // pasta answers a client's ping with a ping socket of the server's user.
+  await exit.run(["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]);
+  const http = inet.spawn([Deno.execPath(), "eval", HTTP_SOURCE]);
+  await http.waitForLine("ready", 20_000);
+  inet.spawn(["socat", `UDP-RECVFROM:8082,bind=${INET},fork`, "EXEC:cat"]);
+  return { lab, exit, cli, exitAddress: up.a.ipv4, serverAddress: down.a.ipv4 };
+}
+
+/** Files of the server's user (nobody): its key and the API token. */
+async function serverFiles(lab: Lab): Promise<{ dir: string; key: string; token: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "wgc-serve-" });
+  lab.defer(() => Deno.remove(dir, { recursive: true }));
+  await Deno.chown(dir, NOBODY, NOBODY);
+  await Deno.chmod(dir, 0o700);
+  const keys = await generateKeyPair();
+  const token = crypto.getRandomValues(new Uint8Array(24)).toBase64();
+  await Deno.writeTextFile(`${dir}/server.key`, `${keys.privateKey}\n`, { mode: 0o600 });
+  await Deno.writeTextFile(`${dir}/token`, `${token}\n`, { mode: 0o600 });
+  for (const f of ["server.key", "token"]) await Deno.chown(`${dir}/${f}`, NOBODY, NOBODY);
+  return { dir, key: `${dir}/server.key`, token };
+}
+
+interface Registered {
+  address: string;
+  server_public_key: string;
+  endpoint: string;
+  allowed_ips: string[];
+}
+
+async function api(
+  t: Topology,
+  token: string,
+  method: string,
+  path: string,
+  body?: string,
+  bodyFile?: string,
+): Promise<{ status: number; text: string }> {
+  const r = await t.cli.run([
+    "curl",
+    "-sk",
+    "-m",
+    "10",
+    "-X",
+    method,
+    "-H",
+    `Authorization: Bearer ${token}`,
+    "-H",
+    "content-type: application/json",
+    ...(body !== undefined ? ["--data-binary", "@-"] : []),
+    ...(bodyFile !== undefined ? ["--data-binary", `@${bodyFile}`] : []),
+    "-w",
+    "\n%{http_code}",
+    `https://${t.serverAddress}:8443${path}`,
+  ], { stdin: body, allowFailure: true });
+  const lines = r.stdout.trimEnd().split("\n");
+  return { status: Number(lines.pop()), text: lines.join("\n").trim() };
+}
+
+async function clientConfig(lab: Lab, t: Topology, token: string) {
+  const keys = await generateKeyPair();
+  const reg = await api(
+    t,
+    token,
+    "POST",
+    "/v1/clients",
+    JSON.stringify({ public_key: keys.publicKey }),
+  );
+  assertEquals(reg.status, 201, reg.text);
+  const c = JSON.parse(reg.text) as Registered;
+  const path = await writeConfig(
+    lab,
+    [
+      "[Interface]",
+      `PrivateKey = ${keys.privateKey}`,
+      `Address = ${c.address}`,
+      "DNS = 10.200.0.1",
+      "[Peer]",
+      `PublicKey = ${c.server_public_key}`,
+      `Endpoint = ${c.endpoint}`,
+      `AllowedIPs = ${c.allowed_ips.join(", ")}`,
+      "",
+    ].join("\n"),
+    0,
+    `c${c.address.split(".")[3].split("/")[0]}.conf`,
+  );
+  return { path, address: c.address.split("/")[0], publicKey: keys.publicKey };
+}
+
+/** Runs `sh -c script` in a client cage; resolves with its output. */
+async function inClient(t: Topology, config: string, script: string) {
+  return await run(wgcageArgv(["--config", config, "--", "sh", "-c", script]), {
+    ns: t.cli.name,
+    allowFailure: true,
+    timeoutMs: 60_000,
+  });
+}
+
+Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test) => {
+  requireRoot("e2e_serve_test");
+  for (
+    const [tool, pkg] of [["pasta", "passt"], ["nft", "nftables"], ["curl", "curl"], [
+      "ping",
+      "iputils-ping",
+    ], ["socat", "socat"]]
+  ) {
+    await requireTool(tool, pkg);
+  }
+  await using lab = await Lab.open();
+  const t = await topology(lab);
+  const files = await serverFiles(lab);
+  const runner = await liveRunner(lab, t.exit.name, true);
+  const serveArgs = [
+    "serve",
+    "--private-key-file",
+    files.key,
+    "--endpoint",
+    `${t.serverAddress}:51820`,
+    "--api",
+    "0.0.0.0:8443",
+    "--token-file",
+    `${files.dir}/token`,
+    "--state-dir",
+    `${files.dir}/state`,
+  ];
+  const start = async () => {
+    const p = t.exit.spawn(runner.argv(serveArgs));
+    const line = await p.waitForLine((l) => l.startsWith("wgcage: api "), 60_000);
+    return { p, line };
+  };
+  let serve = await start();
+  assertMatch(serve.line, /^wgcage: api https:\/\/0\.0\.0\.0:8443 sha256=[0-9a-f]{64}$/);
+  const fingerprint = serve.line.split("sha256=")[1];
+
+  const c1 = await clientConfig(lab, t, files.token);
+  const c2 = await clientConfig(lab, t, files.token);
+  assertEquals([c1.address, c2.address], ["10.200.0.2", "10.200.0.3"]);
+
+  await test.step("a client's traffic leaves with the exit host's address; ping works", async () => {
+    const r = await inClient(
+      t,
+      c1.path,
+      `curl -sS -m 10 http://${INET}:8080/ && echo && ping -c1 -W5 ${INET} >/dev/null && echo ping-ok` +
+        ` && echo hello | socat -T5 - UDP:${INET}:8082`,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout.trim().split("\n"), [t.exitAddress, "ping-ok", "hello"]);
+  });
+
+  await test.step("clients reach the server's address and each other", async () => {
+    const other = t.cli.spawn(wgcageArgv(["--config", c2.path, "--", "sleep", "30"]));
+    try {
+      const r = await inClient(
+        t,
+        c1.path,
+        `ping -c1 -W3 10.200.0.1 >/dev/null && for i in 1 2 3 4 5 6 7 8 9 10; do ` +
+          `ping -c1 -W2 ${c2.address} >/dev/null && echo hub-ok && exit 0; sleep 1; done; exit 1`,
+      );
+      assertEquals(r.stdout.trim(), "hub-ok", r.stderr);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  await test.step("the server cage is a live cage: 'wgcage show' lists the clients", async () => {
+    assertEquals((await peersShown(runner)).sort(), [c1.publicKey, c2.publicKey].sort());
+  });
+
+  await test.step("API errors: one JSON line each, and the server keeps serving", async () => {
+    const wrong = await api(t, "not-the-token", "GET", "/v1/clients");
+    assertEquals(wrong.status, 401);
+    assertMatch(wrong.text, /^\{"error":"[^\n]+"\}$/);
+    const bad = await api(t, files.token, "POST", "/v1/clients", "{not json");
+    assertEquals([bad.status, JSON.parse(bad.text).error], [400, "the body is not JSON"]);
+    const hugeFile = `${files.dir}/huge.json`;
+    await Deno.writeTextFile(hugeFile, `{"public_key":"${"x".repeat(1 << 20)}"}`);
+    const huge = await api(t, files.token, "POST", "/v1/clients", undefined, hugeFile);
+    assertEquals(huge.status, 413);
+    const dup = await api(
+      t,
+      files.token,
+      "POST",
+      "/v1/clients",
+      JSON.stringify({ public_key: c1.publicKey }),
+    );
+    assertEquals(dup.status, 409);
+    const malformed = await api(t, files.token, "POST", "/v1/clients", '{"public_key":"abc"}');
+    assertEquals(malformed.status, 400);
+    // 1,000 bad requests in a burst, over one connection: each answered (401 or 429).
+    const config = `${files.dir}/burst.curl`;
+    await Deno.writeTextFile(
+      config,
+      Array.from(
+        { length: 1000 },
+        () => `url = "https://${t.serverAddress}:8443/v1/clients"\noutput = "/dev/null"\n`,
+      ).join(""),
+    );
+    const burst = await t.cli.run([
+      "curl",
+      "-sk",
+      "-H",
+      "Authorization: Bearer wrong-wrong-wrong",
+      "-w",
+      "%{http_code}\n",
+      "-K",
+      config,
+    ], { timeoutMs: 120_000, allowFailure: true });
+    const codes = burst.stdout.trim().split("\n");
+    assertEquals(codes.length, 1000);
+    assert(codes.every((c) => c === "401" || c === "429"), [...new Set(codes)].join(","));
+    assert(codes.includes("429"), "the burst was not rate-limited");
+    await sleep(2500);
+    const list = await api(t, files.token, "GET", "/v1/clients");
+    assertEquals(list.status, 200, list.text);
+    assertEquals(JSON.parse(list.text).clients.length, 2);
+  });
+
+  await test.step("a restart keeps the clients and the certificate", async () => {
+    await serve.p.stop();
+    serve = await start();
+    assertEquals(serve.line.split("sha256=")[1], fingerprint);
+    const r = await inClient(t, c1.path, `curl -sS -m 10 http://${INET}:8080/`);
+    assertEquals([r.code, r.stdout.trim()], [0, t.exitAddress], r.stderr);
+  });
+
+  await test.step("DELETE removes the client: it can no longer get through", async () => {
+    const del = await api(
+      t,
+      files.token,
+      "DELETE",
+      `/v1/clients/${encodeURIComponent(c2.publicKey)}`,
+    );
+    assertEquals(del.status, 204, del.text);
+    assertEquals(await peersShown(runner), [c1.publicKey]);
+    const state = JSON.parse(await Deno.readTextFile(`${files.dir}/state/clients.json`));
+    assertEquals(state.clients.map((c: { publicKey: string }) => c.publicKey), [c1.publicKey]);
+  });
+
+  await test.step("kill -9 of the server leaves no process behind", async () => {
+    const pids = await descendants(serve.p.pid);
+    assert(pids.length >= 2, `expected the cage's init and pasta, got ${pids.join(",")}`);
+    Deno.kill(serve.p.pid, "SIGKILL");
+    await serve.p.status;
+    await waitUntil(() => pids.every((p) => !alive(p)), "the server's processes end", 5000)
+      .catch(() => {});
+    const left = pids.filter(alive);
+    assertEquals(left, [], `left behind: ${left.map(describe).join("; ")}`);
+  });
+});
+
+async function peersShown(runner: LiveRunner): Promise<string[]> {
+  const r = await runner.wgcage(["show", "serve", "--json"]);
+  assertEquals(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout).peers as { publicKey: string }[]).map((p) => p.publicKey);
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+function describe(pid: number): string {
+  try {
+    return `${pid} ${Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ")}`;
+  } catch {
+    return String(pid);
+  }
+}
+
+async function descendants(pid: number): Promise<number[]> {
+  const r = await run(["ps", "-e", "-o", "pid=,ppid="]);
+  const children = new Map<number, number[]>();
+  for (const line of r.stdout.trim().split("\n")) {
+    const [p, pp] = line.trim().split(/\s+/).map(Number);
+    children.set(pp, [...(children.get(pp) ?? []), p]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
