@@ -120,6 +120,8 @@ export class Tunnel {
   readonly #clock: Clock;
   /** Who waits for the first handshake, and until when (monotonic ms). */
   readonly #handshakeWaiters: HandshakeWaiter[] = [];
+  /** Work for later ({@linkcode Tunnel.later}): what, and when (monotonic ms). */
+  readonly #later: { readonly at: number; readonly run: () => void }[] = [];
   /** Why the first handshake is late: ICMP errors, answers that did not authenticate. */
   #diagnosis: HandshakeDiagnosis | undefined;
   readonly #forwarder: Forwarder | undefined;
@@ -317,6 +319,7 @@ export class Tunnel {
         tunnel.#drainEvents();
         tunnel.#follower.applyPending();
         tunnel.#checkHandshakeDeadlines();
+        tunnel.#runLater();
       };
       datapath.kick();
       phaseEnds("data path start");
@@ -337,6 +340,29 @@ export class Tunnel {
   /** The core's id of each peer of the config, in its order. */
   get peerIds(): readonly number[] {
     return this.#peerIds;
+  }
+
+  /**
+   * Runs `run` once, from the data path's turn, `delayMs` from now; not at all
+   * if the tunnel closes first. No timer: see {@linkcode waitForHandshake}.
+   */
+  later(delayMs: number, run: () => void): void {
+    const at = this.#clock.now() + delayMs;
+    this.#later.push({ at, run });
+    this.#datapath.wakeAt(at);
+  }
+
+  #runLater(): void {
+    if (this.#later.length === 0) return;
+    const now = this.#clock.now();
+    for (let i = this.#later.length - 1; i >= 0; i--) {
+      const job = this.#later[i];
+      if (now < job.at) continue;
+      this.#later.splice(i, 1);
+      job.run();
+    }
+    // The data path keeps one wake-up time: another deadline may have used it.
+    for (const job of this.#later) this.#datapath.wakeAt(job.at);
   }
 
   /** Has the data path turn now (after the device was changed from outside it). */

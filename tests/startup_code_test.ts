@@ -3,7 +3,8 @@
  * its start-up used go back (launcher/startup_code.c), so while the command
  * runs wgcage's resident memory is well below its start-up peak, `-v` says
  * how much went, and the tunnel still carries traffic (its code comes back
- * as it runs).
+ * as it runs). A command that ends within a quarter of a second never has
+ * them go: a short run would only fault back what its exit needs.
  *
  * Needs root (a namespace with a wireguard-go peer on its loopback).
  *
@@ -83,6 +84,32 @@ Deno.test("wgcage gives back its start-up code pages once the command runs, and 
     // Start-up maps some 20 MiB of the runtime's code; an idle cage needs a few.
     assert(code < 12 * 1024, `${code} KiB of code still resident while the command runs`);
     assert(rss < peak - 8 * 1024, `resident ${rss} KiB, start-up peak ${peak} KiB`);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("a command that ends at once keeps the start-up code; one that runs on gives it back", async () => {
+  requireRoot("The start-up code test");
+  await requireTool("wireguard-go", "wireguard-go");
+  const lab = await Lab.open();
+  try {
+    const ns = await lab.namespace("codeq");
+    const { config } = await loopbackPeer(lab, ns);
+    const quick = await ns.run(wgcageArgv(["-v", "--config", config, "--", "true"]), {
+      allowFailure: true,
+    });
+    assert(quick.code === 0, `wgcage -- true exited ${quick.code}: ${quick.stderr}`);
+    assert(quick.stderr.includes("starting the command"), `the command never ran: ${quick.stderr}`);
+    assert(!quick.stderr.includes("code pages given back"), `gave back at once: ${quick.stderr}`);
+    const longer = await ns.run(wgcageArgv(["-v", "--config", config, "--", "sleep", "0.6"]), {
+      allowFailure: true,
+    });
+    assert(longer.code === 0, `wgcage -- sleep exited ${longer.code}: ${longer.stderr}`);
+    assert(
+      /start-up code pages given back: \d+ KiB/.test(longer.stderr),
+      `never gave back: ${longer.stderr}`,
+    );
   } finally {
     await lab.close();
   }

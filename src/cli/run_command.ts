@@ -20,6 +20,9 @@ import { stateDirsToCover } from "../live/state_cover.ts";
 import { forwardPlanOf } from "../forward/plan.ts";
 import { breakdownLines, phaseBegins, phaseEnds } from "../startup_breakdown.ts";
 
+/** How long the command runs before wgcage unmaps its start-up code (ms). */
+const RELEASE_DELAY_MS = 250;
+
 function stderrLine(line: string): void {
   console.error(line);
 }
@@ -27,11 +30,12 @@ function stderrLine(line: string): void {
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
   const started = performance.now();
   phaseEnds("launcher and arguments");
+  // First: V8 compiles the core on background threads while the command is
+  // looked up and the config read (the key checks of the config wait for it).
+  compileCore().catch(() => {});
   assertCommandExists(argv[0]);
   // Before any secret is read: no core file, no /proc/PID/mem for others.
   await protectProcess();
-  // V8 compiles the core on background threads while the config is read.
-  compileCore().catch(() => {});
   phaseBegins("config read");
   const { config, warnings, secretFiles } = await loadConfig(
     { config: options.config, flags: options.flags },
@@ -96,9 +100,14 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     stopForwarding = forwardSignals(tunnel.cage);
     log?.("starting the command");
     return await tunnel.run(() => {
-      const kib = releaseStartupCode();
-      log?.(`start-up code pages given back: ${kib ?? "none"} KiB`);
       if (log) { for (const line of breakdownLines()) log(line); }
+      // Not at once: a command that ends within the delay (a CI step's
+      // `true`, `test`, a quick curl) would only have wgcage unmap the pages
+      // and fault back those its exit needs, for memory it gives back anyway.
+      tunnel.later(RELEASE_DELAY_MS, () => {
+        const kib = releaseStartupCode();
+        log?.(`start-up code pages given back: ${kib ?? "none"} KiB`);
+      });
     });
   } finally {
     interruption.remove();
