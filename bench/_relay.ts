@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Namespace } from "../tests/harness/netns.ts";
+import { type Namespace, requireRoot, requireTool } from "../tests/harness/netns.ts";
 import { waitUntil } from "../tests/harness/process.ts";
 
 /** `--seconds` of each iperf3 run, `--runs` of each relay, `--startup-runs` pairs. */
@@ -32,6 +32,26 @@ export function relayOptions(argv: readonly string[], startupRuns: number): Rela
     runs: Number(args.values.runs),
     startupRuns: Number(args.values["startup-runs"]),
   };
+}
+
+/**
+ * What a relay benchmark `bench` needs: root, and wireguard-go, wg, iperf3
+ * and socat, then its `extra` tools (each with its Debian package).
+ */
+export async function requireRelayTools(
+  bench: string,
+  extra: readonly (readonly [string, string])[],
+): Promise<void> {
+  requireRoot(bench);
+  for (
+    const [tool, pkg] of [
+      ["wireguard-go", "wireguard-go"],
+      ["wg", "wireguard-tools"],
+      ["iperf3", "iperf3"],
+      ["socat", "socat"],
+      ...extra,
+    ]
+  ) await requireTool(tool, pkg);
 }
 
 /** The middle value (the mean of the two middle ones for an even count). */

@@ -26,7 +26,7 @@
  * @module
  */
 
-import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
+import { Lab } from "../tests/harness/netns.ts";
 import { waitUntil } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
 import { loadAverage } from "./_lib.ts";
@@ -35,22 +35,14 @@ import {
   iperfGbps,
   median,
   relayOptions,
+  requireRelayTools,
   showRuns,
   waitForIperf,
 } from "./_relay.ts";
 
 const { seconds, runs, startupRuns } = relayOptions(Deno.args, 30);
 
-requireRoot("bench:forward");
-for (
-  const [tool, pkg] of [
-    ["wireguard-go", "wireguard-go"],
-    ["wg", "wireguard-tools"],
-    ["iperf3", "iperf3"],
-    ["socat", "socat"],
-    ["nsenter", "util-linux"],
-  ]
-) await requireTool(tool, pkg);
+await requireRelayTools("bench:forward", [["nsenter", "util-linux"]]);
 
 const WGCAGE_PORT = 15201;
 const SOCAT_PORT = 15202;

@@ -30,7 +30,7 @@
  * @module
  */
 
-import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
+import { Lab } from "../tests/harness/netns.ts";
 import { cageName } from "../tests/harness/names.ts";
 import { wgcageArgv, wgQuick, writeConfig } from "../tests/e2e/wgcage.ts";
 import { generateKeyPair } from "../tests/harness/keys.ts";
@@ -41,22 +41,14 @@ import {
   iperfGbps,
   median,
   relayOptions,
+  requireRelayTools,
   showRuns,
   waitForIperf,
 } from "./_relay.ts";
 
 const { seconds, runs, startupRuns } = relayOptions(Deno.args, 10);
 
-requireRoot("bench:proxy");
-for (
-  const [tool, pkg] of [
-    ["wireguard-go", "wireguard-go"],
-    ["wg", "wireguard-tools"],
-    ["iperf3", "iperf3"],
-    ["socat", "socat"],
-    ["/usr/bin/python3", "python3"],
-  ]
-) await requireTool(tool, pkg);
+await requireRelayTools("bench:proxy", [["/usr/bin/python3", "python3"]]);
 
 const PEER = "10.99.0.1";
 const IPERF = 5201;
