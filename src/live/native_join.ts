@@ -14,6 +14,8 @@
  * @module
  */
 
+import { joinProgramPath } from "../launcher/join_program.ts";
+
 /** The variable that keeps (or, set to 0 by the native join, sends back) an exec on this path. */
 export const NATIVE_JOIN_ENV = "WGCAGE_NATIVE_JOIN";
 
@@ -69,17 +71,17 @@ export async function execNativeJoin(args: readonly string[]): Promise<string> {
       : `the native join left it: ${setting.slice(2)}`;
   }
   if (viaSudo()) return "through sudo (the sudo user's groups need NSS)";
-  const { joinProgramPath } = await import("../launcher/_launcher_asset.ts");
-  if (joinProgramPath === undefined) return "this build has no native join";
+  const joinProgram = await joinProgramPath();
+  if (joinProgram === undefined) return "this build has no native join";
   try {
-    const info = Deno.statSync(joinProgramPath);
+    const info = Deno.statSync(joinProgram);
     if (!info.isFile || ((info.mode ?? 0) & 0o111) === 0) throw new Error("not executable");
   } catch {
-    return `${joinProgramPath} is missing`;
+    return `${joinProgram} is missing`;
   }
   const own = ownCommand(args);
   if (own === undefined || args[0] !== "exec") return "cannot tell its own command line";
-  const argv = cStrings([joinProgramPath, String(own.length), ...own, ...args]);
+  const argv = cStrings([joinProgram, String(own.length), ...own, ...args]);
   const env = Deno.env.toObject();
   const envp = cStrings(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   const lib = Deno.dlopen("libc.so.6", execveSymbols);
@@ -88,5 +90,5 @@ export async function execNativeJoin(args: readonly string[]): Promise<string> {
   } finally {
     lib.close();
   }
-  return `cannot exec ${joinProgramPath}`;
+  return `cannot exec ${joinProgram}`;
 }
