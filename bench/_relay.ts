@@ -1,7 +1,7 @@
 /**
  * What the relay benchmarks (`bench:forward`, `bench:proxy`) share: their
- * options, one-stream iperf3 figures through a relay's port, medians, and
- * start-up timings taken in interleaved pairs.
+ * options and tools, one-stream iperf3 figures through a relay's port,
+ * medians, and start-up timings taken in interleaved pairs.
  *
  * @module
  */
