@@ -126,7 +126,10 @@ export function parseLiveCommand(
       const name = needName(sub, args);
       // The cage's options were given to 'up'; a word here that looks like
       // one is refused rather than run as the command (docker exec would
-      // take it as its own option, env as a command).
+      // take it as its own option, env as a command). --die-with-parent is
+      // not taken here either: the npm command's WGCAGE_DIE_WITH_PARENT,
+      // read before any parsing, already ends `npx wgcage exec` with npm,
+      // and exec's command already ends with exec.
       if (args[1] !== undefined && args[1] !== "--" && args[1].startsWith("-")) {
         throw new UsageError(
           `wgcage: 'exec' takes no options ('${args[1]}'): options such as -p belong to ` +
