@@ -22,11 +22,13 @@ follows them.
 
   wgcage up ci --config wg0.conf -d
 `,
-  exec: `Usage: wgcage exec NAME [--] CMD [ARGS...]
+  exec: `Usage: wgcage exec [-v] NAME [--] CMD [ARGS...]
 
 Runs CMD in the live cage NAME, with the exit status, signals and terminal of
-a run. exec takes no options: the cage's (-p, --root, …) were given to
-'wgcage up'. Put '--' before a CMD that starts with '-'. Started by the npm
+a run. A small native program does the join, without starting Deno where it
+can (WGCAGE_NATIVE_JOIN=0: never); -v says which ran and why. exec takes no
+other option: the cage's (-p, --root, …) were given to 'wgcage up'. Put '--'
+before a CMD that starts with '-'. Started by the npm
 package's wgcage, exec and CMD end when the process that started it ends,
 as a run does (WGCAGE_DIE_WITH_PARENT=0 turns that off).
 
@@ -91,6 +93,32 @@ Starts two cages on this machine that talk through a WireGuard tunnel over
   version: `Usage: wgcage version
 
 Prints wgcage's version and the Deno it runs on.
+`,
+  serve: `Usage: wgcage serve --private-key-file FILE [OPTIONS]
+
+A WireGuard server, as an ordinary user: its device is a live cage (NAME,
+'serve' by default: 'wgcage show serve'), clients' traffic leaves through
+the host's network with the host's address (pasta, from the passt package),
+and clients reach the server (the subnet's first address) and each other.
+
+  --endpoint HOST:PORT  what clients are told to connect to
+  --subnet CIDR         the clients' IPv4 subnet (default 10.200.0.0/24)
+  --listen-port N       UDP port (default 51820)
+  --name NAME           the live cage's name (default serve)
+  --no-egress           a hub only: clients reach the server and each other
+  --api ADDR:PORT       the provisioning API (HTTPS; a self-signed certificate
+                        is made and kept in the state directory, and its
+                        SHA-256 printed), with a token from
+  --token-file FILE | --token-env VAR   (never a flag: 'ps' shows flags)
+  --tls-cert FILE --tls-key FILE        the API's certificate instead
+  --insecure-http       plain HTTP (warns: the token crosses in clear)
+  --state-dir DIR       registered clients and the certificate (default
+                        ~/.local/state/wgcage/serve-NAME; as root
+                        /var/lib/wgcage/serve-NAME)
+  -v, --verbose         say each step
+
+  wgcage serve --private-key-file server.key --endpoint vpn.example.com:51820 \\
+    --api 0.0.0.0:8443 --token-file token
 `,
   help: `Usage: wgcage help [TOPIC | SUBCOMMAND]
 

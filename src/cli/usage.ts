@@ -28,6 +28,9 @@ Usage:
                                        change it as 'wg set' / 'wg syncconf'
                                        do; run the system wg against it
                                        (see 'wgcage help live')
+  wgcage serve --private-key-file FILE [OPTIONS]
+                                       a WireGuard server, exit and hub, with
+                                       an API (see 'wgcage help serve')
   wgcage demo [-v]                     show a cage talking to a local peer
   wgcage version
   wgcage help [config | exit | cage | ports | live | SUBCOMMAND]
