@@ -107,7 +107,7 @@ Deno.test("help per subcommand: 'help up', 'up --help', 'genkey --help', 'exec N
       [["up", "ci", "--config", "c.conf", "-h"], "Usage: wgcage up NAME"],
       [["genkey", "--help"], "Usage: wgcage genkey"],
       [["help", "genpsk"], "Usage: wgcage genpsk"],
-      [["exec", "ci", "--help"], "Usage: wgcage exec NAME"],
+      [["exec", "ci", "--help"], "Usage: wgcage exec [-v] NAME"],
       [["ls", "-h"], "Usage: wgcage ls"],
     ] as const
   ) {
