@@ -94,6 +94,32 @@ Starts two cages on this machine that talk through a WireGuard tunnel over
 
 Prints wgcage's version and the Deno it runs on.
 `,
+  serve: `Usage: wgcage serve --private-key-file FILE [OPTIONS]
+
+A WireGuard server, as an ordinary user: its device is a live cage (NAME,
+'serve' by default: 'wgcage show serve'), clients' traffic leaves through
+the host's network with the host's address (pasta, from the passt package),
+and clients reach the server (the subnet's first address) and each other.
+
+  --endpoint HOST:PORT  what clients are told to connect to
+  --subnet CIDR         the clients' IPv4 subnet (default 10.200.0.0/24)
+  --listen-port N       UDP port (default 51820)
+  --name NAME           the live cage's name (default serve)
+  --no-egress           a hub only: clients reach the server and each other
+  --api ADDR:PORT       the provisioning API (HTTPS; a self-signed certificate
+                        is made and kept in the state directory, and its
+                        SHA-256 printed), with a token from
+  --token-file FILE | --token-env VAR   (never a flag: 'ps' shows flags)
+  --tls-cert FILE --tls-key FILE        the API's certificate instead
+  --insecure-http       plain HTTP (warns: the token crosses in clear)
+  --state-dir DIR       registered clients and the certificate (default
+                        ~/.local/state/wgcage/serve-NAME; as root
+                        /var/lib/wgcage/serve-NAME)
+  -v, --verbose         say each step
+
+  wgcage serve --private-key-file server.key --endpoint vpn.example.com:51820 \\
+    --api 0.0.0.0:8443 --token-file token
+`,
   help: `Usage: wgcage help [TOPIC | SUBCOMMAND]
 
 Topics: config, exit, cage, ports, live. A subcommand's name gives its usage,
