@@ -14,9 +14,8 @@
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { cageName } from "./harness/names.ts";
 import { run, type RunResult } from "./harness/process.ts";
-import { generateKeyPair } from "./harness/keys.ts";
-import { WgPeer } from "./harness/wg_peer.ts";
-import { privateTunNode, rootlessArgv, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { livePeer } from "./harness/live.ts";
+import { privateTunNode, rootlessArgv, wgcageArgv } from "./e2e/wgcage.ts";
 import { makeTestUser } from "./cage/test_user.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
@@ -33,22 +32,7 @@ Deno.test("live cage without XDG_RUNTIME_DIR: kept in /tmp/wgcage-UID (0700, the
   const clean = () => Deno.remove(dir, { recursive: true }).catch(() => {});
   try {
     await clean();
-    const ns = await lab.namespace("livexdg");
-    const keys = await generateKeyPair();
-    const peer = await WgPeer.start(lab, ns, {
-      listenPort: 51820,
-      addresses: ["10.89.0.1/24"],
-      peers: [{ publicKey: keys.publicKey, allowedIps: ["10.89.0.2/32"] }],
-    });
-    const config = await writeConfig(
-      lab,
-      wgQuick({ privateKey: keys.privateKey, addresses: ["10.89.0.2/24"] }, [{
-        publicKey: peer.keys.publicKey,
-        allowedIps: ["10.89.0.0/24"],
-        endpoint: "127.0.0.1:51820",
-      }]),
-      user.uid,
-    );
+    const { ns, config } = await livePeer(lab, "livexdg", user.uid, "10.89.0");
     const tunDir = await privateTunNode(lab, 0o666);
     const denoDir = await Deno.makeTempDir({ prefix: "wgc-denodir-" });
     lab.defer(() => Deno.remove(denoDir, { recursive: true }));

@@ -17,31 +17,17 @@
 import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
 import { cageName } from "./harness/names.ts";
 import { run, type RunResult, waitUntil } from "./harness/process.ts";
-import { generateKeyPair, generatePresharedKey, type KeyPair } from "./harness/keys.ts";
-import { WgPeer } from "./harness/wg_peer.ts";
-import { wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
+import { generatePresharedKey } from "./harness/keys.ts";
+import { livePeer } from "./harness/live.ts";
+import { wgcageArgv } from "./e2e/wgcage.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-async function setup(lab: Lab, role: string) {
-  const ns = await lab.namespace(role);
-  const keys: KeyPair = await generateKeyPair();
-  const peer = await WgPeer.start(lab, ns, {
-    listenPort: 51820,
-    addresses: ["10.91.0.1/24"],
-    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.91.0.2/32"] }],
-  });
-  const config = await writeConfig(
-    lab,
-    wgQuick({ privateKey: keys.privateKey, addresses: ["10.91.0.2/24"] }, [{
-      publicKey: peer.keys.publicKey,
-      allowedIps: ["10.91.0.0/24"],
-      endpoint: "127.0.0.1:51820",
-    }]),
-  );
-  return { ns, keys, peer, config };
+/** The peer of the cage: wireguard-go at 10.91.0.1, the cage at 10.91.0.2. */
+function setup(lab: Lab, role: string) {
+  return livePeer(lab, role, 0, "10.91.0");
 }
 
 function wgcage(ns: Namespace, args: string[], env?: Record<string, string>): Promise<RunResult> {
@@ -84,7 +70,7 @@ Deno.test("live tools (root): syncconf of the file the cage started from works (
   const lab = await Lab.open();
   const name = cageName("ls");
   try {
-    const { ns, keys, peer, config } = await setup(lab, "livesync");
+    const { ns, keys, a: peer, config } = await setup(lab, "livesync");
     const up = await wgcage(ns, ["up", name, "-d", "--config", config]);
     assert(up.code === 0, `up -d: ${up.stderr}`);
     try {

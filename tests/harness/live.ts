@@ -2,7 +2,8 @@
  * Live cages in tests: how one test runs wgcage (as root, or as nobody with a
  * private TUN node and a runtime directory of its own), and a namespace with
  * a wireguard-go peer and the cage's config: 10.97.0.1 with DNS and 10.97.0.2
- * ({@linkcode liveLab}), or 10.94.0.1 and 10.94.0.2 ({@linkcode livePeer}).
+ * ({@linkcode liveLab}), or without DNS in a /24 of the test's
+ * ({@linkcode livePeer}).
  *
  * @module
  */
@@ -102,26 +103,28 @@ export async function liveLab(
 }
 
 /**
- * A namespace with a wireguard-go peer at 10.94.0.1 (UDP 51820 over its
- * loopback, no DNS) and the config of a cage at 10.94.0.2 for `owner`.
+ * A namespace with a wireguard-go peer at NET.1 (UDP 51820 over its
+ * loopback, no DNS) and the config of a cage at NET.2 for `owner`; NET is
+ * `net`, the first three bytes of a /24 (10.94.0 unless given).
  */
 export async function livePeer(
   lab: Lab,
   role: string,
   owner: number,
+  net = "10.94.0",
 ): Promise<{ ns: Namespace; keys: KeyPair; a: WgPeer; config: string }> {
   const ns = await lab.namespace(role);
   const keys = await generateKeyPair();
   const a = await WgPeer.start(lab, ns, {
     listenPort: 51820,
-    addresses: ["10.94.0.1/24"],
-    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.94.0.2/32"] }],
+    addresses: [`${net}.1/24`],
+    peers: [{ publicKey: keys.publicKey, allowedIps: [`${net}.2/32`] }],
   });
   const config = await writeConfig(
     lab,
-    wgQuick({ privateKey: keys.privateKey, addresses: ["10.94.0.2/24"] }, [{
+    wgQuick({ privateKey: keys.privateKey, addresses: [`${net}.2/24`] }, [{
       publicKey: a.keys.publicKey,
-      allowedIps: ["10.94.0.0/24"],
+      allowedIps: [`${net}.0/24`],
       endpoint: "127.0.0.1:51820",
     }]),
     owner,
