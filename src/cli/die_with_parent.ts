@@ -15,8 +15,9 @@
  *
  * The npm command also names the process above npm's `sh -c`: npm itself,
  * whose SIGKILL leaves that shell waiting for wgcage, alive. Such ancestors
- * are looked at four times a second (the timer does not keep wgcage
- * running): gone, or another process under the same pid (its start time in
+ * are looked at four times a second (between looks wgcage sleeps on a worker
+ * thread, launcher/sleep.ts: a timer would load Deno's Node timers, ~10 ms of
+ * start-up): gone, or another process under the same pid (its start time in
  * /proc/PID/stat changed), ends wgcage with SIGKILL like the kernel's
  * signal.
  *
@@ -25,6 +26,7 @@
 
 import { launcher, prepareLauncher } from "../launcher/library.ts";
 import { ESRCH } from "../launcher/errno.ts";
+import { sleepMs } from "../launcher/sleep.ts";
 
 /**
  * Set by the npm package's `wgcage` command: "PARENT [ANCESTOR…]", the pids
@@ -121,12 +123,16 @@ export async function dieWithParent(watch: ParentWatch): Promise<void> {
     if (time === undefined) throw gone(pid, "a process above wgcage");
     started.set(pid, time);
   }
-  const timer = setInterval(() => {
-    for (const [pid, time] of started) {
-      if (startTimeOf(pid) !== time) Deno.kill(Deno.pid, "SIGKILL");
+  (async () => {
+    for (;;) {
+      await sleepMs(POLL_MS);
+      for (const [pid, time] of started) {
+        if (startTimeOf(pid) !== time) Deno.kill(Deno.pid, "SIGKILL");
+      }
     }
-  }, POLL_MS);
-  Deno.unrefTimer(timer);
+  })().catch(() => {
+    // No FFI (cannot happen where the launcher loaded): watched no further.
+  });
 }
 
 /**
