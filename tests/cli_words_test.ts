@@ -348,7 +348,8 @@ Deno.test("help says: CMD's own 125-127 and how to tell them from wgcage's, -p a
   ]);
   expect(await help("ports"), ["One bound to the\ncage's tunnel address alone", "127.0.0.1"]);
   expect(await help("cage"), [
-    "-Z root fails too, at setgroups",
+    "-Z root fails at setgroups",
+    "'tcpdump -Z root -i wg0'",
     "sudo nsenter --net=/proc/PID/ns/net tcpdump -i wg0",
     "env -u https_proxy wgcage",
   ]);

@@ -216,13 +216,15 @@ sockets are out of reach already: they belong to the host's network namespace.)
                       be a socket, and cannot be a name service's or a live
                       cage's
 
-Capturing the tunnel's packets with tcpdump: under sudo (or as root) with
---root, 'tcpdump -i wg0' works in the cage. Rootless it does not: tcpdump,
-started as uid 0 of the cage, switches to its own user 'tcpdump', whose id
-the cage does not map, and -Z root fails too, at setgroups, which a rootless
-user namespace refuses; without --root CMD has no CAP_NET_RAW. Capture from
-the host instead, into the cage's network namespace, with the pid of any
-process in it:  sudo nsenter --net=/proc/PID/ns/net tcpdump -i wg0
+Capturing the tunnel's packets with tcpdump: as root with --root,
+'tcpdump -i wg0' works in the cage; under sudo, with --root, run
+'tcpdump -Z root -i wg0': tcpdump, started as uid 0 of the cage, switches to
+its own user 'tcpdump', whose id a sudo cage does not map. Rootless it does
+not work: that switch fails the same way, and -Z root fails at setgroups,
+which a rootless user namespace refuses; without --root CMD has no
+CAP_NET_RAW. Capture from the host instead, into the cage's network
+namespace, with the pid of any process in it:
+  sudo nsenter --net=/proc/PID/ns/net tcpdump -i wg0
 
 A socket that a daemon creates after the cage started, outside those
 directories, is not covered. Without --hide-sockets, --keep-socket changes
