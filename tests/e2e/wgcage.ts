@@ -7,7 +7,7 @@
 
 import type { Lab, Link, Namespace } from "../harness/netns.ts";
 import { run, type RunResult } from "../harness/process.ts";
-import { generateKeyPair } from "../harness/keys.ts";
+import { generateKeyPair, type KeyPair } from "../harness/keys.ts";
 import { endpointOf, WgPeer, type WireguardGoBuild } from "../harness/wg_peer.ts";
 
 export const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -171,27 +171,33 @@ export function wgQuick(
 
 /**
  * A wireguard-go peer listening on 51820 in `ns`, and a config for a wgcage
- * in the same namespace that reaches it over that namespace's loopback.
+ * in the same namespace that reaches it over that namespace's loopback: the
+ * peer at NET.1, the cage at NET.2, where NET is `opts.net` (the first three
+ * bytes of a /24, 10.99.0 unless given); the config is `opts.owner`'s (root's
+ * unless given).
  */
 export async function loopbackPeer(
   lab: Lab,
   ns: Namespace,
-): Promise<{ peer: WgPeer; config: string }> {
+  opts: { net?: string; owner?: number } = {},
+): Promise<{ peer: WgPeer; config: string; keys: KeyPair }> {
+  const net = opts.net ?? "10.99.0";
   const keys = await generateKeyPair();
   const peer = await WgPeer.start(lab, ns, {
     listenPort: 51820,
-    addresses: ["10.99.0.1/24"],
-    peers: [{ publicKey: keys.publicKey, allowedIps: ["10.99.0.2/32"] }],
+    addresses: [`${net}.1/24`],
+    peers: [{ publicKey: keys.publicKey, allowedIps: [`${net}.2/32`] }],
   });
   const config = await writeConfig(
     lab,
-    wgQuick({ privateKey: keys.privateKey, addresses: ["10.99.0.2/24"] }, [{
+    wgQuick({ privateKey: keys.privateKey, addresses: [`${net}.2/24`] }, [{
       publicKey: peer.keys.publicKey,
-      allowedIps: ["10.99.0.0/24"],
+      allowedIps: [`${net}.0/24`],
       endpoint: "127.0.0.1:51820",
     }]),
+    opts.owner,
   );
-  return { peer, config };
+  return { peer, config, keys };
 }
 
 /** What {@linkcode peerOverVeth} made. */

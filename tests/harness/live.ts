@@ -14,6 +14,7 @@ import { generateKeyPair, type KeyPair } from "./keys.ts";
 import { WgPeer } from "./wg_peer.ts";
 import { startServices } from "./services.ts";
 import {
+  loopbackPeer,
   NOBODY,
   nobodyDenoDir,
   privateTunNode,
@@ -114,20 +115,6 @@ export async function livePeer(
   net = "10.94.0",
 ): Promise<{ ns: Namespace; keys: KeyPair; a: WgPeer; config: string }> {
   const ns = await lab.namespace(role);
-  const keys = await generateKeyPair();
-  const a = await WgPeer.start(lab, ns, {
-    listenPort: 51820,
-    addresses: [`${net}.1/24`],
-    peers: [{ publicKey: keys.publicKey, allowedIps: [`${net}.2/32`] }],
-  });
-  const config = await writeConfig(
-    lab,
-    wgQuick({ privateKey: keys.privateKey, addresses: [`${net}.2/24`] }, [{
-      publicKey: a.keys.publicKey,
-      allowedIps: [`${net}.0/24`],
-      endpoint: "127.0.0.1:51820",
-    }]),
-    owner,
-  );
-  return { ns, keys, a, config };
+  const { peer, config, keys } = await loopbackPeer(lab, ns, { net, owner });
+  return { ns, keys, a: peer, config };
 }
