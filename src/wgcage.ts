@@ -97,6 +97,16 @@ export async function main(argv: string[]): Promise<number> {
     if (holdsCage && command.options.dieWithParent && !watched) {
       await dieWithParent({ parent: Deno.ppid, ancestors: [] });
     }
+    // `--server NAME` becomes the config file its first use registers and
+    // keeps (serve/server_source.ts): here, before the run or the keeper
+    // reads it, as the network and key making have no place in config/.
+    if ((command.kind === "run" || command.kind === "up") && command.options.server) {
+      const source = await import("./serve/server_source.ts");
+      command.options.config = {
+        kind: "file",
+        path: await source.serverConfigPath(command.options.server),
+      };
+    }
     switch (command.kind) {
       case "run":
         return await runCommand(command.options, command.argv);
@@ -116,6 +126,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import("./cli/up_command.ts")).upCommand(command);
       case "serve":
         return await (await import("./cli/serve_command.ts")).serveCommand(command.args);
+      case "server":
+        return await (await import("./cli/server_command.ts")).serverCommand(command.args);
       case "exec":
         return await (await import("./cli/exec_command.ts")).execCommand(
           command.name,

@@ -288,6 +288,95 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     assertEquals(state.clients.map((c: { publicKey: string }) => c.publicKey), [c1.publicKey]);
   });
 
+  await test.step("clients by name: server add, --server, ls, export, rm", async () => {
+    const home = await Deno.makeTempDir({ prefix: "wgc-client-" });
+    lab.defer(() => Deno.remove(home, { recursive: true }));
+    const tokenFile = `${home}/token`;
+    await Deno.writeTextFile(tokenFile, files.token, { mode: 0o600 });
+    const url = `https://${t.serverAddress}:8443`;
+    const client = (args: string[]) =>
+      run(["env", `XDG_CONFIG_HOME=${home}/config`, ...wgcageArgv(args)], {
+        ns: t.cli.name,
+        allowFailure: true,
+        timeoutMs: 60_000,
+      });
+    const wrongPin = await client([
+      "server",
+      "add",
+      "work",
+      url,
+      "--token-file",
+      tokenFile,
+      "--fingerprint",
+      "ab".repeat(32),
+    ]);
+    assertEquals(wrongPin.code, 125);
+    assertMatch(wrongPin.stderr, /not the one pinned/);
+    const badToken = `${home}/bad`;
+    await Deno.writeTextFile(badToken, "wrong-token-wrong-token", { mode: 0o600 });
+    const refused = await client(["server", "add", "work", url, "--token-file", badToken]);
+    assertEquals(refused.code, 125);
+    assertMatch(refused.stderr, /wrong or missing token/);
+    const added = await client([
+      "server",
+      "add",
+      "work",
+      url,
+      "--token-file",
+      tokenFile,
+      "--fingerprint",
+      fingerprint,
+    ]);
+    assertEquals(added.code, 0, added.stderr);
+    const dir = `${home}/config/wgcage/servers/work`;
+    assertEquals((await Deno.stat(`${dir}/token`)).mode! & 0o777, 0o600);
+    const first = await client([
+      "--server",
+      "work",
+      "--",
+      "curl",
+      "-sS",
+      "-m",
+      "10",
+      `http://${INET}:8080/`,
+    ]);
+    assertEquals([first.code, first.stdout.trim()], [0, t.exitAddress], first.stderr);
+    assertEquals((await Deno.stat(`${dir}/private.key`)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(`${dir}/wg.conf`)).mode! & 0o777, 0o600);
+    const ls = await client(["server", "ls"]);
+    const [lsName, lsUrl, lsAddress] = ls.stdout.trim().split("\t");
+    assertEquals([lsName, lsUrl], ["work", url]);
+    assertMatch(lsAddress, /^10\.200\.0\.[0-9]+\/32$/);
+    const exported = await client(["server", "export", "work"]);
+    assertEquals(exported.code, 0, exported.stderr);
+    const conf = `${home}/work.conf`;
+    await Deno.writeTextFile(conf, exported.stdout, { mode: 0o600 });
+    const strip = await run(["wg-quick", "strip", conf], { allowFailure: true });
+    assertEquals(strip.code, 0, strip.stderr);
+    assertMatch(strip.stdout, /^\[Peer\]$/m);
+    // The server forgets this machine: the next run registers it again, once.
+    const pub = (await Deno.readTextFile(conf)).match(/^PrivateKey = (.+)$/m)![1];
+    const key = (await run(wgcageArgv(["pubkey"]), { stdin: `${pub}\n` })).stdout.trim();
+    const del = await api(t, files.token, "DELETE", `/v1/clients/${encodeURIComponent(key)}`);
+    assertEquals(del.status, 204);
+    const again = await client([
+      "--server",
+      "work",
+      "--",
+      "curl",
+      "-sS",
+      "-m",
+      "10",
+      `http://${INET}:8080/`,
+    ]);
+    assertEquals([again.code, again.stdout.trim()], [0, t.exitAddress], again.stderr);
+    assert((await peersShown(runner)).includes(key));
+    const rm = await client(["server", "rm", "work"]);
+    assertEquals(rm.code, 0, rm.stderr);
+    assertEquals((await peersShown(runner)).includes(key), false);
+    assertEquals((await client(["server", "ls"])).stdout.trim(), "");
+  });
+
   await test.step("kill -9 of the server leaves no process behind", async () => {
     const pids = await descendants(serve.p.pid);
     assert(pids.length >= 2, `expected the cage's init and pasta, got ${pids.join(",")}`);

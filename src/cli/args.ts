@@ -49,14 +49,17 @@ export type Command =
   | { kind: "demo"; verbose: boolean }
   | { kind: "version" }
   | { kind: "help"; topic?: string }
-  /** `serve` reads its own options (serve/options.ts). */
+  /** `serve` and `server` read their own options (serve/options.ts, cli/server_command.ts). */
   | { kind: "serve"; args: string[] }
+  | { kind: "server"; args: string[] }
   | LiveCommand;
 
 /** How to run a command in a cage. */
 export interface RunOptions {
   /** `--config FILE`, `--config -` (stdin) or `--config-env VAR`; absent: flags only. */
   config?: ConfigSource;
+  /** `--server NAME`: the config of a server added with `wgcage server add` (wgcage.ts resolves it). */
+  server?: string;
   /** The `--wg-*`, `--mtu` and `--listen-port` values as typed. */
   flags: ConfigFlags;
   /** `--handshake-timeout SECONDS` in milliseconds; 10 s by default, 0 means do not wait. */
@@ -122,6 +125,7 @@ const SUBCOMMANDS = [
   "version",
   "help",
   "serve",
+  "server",
 ] as const;
 type Subcommand = typeof SUBCOMMANDS[number];
 
@@ -139,6 +143,7 @@ export const SUBCOMMAND_NAMES: readonly (Subcommand | LiveSubcommand)[] = [
 const OPTIONS = {
   config: { type: "string" },
   "config-env": { type: "string" },
+  server: { type: "string" },
   "wg-private-key-file": { type: "string" },
   "wg-public-key": { type: "string" },
   "wg-endpoint": { type: "string" },
@@ -401,6 +406,7 @@ function parseSubcommand(name: Subcommand, args: string[]): Command {
       return { kind: "help", topic };
     }
     case "serve":
+    case "server":
       return { kind: name, args };
     default:
       if (args.length > 0) {
@@ -483,6 +489,12 @@ function runOptions(values: OptionValues, host: ParseHost): RunOptions {
       : checkedTunName(values["tun-name"]),
   };
   if (config !== undefined) options.config = config;
+  if (values.server !== undefined) {
+    if (config !== undefined) {
+      throw new UsageError("wgcage: Use either --server or --config/--config-env, not both");
+    }
+    options.server = values.server;
+  }
   if (values.hostname !== undefined) options.hostname = checkedHostname(values.hostname);
   if (values["die-with-parent"]) options.dieWithParent = true;
   addForwards(options, values, host);

@@ -120,6 +120,21 @@ and clients reach the server (the subnet's first address) and each other.
   wgcage serve --private-key-file server.key --endpoint vpn.example.com:51820 \\
     --api 0.0.0.0:8443 --token-file token
 `,
+  server: `Usage: wgcage server add NAME URL --token-file FILE [--fingerprint SHA256]
+       wgcage server ls | export NAME | rm NAME
+
+Servers run with 'wgcage serve', joined by name. 'add' checks the token and
+pins the API's certificate: the SHA-256 that 'serve' printed, or, without
+--fingerprint, the one it sees first (with a warning). The token, the
+certificate and this machine's key are kept under ~/.config/wgcage/servers/
+(0700; files 0600). Then:
+
+  wgcage --server NAME -- CMD     the first use makes a key and registers it
+  wgcage up CAGE --server NAME    a live cage through the server
+
+'export' prints the wg-quick config (registering first if needed); 'rm'
+unregisters this machine and forgets the server.
+`,
   help: `Usage: wgcage help [TOPIC | SUBCOMMAND]
 
 Topics: config, exit, cage, ports, live. A subcommand's name gives its usage,

@@ -31,6 +31,7 @@ Usage:
   wgcage serve --private-key-file FILE [OPTIONS]
                                        a WireGuard server, exit and hub, with
                                        an API (see 'wgcage help serve')
+  wgcage server add | ls | export | rm  servers joined by name ('help server')
   wgcage demo [-v]                     show a cage talking to a local peer
   wgcage version
   wgcage help [config | exit | cage | ports | live | SUBCOMMAND]
@@ -45,6 +46,8 @@ Config (a wg-quick file; flags override it, see 'wgcage help config'):
                               wg0, when no file here has it, reads
                               /etc/wireguard/wg0.conf (as wg-quick does)
   --config-env VAR            read the config text from environment variable VAR
+  --server NAME               the config of a server added with 'wgcage server
+                              add' (its first use registers this machine)
 
 Tunnel flags (without --config they must describe the whole tunnel):
   --wg-private-key-file FILE  file holding our private key (from 'wg genkey')
