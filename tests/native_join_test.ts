@@ -256,24 +256,31 @@ Deno.test("native join: WGCAGE_DIE_WITH_PARENT as on the Deno path: ends when a 
       ], { ns, allowFailure: true });
       sameRefusal("a bad WGCAGE_DIE_WITH_PARENT", mine, theirs);
       // The shell is the parent the npm bin names; a process above it ends.
-      const above = namespace.spawn(["sleep", "60"]);
-      const shell = namespace.spawn([
-        "sh",
-        "-c",
-        `WGCAGE_DIE_WITH_PARENT="$$ $1" ${JOIN} 0 exec ${name} -- sleep 30; echo "status $?"`,
-        "sh",
-        String(above.pid),
-      ]);
-      await sleep(1500);
-      const killed = Date.now();
-      above.signal("SIGKILL");
-      await above.status;
-      await shell.status;
-      const after = Date.now() - killed;
-      assert(
-        shell.stdout.includes("status 137") && after < 2000,
-        `${shell.stdout} ${shell.stderr} after ${after} ms`,
-      );
+      // Natively, and through wgcage from source (which takes the variable
+      // when it starts and execs the native join, which takes it up again).
+      const direct = [JOIN, "0"];
+      const fromSource = wgcageArgv([]);
+      for (const [how, start] of [["natively", direct], ["from source", fromSource]] as const) {
+        const above = namespace.spawn(["sleep", "60"]);
+        const shell = namespace.spawn([
+          "sh",
+          "-c",
+          `a=$1; shift; WGCAGE_DIE_WITH_PARENT="$$ $a" "$@" exec ${name} -- sleep 30; echo "status $?"`,
+          "sh",
+          String(above.pid),
+          ...start,
+        ]);
+        await sleep(how === "natively" ? 1500 : 4000);
+        const killed = Date.now();
+        above.signal("SIGKILL");
+        await above.status;
+        await shell.status;
+        const after = Date.now() - killed;
+        assert(
+          shell.stdout.includes("status 137") && after < 2000,
+          `${how}: ${shell.stdout} ${shell.stderr} after ${after} ms`,
+        );
+      }
     } finally {
       await w.wgcage(["down", name]);
     }

@@ -19,6 +19,9 @@ import { joinProgramPath } from "../launcher/join_program.ts";
 /** The variable that keeps (or, set to 0 by the native join, sends back) an exec on this path. */
 export const NATIVE_JOIN_ENV = "WGCAGE_NATIVE_JOIN";
 
+/** cli/die_with_parent.ts's variable (a layer above this one). */
+const DIE_WITH_PARENT_ENV = "WGCAGE_DIE_WITH_PARENT";
+
 const execveSymbols = {
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -48,6 +51,20 @@ function ownCommand(args: readonly string[]): string[] | undefined {
   const start = words.length - args.length;
   if (start < 1 || args.some((a, i) => words[start + i] !== a)) return undefined;
   return [Deno.execPath(), ...words.slice(1, start)];
+}
+
+/** The environment this process started with (/proc/self/environ, which unsetenv leaves). */
+function startingEnvironment(): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    for (const entry of Deno.readTextFileSync("/proc/self/environ").split("\0")) {
+      const at = entry.indexOf("=");
+      if (at > 0) out.set(entry.slice(0, at), entry.slice(at + 1));
+    }
+  } catch {
+    // none to take up
+  }
+  return out;
 }
 
 function viaSudo(): boolean {
@@ -83,6 +100,11 @@ export async function execNativeJoin(args: readonly string[]): Promise<string> {
   if (own === undefined || args[0] !== "exec") return "cannot tell its own command line";
   const argv = cStrings([joinProgram, String(own.length), ...own, ...args]);
   const env = Deno.env.toObject();
+  // wgcage took WGCAGE_DIE_WITH_PARENT out of its environment when it
+  // started (and armed the watch, which the exec ends): the native join
+  // takes it up again from the block the process started with.
+  const watch = startingEnvironment().get(DIE_WITH_PARENT_ENV);
+  if (watch !== undefined) env[DIE_WITH_PARENT_ENV] = watch;
   const envp = cStrings(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   const lib = Deno.dlopen("libc.so.6", execveSymbols);
   try {
