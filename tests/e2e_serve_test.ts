@@ -343,6 +343,16 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     assertEquals([first.code, first.stdout.trim()], [0, t.exitAddress], first.stderr);
     assertEquals((await Deno.stat(`${dir}/private.key`)).mode! & 0o777, 0o600);
     assertEquals((await Deno.stat(`${dir}/wg.conf`)).mode! & 0o777, 0o600);
+    // The caged command cannot take the token or the key.
+    const peek = await client([
+      "--server",
+      "work",
+      "--",
+      "sh",
+      "-c",
+      `ls -A ${dir} | wc -l; cat ${dir}/token || true`,
+    ]);
+    assertEquals(peek.stdout.trim(), "0", peek.stderr);
     const ls = await client(["server", "ls"]);
     const [lsName, lsUrl, lsAddress] = ls.stdout.trim().split("\t");
     assertEquals([lsName, lsUrl], ["work", url]);

@@ -45,5 +45,21 @@ export function stateDirsToCover(env = Deno.env): string[] {
     // and where that user's cages go without it.
     dirs.push(`/run/user/${sudoUid}/wgcage`, fallbackStateDir(Number(sudoUid)));
   }
+  // The servers joined by name hold API tokens and keys (serve/remote_store.ts).
+  const servers = serversDir(env);
+  if (servers !== undefined) dirs.push(servers);
   return [...new Set(dirs)];
+}
+
+/**
+ * Where `wgcage server add` keeps servers: $XDG_CONFIG_HOME/wgcage/servers,
+ * else ~/.config/wgcage/servers. Every cage covers it (when it exists), as
+ * the state directories: a caged command must not take the tokens or the
+ * keys in it.
+ */
+export function serversDir(env = Deno.env): string | undefined {
+  const xdg = env.get("XDG_CONFIG_HOME");
+  const home = env.get("HOME");
+  if (xdg !== undefined && xdg.startsWith("/")) return `${xdg}/wgcage/servers`;
+  return home !== undefined && home.startsWith("/") ? `${home}/.config/wgcage/servers` : undefined;
 }

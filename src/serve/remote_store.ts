@@ -14,6 +14,7 @@
 
 import { ServeError } from "./error.ts";
 import { ensurePrivateDir, writeAtomic } from "./store.ts";
+import { serversDir as coveredServersDir } from "../live/state_cover.ts";
 
 const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
@@ -34,12 +35,13 @@ export function checkServerName(name: string): string {
   return name;
 }
 
+/** Where servers are kept; refuses when there is no home to keep them in. */
 export function serversDir(): string {
-  const xdg = Deno.env.get("XDG_CONFIG_HOME");
-  const base = xdg !== undefined && xdg.startsWith("/")
-    ? xdg
-    : `${Deno.env.get("HOME") ?? "/nonexistent"}/.config`;
-  return `${base}/wgcage/servers`;
+  const dir = coveredServersDir();
+  if (dir === undefined) {
+    throw new ServeError("Cannot tell where to keep servers: set HOME (or XDG_CONFIG_HOME)");
+  }
+  return dir;
 }
 
 export function serverDir(name: string): string {
