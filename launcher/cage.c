@@ -461,6 +461,7 @@ static _Noreturn void cage_child(const struct plan *p) {
   sigemptyset(&forwarded);
   for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaddset(&forwarded, forwarded_signals[i]);
   sigaddset(&forwarded, WGL_SIG_RESUME);
+  sigaddset(&forwarded, WGL_SIG_RESUME_FOREGROUND);
   (void)sigprocmask(SIG_SETMASK, &forwarded, NULL);
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   int keep[3];
@@ -1043,9 +1044,9 @@ int wgl_cage_signal(int pid, int sig) {
 }
 
 int wgl_cage_resume(int pid, int tty_fd) {
-  union sigval value;
-  value.sival_int = tty_fd >= 0 && tcgetpgrp(tty_fd) == getpgrp() ? 1 : 0;
-  return sigqueue((pid_t)pid, WGL_SIG_RESUME, value) == 0 ? 0 : -errno;
+  bool foreground = tty_fd >= 0 && tcgetpgrp(tty_fd) == getpgrp();
+  int sig = foreground ? WGL_SIG_RESUME_FOREGROUND : WGL_SIG_RESUME;
+  return kill((pid_t)pid, sig) == 0 ? 0 : -errno;
 }
 
 int wgl_tty_reclaim(int tty_fd) {

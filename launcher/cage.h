@@ -42,9 +42,15 @@
 /* The signals the init forwards to the command. */
 #define WGL_FORWARDED_SIGNALS SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH
 
-/* The signal that tells the init to resume a command whose stop stopped
- * wgcage (job control), with si_value 1 when wgcage has the terminal. */
+/* The signals that tell the init to resume a command whose stop stopped
+ * wgcage (job control): the second when wgcage has the terminal, which then
+ * goes back to the command's group. Sent with kill(), never sigqueue(): only
+ * then is si_code SI_USER and si_pid the sender's as the kernel saw it (a
+ * process of the cage may queue a signal with any negative si_code and any
+ * si_pid it likes, but not SI_USER), which is how the init knows it came from
+ * wgcage and not from the cage. Two signals, as kill() carries no value. */
 #define WGL_SIG_RESUME (SIGRTMIN + 4)
+#define WGL_SIG_RESUME_FOREGROUND (SIGRTMIN + 5)
 
 /* The init's FLAGS argument (init/init.c). */
 #define INIT_FLAG_OWN_GROUP 1

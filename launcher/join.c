@@ -206,6 +206,7 @@ static _Noreturn void join_child(const struct join_plan *p) {
   sigemptyset(&forwarded);
   for (size_t i = 0; i < JOIN_FORWARDED_COUNT; i++) sigaddset(&forwarded, join_forwarded[i]);
   sigaddset(&forwarded, WGL_SIG_RESUME);
+  sigaddset(&forwarded, WGL_SIG_RESUME_FOREGROUND);
   (void)sigprocmask(SIG_SETMASK, &forwarded, NULL);
   (void)close(p->parent_sync_fd);
   /* K and L appear in the cage's PID namespace holding every capability

@@ -69,20 +69,23 @@ static void forward_signal(int sig) {
 }
 
 /* wgcage was continued (fg or bg) after the command's stop had stopped it:
- * si_value 1 means it has the terminal's foreground, which goes back to the
- * command's group first. SIGTTOU is blocked while this runs. */
+ * WGL_SIG_RESUME_FOREGROUND means it has the terminal's foreground, which
+ * goes back to the command's group first. SIGTTOU is blocked while this
+ * runs. */
 static void resume_command(int sig, siginfo_t *info, void *ctx) {
-  (void)sig;
   (void)ctx;
   int saved = errno;
   pid_t pid = command_pid;
-  /* Only wgcage's sigqueue counts: it is this init's parent, outside the
-   * cage's PID namespace (si_pid reads 0 here, as getppid() does, for PID 1
-   * of the cage; its pid for a joined init). A process in the cage would be
-   * asking for the terminal's foreground while the user's shell holds it. */
-  if (info->si_code != SI_QUEUE || info->si_pid != getppid()) pid = 0;
+  /* Only wgcage's kill() counts: it is this init's parent (si_pid reads 0
+   * here, as getppid() does, when the parent is outside our PID namespace).
+   * SI_USER is the kernel's to write: rt_sigqueueinfo() refuses it to a
+   * sender that targets another process, while si_pid with SI_QUEUE is the
+   * sender's to choose. A process in the cage would be asking for the
+   * terminal's foreground while the user's shell holds it. */
+  if (info->si_code != SI_USER || info->si_pid != getppid()) pid = 0;
   if (pid > 0) {
-    if (info->si_value.sival_int == 1 && resume_tty >= 0) (void)ioctl(resume_tty, TIOCSPGRP, &pid);
+    if (sig == WGL_SIG_RESUME_FOREGROUND && resume_tty >= 0)
+      (void)ioctl(resume_tty, TIOCSPGRP, &pid);
     (void)kill(-pid, SIGCONT);
   }
   errno = saved;
@@ -230,7 +233,10 @@ int main(int argc, char **argv) {
     resume.sa_flags = SA_RESTART | SA_SIGINFO;
     sigemptyset(&resume.sa_mask);
     sigaddset(&resume.sa_mask, SIGTTOU);
+    sigaddset(&resume.sa_mask, WGL_SIG_RESUME);
+    sigaddset(&resume.sa_mask, WGL_SIG_RESUME_FOREGROUND);
     (void)sigaction(WGL_SIG_RESUME, &resume, NULL);
+    (void)sigaction(WGL_SIG_RESUME_FOREGROUND, &resume, NULL);
   }
 
   /* The command execs once the init has given up its capabilities: one byte
