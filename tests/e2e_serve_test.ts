@@ -24,6 +24,7 @@ import { run, sleep, waitUntil } from "./harness/process.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { type LiveRunner, liveRunner } from "./harness/live.ts";
 import { NOBODY, wgcageArgv, writeConfig } from "./e2e/wgcage.ts";
+import { cageName } from "./harness/names.ts";
 
 const INET = "192.0.2.10";
 
@@ -396,6 +397,101 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
       .catch(() => {});
     const left = pids.filter(alive);
     assertEquals(left, [], `left behind: ${left.map(describe).join("; ")}`);
+  });
+});
+
+Deno.test("wgcage serve as root, --no-egress: a hub only; the stock wg reads it", async (test) => {
+  requireRoot("e2e_serve_test");
+  for (
+    const [tool, pkg] of [["nft", "nftables"], ["curl", "curl"], ["ping", "iputils-ping"], [
+      "wg",
+      "wireguard-tools",
+    ]]
+  ) {
+    await requireTool(tool, pkg);
+  }
+  await using lab = await Lab.open();
+  const t = await topology(lab);
+  const files = await serverFiles(lab);
+  const name = cageName("sv");
+  const serve = t.exit.spawn(
+    wgcageArgv([
+      "serve",
+      "--name",
+      name,
+      "--private-key-file",
+      files.key,
+      "--endpoint",
+      `${t.serverAddress}:51820`,
+      "--no-egress",
+      "--api",
+      "0.0.0.0:8443",
+      "--insecure-http",
+      "--token-env",
+      "WGC_TEST_TOKEN",
+      "--state-dir",
+      `${files.dir}/state`,
+    ]),
+    { WGC_TEST_TOKEN: files.token },
+  );
+  const line = await serve.waitForLine((l) => l.startsWith("wgcage: api "), 60_000);
+  assertEquals(line, "wgcage: api http://0.0.0.0:8443");
+  const register = async () => {
+    const keys = await generateKeyPair();
+    const r = await t.cli.run([
+      "curl",
+      "-sS",
+      "-m",
+      "10",
+      "-H",
+      `Authorization: Bearer ${files.token}`,
+      "--data-binary",
+      JSON.stringify({ public_key: keys.publicKey }),
+      `http://${t.serverAddress}:8443/v1/clients`,
+    ]);
+    const c = JSON.parse(r.stdout) as Registered;
+    assertEquals(c.allowed_ips, ["10.200.0.0/24"]);
+    // The client tries to send everything to the server all the same.
+    const path = await writeConfig(
+      lab,
+      [
+        "[Interface]",
+        `PrivateKey = ${keys.privateKey}`,
+        `Address = ${c.address}`,
+        "DNS = 10.200.0.1",
+        "[Peer]",
+        `PublicKey = ${c.server_public_key}`,
+        `Endpoint = ${c.endpoint}`,
+        "AllowedIPs = 0.0.0.0/0",
+        "",
+      ].join("\n"),
+      0,
+      `h${c.address.split(".")[3].split("/")[0]}.conf`,
+    );
+    return { path, address: c.address.split("/")[0], publicKey: keys.publicKey };
+  };
+  const c1 = await register();
+  const c2 = await register();
+
+  await test.step("the internet is out of reach, the hub is not", async () => {
+    const other = t.cli.spawn(wgcageArgv(["--config", c2.path, "--", "sleep", "30"]));
+    try {
+      const r = await inClient(
+        t,
+        c1.path,
+        `curl -sS -m 3 http://${INET}:8080/ && echo reached; ping -c1 -W3 10.200.0.1 >/dev/null && ` +
+          `for i in 1 2 3 4 5 6 7 8 9 10; do ping -c1 -W2 ${c2.address} >/dev/null && echo hub-ok && ` +
+          `exit 0; sleep 1; done`,
+      );
+      assertEquals(r.stdout.trim(), "hub-ok", r.stderr);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  await test.step("the stock wg shows the server's peers", async () => {
+    const r = await t.exit.run(["wg", "show", name, "peers"]);
+    assertEquals(r.stdout.trim().split("\n").sort(), [c1.publicKey, c2.publicKey].sort());
   });
 });
 

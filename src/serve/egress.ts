@@ -138,6 +138,9 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
           "--pdeathsig",
           "KILL",
           path,
+          // As root, pasta would drop to nobody, who may not enter the
+          // cage's namespaces (root's): it stays the server's user.
+          ...(Deno.uid() === 0 ? ["--runas", "0"] : []),
           "-q",
           "-f",
           "--config-net",
