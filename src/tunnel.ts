@@ -321,6 +321,11 @@ export class Tunnel {
         tunnel.#checkHandshakeDeadlines();
         tunnel.#runLater();
       };
+      // The loop's first turn ran in the constructor, before `drain` was set:
+      // take its events now (a handshake the peer answered while the cage was
+      // made completes here) rather than on the next turn, a trip through the
+      // event loop later.
+      drain();
       datapath.kick();
       phaseEnds("data path start");
       return tunnel;
