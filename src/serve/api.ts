@@ -16,8 +16,7 @@
  */
 
 import type { LiveDevice } from "../live/live_device.ts";
-import { readHostResolvConf } from "../dns/read_host_resolv_conf.ts";
-import { isLocalResolver } from "../dns/resolv_conf.ts";
+import { hostDns } from "./host_dns.ts";
 import type { ServeOptions } from "./options.ts";
 import type { ClientStore } from "./store.ts";
 import type { Subnet } from "./subnet.ts";
@@ -127,16 +126,6 @@ function checkKey(text: unknown): string {
     throw new ApiError(400, "public_key must be a WireGuard public key (44 characters of base64)");
   }
   return text;
-}
-
-/** The DNS servers clients are told: the host's, unless they are local to it. */
-function hostDns(noEgress: boolean): string[] {
-  if (noEgress) return [];
-  const text = readHostResolvConf() ?? "";
-  return text.split("\n")
-    .map((l) => /^\s*nameserver\s+([0-9.]+)\s*$/.exec(l)?.[1])
-    .filter((s): s is string => s !== undefined && !isLocalResolver(s))
-    .slice(0, 3);
 }
 
 export interface Api {
