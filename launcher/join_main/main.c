@@ -189,6 +189,15 @@ int main(int argc, char **argv) {
   if (verbose && asked == WGJ_GRANTED) wgj_say("exec through the native join (%s)", argv[0]);
   if (asked == WGJ_REFUSED) return EXIT_REFUSED;
   if (asked == WGJ_INTERRUPTED) return 128 + signo;
+  /* As the Deno path: Ctrl-C, SIGTERM or SIGHUP before the command is
+   * started stops wgcage; one that comes during the start goes to it. */
+  sigset_t pending;
+  if (sigpending(&pending) == 0) {
+    static const int ending[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof ending / sizeof ending[0]; i++) {
+      if (sigismember(&pending, ending[i]) == 1) return 128 + ending[i];
+    }
+  }
   /* Dumpable until the keeper has checked us: a keeper that may not read
    * our /proc/PID/ns (not dumpable, and no CAP_SYS_PTRACE over us) takes us
    * on our PID namespace alone, and would not see another network namespace
