@@ -276,6 +276,43 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     assertEquals([r.code, r.stdout.trim()], [0, t.exitAddress], r.stderr);
   });
 
+  await test.step("--forward relays a TCP connection and a UDP datagram to a client", async () => {
+    await serve.p.stop();
+    serveArgs.push(
+      "--forward",
+      `9000:${c1.publicKey}:7000`,
+      "--forward",
+      `0.0.0.0:9001:${c1.publicKey}:7001/udp`,
+    );
+    serve = await start();
+    const inside = t.cli.spawn(wgcageArgv([
+      "--config",
+      c1.path,
+      "--",
+      "sh",
+      "-c",
+      "socat TCP-LISTEN:7000,reuseaddr,fork SYSTEM:'echo tcp-ok' & " +
+      "socat UDP-RECVFROM:7001,fork SYSTEM:'echo udp-ok' & echo listening; wait",
+    ]));
+    try {
+      await inside.waitForLine("listening", 30_000);
+      let tcp = "";
+      let udp = "";
+      for (let i = 0; i < 20 && (tcp !== "tcp-ok" || udp !== "udp-ok"); i++) {
+        await sleep(300);
+        tcp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - TCP:${t.serverAddress}:9000`], {
+          allowFailure: true,
+        })).stdout.trim();
+        udp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - UDP:${t.serverAddress}:9001`], {
+          allowFailure: true,
+        })).stdout.trim();
+      }
+      assertEquals([tcp, udp], ["tcp-ok", "udp-ok"]);
+    } finally {
+      await inside.stop();
+    }
+  });
+
   await test.step("DELETE removes the client: it can no longer get through", async () => {
     const del = await api(
       t,

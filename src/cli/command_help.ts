@@ -115,6 +115,10 @@ and clients reach the server (the subnet's first address) and each other.
   --state-dir DIR       registered clients and the certificate (default
                         ~/.local/state/wgcage/serve-NAME; as root
                         /var/lib/wgcage/serve-NAME)
+  --forward [ADDR:]PORT:CLIENT_PUBLIC_KEY:PORT[/udp]
+                        a port of this host (on ADDR, 0.0.0.0 by default)
+                        relayed to the client's port through the tunnel
+                        (repeatable; the client must be registered)
   -v, --verbose         say each step
 
   wgcage serve --private-key-file server.key --endpoint vpn.example.com:51820 \\

@@ -4,7 +4,8 @@
  *     wgcage serve --private-key-file FILE [--endpoint HOST:PORT]
  *       [--subnet CIDR] [--listen-port N] [--name NAME] [--no-egress]
  *       [--api ADDR:PORT (--token-file F | --token-env VAR)
- *        [--tls-cert F --tls-key F | --insecure-http]] [--state-dir DIR] [-v]
+ *        [--tls-cert F --tls-key F | --insecure-http]] [--state-dir DIR]
+ *       [--forward [ADDR:]PORT:CLIENT_PUBLIC_KEY:PORT[/udp]]... [-v]
  *
  * Parsed here by hand, as the run options are (cli/args.ts), into a plain
  * object; nothing is read from files yet.
@@ -15,6 +16,7 @@
 import { parseCidr } from "../config/cidr.ts";
 import type { Cidr } from "../config/types.ts";
 import { ServeError } from "./error.ts";
+import { parseServeForward, type ServeForward } from "./forward_spec.ts";
 
 export interface ServeOptions {
   readonly privateKeyFile: string;
@@ -33,6 +35,8 @@ export interface ServeOptions {
   readonly insecureHttp: boolean;
   readonly stateDir?: string;
   readonly verbose: boolean;
+  /** `--forward`, repeatable: host ports relayed to clients. */
+  readonly forwards: readonly ServeForward[];
 }
 
 export const DEFAULT_SUBNET = "10.200.0.0/24";
@@ -51,6 +55,7 @@ const VALUED = new Set([
   "tls-cert",
   "tls-key",
   "state-dir",
+  "forward",
 ]);
 const FLAGS = new Set(["no-egress", "insecure-http", "verbose"]);
 
@@ -74,6 +79,7 @@ export function parseListenAddress(flag: string, text: string): { hostname: stri
 export function parseServeArgs(args: readonly string[]): ServeOptions {
   const values = new Map<string, string>();
   const flags = new Set<string>();
+  const forwards: ServeForward[] = [];
   for (let i = 0; i < args.length; i++) {
     const token = args[i];
     if (token === "-v") {
@@ -100,6 +106,10 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
     if (eq >= 0) value = token.slice(eq + 1);
     else if (i + 1 < args.length) value = args[++i];
     else throw new ServeError(`--${name} needs a value; see 'wgcage help serve'`);
+    if (name === "forward") {
+      forwards.push(parseServeForward(value));
+      continue;
+    }
     if (values.has(name)) throw new ServeError(`--${name} was given twice; give it once`);
     values.set(name, value);
   }
@@ -166,5 +176,6 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
     insecureHttp,
     stateDir: values.get("state-dir"),
     verbose: flags.has("verbose"),
+    forwards,
   };
 }

@@ -34,3 +34,21 @@ Deno.test("serve: --api takes ADDR:PORT and [V6]:PORT", () => {
   assertEquals(o.api, { hostname: "::", port: 8443 });
   assertEquals(o.noEgress, true);
 });
+
+Deno.test("serve: --forward [ADDR:]PORT:KEY:PORT[/udp], repeatable", () => {
+  const key = "Pscngd56VqQQ9spzm9mOaUCe0rKnmB6OnNfJ7gw37FM=";
+  const o = parseServeArgs([
+    ...KEY,
+    "--forward",
+    `8080:${key}:80`,
+    "--forward",
+    `127.0.0.1:5353:${key}:53/udp`,
+  ]);
+  assertEquals(o.forwards, [
+    { protocol: "tcp", hostAddress: "0.0.0.0", hostPort: 8080, publicKey: key, clientPort: 80 },
+    { protocol: "udp", hostAddress: "127.0.0.1", hostPort: 5353, publicKey: key, clientPort: 53 },
+  ]);
+  assertThrows(() => parseServeArgs([...KEY, "--forward", `8080:${key}`]), /is not \[ADDR:\]PORT/);
+  assertThrows(() => parseServeArgs([...KEY, "--forward", "8080:short=:80"]), /public key/);
+  assertThrows(() => parseServeArgs([...KEY, "--forward", `0:${key}:80`]), /not a port/);
+});

@@ -26,6 +26,7 @@ import { hostIpv4Addresses, startEgress } from "./egress.ts";
 import { inCage } from "./in_cage.ts";
 import { startApi } from "./api.ts";
 import { readToken } from "./token.ts";
+import { relaysOf } from "./forward_spec.ts";
 
 async function readPrivateKey(path: string): Promise<Key> {
   let bytes: Uint8Array;
@@ -83,6 +84,7 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
       hideSockets: false,
       keepSockets: [],
       tunName,
+      ...(o.forwards.length > 0 ? { localForwards: relaysOf(o.forwards, store) } : {}),
     },
     onUp: async (up) => {
       const egress = await startEgress({
