@@ -6,6 +6,7 @@
 #include "fd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -36,4 +37,14 @@ int wgl_fd_send(int fd, const uint8_t *buf, uint32_t len) {
     if (n >= 0) return (int)n;
     if (errno != EINTR) return -errno;
   }
+}
+
+/* Standard input becomes /dev/null (open in the child's exec too). */
+int wgl_fd_stdin_to_null(void) {
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  if (fd == STDIN_FILENO) return fcntl(fd, F_SETFD, 0) == 0 ? 0 : -errno;
+  int rc = dup2(fd, STDIN_FILENO) < 0 ? -errno : 0; /* dup2 leaves 0 open across exec */
+  (void)close(fd);
+  return rc;
 }

@@ -21,4 +21,8 @@ int wgl_fd_recv(int fd, uint8_t *buf, uint32_t len);
 /* send(2) without SIGPIPE, retried on EINTR. */
 int wgl_fd_send(int fd, const uint8_t *buf, uint32_t len);
 
+/* Standard input becomes /dev/null, left open across exec (wgcage read a
+ * secret from it: src/config/stdin_secret.ts). */
+int wgl_fd_stdin_to_null(void);
+
 #endif

@@ -16,6 +16,7 @@ import { optionWarnings, proxyWarning } from "./run_warnings.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
 import { releaseStartupCode } from "../launcher/startup_code.ts";
 import { secretFileCovers } from "../config/secret_files.ts";
+import { withdrawSecretStdin } from "../cage/stdin_secret.ts";
 import { stateDirsToCover } from "../live/state_cover.ts";
 import { forwardPlanOf } from "../forward/plan.ts";
 import { breakdownLines, phaseBegins, phaseEnds } from "../startup_breakdown.ts";
@@ -42,6 +43,8 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hostLoadIo,
   );
   phaseEnds("config read");
+  // Before the cage: the command inherits stdin, which may be the key file.
+  withdrawSecretStdin(options.config?.kind === "stdin", secretFiles);
   for (const w of warnings) stderrLine(w);
   for (const w of optionWarnings(options)) stderrLine(w);
   const proxies = proxyWarning(Deno.env.toObject());

@@ -10,4 +10,5 @@ export const fdSymbols = {
   wgl_fd_send: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   wgl_fd_close: { parameters: ["i32"], result: "i32" },
   wgl_fd_set_recv_timeout: { parameters: ["i32", "u32"], result: "i32" },
+  wgl_fd_stdin_to_null: { parameters: [], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

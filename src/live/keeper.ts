@@ -22,6 +22,7 @@ import { releaseStartupCode } from "../launcher/startup_code.ts";
 import { launcher } from "../launcher/library.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
 import { secretFileCovers } from "../config/secret_files.ts";
+import { withdrawSecretStdin } from "../cage/stdin_secret.ts";
 import { stateDirsToCover } from "./state_cover.ts";
 import { ControlServer } from "./control_server.ts";
 import { LiveDevice } from "./live_device.ts";
@@ -142,6 +143,8 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
     const { config, warnings, secretFiles } = o.config !== undefined
       ? { config: o.config, warnings: [], secretFiles: [] }
       : await loadConfig({ config: o.run.config, flags: o.run.flags }, hostLoadIo);
+    // The cage's init inherits stdin, which may be the key file.
+    withdrawSecretStdin(o.run.config?.kind === "stdin", secretFiles);
     for (const w of warnings) say(w);
     const log = o.run.verbose
       ? (line: string) =>
