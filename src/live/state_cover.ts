@@ -19,9 +19,11 @@ import { ensureStateDir, fallbackStateDir, stateDir } from "./state.ts";
 
 /**
  * The state directories to cover: this user's (made when missing), the
- * other place this user's cages may be kept (`/tmp/wgcage-UID`, used by a
- * `wgcage up` started without XDG_RUNTIME_DIR; the launcher skips a path
- * that does not exist), and, as root under sudo, the invoking user's (the
+ * other places this user's cages may be kept (`/tmp/wgcage-UID`, used by a
+ * `wgcage up` started without XDG_RUNTIME_DIR, and a login session's
+ * `/run/user/UID/wgcage`; the launcher skips a path that does not exist;
+ * an XDG_RUNTIME_DIR elsewhere is covered only by the cages started with
+ * it), and, as root under sudo, the invoking user's (the
  * command then runs as that user, who could reach their own live cages'
  * sockets there).
  */
@@ -38,7 +40,13 @@ export function stateDirsToCover(env = Deno.env): string[] {
     }
   }
   const uid = Deno.uid();
-  if (uid !== null && uid !== 0) dirs.push(fallbackStateDir(uid));
+  if (uid !== null && uid !== 0) {
+    // A login session's (systemd-logind's $XDG_RUNTIME_DIR) too: a run
+    // started without XDG_RUNTIME_DIR (cron, su, a service) keeps its state
+    // in /tmp/wgcage-UID, but must not reach the cages `wgcage up` made from
+    // a login shell, whose sockets the stock `wg` trusts by their path.
+    dirs.push(fallbackStateDir(uid), `/run/user/${uid}/wgcage`);
+  }
   const sudoUid = env.get("SUDO_UID");
   if (uid === 0 && sudoUid !== undefined && /^[1-9][0-9]{0,9}$/.test(sudoUid)) {
     // Where a login session puts the user's $XDG_RUNTIME_DIR (systemd-logind),
