@@ -283,6 +283,8 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
       `9000:${c1.publicKey}:7000`,
       "--forward",
       `0.0.0.0:9001:${c1.publicKey}:7001/udp`,
+      "--forward",
+      `9002:${c2.publicKey}:7000`,
     );
     serve = await start();
     const inside = t.cli.spawn(wgcageArgv([
@@ -322,6 +324,14 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     );
     assertEquals(del.status, 204, del.text);
     assertEquals(await peersShown(runner), [c1.publicKey]);
+    // A forward to the client that is gone: the connection is reset at once
+    // (curl: 56), not left to time out (28).
+    const reset = await t.cli.run(
+      ["curl", "-sS", "-m", "5", `http://${t.serverAddress}:9002/`],
+      { allowFailure: true },
+    );
+    assertEquals(reset.code, 56, reset.stderr);
+    assertMatch(reset.stderr, /reset/);
     const state = JSON.parse(await Deno.readTextFile(`${files.dir}/state/clients.json`));
     assertEquals(state.clients.map((c: { publicKey: string }) => c.publicKey), [c1.publicKey]);
   });

@@ -44,6 +44,8 @@ export interface ApiContext {
   readonly subnet: Subnet;
   readonly device: LiveDevice;
   readonly say: (line: string) => void;
+  /** A client's address joined (true) or left the server; the cage's rules follow. */
+  readonly onPeer: (address: string, present: boolean) => Promise<void>;
 }
 
 class ApiError extends Error {
@@ -153,7 +155,7 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
     subnet: ctx.subnet.network,
   });
 
-  const register = (body: unknown): Response => {
+  const register = async (body: unknown): Promise<Response> => {
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new ApiError(400, "the body must be a JSON object with public_key");
     }
@@ -191,6 +193,7 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
       throw new ApiError(500, `cannot add the peer: ${(e as Error).message}`);
     }
     ctx.options.verbose && ctx.say(`wgcage: registered ${address} (${key.slice(0, 8)}…)`);
+    await ctx.onPeer(address, true).catch((e) => ctx.say((e as Error).message));
     return json(201, configOf(record));
   };
 
@@ -207,7 +210,7 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
       if (req.method === "GET") {
         return json(200, { clients: ctx.store.list().map(configOf) });
       }
-      if (req.method === "POST") return register(await readBody(req));
+      if (req.method === "POST") return await register(await readBody(req));
       throw new ApiError(405, `${req.method} is not allowed on ${path}`);
     }
     if (path.startsWith("/v1/clients/")) {
@@ -223,7 +226,8 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
         return json(200, configOf(c));
       }
       if (req.method !== "DELETE") throw new ApiError(405, `${req.method} is not allowed here`);
-      if (ctx.store.get(key) === undefined) {
+      const gone = ctx.store.get(key);
+      if (gone === undefined) {
         throw new ApiError(404, "no client has this public key");
       }
       try {
@@ -232,6 +236,7 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
         throw new ApiError(500, `cannot save the client list: ${(e as Error).message}`);
       }
       removeClientPeer(ctx.device, key);
+      await ctx.onPeer(gone.address, false).catch((e) => ctx.say((e as Error).message));
       return json(204, null);
     }
     throw new ApiError(404, `no such API path: ${path.slice(0, 80)}`);

@@ -31,19 +31,46 @@ export interface EgressOptions {
   readonly inCage: InCage;
   /** The host's own IPv4 addresses: forwarding to them is dropped. */
   readonly hostAddresses: readonly string[];
+  /** The clients' subnet, e.g. 10.200.0.0/24. */
+  readonly subnet: string;
+  /** The server's address and the registered clients' (the `peers` set). */
+  readonly peers: readonly string[];
   readonly log?: (line: string) => void;
 }
 
 /** The nftables ruleset of the server cage (the whole `inet wgcage` table). */
 export function ruleset(
-  o: { tunName: string; noEgress: boolean; hostAddresses: readonly string[] },
+  o: {
+    tunName: string;
+    noEgress: boolean;
+    hostAddresses: readonly string[];
+    subnet: string;
+    peers: readonly string[];
+  },
 ): string {
   const tun = JSON.stringify(o.tunName);
+  // An address of the subnet that no client has (removed, or never
+  // registered): a connection to it, from a forward's relay (output) or
+  // another client (forward), is refused at once, where the core, which
+  // has no peer for it, would drop it and leave it to time out.
+  const gone = [
+    `    ip daddr ${o.subnet} ip daddr != @peers meta l4proto tcp reject with tcp reset`,
+    `    ip daddr ${o.subnet} ip daddr != @peers reject with icmpx type host-unreachable`,
+  ];
   const lines = [
     "table inet wgcage {",
+    "  set peers {",
+    "    type ipv4_addr;",
+    ...(o.peers.length > 0 ? [`    elements = { ${o.peers.join(", ")} }`] : []),
+    "  }",
+    "  chain output {",
+    "    type filter hook output priority filter; policy accept;",
+    ...gone,
+    "  }",
     "  chain forward {",
     "    type filter hook forward priority filter; policy drop;",
     "    ct state established,related accept",
+    ...gone,
     `    iifname ${tun} oifname ${tun} accept`,
   ];
   if (!o.noEgress) {
@@ -79,6 +106,8 @@ export function hostIpv4Addresses(): string[] {
 export interface Egress {
   /** Resolves with a one-line reason if pasta ends while the server runs. */
   readonly ended: Promise<string>;
+  /** A client's address joins or leaves the `peers` set. */
+  peer(address: string, present: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -226,5 +255,12 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
     await close();
     throw e;
   }
-  return { ended, close };
+  const peer = async (address: string, present: boolean) => {
+    await o.inCage.run(
+      [nft, present ? "add" : "delete", "element", "inet", "wgcage", "peers", `{ ${address} }`],
+      undefined,
+      `${present ? "add" : "remove"} a client in the nftables set`,
+    );
+  };
+  return { ended, peer, close };
 }

@@ -26,6 +26,7 @@ import { hostIpv4Addresses, startEgress } from "./egress.ts";
 import { inCage } from "./in_cage.ts";
 import { startApi } from "./api.ts";
 import { readToken } from "./token.ts";
+import { formatIp } from "../config/ip.ts";
 import { relaysOf } from "./forward_spec.ts";
 
 async function readPrivateKey(path: string): Promise<Key> {
@@ -93,6 +94,8 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
         noEgress: o.noEgress,
         inCage: inCage(up.initPid),
         hostAddresses: hostIpv4Addresses(),
+        subnet: subnet.network,
+        peers: [subnet.address(1), ...config.peers.map((p) => formatIp(p.allowedIps[0].address))],
         log: up.log,
       });
       let api: Awaited<ReturnType<typeof startApi>> | undefined;
@@ -107,6 +110,7 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
             subnet,
             device: up.device,
             say: up.say,
+            onPeer: egress.peer,
           });
         }
       } catch (e) {

@@ -22,11 +22,19 @@ Deno.test("api: the rate limiter allows a burst, then the rate, per source", () 
 });
 
 Deno.test("egress: --no-egress leaves the hub only; otherwise the host's addresses are dropped", () => {
-  const hub = ruleset({ tunName: "wg0", noEgress: true, hostAddresses: ["192.0.2.1"] });
+  const common = { subnet: "10.200.0.0/24", peers: ["10.200.0.1"] };
+  const hub = ruleset({ tunName: "wg0", noEgress: true, hostAddresses: ["192.0.2.1"], ...common });
   assertEquals(hub.includes("masquerade"), false);
   assertEquals(hub.includes('iifname "wg0" oifname "wg0" accept'), true);
   assertEquals(hub.includes("policy drop"), true);
-  const exit = ruleset({ tunName: "wg0", noEgress: false, hostAddresses: ["192.0.2.1"] });
+  const exit = ruleset({
+    tunName: "wg0",
+    noEgress: false,
+    hostAddresses: ["192.0.2.1"],
+    ...common,
+  });
+  assertEquals(exit.includes("elements = { 10.200.0.1 }"), true);
+  assertEquals(exit.includes("ip daddr != @peers meta l4proto tcp reject with tcp reset"), true);
   assertEquals(exit.includes("ip daddr { 192.0.2.1 } drop"), true);
   assertEquals(
     exit.indexOf("drop\n") < exit.indexOf('oifname != "wg0" meta nfproto ipv4 accept'),
