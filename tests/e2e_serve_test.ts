@@ -429,6 +429,25 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     ]);
     assertEquals([again.code, again.stdout.trim()], [0, t.exitAddress], again.stderr);
     assert((await peersShown(runner)).includes(key));
+    // A live cage through the server: 'up CAGE --server NAME'.
+    const cage = cageName("sc");
+    const up = await client(["up", cage, "-d", "--server", "work"]);
+    assertEquals(up.code, 0, up.stderr);
+    try {
+      const exec = await client([
+        "exec",
+        cage,
+        "--",
+        "curl",
+        "-sS",
+        "-m",
+        "10",
+        `http://${INET}:8080/`,
+      ]);
+      assertEquals([exec.code, exec.stdout.trim()], [0, t.exitAddress], exec.stderr);
+    } finally {
+      await client(["down", cage]);
+    }
     const rm = await client(["server", "rm", "work"]);
     assertEquals(rm.code, 0, rm.stderr);
     assertEquals((await peersShown(runner)).includes(key), false);
