@@ -215,8 +215,11 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     }
   });
 
-  await test.step("the server cage is a live cage: 'wgcage show' lists the clients", async () => {
+  await test.step("the server cage is a live cage: 'wgcage show' and 'wgcage wg serve show' list the clients", async () => {
     assertEquals((await peersShown(runner)).sort(), [c1.publicKey, c2.publicKey].sort());
+    const wg = await runner.wgcage(["wg", "serve", "show", "peers"]);
+    assertEquals(wg.code, 0, wg.stderr);
+    assertEquals(wg.stdout.trim().split("\n").sort(), [c1.publicKey, c2.publicKey].sort());
   });
 
   await test.step("API errors: one JSON line each, and the server keeps serving", async () => {
