@@ -13,14 +13,20 @@
  * warm-up), so that a shared host whose load drifts weighs on all of them
  * alike; each figure is the median of its runs, with their standard deviation.
  *
- *     deno task bench:startup [--runs 20] [--no-npm] [-v]
+ *     deno task bench:startup [--runs 20] [--no-npm] [-v] [--idle 0.4]
  *
  * The last lines are `key=value`: `source_startup_ms` from source,
  * `startup_ms`, the form users run: the installed npm package (from source
  * with --no-npm), and `startup_ratio`, that form's median over the anchor's.
  * `-v` then runs that form `--runs` more times with its own `-v` and prints
  * the median of each phase of its start-up breakdown (src/startup_breakdown.ts):
- * where the time goes. The load average before and after the runs is printed too
+ * where the time goes. `--idle F` starts each round (and each -v run) only
+ * once the host's CPUs were idle at least that fraction of 0.4 s (waiting at
+ * most 30 s): on a shared machine whose load comes in bursts, the figures
+ * then describe the rounds that ran between them, anchor and wgcage alike;
+ * how often it waited is printed. Every command runs with a DENO_DIR of the
+ * run's own (made warm by the warm-up rounds), as a user's is: not the shared
+ * one that every other Deno process on a busy host writes. The load average before and after the runs is printed too
  * (other work on a small machine moves every figure). From source, `deno task
  * bench:startup` runs build.ts first, so wgcage starts from its bundle (see
  * src/main.ts). Needs root (namespaces, /dev/net/tun), wireguard-go and wg.
@@ -42,14 +48,27 @@ const args = parseArgs({
     runs: { type: "string", default: "20" },
     "no-npm": { type: "boolean" },
     verbose: { type: "boolean", short: "v" },
+    idle: { type: "string" },
   },
 });
 const runs = Number(args.values.runs);
 const withNpm = !args.values["no-npm"];
+const idle = args.values.idle === undefined ? undefined : Number(args.values.idle);
+if (idle !== undefined && !(idle > 0 && idle < 1)) {
+  throw new Error(`--idle ${args.values.idle}: give a fraction between 0 and 1, e.g. 0.4`);
+}
 
 requireRoot("bench:startup");
 await requireTool("wireguard-go", "wireguard-go");
 await requireTool("wg", "wireguard-tools");
+
+/**
+ * Deno's caches (the code cache of wgcage's module among them) for every
+ * command timed: a directory of this run's own, set once the lab is open.
+ * The default one is shared with every other Deno process of the user, and
+ * on a machine where others run tests it is being written all the time.
+ */
+const env: Record<string, string> = {};
 
 /** Wall time of one run of `argv` in ms; throws when it fails. */
 async function timeOne(argv: readonly string[]): Promise<number> {
@@ -58,6 +77,7 @@ async function timeOne(argv: readonly string[]): Promise<number> {
     args: argv.slice(1),
     stdout: "null",
     stderr: "piped",
+    env,
   }).output();
   const ms = performance.now() - t0;
   if (!out.success) {
@@ -90,12 +110,35 @@ async function breakdownOf(argv: readonly string[]): Promise<Map<string, PhaseTi
     args: verbose.slice(1),
     stdout: "null",
     stderr: "piped",
+    env,
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`${verbose.join(" ")} failed: ${stderr}`);
   const phases = parseBreakdown(stderr);
   if (phases.size === 0) throw new Error(`no start-up breakdown in: ${stderr}`);
   return phases;
+}
+
+/** The host's CPU time so far, idle and in all (jiffies, /proc/stat's first line). */
+function cpuTimes(): { idle: number; total: number } {
+  const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
+}
+
+let idleWaits = 0;
+
+/** With --idle: returns once the CPUs were idle that fraction of 0.4 s (at most 30 s). */
+async function untilIdle(): Promise<void> {
+  if (idle === undefined) return;
+  const giveUp = performance.now() + 30_000;
+  while (performance.now() < giveUp) {
+    const a = cpuTimes();
+    await new Promise((r) => setTimeout(r, 400));
+    const b = cpuTimes();
+    if ((b.idle - a.idle) / Math.max(1, b.total - a.total) >= idle) return;
+    idleWaits++;
+  }
 }
 
 interface Timing {
@@ -117,6 +160,7 @@ try {
   const ns = await lab.namespace("startup");
   const { config, peer } = await loopbackPeer(lab, ns);
   const dir = await lab.tempDir();
+  env.DENO_DIR = await lab.tempDir();
   const anchorKey = `${dir}/anchor.key`;
   await Deno.writeTextFile(anchorKey, (await generateKeyPair()).privateKey + "\n", { mode: 0o600 });
   const empty = `${dir}/empty.ts`;
@@ -166,6 +210,7 @@ try {
   const loadBefore = loadAverage();
   const times: number[][] = commands.map(() => []);
   for (let round = -3; round < runs; round++) {
+    if (round >= 0) await untilIdle();
     // Each round starts with the next command, so none always runs first.
     for (let k = 0; k < commands.length; k++) {
       const i = (k + Math.max(round, 0)) % commands.length;
@@ -176,6 +221,9 @@ try {
   const results = times.map(timing);
   const ms = (x: number) => x.toFixed(1);
   console.log(`load average: ${loadBefore} before the runs, ${loadAverage()} after`);
+  if (idle !== undefined) {
+    console.log(`--idle ${idle}: waited ${idleWaits} times 0.4 s for a quieter host`);
+  }
   const [deno, anchor, source, npm] = results;
   console.log(`deno run (empty script): median ${ms(deno.median)} ms`);
   console.log(
@@ -202,6 +250,7 @@ try {
     // The form users run, with -v: where its start-up goes, phase by phase.
     const runsOf = new Map<string, PhaseTimes[]>();
     for (let i = 0; i < runs; i++) {
+      await untilIdle();
       for (const [phase, t] of await breakdownOf(commands[npm ? 3 : 2])) {
         runsOf.set(phase, [...runsOf.get(phase) ?? [], t]);
       }
