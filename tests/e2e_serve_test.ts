@@ -457,6 +457,23 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     assertEquals((await client(["server", "ls"])).stdout.trim(), "");
   });
 
+  await test.step("without pasta: one line naming the package, exit 125", async () => {
+    await serve.p.stop();
+    // The forwards go: one names a client deleted above.
+    serveArgs.splice(serveArgs.indexOf("--forward"));
+    // PATH without /usr/bin, where pasta is (nft and nsenter are found in sbin).
+    const r = await t.exit.run(
+      runner.argv([...serveArgs, "--name", "nopasta"], {
+        PATH: "/usr/local/sbin:/usr/sbin:/sbin",
+      }),
+      { allowFailure: true, timeoutMs: 60_000 },
+    );
+    assertEquals(r.code, 125, r.stderr);
+    const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("wgcage: warning: -L"));
+    assertEquals(lines.at(-1)!.includes("apt-get install passt"), true, r.stderr);
+    serve = await start();
+  });
+
   await test.step("kill -9 of the server leaves no process behind", async () => {
     const pids = await descendants(serve.p.pid);
     assert(pids.length >= 2, `expected the cage's init and pasta, got ${pids.join(",")}`);

@@ -113,10 +113,16 @@ export interface Egress {
 
 const PASTA_WAIT_MS = 10_000;
 
-/** The first executable `name` in $PATH (and the sbin directories a user's PATH may lack). */
-export function findOnPath(name: string): string | undefined {
+/**
+ * The first executable `name` in $PATH, then in `more` (by default the sbin
+ * directories an ordinary user's PATH often lacks, where nft lives).
+ */
+export function findOnPath(
+  name: string,
+  more: readonly string[] = ["/usr/sbin", "/sbin"],
+): string | undefined {
   const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d.startsWith("/"));
-  for (const dir of [...dirs, "/usr/sbin", "/sbin", "/usr/bin"]) {
+  for (const dir of [...dirs, ...more]) {
     try {
       const st = Deno.statSync(`${dir}/${name}`);
       if (st.isFile && ((st.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
