@@ -184,6 +184,8 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
   let serve = await start();
   assertMatch(serve.line, /^wgcage: api https:\/\/0\.0\.0\.0:8443 sha256=[0-9a-f]{64}$/);
   const fingerprint = serve.line.split("sha256=")[1];
+  // The server's cage resolves nothing: no advice about its DNS.
+  assertEquals(/DNS/.test(serve.p.stderr), false, serve.p.stderr);
 
   const c1 = await clientConfig(lab, t, files.token);
   const c2 = await clientConfig(lab, t, files.token);

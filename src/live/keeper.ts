@@ -78,6 +78,8 @@ export interface KeeperOptions {
    * its reason.
    */
   readonly onUp?: (up: KeeperUp) => Promise<KeeperAddOn>;
+  /** Whether a warning of the tunnel's bring-up is said (all are, unless this says no). */
+  readonly keepWarning?: (line: string) => boolean;
 }
 
 /** What {@linkcode KeeperOptions.onUp} gets. */
@@ -170,7 +172,9 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       hidePaths: sockets.paths,
       hostname: o.run.hostname,
       log,
-      warn: say,
+      warn: (line) => {
+        if (o.keepWarning?.(line) ?? true) say(line);
+      },
       hold: true,
       forwards: forwardPlanOf(o.run, config, say),
     });

@@ -76,6 +76,9 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
     rmWhenIdle: false,
     interruption,
     config,
+    // The server's cage runs no command: what its resolv.conf would lack
+    // concerns nobody (clients get their DNS from the API).
+    keepWarning: (line) => !/DNS server|resolv\.conf/.test(line),
     run: {
       flags: {},
       handshakeTimeoutMs: 0,
