@@ -104,7 +104,8 @@ For programs that stay on the host (see 'wgcage help ports'):
   --http-proxy [HOST_ADDR:]PORT
                               an HTTP proxy into the tunnel (CONNECT, http://)
 
-  -v, --verbose               say what wgcage does, on stderr
+  -v, --verbose               say what wgcage does, on stderr, and where
+                              its start-up went (ms a phase)
   -h, --help                  show this help
   -V, --version               show the version
 
