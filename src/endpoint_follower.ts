@@ -98,6 +98,15 @@ export class EndpointFollower {
     });
   }
 
+  /**
+   * `peer` was removed from the device: its id may soon name another peer,
+   * whose endpoint must never be moved to this one's name (a lookup still
+   * under way is dropped with it).
+   */
+  forget(peer: number): void {
+    this.#peers.delete(peer);
+  }
+
   /** Whether any peer is followed. */
   get following(): boolean {
     return this.#peers.size > 0;

@@ -83,6 +83,21 @@ Deno.test("a name with one address is looked up again once handshakes failed for
   );
 });
 
+Deno.test("a forgotten peer's id is followed no more: a reused id never moves to the old peer's name", async () => {
+  const { follower, state } = fakeHost([[v4(9)]], v4(1));
+  follower.follow(1, "peer A", SPEC, [v4(1), v4(2)]);
+  state.now = 60_000;
+  follower.handshakeSent(1, false);
+  state.now += REKEY_TIMEOUT_MS;
+  follower.forget(1);
+  strictEqual(follower.following, false);
+  failFor(follower, state, 3);
+  await settle();
+  follower.applyPending();
+  strictEqual(state.lookups, 0);
+  deepStrictEqual(state.moves, []);
+});
+
 Deno.test("lookups of one name are at least RERESOLVE_EVERY_MS apart, and an unchanged answer moves nothing", async () => {
   const { follower, state } = fakeHost([[v4(1)], [v4(1)], [v4(1)]], v4(1));
   follower.follow(1, "peer A", SPEC, [v4(1)]);

@@ -342,6 +342,19 @@ export class Tunnel {
     }
   }
 
+  /**
+   * Peer `id` left the core (a live cage's `set=1`); the core hands its id to
+   * the next peer it adds, which must not inherit what this tunnel knew of
+   * the config's peer (its name to follow, its endpoint, its log label).
+   */
+  peerRemoved(id: number): void {
+    this.#follower.forget(id);
+    const i = this.#peerIds.indexOf(id);
+    if (i < 0) return;
+    this.#peerIds[i] = -1;
+    this.#endpoints[i] = undefined;
+  }
+
   /** The core's id of each peer of the config, in its order. */
   get peerIds(): readonly number[] {
     return this.#peerIds;

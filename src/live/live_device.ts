@@ -316,6 +316,7 @@ export class LiveDevice {
       yield;
     }
     dev.removePeer(p.id);
+    this.tunnel.peerRemoved(p.id);
     p.presharedKey?.fill(0);
     this.peers.delete(p.key);
     yield;

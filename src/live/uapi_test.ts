@@ -225,7 +225,13 @@ function device() {
     core.addPeer({ publicKey: bytes(B), keepalive: 0, allowedIps: [parseCidr("10.1.0.0/24")] }),
   ];
   core.calls.length = 0;
-  const tunnel = { device: core, peerIds, listenPort: 51820, wake() {} } as unknown as Tunnel;
+  const tunnel = {
+    device: core,
+    peerIds,
+    listenPort: 51820,
+    wake() {},
+    peerRemoved() {},
+  } as unknown as Tunnel;
   const key = (h: string) => ({ bytes: bytes(h) });
   const config = {
     iface: { privateKey: key(C) },

@@ -115,8 +115,12 @@ pub struct Device {
     pub(crate) checker: Option<CookieChecker>,
     pub(crate) limiter: RateLimiter,
     pub(crate) load: LoadMeter,
-    /// Indexed by peer id; ids are never reused.
+    /// Indexed by peer id. A removed peer's id is reused by a later
+    /// peer (`free_ids`), so that a device whose peers come and go (a
+    /// server's clients) never runs out of ids over its life.
     pub(crate) peers: Vec<Option<Box<Peer>>>,
+    /// The empty slots of `peers`, the next to fill last.
+    pub(crate) free_ids: Vec<u32>,
     pub(crate) by_key: BTreeMap<[u8; 32], u32>,
     pub(crate) indices: IndexTable,
     pub(crate) routes: AllowedIps<u32>,
@@ -142,6 +146,7 @@ impl Device {
             limiter: RateLimiter::new(),
             load: LoadMeter::new(),
             peers: Vec::new(),
+            free_ids: Vec::new(),
             by_key: BTreeMap::new(),
             indices: IndexTable::new(),
             routes: AllowedIps::new(),
@@ -200,7 +205,8 @@ impl Device {
         if self.by_key.contains_key(&public) {
             return Err(Error::DuplicatePeer);
         }
-        if self.peers.len() >= MAX_PEERS {
+        // Live peers, not ids ever handed out: removed ones free theirs.
+        if self.by_key.len() >= MAX_PEERS {
             return Err(Error::TooManyPeers);
         }
         let statik = match &self.keys {
@@ -208,10 +214,13 @@ impl Device {
             Some(keys) => Some(PeerStatic::new(keys, public, psk)?),
             None => None,
         };
-        let id = self.peers.len() as u32;
+        let id = self.free_ids.pop().unwrap_or(self.peers.len() as u32);
         let mut peer = Peer::new(id, public, psk, keepalive_s);
         peer.statik = statik;
-        self.peers.push(Some(Box::new(peer)));
+        match self.peers.get_mut(id as usize) {
+            Some(slot) => *slot = Some(Box::new(peer)),
+            None => self.peers.push(Some(Box::new(peer))),
+        }
         self.by_key.insert(public, id);
         Ok(id)
     }
@@ -225,6 +234,10 @@ impl Device {
         peer.zero_all(&mut self.indices);
         self.routes.remove_value(id);
         self.by_key.remove(&peer.public);
+        // The id may name another peer soon: events the host has not read
+        // yet must not be taken for that peer's.
+        self.events.retain(|e| e[EVENT_PEER] != id);
+        self.free_ids.push(id);
         Ok(())
     }
 
@@ -383,6 +396,45 @@ mod tests {
         assert_eq!(d.set_load(3), Err(Error::InvalidArgument));
         assert!(d.set_endpoint(id, Endpoint([5, 1, 0, 0, 0, 0, 0])).is_err());
         assert_eq!(d.endpoint(id), Ok(None));
+    }
+
+    #[test]
+    fn removed_peers_ids_are_reused_and_churn_never_exhausts_them() {
+        let mut d = Device::new();
+        d.set_private_key(&[1; 32]).unwrap();
+        d.entropy(&[9; 32]);
+        let key = |i: u32| {
+            let mut k = [3; 32];
+            k[..4].copy_from_slice(&i.to_le_bytes());
+            k
+        };
+        let first = d.add_peer(key(0), None, 0).unwrap();
+        let kept = d.add_peer(key(1), None, 0).unwrap();
+        d.add_allowed_ip(first, &[10, 0, 0, 2], 32).unwrap();
+        // An event of the peer the host has not read yet, and one of another.
+        push_event(&mut d.events, EventKind::HandshakeSent, first, 0, 0);
+        push_event(&mut d.events, EventKind::HandshakeSent, kept, 0, 0);
+        d.remove_peer(first).unwrap();
+        // No event of the removed peer is left to be read as its successor's.
+        assert!(d.events.iter().all(|e| e[EVENT_PEER] != first));
+        assert_eq!(d.events.len(), 1);
+        let again = d.add_peer(key(2), None, 0).unwrap();
+        assert_eq!(again, first, "the freed id is reused");
+        assert_eq!(d.peers.len(), 2);
+        // The reused id starts clean: no route, no endpoint of the old peer.
+        assert_eq!(d.routes.lookup(&[10, 0, 0, 2]), None);
+        assert_eq!(d.endpoint(again), Ok(None));
+        assert_eq!(d.peers[kept as usize].as_ref().unwrap().public, key(1));
+        // Many more adds and removes than there are ids: a server's churn
+        // (on a device without a key, which skips each peer's DH).
+        let mut churn = Device::new();
+        let kept = churn.add_peer(key(0), None, 0).unwrap();
+        for i in 1..(MAX_PEERS as u32 + 10) {
+            let id = churn.add_peer(key(i), None, 0).unwrap();
+            churn.remove_peer(id).unwrap();
+        }
+        assert_eq!(churn.peers.len(), 2);
+        assert_eq!(churn.by_key.get(&key(0)), Some(&kept));
     }
 
     #[test]
