@@ -31,6 +31,21 @@ const INSPECTOR_PORT = 9229;
 /** Well past the 500 ms after which `deno run` answers SIGUSR1 with a debugger. */
 const PAST_GRACE_MS = 1500;
 
+/**
+ * An endpoint in `ns` that never answers, not even with ICMP port unreachable
+ * (which ends wgcage's wait for a handshake at once): UDP to 127.0.0.1:9 is
+ * dropped before it reaches the socket layer.
+ */
+async function silentEndpoint(ns: Namespace): Promise<string> {
+  await requireTool("nft", "nftables");
+  const rules = "add table inet silent; " +
+    "add chain inet silent input { type filter hook input priority 0; }; " +
+    "add rule inet silent input ip daddr 127.0.0.1 udp dport 9 drop";
+  const r = await ns.run(["nft", rules], { allowFailure: true });
+  assert(r.code === 0, `nft in the test namespace failed: ${r.stderr}`);
+  return endpointOf("127.0.0.1", 9);
+}
+
 /** A config for wgcage on WG_PORT whose peer is at `endpoint`. */
 async function configFor(
   lab: Lab,
@@ -141,7 +156,7 @@ Deno.test("SIGUSR1 while wgcage waits for the handshake is dropped, and opens no
       lab,
       (await generateKeyPair()).privateKey,
       (await generateKeyPair()).publicKey,
-      endpointOf("127.0.0.1", 9),
+      await silentEndpoint(ns),
     );
     const startedAt = performance.now();
     const p = ns.spawn(
@@ -177,7 +192,7 @@ Deno.test("SIGUSR1 every 25 ms from start-up on, across Deno's 500 ms mark, neve
       lab,
       (await generateKeyPair()).privateKey,
       (await generateKeyPair()).publicKey,
-      endpointOf("127.0.0.1", 9),
+      await silentEndpoint(ns),
     );
     const startedAt = performance.now();
     const p = ns.spawn(
