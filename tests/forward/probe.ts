@@ -142,7 +142,14 @@ async function client(mode: string, where: string, extra: string, waitMs: number
     const result = await withRetry(waitMs, async () => {
       switch (mode) {
         case "line": {
-          const conn = await Deno.connect(hostPort(where));
+          const conn = await Deno.connect(hostPort(where)).catch((e) => {
+            // A reset that lands between connect() and Deno's getpeername()
+            // surfaces as ENOTCONN: the connection was reset all the same.
+            if (e instanceof Deno.errors.NotConnected) {
+              throw new Deno.errors.ConnectionReset(`reset at once (${e.message})`);
+            }
+            throw e;
+          });
           const text = new TextDecoder().decode(await readAll(conn));
           conn.close();
           if (text === "") throw new Deno.errors.ConnectionReset("closed without a word");
