@@ -104,6 +104,9 @@ export async function checkSetArgs(args: readonly string[]): Promise<WgInput> {
       i++;
       continue;
     }
+    // Any other word may be a key typed where it does not belong (after
+    // `endpoint` or `allowed-ips`), which `wg` quotes back when it refuses it.
+    guard.addInput(word);
     if ((word !== "private-key" && word !== "preshared-key") || i + 1 >= out.length) continue;
     const path = out[i + 1];
     const kind: KeyKind = word === "private-key" ? "private" : "preshared";
