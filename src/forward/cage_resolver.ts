@@ -60,17 +60,41 @@ export function leadsIntoTheCage(a: IpAddress): boolean {
   return mapped && (b[12] === 127 || b[12] === 0);
 }
 
+/** Whether `a` is one of `own` (the cage's tunnel addresses), also as a v4-mapped v6 address. */
+export function isOwnAddress(a: IpAddress, own: readonly IpAddress[]): boolean {
+  const b = a.bytes;
+  const mapped = a.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff &&
+    b[11] === 0xff;
+  const v4 = mapped ? b.subarray(12) : undefined;
+  return own.some((o) =>
+    (o.family === a.family && o.bytes.every((x, i) => x === b[i])) ||
+    (v4 !== undefined && o.family === 4 && o.bytes.every((x, i) => x === v4[i]))
+  );
+}
+
 export class CageResolver {
   readonly #ffi: LauncherSymbols;
   readonly #steering: Steering;
   readonly #servers: readonly IpAddress[];
+  readonly #own: readonly IpAddress[];
   #inFlight = 0;
   readonly #waiting: (() => void)[] = [];
 
-  constructor(ffi: LauncherSymbols, steering: Steering, servers: readonly IpAddress[]) {
+  /**
+   * `own`: the cage's tunnel addresses, where the command's servers on
+   * 0.0.0.0 or :: listen as well as on its loopback: an answer naming only
+   * them is refused as one naming the loopback is.
+   */
+  constructor(
+    ffi: LauncherSymbols,
+    steering: Steering,
+    servers: readonly IpAddress[],
+    own: readonly IpAddress[] = [],
+  ) {
     this.#ffi = ffi;
     this.#steering = steering;
     this.#servers = servers;
+    this.#own = own;
   }
 
   /** The addresses of `name`, IPv4 first. Throws a {@linkcode ResolveError}. */
@@ -87,10 +111,12 @@ export class CageResolver {
             why = "no such name";
             break; // NXDOMAIN: another server would say the same
           }
-          const usable = addresses.filter((a) => !leadsIntoTheCage(a));
+          const usable = addresses.filter((a) =>
+            !leadsIntoTheCage(a) && !isOwnAddress(a, this.#own)
+          );
           if (usable.length > 0) return usable;
           why ||= addresses.length > 0
-            ? "it resolves only to a loopback or unspecified address (the cage itself)"
+            ? "it resolves only to a loopback or unspecified address or to the cage's own (the cage itself)"
             : "no address";
         } catch (e) {
           why = (e as Error).message;

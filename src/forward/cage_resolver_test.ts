@@ -1,5 +1,10 @@
 import { deepStrictEqual, rejects, strictEqual } from "node:assert";
-import { CageResolver, leadsIntoTheCage, resolvConfServers } from "./cage_resolver.ts";
+import {
+  CageResolver,
+  isOwnAddress,
+  leadsIntoTheCage,
+  resolvConfServers,
+} from "./cage_resolver.ts";
 import { buildResponse, parseQuery, Rcode } from "../../tests/services/dns_message.ts";
 import type { LauncherSymbols } from "../launcher/library.ts";
 import type { Steering } from "./steering.ts";
@@ -97,4 +102,22 @@ Deno.test("a name that resolves only to the cage's own loopback is refused (DNS 
     true,
   );
   strictEqual(leadsIntoTheCage({ family: 4, bytes: new Uint8Array([10, 99, 0, 1]) }), false);
+});
+
+Deno.test("a name that resolves only to the cage's own tunnel address is refused, as its loopback is", async () => {
+  const own = [{ family: 4 as const, bytes: new Uint8Array([10, 99, 0, 2]) }];
+  const cage = fakeCage({ "self.test": [10, 99, 0, 2], "mixed.test": [10, 99, 0, 2] }, 1);
+  const r = new CageResolver(cage.ffi, cage.steering, SERVER, own);
+  await rejects(
+    r.resolve("self.test"),
+    /self\.test: it resolves only to a loopback or unspecified address or to the cage's own/,
+  );
+  // Without the cage's addresses (the code before), the answer went through.
+  deepStrictEqual(
+    await new CageResolver(cage.ffi, cage.steering, SERVER).resolve("self.test"),
+    own,
+  );
+  const mapped = new Uint8Array([...Array(10).fill(0), 0xff, 0xff, 10, 99, 0, 2]);
+  strictEqual(isOwnAddress({ family: 6, bytes: mapped }, own), true);
+  strictEqual(isOwnAddress({ family: 4, bytes: new Uint8Array([10, 99, 0, 3]) }, own), false);
 });

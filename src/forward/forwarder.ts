@@ -60,6 +60,8 @@ export interface ForwardPlan {
   readonly httpProxy?: ListenSpec;
   /** The cage's DNS servers: names of -L and the proxies are resolved there. */
   readonly dnsServers?: readonly IpAddress[];
+  /** The cage's tunnel addresses: a name resolving only to them is refused. */
+  readonly cageAddresses?: readonly IpAddress[];
 }
 
 /** Whether a plan relays anything (so the cage needs its socket service). */
@@ -371,7 +373,12 @@ export class Forwarder {
     });
     if (rules.size > 0 || this.#udpNames.length > 0) {
       this.#steering = new Steering(this.#ffi, handle, rules);
-      this.#resolver = new CageResolver(this.#ffi, this.#steering, this.#plan.dnsServers ?? []);
+      this.#resolver = new CageResolver(
+        this.#ffi,
+        this.#steering,
+        this.#plan.dnsServers ?? [],
+        this.#plan.cageAddresses ?? [],
+      );
     }
   }
 

@@ -93,5 +93,6 @@ export function forwardPlanOf(
       : readSocksAuth(o.socksAuthFile, warn),
     httpProxy: o.httpProxy,
     dnsServers: steersNames ? cageDnsServers(config) : [],
+    cageAddresses: config.iface.addresses.map((c) => ({ family: c.family, bytes: c.address })),
   };
 }
