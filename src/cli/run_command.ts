@@ -62,7 +62,10 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     runtimeDir: Deno.env.get("XDG_RUNTIME_DIR"),
     stateDirs: stateDirsToCover(),
     // The command must not read the keys back from where wgcage found them.
-    secretFiles: secretFileCovers(secretFiles),
+    // --socks-auth's login is a secret too (it may open more than this proxy).
+    secretFiles: secretFileCovers(
+      options.socksAuthFile === undefined ? secretFiles : [...secretFiles, options.socksAuthFile],
+    ),
   });
   const truncated = hiddenWarning(sockets);
   if (truncated !== undefined) stderrLine(truncated);

@@ -158,7 +158,10 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       runtimeDir: Deno.env.get("XDG_RUNTIME_DIR"),
       // Commands joined later share this cage's mount namespace, and its covers.
       stateDirs: stateDirsToCover(),
-      secretFiles: secretFileCovers(secretFiles),
+      // --socks-auth's login is a secret too (it may open more than this proxy).
+      secretFiles: secretFileCovers(
+        o.run.socksAuthFile === undefined ? secretFiles : [...secretFiles, o.run.socksAuthFile],
+      ),
     });
     const truncated = hiddenWarning(sockets);
     if (truncated !== undefined) say(truncated);
