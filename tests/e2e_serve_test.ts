@@ -19,59 +19,27 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./cage/assert.ts";
-import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { run, sleep, waitUntil } from "./harness/process.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { type LiveRunner, liveRunner } from "./harness/live.ts";
-import { NOBODY, wgcageArgv, writeConfig } from "./e2e/wgcage.ts";
+import { wgcageArgv, writeConfig } from "./e2e/wgcage.ts";
 import { cageName } from "./harness/names.ts";
-
-const INET = "192.0.2.10";
+import { INET, serverFiles, type ServeTopology, serveTopology } from "./harness/serve_lab.ts";
 
 const HTTP_SOURCE =
   `Deno.serve({ hostname: "${INET}", port: 8080, onListen() { console.log("ready"); } },
   (_r, info) => new Response(info.remoteAddr.hostname));`;
 
-interface Topology {
-  lab: Lab;
-  exit: Namespace;
-  cli: Namespace;
-  /** The exit host's address towards the internet: what the internet sees. */
-  exitAddress: string;
-  /** The exit host's address towards the clients: the endpoint and the API. */
-  serverAddress: string;
-}
+type Topology = ServeTopology;
 
+/** The namespaces, with an HTTP server and a UDP echo in the internet one. */
 async function topology(lab: Lab): Promise<Topology> {
-  const exit = await lab.namespace("exit");
-  const inet = await lab.namespace("inet");
-  const cli = await lab.namespace("cli");
-  const up = await lab.link(exit, inet, { ipv6: false });
-  const down = await lab.link(exit, cli, { ipv6: false });
-  await inet.ip("addr", "add", `${INET}/32`, "dev", "lo");
-  // pasta needs an interface with a default route to take as the way out.
-  await exit.ip("route", "add", "default", "via", up.b.ipv4);
-  await cli.ip("route", "add", "default", "via", down.a.ipv4);
-  // pasta answers a client's ping with a ping socket of the server's user.
-  await exit.run(["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]);
-  const http = inet.spawn([Deno.execPath(), "eval", HTTP_SOURCE]);
+  const t = await serveTopology(lab);
+  const http = t.inet.spawn([Deno.execPath(), "eval", HTTP_SOURCE]);
   await http.waitForLine("ready", 20_000);
-  inet.spawn(["socat", `UDP-RECVFROM:8082,bind=${INET},fork`, "EXEC:cat"]);
-  return { lab, exit, cli, exitAddress: up.a.ipv4, serverAddress: down.a.ipv4 };
-}
-
-/** Files of the server's user (nobody): its key and the API token. */
-async function serverFiles(lab: Lab): Promise<{ dir: string; key: string; token: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "wgc-serve-" });
-  lab.defer(() => Deno.remove(dir, { recursive: true }));
-  await Deno.chown(dir, NOBODY, NOBODY);
-  await Deno.chmod(dir, 0o700);
-  const keys = await generateKeyPair();
-  const token = crypto.getRandomValues(new Uint8Array(24)).toBase64();
-  await Deno.writeTextFile(`${dir}/server.key`, `${keys.privateKey}\n`, { mode: 0o600 });
-  await Deno.writeTextFile(`${dir}/token`, `${token}\n`, { mode: 0o600 });
-  for (const f of ["server.key", "token"]) await Deno.chown(`${dir}/${f}`, NOBODY, NOBODY);
-  return { dir, key: `${dir}/server.key`, token };
+  t.inet.spawn(["socat", `UDP-RECVFROM:8082,bind=${INET},fork`, "EXEC:cat"]);
+  return t;
 }
 
 interface Registered {
