@@ -23,7 +23,8 @@ import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { run, sleep, waitUntil } from "./harness/process.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { type LiveRunner, liveRunner } from "./harness/live.ts";
-import { wgcageArgv, writeConfig } from "./e2e/wgcage.ts";
+import { loopbackPeer, wgcageArgv, writeConfig } from "./e2e/wgcage.ts";
+import { makeTestUser, sudoEnv } from "./cage/test_user.ts";
 import { cageName } from "./harness/names.ts";
 import { INET, serverFiles, type ServeTopology, serveTopology } from "./harness/serve_lab.ts";
 
@@ -591,3 +592,38 @@ async function descendants(pid: number): Promise<number[]> {
   walk(pid);
   return out;
 }
+
+Deno.test("under sudo, a cage covers the invoking user's ~/.config/wgcage/servers: the command, run as that user, cannot read their token", async () => {
+  requireRoot("e2e_serve_test (sudo)");
+  await using lab = await Lab.open();
+  const user = await makeTestUser();
+  lab.defer(() => user.remove());
+  // The user's home as passwd names it (useradd made none), with a server.
+  const home = (await run(["getent", "passwd", user.name])).stdout.split(":")[5];
+  const dir = `${home}/.config/wgcage/servers/work`;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  lab.defer(() => Deno.remove(home, { recursive: true }));
+  await Deno.writeTextFile(`${dir}/token`, "secret-token\n", { mode: 0o600 });
+  for (const p of [home, `${home}/.config`, `${home}/.config/wgcage`, `${dir}/..`, dir]) {
+    await Deno.chown(p, user.uid, user.gid);
+  }
+  await Deno.chown(`${dir}/token`, user.uid, user.gid);
+  const ns = await lab.namespace("sudo");
+  const { config } = await loopbackPeer(lab, ns);
+  const r = await run([
+    "env",
+    ...Object.entries(sudoEnv(user)).map(([k, v]) => `${k}=${v}`),
+    "HOME=/root",
+    ...wgcageArgv([
+      "--config",
+      config,
+      "--",
+      "sh",
+      "-c",
+      `id -u; ls -A ${home}/.config/wgcage/servers | wc -l; cat ${dir}/token || true`,
+    ]),
+  ], { ns: ns.name, allowFailure: true, timeoutMs: 60_000 });
+  assertEquals(r.code, 0, r.stderr);
+  // It runs as the user (who could read their own token) and sees nothing.
+  assertEquals(r.stdout.trim().split("\n"), [String(user.uid), "0"], r.stderr);
+});

@@ -27,7 +27,7 @@ import { ensureStateDir, fallbackStateDir, stateDir } from "./state.ts";
  * command then runs as that user, who could reach their own live cages'
  * sockets there).
  */
-export function stateDirsToCover(env = Deno.env): string[] {
+export function stateDirsToCover(env = Deno.env, passwd = readPasswd): string[] {
   const dirs: string[] = [];
   try {
     dirs.push(ensureStateDir());
@@ -52,11 +52,41 @@ export function stateDirsToCover(env = Deno.env): string[] {
     // Where a login session puts the user's $XDG_RUNTIME_DIR (systemd-logind),
     // and where that user's cages go without it.
     dirs.push(`/run/user/${sudoUid}/wgcage`, fallbackStateDir(Number(sudoUid)));
+    // The invoking user's servers too: the command runs as that user, who
+    // can read their own tokens and keys, while sudo's HOME is root's.
+    // Their XDG_CONFIG_HOME is unknown here (sudo drops it), so the
+    // default place under their home.
+    const home = homeOf(Number(sudoUid), passwd);
+    if (home !== undefined) dirs.push(`${home}/.config/wgcage/servers`);
   }
   // The servers joined by name hold API tokens and keys (serve/remote_store.ts).
   const servers = serversDir(env);
   if (servers !== undefined) dirs.push(servers);
   return [...new Set(dirs)];
+}
+
+function readPasswd(): string {
+  try {
+    return Deno.readTextFileSync("/etc/passwd");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The home directory of `uid` in passwd(5) text, or undefined. /etc/passwd
+ * only (no NSS lookup at each cage's start): a user known only through a
+ * directory service (sssd, LDAP) has no home here, and under sudo only
+ * their state directories are covered.
+ */
+export function homeOf(uid: number, passwd: () => string): string | undefined {
+  for (const line of passwd().split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 7 && f[2] === String(uid) && f[5].startsWith("/") && f[5] !== "/") {
+      return f[5].replace(/\/+$/, "");
+    }
+  }
+  return undefined;
 }
 
 /**
