@@ -15,7 +15,8 @@
  * @module
  */
 
-import { findLive } from "../live/state.ts";
+import { findLive, socketPath } from "../live/state.ts";
+import { assertKeeperSocket } from "../live/keeper_socket.ts";
 import { LiveError } from "../live/error.ts";
 import { MessageGuard } from "../config/message_guard.ts";
 import { checkConfFile, checkSetArgs, type WgInput } from "./wg_input.ts";
@@ -70,6 +71,8 @@ async function runWg(
 ): Promise<number> {
   const { dir } = findLive(name);
   requireTools(sub === "set" || sub === "syncconf" ? `wgcage ${sub}` : "wgcage wg");
+  // wg trusts whatever listens at the path: check it is still the keeper.
+  await assertKeeperSocket(socketPath(dir, name), name);
   for (const w of input.warnings) console.error(w);
   let cmd = "wg";
   let args = wgArgs;
