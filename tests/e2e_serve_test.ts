@@ -188,6 +188,9 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
 
   await test.step("the server cage is a live cage: 'wgcage show' and 'wgcage wg serve show' list the clients", async () => {
     assertEquals((await peersShown(runner)).sort(), [c1.publicKey, c2.publicKey].sort());
+    // pasta's interface queues a forwarded burst instead of dropping it.
+    const link = await runner.wgcage(["exec", "serve", "--", "ip", "-o", "link", "show", "veth0"]);
+    assertMatch(link.stdout, /qlen 10000/, link.stderr);
     const wg = await runner.wgcage(["wg", "serve", "show", "peers"]);
     assertEquals(wg.code, 0, wg.stderr);
     assertEquals(wg.stdout.trim().split("\n").sort(), [c1.publicKey, c2.publicKey].sort());
