@@ -34,7 +34,14 @@ Deno.test("live cages (rootless): a run without XDG_RUNTIME_DIR does not reach t
   const lab = await Lab.open();
   const session = `/run/user/${user.uid}`;
   try {
-    await Deno.mkdir(session, { recursive: true, mode: 0o700 });
+    // /run/user as logind makes it (0755), where the machine has none yet.
+    const runUser = await Deno.stat("/run/user").catch(() => undefined);
+    if (runUser === undefined) {
+      await Deno.mkdir("/run/user", { mode: 0o755 });
+      await Deno.chmod("/run/user", 0o755);
+      lab.defer(() => Deno.remove("/run/user", { recursive: true }));
+    }
+    await Deno.mkdir(session, { mode: 0o700 });
     lab.defer(() => Deno.remove(session, { recursive: true }));
     await Deno.chown(session, user.uid, user.gid);
     await Deno.chmod(session, 0o700);

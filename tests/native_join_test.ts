@@ -136,7 +136,10 @@ Deno.test("native join: refuses a socket of another user and a stuck keeper with
       // Another user's socket where the cage's was: nobody listens on it.
       const other = `${w.stateDir}/.other-${name}`;
       await Deno.rename(sock, other);
-      const dir = await Deno.makeTempDir({ prefix: "wgc-other-" });
+      // Beside the state directory, so that the rename below stays on one
+      // file system (/tmp and /run are two on many machines).
+      const stateParent = w.stateDir.replace(/\/[^/]+\/?$/, "") || "/";
+      const dir = await Deno.makeTempDir({ dir: stateParent, prefix: "wgc-other-" });
       lab.defer(() => Deno.remove(dir, { recursive: true }));
       await Deno.chown(dir, NOBODY, NOBODY);
       const listener = namespace.spawn([
