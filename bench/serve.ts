@@ -34,7 +34,7 @@
 
 import { parseArgs } from "node:util";
 import { Lab } from "../tests/harness/netns.ts";
-import { waitUntil } from "../tests/harness/process.ts";
+import { inNamespace, waitUntil } from "../tests/harness/process.ts";
 import { generateKeyPair } from "../tests/harness/keys.ts";
 import { liveRunner } from "../tests/harness/live.ts";
 import { WgPeer, WIREGUARD_GO_BACKPORTS } from "../tests/harness/wg_peer.ts";
@@ -84,6 +84,9 @@ try {
     `${files.dir}/token`,
     "--state-dir",
     `${files.dir}/state`,
+    // Room for the crowd: 4,093 clients.
+    "--subnet",
+    "10.200.0.0/20",
   ]));
   await serve.waitForLine((l) => l.startsWith("wgcage: api "), 60_000);
   const register = async (publicKey: string) => {
@@ -232,7 +235,8 @@ try {
   const rssKiB = () =>
     Number(/^VmRSS:\s+(\d+)/m.exec(Deno.readTextFileSync(`/proc/${keeper}/status`))![1]);
   const rssBefore = rssKiB();
-  const crowd = await t.cli.run([
+  // Its progress goes to our stderr as it comes; its figures to stdout.
+  const [crowdCmd, ...crowdArgs] = inNamespace(t.cli.name, [
     Deno.execPath(),
     "run",
     "-A",
@@ -250,18 +254,22 @@ try {
     SOURCES.join(","),
     "--token-file",
     `${files.dir}/token`,
-  ], {
-    allowFailure: true,
-    timeoutMs: 900_000,
-  });
-  if (crowd.code !== 0) throw new Error(`the clients failed: ${crowd.stderr}`);
-  const figures = JSON.parse(crowd.stdout.trim().split("\n").at(-1)!) as {
+  ]);
+  const crowd = await new Deno.Command(crowdCmd, {
+    args: crowdArgs,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!crowd.success) throw new Error(`the clients failed (exit ${crowd.code})`);
+  const figures = JSON.parse(new TextDecoder().decode(crowd.stdout).trim().split("\n").at(-1)!) as {
     registerS: number;
     handshakeS: number;
     cookies: number;
     lost: number;
     failures: number;
   };
+  if (figures.failures > 0) throw new Error(`${figures.failures} clients failed (see above)`);
   const rssAfter = rssKiB();
   const shown = await runner.wgcage(["wg", "serve", "show", "latest-handshakes"]);
   const handshaken = shown.stdout.trim().split("\n").filter((l) => !/\t0$/.test(l)).length;
