@@ -84,7 +84,17 @@ struct watch {
 
 /* RULE_LOCAL_*: -L, to a fixed address through the tunnel; RULE_STEER: a
  * listener whose connections TypeScript steers (proxies, -L to a name). */
-enum rule_kind { RULE_TCP, RULE_UDP, RULE_HOST, RULE_LOCAL_TCP, RULE_LOCAL_UDP, RULE_STEER };
+/* RULE_FREE: a slot whose rule was removed while the relay ran; the next
+ * rule added takes it. */
+enum rule_kind {
+  RULE_TCP,
+  RULE_UDP,
+  RULE_HOST,
+  RULE_LOCAL_TCP,
+  RULE_LOCAL_UDP,
+  RULE_STEER,
+  RULE_FREE
+};
 
 struct flow;
 
@@ -162,6 +172,10 @@ struct pending {
  * connection, so the ring never fills unless TypeScript stops reading. */
 #define NOTES_MAX 2048
 
+/* Commands of wgl_forward_live_*, queued with the steering's, beyond its ops. */
+#define OP_LIVE_ADD 0x100u
+#define OP_LIVE_REMOVE 0x101u
+
 struct steer {
   uint32_t id;
   uint8_t buf[STEER_BYTES]; /* guarded by f->lock: TypeScript reads it */
@@ -227,6 +241,12 @@ struct forwarder {
   bool closed;
   uint32_t stats[4];
   struct steering steering;
+  /* Rules added or removed while the relay runs (wgl_forward_live_*): one
+   * call at a time (live_call, zero-initialised as f->lock), answered by
+   * the thread in live_result once live_done (both under f->lock). */
+  pthread_mutex_t live_call;
+  bool live_done;
+  int32_t live_result;
 };
 
 static struct forwarder forwarders[FORWARDERS];
@@ -1007,6 +1027,7 @@ static void *forward_loop(void *arg) {
         break;
       case W_RULE: {
         struct rule *r = w->owner;
+        if (r->kind == RULE_FREE) break; /* removed earlier in this batch */
         if (r->kind == RULE_UDP || r->kind == RULE_LOCAL_UDP) {
           udp_readable(f, r);
           flows = true;
@@ -1688,6 +1709,8 @@ static void steer_run(struct forwarder *f, struct steer_command *cmd) {
 }
 
 /* TypeScript's commands, in the order it gave them. */
+static void live_run(struct forwarder *f, struct steer_command *cmd);
+
 static void steer_commands(struct forwarder *f) {
   uint64_t count;
   (void)read(f->wake_fd, &count, sizeof count);
@@ -1697,7 +1720,11 @@ static void steer_commands(struct forwarder *f) {
   pthread_mutex_unlock(&f->lock);
   while (cmd != NULL) {
     struct steer_command *next = cmd->next;
-    steer_run(f, cmd);
+    if (cmd->op >= OP_LIVE_ADD) {
+      live_run(f, cmd);
+    } else {
+      steer_run(f, cmd);
+    }
     free(cmd);
     cmd = next;
   }
@@ -2056,6 +2083,20 @@ int32_t wgl_forward_steer(int32_t handle, int32_t host_fd, uint32_t rule) {
   return 0;
 }
 
+/* Hands `cmd` (taken) to the relay thread. */
+static void queue_command(struct forwarder *f, struct steer_command *cmd) {
+  pthread_mutex_lock(&f->lock);
+  if (f->steering.tail != NULL) {
+    f->steering.tail->next = cmd;
+  } else {
+    f->steering.head = cmd;
+  }
+  f->steering.tail = cmd;
+  pthread_mutex_unlock(&f->lock);
+  uint64_t one = 1;
+  (void)write(f->wake_fd, &one, sizeof one);
+}
+
 int32_t wgl_forward_steer_command(int32_t handle, uint32_t op, uint32_t id, uint32_t family,
                                   const uint8_t *addr, uint32_t port, uint32_t consumed,
                                   const uint8_t *data, uint32_t len) {
@@ -2074,16 +2115,7 @@ int32_t wgl_forward_steer_command(int32_t handle, uint32_t op, uint32_t id, uint
   if (addr != NULL) memcpy(cmd->addr, addr, family == 6 ? 16 : 4);
   cmd->len = len;
   if (len > 0) memcpy(cmd->data, data, len);
-  pthread_mutex_lock(&f->lock);
-  if (f->steering.tail != NULL) {
-    f->steering.tail->next = cmd;
-  } else {
-    f->steering.head = cmd;
-  }
-  f->steering.tail = cmd;
-  pthread_mutex_unlock(&f->lock);
-  uint64_t one = 1;
-  (void)write(f->wake_fd, &one, sizeof one);
+  queue_command(f, cmd);
   return 0;
 }
 
@@ -2108,4 +2140,138 @@ int32_t wgl_forward_steer_read(int32_t handle, uint32_t id, uint8_t *out, uint32
 
 int32_t wgl_forward_steer_wait(int32_t handle, uint32_t *out, uint32_t cap) {
   return take_queued(handle, out, cap, true);
+}
+
+/* ------------------------------------------------- rules while running --- */
+
+/*
+ * A -L rule added or removed while the relay runs (serve's API). The rule
+ * table is changed only by the thread that reads it: the call goes over the
+ * steering's command queue (OP_LIVE_*, beyond the public ops) and waits for
+ * the thread's answer, as a control socket's request to crun waits for its
+ * reply, instead of a lock every packet would take. Before the thread starts
+ * the caller changes the table itself.
+ */
+
+/* A slot for a new rule: a removed rule's, else the next; NULL when full. */
+static struct rule *rule_slot(struct forwarder *f) {
+  for (int i = 0; i < f->rule_count; i++) {
+    if (f->rules[i].kind == RULE_FREE) return &f->rules[i];
+  }
+  return f->rule_count < RULES_MAX ? &f->rules[f->rule_count++] : NULL;
+}
+
+/* Closes rule `id`'s port and resets its connections and flows' sockets:
+ * the forward is gone, so is what came through it. */
+static bool rule_remove(struct forwarder *f, uint32_t id) {
+  bool found = false;
+  for (int i = 0; i < f->rule_count; i++) {
+    struct rule *r = &f->rules[i];
+    if (r->kind == RULE_FREE || r->id != id) continue;
+    found = true;
+    if (r->fd >= 0) {
+      (void)epoll_ctl(f->epoll_fd, EPOLL_CTL_DEL, r->fd, NULL);
+      (void)close(r->fd);
+      r->fd = -1;
+    }
+    for (struct conn *c = f->conns, *next; c != NULL; c = next) {
+      next = c->next;
+      if (c->rule == r) conn_free(f, c, true);
+    }
+    while (r->flows != NULL) flow_free(f, r->flows);
+    r->kind = RULE_FREE;
+  }
+  return found;
+}
+
+/* A -L rule in slot `r`: relays what arrives on host_fd to the target. */
+static int32_t rule_fill_local(struct forwarder *f, struct rule *r, int host_fd, uint32_t proto,
+                               uint32_t family, const uint8_t *addr, uint32_t port, uint32_t id) {
+  memset(r, 0, sizeof *r);
+  r->w.kind = W_RULE;
+  r->w.owner = r;
+  r->kind = proto == WGL_FORWARD_TCP ? RULE_LOCAL_TCP : RULE_LOCAL_UDP;
+  r->id = id;
+  r->cage_port = (uint16_t)port;
+  r->target_len = make_sockaddr(&r->target, family, addr, port);
+  r->fd = host_fd;
+  int rc = watch_fd(f, host_fd, &r->w, proto == WGL_FORWARD_TCP ? EPOLLIN | EPOLLET : EPOLLIN);
+  if (rc < 0) {
+    r->kind = RULE_FREE;
+    r->fd = -1; /* the caller keeps it */
+  }
+  return rc;
+}
+
+static void live_run(struct forwarder *f, struct steer_command *cmd) {
+  int32_t rc;
+  if (cmd->op == OP_LIVE_REMOVE) {
+    rc = rule_remove(f, cmd->id) ? 0 : -ENOENT;
+  } else {
+    struct rule *r = rule_slot(f);
+    rc = r == NULL ? -ENOSPC
+                   : rule_fill_local(f, r, (int)cmd->consumed, cmd->data[0], cmd->family, cmd->addr,
+                                     cmd->port, cmd->id);
+  }
+  pthread_mutex_lock(&f->lock);
+  f->live_result = rc;
+  f->live_done = true;
+  pthread_cond_broadcast(&f->changed);
+  pthread_mutex_unlock(&f->lock);
+}
+
+/* Queues `cmd` (taken) and waits up to 5 s for the thread's answer. */
+static int32_t live_call(struct forwarder *f, struct steer_command *cmd) {
+  pthread_mutex_lock(&f->live_call);
+  pthread_mutex_lock(&f->lock);
+  f->live_done = false;
+  pthread_mutex_unlock(&f->lock);
+  queue_command(f, cmd);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  pthread_mutex_lock(&f->lock);
+  int wait = 0;
+  while (!f->live_done && wait != ETIMEDOUT) {
+    wait = pthread_cond_timedwait(&f->changed, &f->lock, &until);
+  }
+  int32_t rc = f->live_done ? f->live_result : -ETIMEDOUT;
+  pthread_mutex_unlock(&f->lock);
+  pthread_mutex_unlock(&f->live_call);
+  return rc;
+}
+
+int32_t wgl_forward_live_add(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t family,
+                             const uint8_t *addr, uint32_t port, uint32_t rule) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL || host_fd < 0 || addr == NULL || (family != 4 && family != 6) || port == 0 ||
+      port > 65535 || (proto != WGL_FORWARD_TCP && proto != WGL_FORWARD_UDP)) {
+    return -EINVAL;
+  }
+  if (!f->thread_started) {
+    struct rule *r = rule_slot(f);
+    return r == NULL ? -ENOSPC : rule_fill_local(f, r, host_fd, proto, family, addr, port, rule);
+  }
+  struct steer_command *cmd = calloc(1, sizeof *cmd + 1);
+  if (cmd == NULL) return -ENOMEM;
+  cmd->op = OP_LIVE_ADD;
+  cmd->id = rule;
+  cmd->family = family;
+  cmd->port = port;
+  cmd->consumed = (uint32_t)host_fd;
+  memcpy(cmd->addr, addr, family == 6 ? 16 : 4);
+  cmd->len = 1;
+  cmd->data[0] = (uint8_t)proto;
+  return live_call(f, cmd);
+}
+
+int32_t wgl_forward_live_remove(int32_t handle, uint32_t rule) {
+  struct forwarder *f = lookup(handle);
+  if (f == NULL) return -EINVAL;
+  if (!f->thread_started) return rule_remove(f, rule) ? 0 : -ENOENT;
+  struct steer_command *cmd = calloc(1, sizeof *cmd);
+  if (cmd == NULL) return -ENOMEM;
+  cmd->op = OP_LIVE_REMOVE;
+  cmd->id = rule;
+  return live_call(f, cmd);
 }

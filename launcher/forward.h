@@ -135,6 +135,18 @@ int32_t wgl_forward_exchange(int32_t fd, uint32_t family, const uint8_t *addr, u
                              const uint8_t *query, uint32_t query_len, uint8_t *reply, uint32_t cap,
                              uint32_t timeout_ms);
 
+/* A -L rule added while the relay may run (serve's API), as
+ * wgl_forward_local with an address: the relay thread takes it between two
+ * batches of events, and the call waits for that (at most 5 s). On success
+ * the forwarder takes host_fd; on failure the caller keeps it. -ENOSPC when
+ * RULES_MAX rules are in use. */
+int32_t wgl_forward_live_add(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t family,
+                             const uint8_t *addr, uint32_t port, uint32_t rule);
+
+/* Removes every rule named `rule`: its host port is closed, its connections
+ * reset and its UDP flows' sockets closed. -ENOENT when there is none. */
+int32_t wgl_forward_live_remove(int32_t handle, uint32_t rule);
+
 /* Starts the relay thread. */
 int32_t wgl_forward_start(int32_t handle, uint32_t udp_idle_ms);
 

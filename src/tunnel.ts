@@ -355,6 +355,11 @@ export class Tunnel {
     this.#endpoints[i] = undefined;
   }
 
+  /** The relay between the host and the cage, when the run has one. */
+  get forwarder(): Forwarder | undefined {
+    return this.#forwarder;
+  }
+
   /** The core's id of each peer of the config, in its order. */
   get peerIds(): readonly number[] {
     return this.#peerIds;

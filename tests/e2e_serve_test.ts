@@ -292,6 +292,79 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     }
   });
 
+  await test.step("forwards through the API: POST opens a port, it survives a restart, DELETE closes it", async () => {
+    const post = (body: unknown) =>
+      api(t, files.token, "POST", "/v1/forwards", JSON.stringify(body));
+    const tcpFwd = await post({ port: 9100, public_key: c1.publicKey, client_port: 7000 });
+    assertEquals(tcpFwd.status, 201, tcpFwd.text);
+    const udpFwd = await post({
+      port: 9101,
+      public_key: c1.publicKey,
+      client_port: 7001,
+      protocol: "udp",
+    });
+    assertEquals(udpFwd.status, 201, udpFwd.text);
+    // Each mistake gets its one JSON line, and nothing is opened or kept.
+    const unknown = await post({ port: 9102, public_key: "A".repeat(43) + "=", client_port: 1 });
+    assertEquals(unknown.status, 404, unknown.text);
+    const taken = await post({ port: 9100, public_key: c1.publicKey, client_port: 7000 });
+    assertEquals(taken.status, 409, taken.text);
+    assertMatch(JSON.parse(taken.text).error, /9100/);
+    const badPort = await post({ port: 0, public_key: c1.publicKey, client_port: 7000 });
+    assertEquals(badPort.status, 400, badPort.text);
+    const ids = [JSON.parse(tcpFwd.text).id, JSON.parse(udpFwd.text).id];
+    const inside = t.cli.spawn(wgcageArgv([
+      "--config",
+      c1.path,
+      "--",
+      "sh",
+      "-c",
+      "socat TCP-LISTEN:7000,reuseaddr,fork SYSTEM:'echo tcp-ok' & " +
+      "socat UDP-RECVFROM:7001,fork SYSTEM:'echo udp-ok' & echo listening; wait",
+    ]));
+    const through = async () => {
+      let tcp = "";
+      let udp = "";
+      for (let i = 0; i < 30 && (tcp !== "tcp-ok" || udp !== "udp-ok"); i++) {
+        await sleep(300);
+        tcp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - TCP:${t.serverAddress}:9100`], {
+          allowFailure: true,
+        })).stdout.trim();
+        udp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - UDP:${t.serverAddress}:9101`], {
+          allowFailure: true,
+        })).stdout.trim();
+      }
+      return [tcp, udp];
+    };
+    try {
+      await inside.waitForLine("listening", 30_000);
+      assertEquals(await through(), ["tcp-ok", "udp-ok"]);
+      await serve.p.stop();
+      serve = await start();
+      const listed = await api(t, files.token, "GET", "/v1/forwards");
+      assertEquals(
+        JSON.parse(listed.text).forwards.map((f: { id: number }) => f.id),
+        ids,
+        listed.text,
+      );
+      assertEquals(await through(), ["tcp-ok", "udp-ok"], "after a restart");
+      const del = await api(t, files.token, "DELETE", `/v1/forwards/${ids[0]}`);
+      assertEquals(del.status, 204, del.text);
+      const closed = await t.cli.run(
+        ["sh", "-c", `echo x | socat -T3 - TCP:${t.serverAddress}:9100`],
+        { allowFailure: true },
+      );
+      assertEquals(closed.code !== 0, true, closed.stdout);
+      assertMatch(closed.stderr, /refused/);
+      const kept = JSON.parse(await Deno.readTextFile(`${files.dir}/state/forwards.json`));
+      assertEquals(kept.forwards.map((f: { id: number }) => f.id), [ids[1]]);
+      const again = await api(t, files.token, "DELETE", `/v1/forwards/${ids[0]}`);
+      assertEquals(again.status, 404, again.text);
+    } finally {
+      await inside.stop();
+    }
+  });
+
   await test.step("DELETE removes the client: it can no longer get through", async () => {
     const del = await api(
       t,

@@ -62,11 +62,14 @@ export interface ForwardPlan {
   readonly dnsServers?: readonly IpAddress[];
   /** The cage's tunnel addresses: a name resolving only to them is refused. */
   readonly cageAddresses?: readonly IpAddress[];
+  /** `serve`: rules come and go while the relay runs (addLive), none may be there at first. */
+  readonly live?: boolean;
 }
 
 /** Whether a plan relays anything (so the cage needs its socket service). */
 export function planRelays(plan: ForwardPlan): boolean {
-  return plan.publish.length > 0 || plan.hostServices.length > 0 || listenersOf(plan).length > 0;
+  return plan.live === true || plan.publish.length > 0 || plan.hostServices.length > 0 ||
+    listenersOf(plan).length > 0;
 }
 
 /** The host listeners beyond -p, in rule order after -p and --host-service. */
@@ -261,8 +264,7 @@ export class Forwarder {
 
   /** Whether the cage needs its socket service. */
   get needed(): boolean {
-    return this.#plan.publish.length > 0 || this.#plan.hostServices.length > 0 ||
-      listenersOf(this.#plan).length > 0;
+    return planRelays(this.#plan);
   }
 
   /** The cage's /etc/hosts for this plan. */
@@ -383,6 +385,63 @@ export class Forwarder {
   }
 
   #resolver: CageResolver | undefined;
+
+  /**
+   * A -L rule to a tunnel address added while the relay may run (`serve`'s
+   * API): binds its host port now and hands it to the relay thread, which
+   * takes it between two batches of events. `rule` names it for
+   * {@linkcode removeLive}; pick numbers beyond the plan's rules (events
+   * name it `rule N`). Throws a {@linkcode LauncherError} naming a port
+   * that cannot be bound, with nothing left open.
+   */
+  addLive(spec: LocalForwardSpec, rule: number): void {
+    if (this.#handle < 0) throw new Error("Cannot add a rule before attach()");
+    if (spec.target.kind !== "address") {
+      throw new Error("A rule added while the relay runs needs an address, not a name");
+    }
+    const listener: Listener = {
+      option: "-L",
+      text: formatLocalForward(spec),
+      protocol: spec.protocol,
+      hostAddress: spec.hostAddress,
+      hostPort: spec.hostPort,
+    };
+    const [fd] = bindEach(this.#ffi, [listener], listenFailure, []);
+    const to = spec.target.address;
+    const rc = this.#ffi.wgl_forward_live_add(
+      this.#handle,
+      fd,
+      PROTO[spec.protocol],
+      to.family,
+      to.bytes as Uint8Array<ArrayBuffer>,
+      spec.targetPort,
+      rule,
+    );
+    if (rc < 0) {
+      this.#ffi.wgl_fd_close(fd);
+      throw new LauncherError(
+        `wgcage: Cannot relay ${listener.text}: ${describeErrno(-rc)}`,
+        { errno: -rc },
+      );
+    }
+  }
+
+  /**
+   * Removes rule `rule` while the relay may run: its host port closes, its
+   * connections are reset. False when no rule has that number.
+   */
+  removeLive(rule: number): boolean {
+    if (this.#handle < 0) return false;
+    const rc = this.#ffi.wgl_forward_live_remove(this.#handle, rule);
+    if (rc === -2) return false; // ENOENT
+    if (rc < 0) {
+      throw new LauncherError(
+        `wgcage: Cannot remove relay rule ${rule}: ${describeErrno(-rc)}`,
+        { errno: -rc },
+      );
+    }
+    return true;
+  }
 
   /** Starts relaying (the command runs); with `-v`, its events are logged. */
   start(): void {

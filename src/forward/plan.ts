@@ -30,6 +30,8 @@ export interface ForwardOptions {
   /** `--socks-auth FILE`: the proxy's login. */
   readonly socksAuthFile?: string;
   readonly httpProxy?: ListenSpec;
+  /** `serve`: relays are added and removed while it runs (its API's forwards). */
+  readonly liveForwards?: boolean;
 }
 
 /**
@@ -77,7 +79,10 @@ export function forwardPlanOf(
   config: TunnelConfig,
   warn: (line: string) => void = () => {},
 ): ForwardPlan | undefined {
-  if (!o.publish && !o.hostServices && !o.localForwards && !o.socks && !o.httpProxy) {
+  if (
+    !o.publish && !o.hostServices && !o.localForwards && !o.socks && !o.httpProxy &&
+    !o.liveForwards
+  ) {
     return undefined;
   }
   for (const w of openListenerWarnings(o)) warn(w);
@@ -94,5 +99,6 @@ export function forwardPlanOf(
     httpProxy: o.httpProxy,
     dnsServers: steersNames ? cageDnsServers(config) : [],
     cageAddresses: config.iface.addresses.map((c) => ({ family: c.family, bytes: c.address })),
+    ...(o.liveForwards ? { live: true } : {}),
   };
 }

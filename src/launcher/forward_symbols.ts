@@ -17,6 +17,11 @@ export const forwardSymbols = {
     parameters: ["i32", "i32", "u32", "u32", "buffer", "u32", "u32"],
     result: "i32",
   },
+  wgl_forward_live_add: {
+    parameters: ["i32", "i32", "u32", "u32", "buffer", "u32", "u32"],
+    result: "i32",
+  },
+  wgl_forward_live_remove: { parameters: ["i32", "u32"], result: "i32" },
   wgl_forward_steer: { parameters: ["i32", "i32", "u32"], result: "i32" },
   wgl_forward_steer_command: {
     parameters: ["i32", "u32", "u32", "u32", "buffer", "u32", "u32", "buffer", "u32"],

@@ -39,6 +39,7 @@ import type { LiveRecord } from "./state.ts";
 import { LiveError } from "./error.ts";
 import type { HostServiceSpec, PublishSpec } from "../forward/spec.ts";
 import { type ForwardOptions, forwardPlanOf } from "../forward/plan.ts";
+import type { Forwarder } from "../forward/forwarder.ts";
 
 /** Set in the environment of a keeper that `up -d` started: it reports readiness on stdout. */
 export const DETACHED_ENV = "WGCAGE_UP_DETACHED";
@@ -89,6 +90,8 @@ export interface KeeperUp {
   readonly initPid: number;
   readonly log?: (line: string) => void;
   readonly say: (line: string) => void;
+  /** The relay between the host and the cage, when the run asked for one (`serve`'s forwards). */
+  readonly forwarder?: Forwarder;
 }
 
 /** Something a keeper runs beside its cage. */
@@ -238,7 +241,13 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
       ...(wgLink !== undefined ? { wgLink } : {}),
     };
     writeRecord(dir, record);
-    addOn = await o.onUp?.({ device, initPid: cage.pid, log, say });
+    addOn = await o.onUp?.({
+      device,
+      initPid: cage.pid,
+      log,
+      say,
+      ...(tunnel.forwarder ? { forwarder: tunnel.forwarder } : {}),
+    });
     const addOnEnded = addOn?.ended?.then((why) => ({ why })) ?? new Promise<never>(() => {});
     const serving = server.start();
     if (detached) {

@@ -4,6 +4,10 @@
  *     POST   /v1/clients          {"public_key": KEY, "name"?: NAME}  → 201 the client's config
  *     GET    /v1/clients          → 200 {"clients": [...]}
  *     DELETE /v1/clients/KEY      (KEY url-encoded base64) → 204
+ *     POST   /v1/forwards         {"port": P, "public_key": KEY, "client_port": P,
+ *                                  "protocol"?: "tcp"|"udp", "address"?: IPv4} → 201 {"id": N, …}
+ *     GET    /v1/forwards         → 200 {"forwards": [...]}
+ *     DELETE /v1/forwards/N       → 204: the port closes, its connections are reset
  *
  * Every request carries `Authorization: Bearer TOKEN`. A client registers its
  * public key only: the server never makes or sees a client's private key.
@@ -24,6 +28,16 @@ import { addClientPeer, removeClientPeer } from "./peers.ts";
 import { tokenMatches } from "./token.ts";
 import { fingerprintOf, keptCertificate } from "./certificate.ts";
 import { ServeError } from "./error.ts";
+import type { Forwarder } from "../forward/forwarder.ts";
+import { LauncherError } from "../launcher/error.ts";
+import { parseIp } from "../config/ip.ts";
+import {
+  type ForwardRecord,
+  type ForwardStore,
+  liveRule,
+  MAX_API_FORWARDS,
+} from "./forward_store.ts";
+import { relaysOf, type ServeForward } from "./forward_spec.ts";
 
 /** Bodies over this are refused with 413 before they are read whole. */
 export const MAX_BODY = 16 * 1024;
@@ -46,6 +60,8 @@ export interface ApiContext {
   readonly say: (line: string) => void;
   /** A client's address joined (true) or left the server; the cage's rules follow. */
   readonly onPeer: (address: string, present: boolean) => Promise<void>;
+  /** The forwards made through the API and the relay that carries them. */
+  readonly forwards: { readonly store: ForwardStore; readonly forwarder: Forwarder };
 }
 
 class ApiError extends Error {
@@ -197,6 +213,100 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
     return json(201, configOf(record));
   };
 
+  const forwardOut = (f: ForwardRecord) => ({
+    id: f.id,
+    protocol: f.protocol,
+    address: f.hostAddress,
+    port: f.hostPort,
+    public_key: f.publicKey,
+    client_port: f.clientPort,
+  });
+  const portOf = (v: unknown, what: string): number => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 65535) {
+      throw new ApiError(400, `${what} must be a port number (1-65535)`);
+    }
+    return v;
+  };
+
+  const addForward = (body: unknown): Response => {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new ApiError(400, "the body must be a JSON object with port, public_key, client_port");
+    }
+    const b = body as Record<string, unknown>;
+    const protocol = b.protocol ?? "tcp";
+    if (protocol !== "tcp" && protocol !== "udp") {
+      throw new ApiError(400, 'protocol must be "tcp" or "udp"');
+    }
+    const hostAddress = b.address ?? "0.0.0.0";
+    let v4 = false;
+    try {
+      v4 = typeof hostAddress === "string" && parseIp(hostAddress).family === 4;
+    } catch {
+      // not an address
+    }
+    if (!v4) throw new ApiError(400, "address must be an IPv4 address of this host to listen on");
+    const f: ServeForward = {
+      protocol,
+      hostAddress: hostAddress as string,
+      hostPort: portOf(b.port, "port"),
+      publicKey: checkKey(b.public_key),
+      clientPort: portOf(b.client_port, "client_port"),
+    };
+    if (ctx.store.get(f.publicKey) === undefined) {
+      throw new ApiError(404, "no client has this public key; register it first");
+    }
+    const { store, forwarder } = ctx.forwards;
+    if (store.size >= MAX_API_FORWARDS) {
+      throw new ApiError(507, `${MAX_API_FORWARDS} forwards are open already; DELETE one first`);
+    }
+    const rule = liveRule(store.nextId);
+    try {
+      forwarder.addLive(relaysOf([f], ctx.store)[0], rule);
+    } catch (e) {
+      if (!(e instanceof LauncherError)) throw e;
+      throw new ApiError(409, e.message.replace(/^wgcage: /, ""));
+    }
+    let record: ForwardRecord;
+    try {
+      record = store.add(f);
+    } catch (e) {
+      forwarder.removeLive(rule);
+      throw new ApiError(500, `cannot save the forward list: ${(e as Error).message}`);
+    }
+    ctx.options.verbose &&
+      ctx.say(`wgcage: forward ${record.id}: ${f.hostAddress}:${f.hostPort}/${f.protocol}`);
+    return json(201, forwardOut(record));
+  };
+
+  const forwardsApi = async (req: Request, path: string): Promise<Response> => {
+    if (path === "/v1/forwards") {
+      if (req.method === "GET") {
+        return json(200, { forwards: ctx.forwards.store.list().map(forwardOut) });
+      }
+      if (req.method === "POST") return addForward(await readBody(req));
+      throw new ApiError(405, `${req.method} is not allowed on ${path}`);
+    }
+    const idText = path.slice("/v1/forwards/".length);
+    if (!/^[0-9]{1,9}$/.test(idText)) {
+      throw new ApiError(400, "the path must end with a forward's id");
+    }
+    const id = Number(idText);
+    if (req.method === "GET") {
+      const f = ctx.forwards.store.get(id);
+      if (f === undefined) throw new ApiError(404, "no forward has this id");
+      return json(200, forwardOut(f));
+    }
+    if (req.method !== "DELETE") throw new ApiError(405, `${req.method} is not allowed here`);
+    if (ctx.forwards.store.get(id) === undefined) throw new ApiError(404, "no forward has this id");
+    try {
+      ctx.forwards.store.remove(id);
+    } catch (e) {
+      throw new ApiError(500, `cannot save the forward list: ${(e as Error).message}`);
+    }
+    ctx.forwards.forwarder.removeLive(liveRule(id));
+    return json(204, null);
+  };
+
   const handle = async (req: Request, source: string): Promise<Response> => {
     if (!limiter.allow(source)) throw new ApiError(429, "too many requests; slow down");
     const auth = req.headers.get("authorization") ?? "";
@@ -206,6 +316,9 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
     }
     const url = new URL(req.url);
     const path = url.pathname;
+    if (path === "/v1/forwards" || path.startsWith("/v1/forwards/")) {
+      return await forwardsApi(req, path);
+    }
     if (path === "/v1/clients") {
       if (req.method === "GET") {
         return json(200, { clients: ctx.store.list().map(configOf) });

@@ -28,6 +28,31 @@ import { startApi } from "./api.ts";
 import { readToken } from "./token.ts";
 import { formatIp } from "../config/ip.ts";
 import { relaysOf } from "./forward_spec.ts";
+import { ForwardStore, liveRule } from "./forward_store.ts";
+import type { Forwarder } from "../forward/forwarder.ts";
+
+/**
+ * Puts the API's kept forwards back on the relay; one that cannot be (its
+ * client is gone, its port is taken) is said and stays listed, for the
+ * operator to DELETE.
+ */
+function restoreForwards(
+  store: ForwardStore,
+  clients: ClientStore,
+  forwarder: Forwarder,
+  say: (line: string) => void,
+): void {
+  for (const f of store.list()) {
+    try {
+      forwarder.addLive(relaysOf([f], clients)[0], liveRule(f.id));
+    } catch (e) {
+      say(
+        `wgcage: forward ${f.id} (${f.hostAddress}:${f.hostPort}/${f.protocol}) is not open: ` +
+          `${(e as Error).message.replace(/^wgcage: /, "")}; DELETE /v1/forwards/${f.id} drops it`,
+      );
+    }
+  }
+}
 
 async function readPrivateKey(path: string): Promise<Key> {
   let bytes: Uint8Array;
@@ -54,6 +79,7 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
   const subnet = new Subnet(o.subnet);
   const stateDir = o.stateDir ?? defaultStateDir(o.name);
   const store = ClientStore.open(stateDir);
+  const forwardStore = ForwardStore.open(stateDir);
   // Read before the cage: a missing token fails before anything is made.
   const token = o.api !== undefined ? await readToken(o) : undefined;
   const privateKey = await readPrivateKey(o.privateKeyFile);
@@ -89,6 +115,8 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
       keepSockets: [],
       tunName,
       ...(o.forwards.length > 0 ? { localForwards: relaysOf(o.forwards, store) } : {}),
+      // The API adds and removes forwards while the server runs.
+      liveForwards: true,
     },
     onUp: async (up) => {
       const egress = await startEgress({
@@ -103,6 +131,9 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
       });
       let api: Awaited<ReturnType<typeof startApi>> | undefined;
       try {
+        const forwarder = up.forwarder;
+        if (forwarder === undefined) throw new ServeError("The server's relay did not start");
+        restoreForwards(forwardStore, store, forwarder, up.say);
         if (o.api !== undefined && token !== undefined) {
           api = await startApi({
             listen: o.api,
@@ -114,6 +145,7 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
             device: up.device,
             say: up.say,
             onPeer: egress.peer,
+            forwards: { store: forwardStore, forwarder },
           });
         }
       } catch (e) {
