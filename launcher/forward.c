@@ -246,6 +246,7 @@ struct forwarder {
    * the thread in live_result once live_done (both under f->lock). */
   pthread_mutex_t live_call;
   bool live_done;
+  bool thread_gone; /* the relay thread ended: no live call is answered */
   int32_t live_result;
 };
 
@@ -1074,6 +1075,11 @@ static void *forward_loop(void *arg) {
     }
     free_the_dead(f);
   }
+  /* A live call still waiting gets no answer from here on. */
+  pthread_mutex_lock(&f->lock);
+  f->thread_gone = true;
+  pthread_cond_broadcast(&f->changed);
+  pthread_mutex_unlock(&f->lock);
   return NULL;
 }
 
@@ -1953,6 +1959,7 @@ int32_t wgl_forward_start(int32_t handle, uint32_t udp_idle_ms) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  f->thread_gone = false;
   rc = pthread_create(&f->thread, NULL, forward_loop, f);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != 0) return -rc;
@@ -2220,22 +2227,19 @@ static void live_run(struct forwarder *f, struct steer_command *cmd) {
   pthread_mutex_unlock(&f->lock);
 }
 
-/* Queues `cmd` (taken) and waits up to 5 s for the thread's answer. */
+/* Queues `cmd` (taken) and waits for the thread's answer. No timeout: the
+ * thread answers between two batches of events, or has ended (and then
+ * never took the command, so a host fd in it is still the caller's); a
+ * timeout could leave the caller closing an fd the thread took meanwhile. */
 static int32_t live_call(struct forwarder *f, struct steer_command *cmd) {
   pthread_mutex_lock(&f->live_call);
   pthread_mutex_lock(&f->lock);
   f->live_done = false;
   pthread_mutex_unlock(&f->lock);
   queue_command(f, cmd);
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += 5;
   pthread_mutex_lock(&f->lock);
-  int wait = 0;
-  while (!f->live_done && wait != ETIMEDOUT) {
-    wait = pthread_cond_timedwait(&f->changed, &f->lock, &until);
-  }
-  int32_t rc = f->live_done ? f->live_result : -ETIMEDOUT;
+  while (!f->live_done && !f->thread_gone) pthread_cond_wait(&f->changed, &f->lock);
+  int32_t rc = f->live_done ? f->live_result : -ESHUTDOWN;
   pthread_mutex_unlock(&f->lock);
   pthread_mutex_unlock(&f->live_call);
   return rc;

@@ -137,7 +137,7 @@ int32_t wgl_forward_exchange(int32_t fd, uint32_t family, const uint8_t *addr, u
 
 /* A -L rule added while the relay may run (serve's API), as
  * wgl_forward_local with an address: the relay thread takes it between two
- * batches of events, and the call waits for that (at most 5 s). On success
+ * batches of events, and the call waits for that. On success
  * the forwarder takes host_fd; on failure the caller keeps it. -ENOSPC when
  * RULES_MAX rules are in use. */
 int32_t wgl_forward_live_add(int32_t handle, int32_t host_fd, uint32_t proto, uint32_t family,
