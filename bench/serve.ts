@@ -190,7 +190,13 @@ try {
   );
   await iperfThrough(anchorConfig);
 
-  // Where the time goes, over one more run through the server.
+  const [served, anchored] = await interleavedPairs(
+    runs,
+    () => iperfThrough(serveConfig),
+    () => iperfThrough(anchorConfig),
+  );
+  // Where the time goes, over one more run through the server (after the
+  // pairs: the first runs after the server starts are the least steady).
   const tree = processTree(serve.pid);
   const keeper = tree.find((p) => commOf(p) === "deno") ?? serve.pid;
   // pasta is passt under another name; Debian runs its build for the CPU (passt.avx2).
@@ -205,11 +211,6 @@ try {
   const pastaCpu = pastaMeter?.stop()[0];
   const meteredRetransmits = lastRetransmits;
 
-  const [served, anchored] = await interleavedPairs(
-    runs,
-    () => iperfThrough(serveConfig),
-    () => iperfThrough(anchorConfig),
-  );
   console.log(`TCP client cage → the internet, one stream, ${seconds} s, ${runs} runs (Gbit/s):`);
   console.log(
     `  wgcage serve (rootless, pasta):            median ${median(served).toFixed(2)}  [${
