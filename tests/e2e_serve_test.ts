@@ -26,7 +26,13 @@ import { type LiveRunner, liveRunner } from "./harness/live.ts";
 import { loopbackPeer, wgcageArgv, writeConfig } from "./e2e/wgcage.ts";
 import { makeTestUser, sudoEnv } from "./cage/test_user.ts";
 import { cageName } from "./harness/names.ts";
-import { INET, serverFiles, type ServeTopology, serveTopology } from "./harness/serve_lab.ts";
+import {
+  INET,
+  INET6,
+  serverFiles,
+  type ServeTopology,
+  serveTopology,
+} from "./harness/serve_lab.ts";
 
 const HTTP_SOURCE =
   `Deno.serve({ hostname: "${INET}", port: 8080, onListen() { console.log("ready"); } },
@@ -45,6 +51,7 @@ async function topology(lab: Lab): Promise<Topology> {
 
 interface Registered {
   address: string;
+  address6?: string;
   server_public_key: string;
   endpoint: string;
   allowed_ips: string[];
@@ -533,7 +540,7 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
   });
 });
 
-Deno.test("wgcage serve as root, --no-egress: a hub only; the stock wg reads it", async (test) => {
+Deno.test("wgcage serve as root, --no-egress, with an IPv6 subnet too: a hub only, both families; the stock wg reads it", async (test) => {
   requireRoot("e2e_serve_test");
   for (
     const [tool, pkg] of [["nft", "nftables"], ["curl", "curl"], ["ping", "iputils-ping"], [
@@ -557,6 +564,8 @@ Deno.test("wgcage serve as root, --no-egress: a hub only; the stock wg reads it"
       "--endpoint",
       `${t.serverAddress}:51820`,
       "--no-egress",
+      "--subnet",
+      "fd00:200::/64",
       "--api",
       "0.0.0.0:8443",
       "--insecure-http",
@@ -583,25 +592,32 @@ Deno.test("wgcage serve as root, --no-egress: a hub only; the stock wg reads it"
       `http://${t.serverAddress}:8443/v1/clients`,
     ]);
     const c = JSON.parse(r.stdout) as Registered;
-    assertEquals(c.allowed_ips, ["10.200.0.0/24"]);
+    assertEquals(c.allowed_ips, ["10.200.0.0/24", "fd00:200::/64"]);
+    // Its IPv6 address has its IPv4 host number.
+    assertEquals(c.address6, `fd00:200::${c.address.split(".")[3].split("/")[0]}/128`);
     // The client tries to send everything to the server all the same.
     const path = await writeConfig(
       lab,
       [
         "[Interface]",
         `PrivateKey = ${keys.privateKey}`,
-        `Address = ${c.address}`,
+        `Address = ${c.address}, ${c.address6}`,
         "DNS = 10.200.0.1",
         "[Peer]",
         `PublicKey = ${c.server_public_key}`,
         `Endpoint = ${c.endpoint}`,
-        "AllowedIPs = 0.0.0.0/0",
+        "AllowedIPs = 0.0.0.0/0, ::/0",
         "",
       ].join("\n"),
       0,
       `h${c.address.split(".")[3].split("/")[0]}.conf`,
     );
-    return { path, address: c.address.split("/")[0], publicKey: keys.publicKey };
+    return {
+      path,
+      address: c.address.split("/")[0],
+      address6: c.address6!.split("/")[0],
+      publicKey: keys.publicKey,
+    };
   };
   const c1 = await register();
   const c2 = await register();
@@ -617,6 +633,15 @@ Deno.test("wgcage serve as root, --no-egress: a hub only; the stock wg reads it"
           `exit 0; sleep 1; done`,
       );
       assertEquals(r.stdout.trim(), "hub-ok", r.stderr);
+      // IPv6 in the tunnel: the server's address and the other client's.
+      const r6 = await inClient(
+        t,
+        c1.path,
+        `ping -6 -c1 -W3 fd00:200::1 >/dev/null && echo server6-ok; ` +
+          `for i in 1 2 3 4 5; do ping -6 -c1 -W2 ${c2.address6} >/dev/null && echo hub6-ok && ` +
+          `exit 0; sleep 1; done`,
+      );
+      assertEquals(r6.stdout.trim().split("\n"), ["server6-ok", "hub6-ok"], r6.stderr);
     } finally {
       await other.stop();
     }
@@ -702,4 +727,67 @@ Deno.test("under sudo, a cage covers the invoking user's ~/.config/wgcage/server
   assertEquals(r.code, 0, r.stderr);
   // It runs as the user (who could read their own token) and sees nothing.
   assertEquals(r.stdout.trim().split("\n"), [String(user.uid), "0"], r.stderr);
+});
+
+Deno.test("wgcage serve, rootless, with an IPv6 subnet: a client's IPv6 leaves through pasta with the exit host's IPv6 address", async () => {
+  requireRoot("e2e_serve_test");
+  for (const [tool, pkg] of [["pasta", "passt"], ["nft", "nftables"], ["curl", "curl"]]) {
+    await requireTool(tool, pkg);
+  }
+  await using lab = await Lab.open();
+  const t = await serveTopology(lab, { ipv6: true });
+  const http = t.inet.spawn([
+    Deno.execPath(),
+    "eval",
+    `Deno.serve({ hostname: "${INET6}", port: 8080, onListen() { console.log("ready"); } },
+      (_r, info) => new Response(info.remoteAddr.hostname));`,
+  ]);
+  await http.waitForLine("ready", 20_000);
+  const files = await serverFiles(lab);
+  const runner = await liveRunner(lab, t.exit.name, true);
+  const serve = t.exit.spawn(runner.argv([
+    "serve",
+    "--private-key-file",
+    files.key,
+    "--endpoint",
+    `${t.serverAddress}:51820`,
+    "--subnet",
+    "fd00:200::/64",
+    "--api",
+    "0.0.0.0:8443",
+    "--token-file",
+    `${files.dir}/token`,
+    "--state-dir",
+    `${files.dir}/state`,
+  ]));
+  await serve.waitForLine((l) => l.startsWith("wgcage: api "), 60_000);
+  const keys = await generateKeyPair();
+  const reg = await api(
+    t,
+    files.token,
+    "POST",
+    "/v1/clients",
+    JSON.stringify({ public_key: keys.publicKey }),
+  );
+  assertEquals(reg.status, 201, reg.text);
+  const c = JSON.parse(reg.text) as Registered;
+  assertEquals([c.address6, c.allowed_ips], ["fd00:200::2/128", ["0.0.0.0/0", "::/0"]]);
+  const path = await writeConfig(
+    lab,
+    [
+      "[Interface]",
+      `PrivateKey = ${keys.privateKey}`,
+      `Address = ${c.address}, ${c.address6}`,
+      "DNS = 10.200.0.1",
+      "[Peer]",
+      `PublicKey = ${c.server_public_key}`,
+      `Endpoint = ${c.endpoint}`,
+      `AllowedIPs = ${c.allowed_ips.join(", ")}`,
+      "",
+    ].join("\n"),
+    0,
+    "c6.conf",
+  );
+  const r = await inClient(t, path, `curl -sS -m 10 http://[${INET6}]:8080/`);
+  assertEquals([r.code, r.stdout.trim()], [0, t.exitAddress6], r.stderr + serve.stderr);
 });

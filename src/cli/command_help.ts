@@ -102,7 +102,9 @@ the host's network with the host's address (pasta, from the passt package),
 and clients reach the server (the subnet's first address) and each other.
 
   --endpoint HOST:PORT  what clients are told to connect to
-  --subnet CIDR         the clients' IPv4 subnet (default 10.200.0.0/24)
+  --subnet CIDR         the clients' IPv4 subnet (default 10.200.0.0/24); given
+                        again with an IPv6 prefix (fd00:200::/64), each client
+                        also gets its host number's address there
   --listen-port N       UDP port (default 51820)
   --name NAME           the live cage's name (default serve)
   --no-egress           a hub only: clients reach the server and each other

@@ -23,7 +23,7 @@ import type { LiveDevice } from "../live/live_device.ts";
 import { hostDns } from "./host_dns.ts";
 import type { ServeOptions } from "./options.ts";
 import type { ClientStore } from "./store.ts";
-import type { Subnet } from "./subnet.ts";
+import type { Subnet, Subnet6 } from "./subnet.ts";
 import { addClientPeer, removeClientPeer } from "./peers.ts";
 import { tokenMatches } from "./token.ts";
 import { fingerprintOf, keptCertificate } from "./certificate.ts";
@@ -56,6 +56,10 @@ export interface ApiContext {
   readonly stateDir: string;
   readonly store: ClientStore;
   readonly subnet: Subnet;
+  /** The IPv6 subnet beside it, if any. */
+  readonly subnet6?: Subnet6;
+  /** A client's IPv6 address (its IPv4 host number in subnet6), or undefined. */
+  readonly v6Of: (c: { address: string }) => string | undefined;
   readonly device: LiveDevice;
   readonly say: (line: string) => void;
   /** A client's address joined (true) or left the server; the cage's rules follow. */
@@ -156,7 +160,10 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
   const o = ctx.options;
   const serverKey = new Uint8Array(ctx.device.publicKey()).toBase64();
   const endpoint = o.endpoint ?? `${o.api?.hostname ?? "0.0.0.0"}:${o.listenPort}`;
-  const allowedIps = o.noEgress ? [ctx.subnet.network] : ["0.0.0.0/0"];
+  const six = ctx.subnet6;
+  const allowedIps = o.noEgress
+    ? [ctx.subnet.network, ...(six ? [six.network] : [])]
+    : ["0.0.0.0/0", ...(six ? ["::/0"] : [])];
   const dns = hostDns(o.noEgress);
   const limiter = new RateLimiter();
 
@@ -164,11 +171,13 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
     public_key: c.publicKey,
     ...(c.name !== undefined ? { name: c.name } : {}),
     address: `${c.address}/32`,
+    ...(ctx.v6Of(c) !== undefined ? { address6: `${ctx.v6Of(c)}/128` } : {}),
     server_public_key: serverKey,
     endpoint,
     dns,
     allowed_ips: allowedIps,
     subnet: ctx.subnet.network,
+    ...(six ? { subnet6: six.network } : {}),
   });
 
   const register = async (body: unknown): Promise<Response> => {
@@ -203,13 +212,15 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
       throw new ApiError(500, `cannot save the client list: ${(e as Error).message}`);
     }
     try {
-      addClientPeer(ctx.device, record);
+      addClientPeer(ctx.device, record, ctx.v6Of(record));
     } catch (e) {
       ctx.store.remove(key);
       throw new ApiError(500, `cannot add the peer: ${(e as Error).message}`);
     }
     ctx.options.verbose && ctx.say(`wgcage: registered ${address} (${key.slice(0, 8)}…)`);
-    await ctx.onPeer(address, true).catch((e) => ctx.say((e as Error).message));
+    for (const a of [address, ctx.v6Of(record)]) {
+      if (a !== undefined) await ctx.onPeer(a, true).catch((e) => ctx.say((e as Error).message));
+    }
     return json(201, configOf(record));
   };
 
@@ -349,7 +360,9 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
         throw new ApiError(500, `cannot save the client list: ${(e as Error).message}`);
       }
       removeClientPeer(ctx.device, key);
-      await ctx.onPeer(gone.address, false).catch((e) => ctx.say((e as Error).message));
+      for (const a of [gone.address, ctx.v6Of(gone)]) {
+        if (a !== undefined) await ctx.onPeer(a, false).catch((e) => ctx.say((e as Error).message));
+      }
       return json(204, null);
     }
     throw new ApiError(404, `no such API path: ${path.slice(0, 80)}`);

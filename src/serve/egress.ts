@@ -29,11 +29,13 @@ export interface EgressOptions {
   readonly tunName: string;
   readonly noEgress: boolean;
   readonly inCage: InCage;
-  /** The host's own IPv4 addresses: forwarding to them is dropped. */
+  /** The host's own addresses, IPv4 and IPv6: forwarding to them is dropped. */
   readonly hostAddresses: readonly string[];
   /** The clients' subnet, e.g. 10.200.0.0/24. */
   readonly subnet: string;
-  /** The server's address and the registered clients' (the `peers` set). */
+  /** The IPv6 subnet beside it, if any, e.g. fd00:200::/64. */
+  readonly subnet6?: string;
+  /** The server's addresses and the registered clients' (the `peers` and `peers6` sets). */
   readonly peers: readonly string[];
   readonly log?: (line: string) => void;
 }
@@ -45,10 +47,16 @@ export function ruleset(
     noEgress: boolean;
     hostAddresses: readonly string[];
     subnet: string;
+    subnet6?: string;
     peers: readonly string[];
   },
 ): string {
   const tun = JSON.stringify(o.tunName);
+  const v6 = (a: string) => a.includes(":");
+  const peers4 = o.peers.filter((a) => !v6(a));
+  const peers6 = o.peers.filter(v6);
+  const host4 = o.hostAddresses.filter((a) => !v6(a));
+  const host6 = o.hostAddresses.filter(v6);
   // An address of the subnet that no client has (removed, or never
   // registered): a connection to it, from a forward's relay (output) or
   // another client (forward), is refused at once, where the core, which
@@ -56,13 +64,23 @@ export function ruleset(
   const gone = [
     `    ip daddr ${o.subnet} ip daddr != @peers meta l4proto tcp reject with tcp reset`,
     `    ip daddr ${o.subnet} ip daddr != @peers reject with icmpx type host-unreachable`,
+    ...(o.subnet6 === undefined ? [] : [
+      `    ip6 daddr ${o.subnet6} ip6 daddr != @peers6 meta l4proto tcp reject with tcp reset`,
+      `    ip6 daddr ${o.subnet6} ip6 daddr != @peers6 reject with icmpx type host-unreachable`,
+    ]),
   ];
   const lines = [
     "table inet wgcage {",
     "  set peers {",
     "    type ipv4_addr;",
-    ...(o.peers.length > 0 ? [`    elements = { ${o.peers.join(", ")} }`] : []),
+    ...(peers4.length > 0 ? [`    elements = { ${peers4.join(", ")} }`] : []),
     "  }",
+    ...(o.subnet6 === undefined ? [] : [
+      "  set peers6 {",
+      "    type ipv6_addr;",
+      ...(peers6.length > 0 ? [`    elements = { ${peers6.join(", ")} }`] : []),
+      "  }",
+    ]),
     "  chain output {",
     "    type filter hook output priority filter; policy accept;",
     ...gone,
@@ -74,10 +92,13 @@ export function ruleset(
     `    iifname ${tun} oifname ${tun} accept`,
   ];
   if (!o.noEgress) {
-    if (o.hostAddresses.length > 0) {
-      lines.push(`    ip daddr { ${o.hostAddresses.join(", ")} } drop`);
-    }
+    if (host4.length > 0) lines.push(`    ip daddr { ${host4.join(", ")} } drop`);
+    if (host6.length > 0) lines.push(`    ip6 daddr { ${host6.join(", ")} } drop`);
     lines.push(`    iifname ${tun} oifname != ${tun} meta nfproto ipv4 accept`);
+    // IPv6 goes out only for clients that have IPv6 addresses, through pasta.
+    if (o.subnet6 !== undefined) {
+      lines.push(`    iifname ${tun} oifname != ${tun} meta nfproto ipv6 accept`);
+    }
   }
   lines.push("  }");
   if (!o.noEgress) {
@@ -99,6 +120,17 @@ export function hostIpv4Addresses(): string[] {
       Deno.networkInterfaces()
         .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
         .map((i) => i.address),
+    ),
+  ];
+}
+
+/** The host's IPv6 addresses but loopback and link-local ones (never forwarded to). */
+export function hostIpv6Addresses(): string[] {
+  return [
+    ...new Set(
+      Deno.networkInterfaces()
+        .filter((i) => i.family === "IPv6" && i.address !== "::1" && !/^fe[89ab]/i.test(i.address))
+        .map((i) => i.address.replace(/%.*$/, "")),
     ),
   ];
 }
@@ -195,7 +227,9 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
           "-f",
           "--config-net",
           "--no-map-gw",
-          "-4",
+          // IPv6 too when the clients have it (pasta leaves it off when
+          // the host has no IPv6 route).
+          ...(o.subnet6 === undefined ? ["-4"] : []),
           "-t",
           "none",
           "-u",
@@ -267,7 +301,12 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
   };
   try {
     await o.inCage.run(
-      ["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"],
+      [
+        "sh",
+        "-c",
+        "echo 1 > /proc/sys/net/ipv4/ip_forward" +
+        (o.subnet6 === undefined ? "" : " && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding"),
+      ],
       undefined,
       "turn forwarding on",
     );
@@ -289,7 +328,15 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
   }
   const peer = async (address: string, present: boolean) => {
     await o.inCage.run(
-      [nft, present ? "add" : "delete", "element", "inet", "wgcage", "peers", `{ ${address} }`],
+      [
+        nft,
+        present ? "add" : "delete",
+        "element",
+        "inet",
+        "wgcage",
+        address.includes(":") ? "peers6" : "peers",
+        `{ ${address} }`,
+      ],
       undefined,
       `${present ? "add" : "remove"} a client in the nftables set`,
     );

@@ -2,7 +2,7 @@
  * `wgcage serve`'s command line:
  *
  *     wgcage serve --private-key-file FILE [--endpoint HOST:PORT]
- *       [--subnet CIDR] [--listen-port N] [--name NAME] [--no-egress]
+ *       [--subnet CIDR [--subnet V6CIDR]] [--listen-port N] [--name NAME] [--no-egress]
  *       [--api ADDR:PORT (--token-file F | --token-env VAR)
  *        [--tls-cert F --tls-key F | --insecure-http]] [--state-dir DIR]
  *       [--forward [ADDR:]PORT:CLIENT_PUBLIC_KEY:PORT[/udp]]... [-v]
@@ -23,6 +23,8 @@ export interface ServeOptions {
   /** `--endpoint HOST:PORT`: what clients are told to connect to. */
   readonly endpoint?: string;
   readonly subnet: Cidr;
+  /** A second `--subnet`, IPv6: each client also gets the address of its host number there. */
+  readonly subnet6?: Cidr;
   readonly listenPort: number;
   /** The live cage's name (`wgcage show NAME`, `wgcage wg NAME show`). */
   readonly name: string;
@@ -80,6 +82,7 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
   const values = new Map<string, string>();
   const flags = new Set<string>();
   const forwards: ServeForward[] = [];
+  const subnets: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const token = args[i];
     if (token === "-v") {
@@ -110,6 +113,10 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
       forwards.push(parseServeForward(value));
       continue;
     }
+    if (name === "subnet") {
+      subnets.push(value);
+      continue;
+    }
     if (values.has(name)) throw new ServeError(`--${name} was given twice; give it once`);
     values.set(name, value);
   }
@@ -119,17 +126,34 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
       "'serve' needs the server's key: --private-key-file FILE (make one with 'wgcage genkey > FILE')",
     );
   }
-  const subnetText = values.get("subnet") ?? DEFAULT_SUBNET;
-  let subnet: Cidr;
-  try {
-    subnet = parseCidr(subnetText);
-  } catch (e) {
-    throw new ServeError(`--subnet '${subnetText}' is not a prefix: ${(e as Error).message}`);
+  const parsed = subnets.map((text) => {
+    try {
+      return { text, cidr: parseCidr(text) };
+    } catch (e) {
+      throw new ServeError(`--subnet '${text}' is not a prefix: ${(e as Error).message}`);
+    }
+  });
+  const v4s = parsed.filter((p) => p.cidr.family === 4);
+  const v6s = parsed.filter((p) => p.cidr.family === 6);
+  if (v4s.length > 1 || v6s.length > 1) {
+    throw new ServeError("--subnet is given at most twice: one IPv4 prefix and one IPv6 prefix");
   }
-  if (subnet.family !== 4 || subnet.prefix > 30 || subnet.prefix < 8) {
+  const subnetText = v4s[0]?.text ?? DEFAULT_SUBNET;
+  const subnet = v4s[0]?.cidr ?? parseCidr(DEFAULT_SUBNET);
+  if (subnet.prefix > 30 || subnet.prefix < 8) {
     throw new ServeError(
       `--subnet '${subnetText}' cannot be served: give an IPv4 prefix from /8 to /30, ` +
         "e.g. 10.200.0.0/24",
+    );
+  }
+  const subnet6 = v6s[0]?.cidr;
+  // A client's IPv6 address is its IPv4 host number in the IPv6 prefix:
+  // that needs at least as many host bits.
+  if (subnet6 !== undefined && (128 - subnet6.prefix < 32 - subnet.prefix || subnet6.prefix < 48)) {
+    throw new ServeError(
+      `--subnet '${v6s[0].text}' cannot be served beside ${subnetText}: give an IPv6 prefix ` +
+        `from /48 to /${96 + subnet.prefix}, e.g. fd00:200::/64 (a client's IPv6 address has ` +
+        "its IPv4 host number)",
     );
   }
   const api = values.has("api") ? parseListenAddress("api", values.get("api")!) : undefined;
@@ -163,6 +187,7 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
     privateKeyFile,
     endpoint: values.get("endpoint"),
     subnet,
+    ...(subnet6 !== undefined ? { subnet6 } : {}),
     listenPort: values.has("listen-port")
       ? port("listen-port", values.get("listen-port")!)
       : DEFAULT_LISTEN_PORT,

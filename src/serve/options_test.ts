@@ -24,9 +24,18 @@ Deno.test("serve: --api needs a token, from a file or a variable, never a flag",
   refused(["--api", "nonsense", "--token-file", "a"], /not ADDR:PORT/);
   refused(["--token-file", "a"], /give --api/);
   refused(["--api", "1.2.3.4:1", "--token-env", "T", "--tls-cert", "c"], /go together/);
-  refused(["--subnet", "fd00::/64"], /IPv4 prefix/);
+  refused(["--subnet", "fd00::/64", "--subnet", "fd01::/64"], /one IPv6 prefix/);
+  refused(["--subnet", "10.0.0.0/16", "--subnet", "fd00::/120"], /from \/48 to \/112/);
   refused(["--subnet", "10.0.0.0/31"], /IPv4 prefix/);
   assertThrows(() => parseServeArgs([]), /--private-key-file/);
+});
+
+Deno.test("serve: --subnet twice: an IPv4 prefix and an IPv6 one beside it", () => {
+  const o = parseServeArgs([...KEY, "--subnet", "fd00:200::/64", "--subnet", "10.9.0.0/16"]);
+  assertEquals([o.subnet.prefix, o.subnet6?.prefix, o.subnet6?.family], [16, 64, 6]);
+  // An IPv6 prefix alone: the IPv4 subnet is the default one.
+  assertEquals(parseServeArgs([...KEY, "--subnet", "fd00::/64"]).subnet.prefix, 24);
+  assertEquals(parseServeArgs(KEY).subnet6, undefined);
 });
 
 Deno.test("serve: --api takes ADDR:PORT and [V6]:PORT", () => {

@@ -18,15 +18,20 @@ export function keyBytes(publicKey: string): Uint8Array {
   return Uint8Array.fromBase64(publicKey);
 }
 
-export function peerOf(c: ClientRecord): PeerConfig {
+/** A client's prefixes: its IPv4 /32 and, with an IPv6 subnet, its /128 (`v6`). */
+function prefixesOf(c: ClientRecord, v6: string | undefined) {
+  return [parseCidr(`${c.address}/32`), ...(v6 !== undefined ? [parseCidr(`${v6}/128`)] : [])];
+}
+
+export function peerOf(c: ClientRecord, v6?: string): PeerConfig {
   return {
     publicKey: new Key(keyBytes(c.publicKey), false),
-    allowedIps: [parseCidr(`${c.address}/32`)],
+    allowedIps: prefixesOf(c, v6),
     persistentKeepalive: 0,
   };
 }
 
-export function addClientPeer(device: LiveDevice, c: ClientRecord): void {
+export function addClientPeer(device: LiveDevice, c: ClientRecord, v6?: string): void {
   device.apply({
     replacePeers: false,
     peers: [{
@@ -34,7 +39,7 @@ export function addClientPeer(device: LiveDevice, c: ClientRecord): void {
       remove: false,
       updateOnly: false,
       replaceAllowedIps: true,
-      allowedIps: [parseCidr(`${c.address}/32`)],
+      allowedIps: prefixesOf(c, v6),
     }],
   });
 }
@@ -56,20 +61,24 @@ export function removeClientPeer(device: LiveDevice, publicKey: string): void {
 export function serverConfig(o: {
   privateKey: Key;
   address: string;
+  /** The server's IPv6 address with the prefix, with an IPv6 subnet. */
+  address6?: string;
   listenPort: number;
   clients: readonly ClientRecord[];
+  /** A client's IPv6 address, with an IPv6 subnet. */
+  v6Of?: (c: ClientRecord) => string | undefined;
 }): TunnelConfig {
   return {
     source: "<serve>",
     iface: {
       privateKey: o.privateKey,
-      addresses: [parseCidr(o.address)],
+      addresses: [parseCidr(o.address), ...(o.address6 ? [parseCidr(o.address6)] : [])],
       dnsServers: [],
       dnsSearch: [],
       mtu: 1420,
       listenPort: o.listenPort,
     },
-    peers: o.clients.map(peerOf),
+    peers: o.clients.map((c) => peerOf(c, o.v6Of?.(c))),
     warnings: [],
   };
 }

@@ -24,6 +24,8 @@ const TIMEOUT_MS = 15_000;
 export interface Registration {
   readonly public_key: string;
   readonly address: string;
+  /** With an IPv6 subnet on the server. */
+  readonly address6?: string;
   readonly server_public_key: string;
   readonly endpoint: string;
   readonly dns: string[];

@@ -20,9 +20,9 @@ import type { Key } from "../config/types.ts";
 import { ServeError } from "./error.ts";
 import type { ServeOptions } from "./options.ts";
 import { ClientStore, defaultStateDir } from "./store.ts";
-import { Subnet } from "./subnet.ts";
+import { Subnet, Subnet6 } from "./subnet.ts";
 import { serverConfig } from "./peers.ts";
-import { hostIpv4Addresses, startEgress } from "./egress.ts";
+import { hostIpv4Addresses, hostIpv6Addresses, startEgress } from "./egress.ts";
 import { inCage } from "./in_cage.ts";
 import { startApi } from "./api.ts";
 import { readToken } from "./token.ts";
@@ -77,6 +77,12 @@ export interface ServeRun {
 export async function runServe({ options: o, interruption }: ServeRun): Promise<number> {
   checkName(o.name);
   const subnet = new Subnet(o.subnet);
+  const subnet6 = o.subnet6 !== undefined ? new Subnet6(o.subnet6) : undefined;
+  // A client's IPv6 address: its IPv4 host number in the IPv6 subnet.
+  const v6Of = (c: { address: string }) => {
+    const n = subnet.hostOf(c.address);
+    return subnet6 !== undefined && n !== undefined ? subnet6.address(n) : undefined;
+  };
   const stateDir = o.stateDir ?? defaultStateDir(o.name);
   const store = ClientStore.open(stateDir);
   const forwardStore = ForwardStore.open(stateDir);
@@ -86,8 +92,10 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
   const config = serverConfig({
     privateKey,
     address: subnet.serverAddress,
+    ...(subnet6 !== undefined ? { address6: subnet6.serverAddress } : {}),
     listenPort: o.listenPort,
     clients: store.list().filter((c) => subnet.hostOf(c.address) !== undefined),
+    v6Of,
   });
   const dropped = store.size - config.peers.length;
   if (dropped > 0) {
@@ -124,9 +132,14 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
         tunName,
         noEgress: o.noEgress,
         inCage: inCage(up.initPid),
-        hostAddresses: hostIpv4Addresses(),
+        hostAddresses: [...hostIpv4Addresses(), ...(subnet6 ? hostIpv6Addresses() : [])],
         subnet: subnet.network,
-        peers: [subnet.address(1), ...config.peers.map((p) => formatIp(p.allowedIps[0].address))],
+        ...(subnet6 !== undefined ? { subnet6: subnet6.network } : {}),
+        peers: [
+          subnet.address(1),
+          ...(subnet6 !== undefined ? [subnet6.address(1)] : []),
+          ...config.peers.flatMap((p) => p.allowedIps.map((a) => formatIp(a.address))),
+        ],
         log: up.log,
       });
       let api: Awaited<ReturnType<typeof startApi>> | undefined;
@@ -142,6 +155,8 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
             stateDir,
             store,
             subnet,
+            v6Of,
+            ...(subnet6 !== undefined ? { subnet6 } : {}),
             device: up.device,
             say: up.say,
             onPeer: egress.peer,

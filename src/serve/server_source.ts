@@ -21,7 +21,7 @@ export function wgQuickOf(privateKey: string, r: Registration): string {
   return [
     "[Interface]",
     `PrivateKey = ${privateKey}`,
-    `Address = ${r.address}`,
+    `Address = ${[r.address, ...(typeof r.address6 === "string" ? [r.address6] : [])].join(", ")}`,
     ...(r.dns.length > 0 ? [`DNS = ${r.dns.join(", ")}`] : []),
     "",
     "[Peer]",

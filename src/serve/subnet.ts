@@ -1,7 +1,8 @@
 /**
- * The server's subnet: the server takes its first host address, clients the
- * lowest free one after it. IPv4 only for now (an IPv6 subnet is refused in
- * options.ts).
+ * The server's subnets: the server takes the first host address, clients the
+ * lowest free one after it in the IPv4 subnet, and, with an IPv6 subnet
+ * beside it, the address of the same host number there (so the IPv6 address
+ * follows from the IPv4 one, and nothing more is kept per client).
  *
  * @module
  */
@@ -64,5 +65,39 @@ export class Subnet {
       if (!used.has(a)) return a;
     }
     return undefined;
+  }
+}
+
+/** The IPv6 subnet beside the IPv4 one: host numbers as {@linkcode Subnet}'s. */
+export class Subnet6 {
+  readonly #base: bigint;
+  readonly #prefix: number;
+
+  constructor(cidr: Cidr) {
+    if (cidr.family !== 6) throw new RangeError("an IPv6 prefix is needed");
+    const net = maskCidr(cidr).address;
+    this.#base = net.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+    this.#prefix = cidr.prefix;
+  }
+
+  /** Host number `n` (1 = the server) as text. */
+  address(n: number): string {
+    let v = this.#base + BigInt(n);
+    const bytes = new Uint8Array(16);
+    for (let i = 15; i >= 0; i--) {
+      bytes[i] = Number(v & 255n);
+      v >>= 8n;
+    }
+    return formatIp(bytes);
+  }
+
+  /** The server's interface address with the prefix, e.g. `fd00:200::1/64`. */
+  get serverAddress(): string {
+    return `${this.address(1)}/${this.#prefix}`;
+  }
+
+  /** The subnet itself, e.g. `fd00:200::/64`. */
+  get network(): string {
+    return `${this.address(0)}/${this.#prefix}`;
   }
 }

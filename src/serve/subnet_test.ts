@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { Subnet } from "./subnet.ts";
+import { Subnet, Subnet6 } from "./subnet.ts";
 import { parseCidr } from "../config/cidr.ts";
 
 Deno.test("subnet: the server takes .1, clients the lowest free address", () => {
@@ -24,4 +24,11 @@ Deno.test("subnet: a full subnet allocates nothing (no network, server or broadc
   }
   assertEquals([...used], ["10.9.9.10", "10.9.9.11", "10.9.9.12", "10.9.9.13", "10.9.9.14"]);
   assertEquals(used.size, s.capacity);
+});
+
+Deno.test("subnet6: the same host numbers in the IPv6 prefix", () => {
+  const s = new Subnet6(parseCidr("fd00:200::5/64"));
+  assertEquals([s.serverAddress, s.network], ["fd00:200::1/64", "fd00:200::/64"]);
+  const v4 = new Subnet(parseCidr("10.200.0.0/20"));
+  assertEquals(s.address(v4.hostOf("10.200.1.2")!), "fd00:200::102");
 });

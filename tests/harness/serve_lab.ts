@@ -21,6 +21,8 @@ import { NOBODY } from "../e2e/wgcage.ts";
 
 /** The "internet" address (a documentation one, on inet's loopback). */
 export const INET = "192.0.2.10";
+/** Its IPv6 address, with `ipv6` (also a documentation one). */
+export const INET6 = "2001:db8::10";
 
 export interface ServeTopology {
   lab: Lab;
@@ -33,17 +35,24 @@ export interface ServeTopology {
   serverAddress: string;
   /** The clients' namespace's address on the link to the exit. */
   clientAddress: string;
+  /** With `ipv6`: the exit host's IPv6 address towards the internet. */
+  exitAddress6?: string;
 }
 
-export async function serveTopology(lab: Lab): Promise<ServeTopology> {
+/** `ipv6`: the exit and the internet also speak IPv6 (INET6), the clients' link does not. */
+export async function serveTopology(lab: Lab, o: { ipv6?: boolean } = {}): Promise<ServeTopology> {
   const exit = await lab.namespace("exit");
   const inet = await lab.namespace("inet");
   const cli = await lab.namespace("cli");
-  const up = await lab.link(exit, inet, { ipv6: false });
+  const up = await lab.link(exit, inet, { ipv6: o.ipv6 === true });
   const down = await lab.link(exit, cli, { ipv6: false });
   await inet.ip("addr", "add", `${INET}/32`, "dev", "lo");
   // pasta needs an interface with a default route to take as the way out.
   await exit.ip("route", "add", "default", "via", up.b.ipv4);
+  if (o.ipv6) {
+    await inet.ip("-6", "addr", "add", `${INET6}/128`, "dev", "lo");
+    await exit.ip("-6", "route", "add", "default", "via", up.b.ipv6!);
+  }
   await cli.ip("route", "add", "default", "via", down.a.ipv4);
   // pasta answers a client's ping with a ping socket of the server's user.
   await exit.run(["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]);
@@ -55,6 +64,7 @@ export async function serveTopology(lab: Lab): Promise<ServeTopology> {
     exitAddress: up.a.ipv4,
     serverAddress: down.a.ipv4,
     clientAddress: down.b.ipv4,
+    ...(o.ipv6 ? { exitAddress6: up.a.ipv6! } : {}),
   };
 }
 
