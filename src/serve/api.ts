@@ -20,6 +20,7 @@
  */
 
 import type { LiveDevice } from "../live/live_device.ts";
+import { CAPS } from "../live/caps.ts";
 import { hostDns } from "./host_dns.ts";
 import type { ServeOptions } from "./options.ts";
 import type { ClientStore } from "./store.ts";
@@ -192,6 +193,10 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
     if (key === serverKey) throw new ApiError(400, "public_key is the server's own key");
     if (ctx.store.get(key) !== undefined) {
       throw new ApiError(409, "this public key is registered already; DELETE it first");
+    }
+    if (ctx.store.size >= CAPS.peers) {
+      // The live device holds at most CAPS.peers peers (src/live/caps.ts).
+      throw new ApiError(507, `the server holds ${CAPS.peers} clients already; DELETE one first`);
     }
     const address = ctx.subnet.allocate(ctx.store.addresses());
     if (address === undefined) {
