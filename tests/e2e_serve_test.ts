@@ -86,7 +86,8 @@ async function api(
   return { status: Number(lines.pop()), text: lines.join("\n").trim() };
 }
 
-async function clientConfig(lab: Lab, t: Topology, token: string) {
+/** A new key pair registered through the API (201 asserted). */
+async function registerKeys(t: Topology, token: string) {
   const keys = await generateKeyPair();
   const reg = await api(
     t,
@@ -96,24 +97,90 @@ async function clientConfig(lab: Lab, t: Topology, token: string) {
     JSON.stringify({ public_key: keys.publicKey }),
   );
   assertEquals(reg.status, 201, reg.text);
-  const c = JSON.parse(reg.text) as Registered;
-  const path = await writeConfig(
+  return { keys, c: JSON.parse(reg.text) as Registered };
+}
+
+/**
+ * Writes a client's wg config from the server's answer: its IPv4 address and
+ * its IPv6 one when it was given one, and `allowedIps` for the server's peer.
+ */
+async function writeClientConfig(
+  lab: Lab,
+  privateKey: string,
+  c: Registered,
+  allowedIps: string[],
+  file: string,
+): Promise<string> {
+  return await writeConfig(
     lab,
     [
       "[Interface]",
-      `PrivateKey = ${keys.privateKey}`,
-      `Address = ${c.address}`,
+      `PrivateKey = ${privateKey}`,
+      `Address = ${[c.address, ...(c.address6 ? [c.address6] : [])].join(", ")}`,
       "DNS = 10.200.0.1",
       "[Peer]",
       `PublicKey = ${c.server_public_key}`,
       `Endpoint = ${c.endpoint}`,
-      `AllowedIPs = ${c.allowed_ips.join(", ")}`,
+      `AllowedIPs = ${allowedIps.join(", ")}`,
       "",
     ].join("\n"),
     0,
+    file,
+  );
+}
+
+async function clientConfig(lab: Lab, t: Topology, token: string) {
+  const { keys, c } = await registerKeys(t, token);
+  const path = await writeClientConfig(
+    lab,
+    keys.privateKey,
+    c,
+    c.allowed_ips,
     `c${c.address.split(".")[3].split("/")[0]}.conf`,
   );
   return { path, address: c.address.split("/")[0], publicKey: keys.publicKey };
+}
+
+/**
+ * A client cage whose command answers "tcp-ok" on TCP 7000 and "udp-ok" on
+ * UDP 7001; resolves once both listen.
+ */
+async function echoCage(t: Topology, config: string) {
+  const inside = t.cli.spawn(wgcageArgv([
+    "--config",
+    config,
+    "--",
+    "sh",
+    "-c",
+    "socat TCP-LISTEN:7000,reuseaddr,fork SYSTEM:'echo tcp-ok' & " +
+    "socat UDP-RECVFROM:7001,fork SYSTEM:'echo udp-ok' & echo listening; wait",
+  ]));
+  try {
+    await inside.waitForLine("listening", 30_000);
+  } catch (e) {
+    await inside.stop();
+    throw e;
+  }
+  return inside;
+}
+
+/**
+ * What the server's TCP and UDP ports answer, asked from the client side up
+ * to `tries` times (300 ms apart) until both say "tcp-ok" and "udp-ok".
+ */
+async function throughForwards(t: Topology, tcpPort: number, udpPort: number, tries: number) {
+  let tcp = "";
+  let udp = "";
+  for (let i = 0; i < tries && (tcp !== "tcp-ok" || udp !== "udp-ok"); i++) {
+    await sleep(300);
+    tcp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - TCP:${t.serverAddress}:${tcpPort}`], {
+      allowFailure: true,
+    })).stdout.trim();
+    udp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - UDP:${t.serverAddress}:${udpPort}`], {
+      allowFailure: true,
+    })).stdout.trim();
+  }
+  return [tcp, udp];
 }
 
 /** Runs `sh -c script` in a client cage; resolves with its output. */
@@ -271,29 +338,9 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
       `9002:${c2.publicKey}:7000`,
     );
     serve = await start();
-    const inside = t.cli.spawn(wgcageArgv([
-      "--config",
-      c1.path,
-      "--",
-      "sh",
-      "-c",
-      "socat TCP-LISTEN:7000,reuseaddr,fork SYSTEM:'echo tcp-ok' & " +
-      "socat UDP-RECVFROM:7001,fork SYSTEM:'echo udp-ok' & echo listening; wait",
-    ]));
+    const inside = await echoCage(t, c1.path);
     try {
-      await inside.waitForLine("listening", 30_000);
-      let tcp = "";
-      let udp = "";
-      for (let i = 0; i < 20 && (tcp !== "tcp-ok" || udp !== "udp-ok"); i++) {
-        await sleep(300);
-        tcp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - TCP:${t.serverAddress}:9000`], {
-          allowFailure: true,
-        })).stdout.trim();
-        udp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - UDP:${t.serverAddress}:9001`], {
-          allowFailure: true,
-        })).stdout.trim();
-      }
-      assertEquals([tcp, udp], ["tcp-ok", "udp-ok"]);
+      assertEquals(await throughForwards(t, 9000, 9001, 20), ["tcp-ok", "udp-ok"]);
     } finally {
       await inside.stop();
     }
@@ -320,31 +367,9 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     const badPort = await post({ port: 0, public_key: c1.publicKey, client_port: 7000 });
     assertEquals(badPort.status, 400, badPort.text);
     const ids = [JSON.parse(tcpFwd.text).id, JSON.parse(udpFwd.text).id];
-    const inside = t.cli.spawn(wgcageArgv([
-      "--config",
-      c1.path,
-      "--",
-      "sh",
-      "-c",
-      "socat TCP-LISTEN:7000,reuseaddr,fork SYSTEM:'echo tcp-ok' & " +
-      "socat UDP-RECVFROM:7001,fork SYSTEM:'echo udp-ok' & echo listening; wait",
-    ]));
-    const through = async () => {
-      let tcp = "";
-      let udp = "";
-      for (let i = 0; i < 30 && (tcp !== "tcp-ok" || udp !== "udp-ok"); i++) {
-        await sleep(300);
-        tcp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - TCP:${t.serverAddress}:9100`], {
-          allowFailure: true,
-        })).stdout.trim();
-        udp = (await t.cli.run(["sh", "-c", `echo x | socat -T3 - UDP:${t.serverAddress}:9101`], {
-          allowFailure: true,
-        })).stdout.trim();
-      }
-      return [tcp, udp];
-    };
+    const inside = await echoCage(t, c1.path);
+    const through = () => throughForwards(t, 9100, 9101, 30);
     try {
-      await inside.waitForLine("listening", 30_000);
       assertEquals(await through(), ["tcp-ok", "udp-ok"]);
       await serve.p.stop();
       serve = await start();
@@ -596,20 +621,11 @@ Deno.test("wgcage serve as root, --no-egress, with an IPv6 subnet too: a hub onl
     // Its IPv6 address has its IPv4 host number.
     assertEquals(c.address6, `fd00:200::${c.address.split(".")[3].split("/")[0]}/128`);
     // The client tries to send everything to the server all the same.
-    const path = await writeConfig(
+    const path = await writeClientConfig(
       lab,
-      [
-        "[Interface]",
-        `PrivateKey = ${keys.privateKey}`,
-        `Address = ${c.address}, ${c.address6}`,
-        "DNS = 10.200.0.1",
-        "[Peer]",
-        `PublicKey = ${c.server_public_key}`,
-        `Endpoint = ${c.endpoint}`,
-        "AllowedIPs = 0.0.0.0/0, ::/0",
-        "",
-      ].join("\n"),
-      0,
+      keys.privateKey,
+      c,
+      ["0.0.0.0/0", "::/0"],
       `h${c.address.split(".")[3].split("/")[0]}.conf`,
     );
     return {
@@ -761,33 +777,9 @@ Deno.test("wgcage serve, rootless, with an IPv6 subnet: a client's IPv6 leaves t
     `${files.dir}/state`,
   ]));
   await serve.waitForLine((l) => l.startsWith("wgcage: api "), 60_000);
-  const keys = await generateKeyPair();
-  const reg = await api(
-    t,
-    files.token,
-    "POST",
-    "/v1/clients",
-    JSON.stringify({ public_key: keys.publicKey }),
-  );
-  assertEquals(reg.status, 201, reg.text);
-  const c = JSON.parse(reg.text) as Registered;
+  const { keys, c } = await registerKeys(t, files.token);
   assertEquals([c.address6, c.allowed_ips], ["fd00:200::2/128", ["0.0.0.0/0", "::/0"]]);
-  const path = await writeConfig(
-    lab,
-    [
-      "[Interface]",
-      `PrivateKey = ${keys.privateKey}`,
-      `Address = ${c.address}, ${c.address6}`,
-      "DNS = 10.200.0.1",
-      "[Peer]",
-      `PublicKey = ${c.server_public_key}`,
-      `Endpoint = ${c.endpoint}`,
-      `AllowedIPs = ${c.allowed_ips.join(", ")}`,
-      "",
-    ].join("\n"),
-    0,
-    "c6.conf",
-  );
+  const path = await writeClientConfig(lab, keys.privateKey, c, c.allowed_ips, "c6.conf");
   const r = await inClient(t, path, `curl -sS -m 10 http://[${INET6}]:8080/`);
   assertEquals([r.code, r.stdout.trim()], [0, t.exitAddress6], r.stderr + serve.stderr);
 });
