@@ -13,7 +13,7 @@
 
 import { assert, assertEquals } from "./cage/assert.ts";
 import { DriverEnv, requireTool, type Who } from "./cage/harness.ts";
-import { quote, underPty } from "./cage/pty.ts";
+import { resumeProbe, runResumeProbe } from "./cage/resume_probe.ts";
 import { makeTestUser, sudoEnv } from "./cage/test_user.ts";
 
 const CAP_NET_ADMIN = 12;
@@ -176,40 +176,16 @@ Deno.test("cage (nobody): ports below 1024 of the cage are open to every process
   }
 });
 
-/** Stops a child of its own, then asks PID 1 to resume (as wgcage does on fg). */
-const RESUME_PROBE = `
-import ctypes, os, signal, time
-pid = os.fork()
-if pid == 0:
-    os.kill(os.getpid(), signal.SIGSTOP)
-    time.sleep(30)
-    os._exit(0)
-os.waitpid(pid, os.WUNTRACED)
-libc = ctypes.CDLL(None, use_errno=True)
+/** Asks PID 1 to resume (as wgcage does on fg) with a plain sigqueue. */
+const RESUME_PROBE = resumeProbe(
+  "resume-probe",
+  `
 libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
 rc = libc.sigqueue(1, signal.SIGRTMIN + 4, ctypes.c_void_p(1))
-time.sleep(1)
-_, status = os.waitpid(pid, os.WNOHANG | os.WCONTINUED)
-print("resume-probe", rc, "continued" if os.WIFCONTINUED(status) else "still-stopped", flush=True)
-os.kill(pid, signal.SIGKILL)
-`;
+`,
+);
 
 Deno.test("cage (root): a process of the cage cannot make the init resume the command's group", async () => {
-  requireTool("script");
-  requireTool("bash");
-  requireTool("python3");
-  const env = await DriverEnv.create("root");
-  // Under a job-control shell: only then does the init take the resume signal.
-  const pty = underPty(env, "bash --norc --noprofile -i");
-  try {
-    const line = env.args({}, ["/usr/bin/python3", "-c", RESUME_PROBE]).map(quote).join(" ");
-    await pty.type(`${line}\n`);
-    const result = await pty.out.waitFor(/^resume-probe /, 20000);
-    assertEquals(result.trim(), "resume-probe 0 still-stopped");
-    await pty.type("exit 0\n");
-    assertEquals((await pty.status).code, 0);
-  } finally {
-    await pty.close();
-    await env.close();
-  }
+  const result = await runResumeProbe("root", RESUME_PROBE, "resume-probe");
+  assertEquals(result, "resume-probe 0 still-stopped");
 });

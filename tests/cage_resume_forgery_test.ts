@@ -14,52 +14,28 @@
  */
 
 import { assertEquals } from "./cage/assert.ts";
-import { DriverEnv, requireTool } from "./cage/harness.ts";
-import { quote, underPty } from "./cage/pty.ts";
+import { resumeProbe, runResumeProbe } from "./cage/resume_probe.ts";
 
 /**
- * Stops a child of its own, then queues the resume signal to PID 1 with a
- * hand-made siginfo: SI_QUEUE, si_pid 0, si_value 1 ("has the foreground").
+ * Queues the resume signal to PID 1 with a hand-made siginfo: SI_QUEUE,
+ * si_pid 0, si_value 1 ("has the foreground").
  */
-const FORGED_RESUME = `
-import ctypes, os, signal, struct, time
-pid = os.fork()
-if pid == 0:
-    os.kill(os.getpid(), signal.SIGSTOP)
-    time.sleep(30)
-    os._exit(0)
-os.waitpid(pid, os.WUNTRACED)
-libc = ctypes.CDLL(None, use_errno=True)
+const FORGED_RESUME = resumeProbe(
+  "forged-resume",
+  `
 sig = signal.SIGRTMIN + 4
 SI_QUEUE = -1
 # x86_64 and aarch64 siginfo: signo, errno, code, pad; pid, uid; sigval.
 info = struct.pack("iiiiiIq", sig, 0, SI_QUEUE, 0, 0, os.getuid(), 1).ljust(128, b"\\0")
 buf = ctypes.create_string_buffer(info, 128)
 rc = libc.syscall(129 if os.uname().machine == "x86_64" else 138, 1, sig, buf)
-time.sleep(1)
-_, status = os.waitpid(pid, os.WNOHANG | os.WCONTINUED)
-print("forged-resume", rc, "continued" if os.WIFCONTINUED(status) else "still-stopped", flush=True)
-os.kill(pid, signal.SIGKILL)
-`;
+`,
+  ", struct",
+);
 
 for (const who of ["root", "nobody"] as const) {
   Deno.test(`cage (${who}): a forged resume signal (si_pid 0, SI_QUEUE) from a process of the cage does not resume the command's group`, async () => {
-    requireTool("script");
-    requireTool("bash");
-    requireTool("python3");
-    const env = await DriverEnv.create(who);
-    // Under a job-control shell: only then does the init take the resume signal.
-    const pty = underPty(env, "bash --norc --noprofile -i");
-    try {
-      const line = env.args({}, ["/usr/bin/python3", "-c", FORGED_RESUME]).map(quote).join(" ");
-      await pty.type(`${line}\n`);
-      const result = await pty.out.waitFor(/^forged-resume /, 20000);
-      assertEquals(result.trim(), "forged-resume 0 still-stopped");
-      await pty.type("exit 0\n");
-      assertEquals((await pty.status).code, 0);
-    } finally {
-      await pty.close();
-      await env.close();
-    }
+    const result = await runResumeProbe(who, FORGED_RESUME, "forged-resume");
+    assertEquals(result, "forged-resume 0 still-stopped");
   });
 }
