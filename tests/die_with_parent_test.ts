@@ -132,6 +132,30 @@ interface Started {
   readonly caged: number[];
 }
 
+/** The argv that runs wgcage `args` from source. */
+function fromSource(args: string[]): string[] {
+  return [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
+}
+
+/**
+ * Starts `argv` under a shell that stays its parent (`; exit` keeps the shell:
+ * no exec of its last command) and prints its PID first, as {@linkcode start}.
+ */
+function startUnderShell(
+  ns: Namespace,
+  argv: string[],
+  isWgcage: Match,
+  isCaged: Match,
+): Promise<Started> {
+  return start(
+    ns,
+    ["sh", "-c", 'echo $$; "$0" "$@"; exit $?', ...argv],
+    { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    isWgcage,
+    isCaged,
+  );
+}
+
 /** Starts `argv` in `ns`, waits for wgcage and the caged command, each found by its `Match`. */
 async function start(
   ns: Namespace,
@@ -283,18 +307,12 @@ Deno.test({
           "--",
           ...caged.argv,
         ];
-        // `; exit` keeps the shell (no exec of its last command): it is wgcage's parent.
-        const argv = [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
+        // The shell is wgcage's parent.
+        const argv = fromSource(args);
         // Deno running wgcage from source with this config (not the shell, whose
         // arguments hold the same words after "sh -c SCRIPT").
         const isWgcage: Match = (a) => a[0] === argv[0] && a.includes(config);
-        const s = await start(
-          ns,
-          ["sh", "-c", 'echo $$; "$0" "$@"; exit $?', ...argv],
-          { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-          isWgcage,
-          caged.match,
-        );
+        const s = await startUnderShell(ns, argv, isWgcage, caged.match);
         leftovers.push(...s.wgcage, ...s.caged);
         assert(s.wgcage.length === 1, `wgcage processes: ${s.wgcage}`);
         s.top.kill("SIGKILL");
@@ -320,7 +338,7 @@ Deno.test({
 
 /** Whether the live cage `name` (root's) still has its record and keeper. */
 async function liveCageListed(ns: Namespace, name: string): Promise<boolean> {
-  const r = await run([Deno.execPath(), "run", "-A", "--quiet", MAIN, "ls", "--json"], {
+  const r = await run(fromSource(["ls", "--json"]), {
     ns: ns.name,
   });
   return r.stdout.includes(`"${name}"`);
@@ -337,7 +355,7 @@ Deno.test({
     const leftovers: number[] = [];
     const names: string[] = [];
     const wgcageFromSource = (args: string[]) =>
-      run([Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args], {
+      run(fromSource(args), {
         ns: ns?.name,
         allowFailure: true,
         timeoutMs: 60_000,
@@ -435,12 +453,7 @@ Deno.test({
       for (const flag of [true, false]) {
         const name = cageName("dwf");
         names.push(name);
-        const argv = [
-          Deno.execPath(),
-          "run",
-          "-A",
-          "--quiet",
-          MAIN,
+        const argv = fromSource([
           "up",
           name,
           "--config",
@@ -448,15 +461,9 @@ Deno.test({
           "--handshake-timeout",
           "0",
           ...(flag ? ["--die-with-parent"] : []),
-        ];
+        ]);
         const isUp: Match = (a) => a[0] === argv[0] && a.includes(name);
-        const s = await start(
-          ns,
-          ["sh", "-c", 'echo $$; "$0" "$@"; exit $?', ...argv],
-          { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-          isUp,
-          isUp,
-        );
+        const s = await startUnderShell(ns, argv, isUp, isUp);
         leftovers.push(...s.wgcage);
         assert(await waitFor(() => liveCageListed(ns, name), 30_000), "no cage listed in 30 s");
         s.top.kill("SIGKILL");
@@ -472,7 +479,7 @@ Deno.test({
     } finally {
       killAll(leftovers);
       for (const name of names) {
-        await run([Deno.execPath(), "run", "-A", "--quiet", MAIN, "down", name], {
+        await run(fromSource(["down", name]), {
           ns: ns?.name,
           allowFailure: true,
         }).catch(() => {});
