@@ -39,7 +39,7 @@ import { generateKeyPair } from "../tests/harness/keys.ts";
 import { liveRunner } from "../tests/harness/live.ts";
 import { WgPeer, WIREGUARD_GO_BACKPORTS } from "../tests/harness/wg_peer.ts";
 import { wgcageArgv, writeConfig } from "../tests/e2e/wgcage.ts";
-import { INET, serverFiles, serveTopology } from "../tests/harness/serve_lab.ts";
+import { INET, serveArgv, serverFiles, serveTopology } from "../tests/harness/serve_lab.ts";
 import { clockTicksPerSecond, commOf, loadAverage, processTree, TreeCpuMeter } from "./_lib.ts";
 import { interleavedPairs, median, requireRelayTools, showRuns } from "./_relay.ts";
 
@@ -73,17 +73,7 @@ try {
   const files = await serverFiles(lab);
   const runner = await liveRunner(lab, t.exit.name, true);
   const serve = t.exit.spawn(runner.argv([
-    "serve",
-    "--private-key-file",
-    files.key,
-    "--endpoint",
-    `${t.serverAddress}:51820`,
-    "--api",
-    "0.0.0.0:8443",
-    "--token-file",
-    `${files.dir}/token`,
-    "--state-dir",
-    `${files.dir}/state`,
+    ...serveArgv(t, files),
     // Room for the crowd: 4,093 clients.
     "--subnet",
     "10.200.0.0/20",

@@ -29,6 +29,7 @@ import { cageName } from "./harness/names.ts";
 import {
   INET,
   INET6,
+  serveArgv,
   serverFiles,
   type ServeTopology,
   serveTopology,
@@ -206,19 +207,7 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
   const t = await topology(lab);
   const files = await serverFiles(lab);
   const runner = await liveRunner(lab, t.exit.name, true);
-  const serveArgs = [
-    "serve",
-    "--private-key-file",
-    files.key,
-    "--endpoint",
-    `${t.serverAddress}:51820`,
-    "--api",
-    "0.0.0.0:8443",
-    "--token-file",
-    `${files.dir}/token`,
-    "--state-dir",
-    `${files.dir}/state`,
-  ];
+  const serveArgs = serveArgv(t, files);
   const start = async () => {
     const p = t.exit.spawn(runner.argv(serveArgs));
     const line = await p.waitForLine((l) => l.startsWith("wgcage: api "), 60_000);
@@ -761,21 +750,7 @@ Deno.test("wgcage serve, rootless, with an IPv6 subnet: a client's IPv6 leaves t
   await http.waitForLine("ready", 20_000);
   const files = await serverFiles(lab);
   const runner = await liveRunner(lab, t.exit.name, true);
-  const serve = t.exit.spawn(runner.argv([
-    "serve",
-    "--private-key-file",
-    files.key,
-    "--endpoint",
-    `${t.serverAddress}:51820`,
-    "--subnet",
-    "fd00:200::/64",
-    "--api",
-    "0.0.0.0:8443",
-    "--token-file",
-    `${files.dir}/token`,
-    "--state-dir",
-    `${files.dir}/state`,
-  ]));
+  const serve = t.exit.spawn(runner.argv([...serveArgv(t, files), "--subnet", "fd00:200::/64"]));
   await serve.waitForLine((l) => l.startsWith("wgcage: api "), 60_000);
   const { keys, c } = await registerKeys(t, files.token);
   assertEquals([c.address6, c.allowed_ips], ["fd00:200::2/128", ["0.0.0.0/0", "::/0"]]);

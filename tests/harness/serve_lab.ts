@@ -84,3 +84,27 @@ export async function serverFiles(
   for (const f of ["server.key", "token"]) await Deno.chown(`${dir}/${f}`, owner, owner);
   return { dir, key: `${dir}/server.key`, token };
 }
+
+/**
+ * The arguments of `wgcage serve` in these namespaces, with `files`: the
+ * endpoint on the server's address, the HTTPS API on 8443 with the token
+ * file, the state under `files.dir`.
+ */
+export function serveArgv(
+  t: ServeTopology,
+  files: { dir: string; key: string },
+): string[] {
+  return [
+    "serve",
+    "--private-key-file",
+    files.key,
+    "--endpoint",
+    `${t.serverAddress}:51820`,
+    "--api",
+    "0.0.0.0:8443",
+    "--token-file",
+    `${files.dir}/token`,
+    "--state-dir",
+    `${files.dir}/state`,
+  ];
+}
