@@ -16,7 +16,7 @@
  */
 
 import { Capture } from "./harness/capture.ts";
-import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { Lab, requireRoot } from "./harness/netns.ts";
 import { assertOnlyWireGuard } from "./harness/pcap.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { startServices } from "./harness/services.ts";
@@ -24,6 +24,7 @@ import { endpointOf } from "./harness/wg_peer.ts";
 import { NOBODY, runWgcage, wgcageArgv, wgQuick, writeConfig } from "./e2e/wgcage.ts";
 import { probeArgv, probeResult, spawnWgcage } from "./forward/wgcage_spawn.ts";
 import {
+  requireTunnelTools,
   tunnelConfig,
   type TunnelLab,
   tunnelLab,
@@ -36,11 +37,7 @@ function assert(condition: unknown, message: string): asserts condition {
 }
 
 async function requirements(): Promise<void> {
-  requireRoot("The forwarding test");
-  await requireTool("wireguard-go", "wireguard-go");
-  await requireTool("wg", "wireguard-tools");
-  await requireTool("tcpdump", "tcpdump");
-  await requireTool("/usr/bin/python3", "python3");
+  await requireTunnelTools("The forwarding test");
 }
 
 async function setUp(lab: Lab): Promise<TunnelLab> {

@@ -18,12 +18,13 @@
  */
 
 import { Capture } from "./harness/capture.ts";
-import { Lab, type Namespace, requireRoot, requireTool } from "./harness/netns.ts";
+import { Lab, type Namespace } from "./harness/netns.ts";
 import { assertOnlyWireGuard } from "./harness/pcap.ts";
 import { type Services, startServices } from "./harness/services.ts";
 import { runWgcage, wgcageArgv } from "./e2e/wgcage.ts";
 import { spawnWgcage } from "./forward/wgcage_spawn.ts";
 import {
+  requireTunnelTools,
   tunnelConfig,
   type TunnelLab,
   tunnelLab,
@@ -44,13 +45,7 @@ interface Setup extends TunnelLab {
 }
 
 async function requirements(): Promise<void> {
-  requireRoot("The proxy test");
-  await requireTool("wireguard-go", "wireguard-go");
-  await requireTool("wg", "wireguard-tools");
-  await requireTool("tcpdump", "tcpdump");
-  await requireTool("curl", "curl");
-  await requireTool("socat", "socat");
-  await requireTool("/usr/bin/python3", "python3");
+  await requireTunnelTools("The proxy test", [["curl", "curl"], ["socat", "socat"]]);
 }
 
 async function setUp(lab: Lab): Promise<Setup> {

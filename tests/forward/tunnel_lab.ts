@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Lab, Link, Namespace } from "../harness/netns.ts";
+import { type Lab, type Link, type Namespace, requireRoot, requireTool } from "../harness/netns.ts";
 import { generateKeyPair, type KeyPair } from "../harness/keys.ts";
 import { endpointOf, WgPeer } from "../harness/wg_peer.ts";
 import type { RunResult } from "../harness/process.ts";
@@ -34,6 +34,22 @@ export interface TunnelLab {
   readonly peer: WgPeer;
   /** The cage's keys; the peer knows the public one, with 10.99.0.2/32. */
   readonly keys: KeyPair;
+}
+
+/**
+ * Fails, naming `what`, unless run as root with what every test here needs
+ * (wireguard-go, wg, tcpdump, python3) and the `more` tools ([tool, package]).
+ */
+export async function requireTunnelTools(
+  what: string,
+  more: [string, string][] = [],
+): Promise<void> {
+  requireRoot(what);
+  await requireTool("wireguard-go", "wireguard-go");
+  await requireTool("wg", "wireguard-tools");
+  await requireTool("tcpdump", "tcpdump");
+  for (const [tool, pkg] of more) await requireTool(tool, pkg);
+  await requireTool("/usr/bin/python3", "python3");
 }
 
 /** The peer and client namespaces, their link, and the peer. The lab removes them. */
