@@ -6,7 +6,7 @@
  * @module
  */
 
-import { loopbackPeer, NOBODY, wgcageArgv, wgQuick } from "./e2e/wgcage.ts";
+import { loopbackPeer, NOBODY, nobodyArgv, wgcageArgv, wgQuick } from "./e2e/wgcage.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { run } from "./harness/process.ts";
@@ -265,16 +265,10 @@ Deno.test("a config others may read: the chmod hint goes to its owner only; anot
     await Deno.chmod(config, 0o644);
     // As nobody: root's file; wgcage goes on (whether the cage can be made
     // here does not matter: the warning comes first).
-    const [cmd, ...rest] = [
-      "setpriv",
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      "env",
-      `DENO_DIR=${denoDir}`,
-      "HOME=/tmp",
-      ...wgcageArgv(["--config", config, "--handshake-timeout", "0", "--", "true"]),
-    ];
+    const [cmd, ...rest] = nobodyArgv(
+      denoDir,
+      wgcageArgv(["--config", config, "--handshake-timeout", "0", "--", "true"]),
+    );
     const out = await new Deno.Command(cmd, { args: rest, stdin: "null", stderr: "piped" })
       .output();
     const stderr = new TextDecoder().decode(out.stderr);

@@ -40,6 +40,7 @@ import { startServices } from "./harness/services.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import {
   NOBODY,
+  nobodyArgv,
   nobodyDenoDir,
   privateTunNode,
   runWgcage,
@@ -197,16 +198,7 @@ for (const rootless of [true, false]) {
       if (rootless) {
         tun = `${await privateTunNode(lab, 0o666)}/tun`;
         const denoDir = await nobodyDenoDir(lab);
-        wgcage = [
-          "setpriv",
-          `--reuid=${NOBODY}`,
-          `--regid=${NOBODY}`,
-          "--clear-groups",
-          "env",
-          `DENO_DIR=${denoDir}`,
-          "HOME=/tmp",
-          ...wgcage,
-        ];
+        wgcage = nobodyArgv(denoDir, wgcage);
       }
       const capture = await Capture.start(lab, clientNs, link.b.ifname);
       const r = await run([

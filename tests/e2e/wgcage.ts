@@ -69,6 +69,24 @@ export interface RootlessOptions {
 }
 
 /**
+ * `argv` as nobody, in root's namespaces and with root's environment, but
+ * with `denoDir` (from {@link nobodyDenoDir}) as its Deno cache and /tmp as
+ * its home.
+ */
+export function nobodyArgv(denoDir: string, argv: readonly string[]): string[] {
+  return [
+    "setpriv",
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    "--clear-groups",
+    "env",
+    `DENO_DIR=${denoDir}`,
+    "HOME=/tmp",
+    ...argv,
+  ];
+}
+
+/**
  * `argv` as an unprivileged user with `env` added, seeing the TUN node of
  * `tunDir` (from {@link privateTunNode}) over /dev/net/tun in a private mount
  * namespace.
