@@ -15,6 +15,7 @@
  * @module
  */
 
+import { assert } from "./cage/assert.ts";
 import { Capture } from "./harness/capture.ts";
 import { Lab, requireRoot } from "./harness/netns.ts";
 import { assertOnlyWireGuard } from "./harness/pcap.ts";
@@ -31,10 +32,6 @@ import {
   upInClient,
   WG_PORT,
 } from "./forward/tunnel_lab.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 async function requirements(): Promise<void> {
   await requireTunnelTools("The forwarding test");

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { assert } from "./cage/assert.ts";
 import { Capture } from "./harness/capture.ts";
 import { Lab, type Namespace } from "./harness/netns.ts";
 import { assertOnlyWireGuard } from "./harness/pcap.ts";
@@ -33,10 +34,6 @@ import {
 } from "./forward/tunnel_lab.ts";
 import { cageName } from "./harness/names.ts";
 import type { NsProcess } from "./harness/process.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 const PAGE = "served-through-the-tunnel\n";
 
