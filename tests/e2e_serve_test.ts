@@ -449,16 +449,10 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     assertEquals(added.code, 0, added.stderr);
     const dir = `${home}/config/wgcage/servers/work`;
     assertEquals((await Deno.stat(`${dir}/token`)).mode! & 0o777, 0o600);
-    const first = await client([
-      "--server",
-      "work",
-      "--",
-      "curl",
-      "-sS",
-      "-m",
-      "10",
-      `http://${INET}:8080/`,
-    ]);
+    // curl to the internet from a cage: `--server work`, or `exec CAGE` of a live one.
+    const fetchInet = (how: string[]) =>
+      client([...how, "--", "curl", "-sS", "-m", "10", `http://${INET}:8080/`]);
+    const first = await fetchInet(["--server", "work"]);
     assertEquals([first.code, first.stdout.trim()], [0, t.exitAddress], first.stderr);
     assertEquals((await Deno.stat(`${dir}/private.key`)).mode! & 0o777, 0o600);
     assertEquals((await Deno.stat(`${dir}/wg.conf`)).mode! & 0o777, 0o600);
@@ -488,16 +482,7 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     const key = (await run(wgcageArgv(["pubkey"]), { stdin: `${pub}\n` })).stdout.trim();
     const del = await api(t, files.token, "DELETE", `/v1/clients/${encodeURIComponent(key)}`);
     assertEquals(del.status, 204);
-    const again = await client([
-      "--server",
-      "work",
-      "--",
-      "curl",
-      "-sS",
-      "-m",
-      "10",
-      `http://${INET}:8080/`,
-    ]);
+    const again = await fetchInet(["--server", "work"]);
     assertEquals([again.code, again.stdout.trim()], [0, t.exitAddress], again.stderr);
     assert((await peersShown(runner)).includes(key));
     // A live cage through the server: 'up CAGE --server NAME'.
@@ -505,16 +490,7 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     const up = await client(["up", cage, "-d", "--server", "work"]);
     assertEquals(up.code, 0, up.stderr);
     try {
-      const exec = await client([
-        "exec",
-        cage,
-        "--",
-        "curl",
-        "-sS",
-        "-m",
-        "10",
-        `http://${INET}:8080/`,
-      ]);
+      const exec = await fetchInet(["exec", cage]);
       assertEquals([exec.code, exec.stdout.trim()], [0, t.exitAddress], exec.stderr);
     } finally {
       await client(["down", cage]);
