@@ -419,16 +419,10 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
         allowFailure: true,
         timeoutMs: 60_000,
       });
-    const wrongPin = await client([
-      "server",
-      "add",
-      "work",
-      url,
-      "--token-file",
-      tokenFile,
-      "--fingerprint",
-      "ab".repeat(32),
-    ]);
+    // 'server add work' with the right token and certificate `pin`.
+    const addWork = (pin: string) =>
+      client(["server", "add", "work", url, "--token-file", tokenFile, "--fingerprint", pin]);
+    const wrongPin = await addWork("ab".repeat(32));
     assertEquals(wrongPin.code, 125);
     assertMatch(wrongPin.stderr, /not the one pinned/);
     const badToken = `${home}/bad`;
@@ -436,16 +430,7 @@ Deno.test("wgcage serve: a rootless exit, hub and provisioning API", async (test
     const refused = await client(["server", "add", "work", url, "--token-file", badToken]);
     assertEquals(refused.code, 125);
     assertMatch(refused.stderr, /wrong or missing token/);
-    const added = await client([
-      "server",
-      "add",
-      "work",
-      url,
-      "--token-file",
-      tokenFile,
-      "--fingerprint",
-      fingerprint,
-    ]);
+    const added = await addWork(fingerprint);
     assertEquals(added.code, 0, added.stderr);
     const dir = `${home}/config/wgcage/servers/work`;
     assertEquals((await Deno.stat(`${dir}/token`)).mode! & 0o777, 0o600);
