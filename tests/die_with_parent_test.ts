@@ -212,16 +212,33 @@ function killAll(pids: number[]): void {
   }
 }
 
+/**
+ * Runs `body` as root with a fresh lab. Whatever happens, the PIDs it put in
+ * `leftovers` are killed, then `cleanup` runs, then the lab closes.
+ */
+async function inLab(
+  body: (lab: Lab, leftovers: number[]) => Promise<void>,
+  cleanup: () => Promise<void> = async () => {},
+): Promise<void> {
+  requireRoot("The die-with-parent test");
+  const lab = await Lab.open();
+  const leftovers: number[] = [];
+  try {
+    await body(lab, leftovers);
+  } finally {
+    killAll(leftovers);
+    await cleanup();
+    await lab.close();
+  }
+}
+
 Deno.test({
   name:
     "the npm package's wgcage ends, and its cage with it, when npm is killed with SIGKILL or SIGTERM",
   sanitizeResources: false,
-  fn: async () => {
-    requireRoot("The die-with-parent test");
-    await requireTool("node", "nodejs");
-    const lab = await Lab.open();
-    const leftovers: number[] = [];
-    try {
+  fn: () =>
+    inLab(async (lab, leftovers) => {
+      await requireTool("node", "nodejs");
       const dir = await Deno.makeTempDir({ prefix: "wgc-dwp-" });
       lab.defer(() => Deno.remove(dir, { recursive: true }));
       const modules = await installedPackage(dir);
@@ -279,21 +296,14 @@ Deno.test({
         }
         killAll([s.shell]);
       }
-    } finally {
-      killAll(leftovers);
-      await lab.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "--die-with-parent ends wgcage and its cage when the shell that started it is killed",
   sanitizeResources: false,
-  fn: async () => {
-    requireRoot("The die-with-parent test");
-    const lab = await Lab.open();
-    const leftovers: number[] = [];
-    try {
+  fn: () =>
+    inLab(async (lab, leftovers) => {
       const ns = await lab.namespace("dwp");
       const config = await silentPeerConfig(lab);
       for (const flag of [true, false]) {
@@ -329,11 +339,7 @@ Deno.test({
           assert(after.caged.length === 0, "the cage outlived wgcage");
         }
       }
-    } finally {
-      killAll(leftovers);
-      await lab.close();
-    }
-  },
+    }),
 });
 
 /** Whether the live cage `name` (root's) still has its record and keeper. */
@@ -348,11 +354,7 @@ Deno.test({
   name:
     "the npm package's 'wgcage exec' and foreground 'wgcage up' end, with their commands, when npm is killed with SIGTERM",
   sanitizeResources: false,
-  fn: async () => {
-    requireRoot("The die-with-parent test");
-    await requireTool("node", "nodejs");
-    const lab = await Lab.open();
-    const leftovers: number[] = [];
+  fn: () => {
     const names: string[] = [];
     const wgcageFromSource = (args: string[]) =>
       run(fromSource(args), {
@@ -361,7 +363,8 @@ Deno.test({
         timeoutMs: 60_000,
       });
     let ns!: Namespace;
-    try {
+    return inLab(async (lab, leftovers) => {
+      await requireTool("node", "nodejs");
       const dir = await Deno.makeTempDir({ prefix: "wgc-dwp-" });
       lab.defer(() => Deno.remove(dir, { recursive: true }));
       const modules = await installedPackage(dir);
@@ -430,24 +433,19 @@ Deno.test({
       const leftUp = await survivors(isUp, isUp);
       assert(leftUp.wgcage.length === 0, `up: left wgcage ${leftUp.wgcage}`);
       assert(!(await liveCageListed(ns, fg)), "up: its cage is still listed");
-    } finally {
-      killAll(leftovers);
+    }, async () => {
       for (const name of names) await wgcageFromSource(["down", name]).catch(() => {});
-      await lab.close();
-    }
+    });
   },
 });
 
 Deno.test({
   name: "a foreground 'up --die-with-parent' ends, and its cage with it, when its parent is killed",
   sanitizeResources: false,
-  fn: async () => {
-    requireRoot("The die-with-parent test");
-    const lab = await Lab.open();
-    const leftovers: number[] = [];
+  fn: () => {
     const names: string[] = [];
     let ns!: Namespace;
-    try {
+    return inLab(async (lab, leftovers) => {
       ns = await lab.namespace("dwp");
       const config = await silentPeerConfig(lab);
       for (const flag of [true, false]) {
@@ -476,15 +474,13 @@ Deno.test({
         assert((await liveCageListed(ns, name)) === !flag, `the cage's listing (flag ${flag})`);
         killAll(s.wgcage);
       }
-    } finally {
-      killAll(leftovers);
+    }, async () => {
       for (const name of names) {
         await run(fromSource(["down", name]), {
           ns: ns?.name,
           allowFailure: true,
         }).catch(() => {});
       }
-      await lab.close();
-    }
+    });
   },
 });
