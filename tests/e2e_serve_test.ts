@@ -722,6 +722,13 @@ Deno.test("wgcage serve, rootless, with an IPv6 subnet: a client's IPv6 leaves t
   const { keys, c } = await registerKeys(t, files.token);
   assertEquals([c.address6, c.allowed_ips], ["fd00:200::2/128", ["0.0.0.0/0", "::/0"]]);
   const path = await writeClientConfig(lab, keys.privateKey, c, c.allowed_ips, "c6.conf");
-  const r = await inClient(t, path, `curl -sS -m 10 http://[${INET6}]:8080/`);
+  // The first IPv6 connection right after the server came up was reset once
+  // in a loaded run (56: pasta's IPv6 side not ready yet; not explained):
+  // a reset is tried again, at most twice; anything else fails at once.
+  let r = await inClient(t, path, `curl -sS -m 10 http://[${INET6}]:8080/`);
+  for (let i = 0; i < 2 && r.code === 56; i++) {
+    await sleep(1000);
+    r = await inClient(t, path, `curl -sS -m 10 http://[${INET6}]:8080/`);
+  }
   assertEquals([r.code, r.stdout.trim()], [0, t.exitAddress6], r.stderr + serve.stderr);
 });
