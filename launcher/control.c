@@ -45,16 +45,23 @@
 #define SO_PEERPIDFD 77
 #endif
 
-int wgl_ctl_listen(const char *path) {
+/* A non-blocking stream socket for `path`, whose address it fills in:
+ * the fd, or -errno. */
+static int unix_socket_for(const char *path, struct sockaddr_un *addr) {
   if (path == NULL) return -EINVAL;
-  struct sockaddr_un addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
+  memset(addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
   size_t len = strlen(path);
-  if (len == 0 || len >= sizeof addr.sun_path) return -ENAMETOOLONG;
-  memcpy(addr.sun_path, path, len + 1);
+  if (len == 0 || len >= sizeof addr->sun_path) return -ENAMETOOLONG;
+  memcpy(addr->sun_path, path, len + 1);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
+  return fd < 0 ? -errno : fd;
+}
+
+int wgl_ctl_listen(const char *path) {
+  struct sockaddr_un addr;
+  int fd = unix_socket_for(path, &addr);
+  if (fd < 0) return fd;
   /* Bound in a directory only the owner can enter (the state directory), or
    * made 0600 at once; the peer's uid is checked on accept anyway. */
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || chmod(path, 0600) != 0 ||
@@ -208,15 +215,9 @@ int wgl_ctl_peer_check(int fd) {
 }
 
 int wgl_ctl_connect(const char *path) {
-  if (path == NULL) return -EINVAL;
   struct sockaddr_un addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  size_t len = strlen(path);
-  if (len == 0 || len >= sizeof addr.sun_path) return -ENAMETOOLONG;
-  memcpy(addr.sun_path, path, len + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
+  int fd = unix_socket_for(path, &addr);
+  if (fd < 0) return fd;
   int rc;
   do {
     rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
