@@ -151,15 +151,4 @@ export async function main(argv: string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) {
-  const status = await main(Deno.args);
-  // Deno stores the compiled module (its V8 code cache, which a later start
-  // loads instead of compiling it again) once its event loop turns. A command
-  // whose work is all promises that resolve at once (version, help, genkey,
-  // ls, a usage error) exits before that, so the cache was never written and
-  // every such run compiled the whole bundle again: `wgcage version` from
-  // the npm package took ~55 ms instead of ~31. One small real operation
-  // turns the loop; where the cache is already stored it costs ~0.05 ms.
-  await Deno.lstat("/");
-  Deno.exit(status);
-}
+if (import.meta.main) Deno.exit(await main(Deno.args));
