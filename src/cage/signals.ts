@@ -115,8 +115,9 @@ const LATE_SIGUSR1_SETTLE_MS = 100;
  * Also throws it when the launcher cannot be loaded.
  */
 export async function claimSigusr1(): Promise<void> {
-  // NODE_OPTIONS=--inspect (or --inspect-brk, --inspect-wait) has `deno run`
-  // open a debugger before any of wgcage runs; close it and refuse.
+  // NODE_OPTIONS=--inspect has `deno run` open a debugger before any of
+  // wgcage runs; close it and refuse. (--inspect-brk and --inspect-wait make
+  // it wait for a debugger before this line can run: SECURITY.md says so.)
   if (/--inspect/.test(Deno.env.get("NODE_OPTIONS") ?? "")) {
     (await import("node:inspector")).close();
     throw new CageError(
