@@ -8,7 +8,8 @@
  * - `launcher/` (C, the system `cc`) → `src/launcher/_launcher_asset.ts`, generated on
  *   each machine (not committed), rebuilt only when its sources change.
  * - `src/wgcage.ts` and every module it imports, the launcher's asset included
- *   → `target/wgcage.bundle.js` (`deno bundle`: one module), with
+ *   → `target/wgcage.bundle.js` (`deno bundle`), which loads one chunk beside
+ *   it for a run and others when used (tools/split_bundle.ts), with
  *   `target/wgcage.bundle.json` listing each file it was made from by size and
  *   modification time; `src/main.ts` runs the bundle while that list still
  *   holds, else the modules. Rebuilt only when a file changed; `--check`
@@ -22,7 +23,8 @@
  * @module
  */
 
-import { assetHash, moveEmbeddedOut } from "./tools/embedded_assets.ts";
+import { assetHash, moveEmbeddedOutOfAll } from "./tools/embedded_assets.ts";
+import { splitBundle } from "./tools/split_bundle.ts";
 
 const root = new URL("./", import.meta.url);
 const path = (rel: string) => new URL(rel, root).pathname;
@@ -603,10 +605,13 @@ async function launcherCommand(output: LauncherOutput): Promise<void> {
   );
 }
 
-// ---- The program as one module: src/wgcage.ts → target/wgcage.bundle.js ----
+// ---- The program bundled: src/wgcage.ts → target/wgcage.bundle.js and its chunks ----
 //
 // From source, `deno run` loads and links ~100 modules before wgcage's first
-// line runs (about 7 ms of a 60 ms start); one bundled module takes about 1.
+// line runs (about 7 ms of a 60 ms start); the bundle takes about 1. A run
+// loads two of its files, the main module and the chunk of what a run needs;
+// each other command's code is a chunk loaded when it is used
+// (tools/split_bundle.ts), named target/wgcage.bundle.<name>-<hash>.js.
 // src/main.ts picks the bundle only while every file it was made from has the
 // size and modification time the manifest recorded, so an edit takes effect at
 // once (from the modules) and the next build bundles it.
@@ -619,7 +624,10 @@ const BUNDLE_ENTRY = "src/wgcage.ts";
 const BUNDLE = "target/wgcage.bundle.js";
 const BUNDLE_MANIFEST = "target/wgcage.bundle.json";
 
-/** What src/main.ts reads: the bundle's, each asset's and each source file's [size, mtime in ms]. */
+/**
+ * What src/main.ts reads: the main module's, each file it loads besides
+ * (its chunks and the binaries: "assets") and each source file's [size, mtime in ms].
+ */
 interface BundleManifest {
   bundle: [number, number];
   assets: [string, number, number][];
@@ -629,38 +637,49 @@ interface BundleManifest {
 /** How many binaries src/wgcage.ts embeds: the WASM core, the launcher and the init. */
 const EMBEDDED_COUNT = 3;
 
-/** An asset file no manifest names is removed once it is this old (a reader may hold an older manifest). */
+/** An asset or chunk no manifest names is removed once it is this old (a reader may hold an older manifest). */
 const STALE_ASSET_MS = 60 * 60 * 1000;
 
 /**
- * `body` with each embedded binary read from a file beside the bundle
- * instead, written (by hash) unless there; returns the new body and the files.
+ * Writes `bytes` to target/ under `name` unless a file of that name and size
+ * is there: names are content hashes, and a file left as it was keeps the
+ * size and time that a reader's manifest holds.
  */
-async function moveAssetsOut(body: string, part: string): Promise<[string, string[]]> {
+async function writeNamed(name: string, bytes: Uint8Array, part: string): Promise<string> {
+  const file = `target/${name}`;
+  if ((await fileStamps([file]))?.[0][1] !== bytes.length) {
+    await Deno.writeFile(path(file + part), bytes);
+    await Deno.rename(path(file + part), path(file));
+  }
+  return file;
+}
+
+/**
+ * Each embedded binary of `files` read from a file beside the bundle
+ * instead, written (by hash) unless there; returns those files.
+ */
+async function moveAssetsOut(files: Map<string, string>, part: string): Promise<string[]> {
   const assets: string[] = [];
-  let out: string;
   try {
-    out = await moveEmbeddedOut(body, EMBEDDED_COUNT, async (bytes) => {
+    await moveEmbeddedOutOfAll(files, EMBEDDED_COUNT, async (bytes) => {
       const name = `wgcage.bundle.${await assetHash(bytes)}.bin`;
-      const asset = `target/${name}`;
-      if ((await fileStamps([asset]))?.[0][1] !== bytes.length) {
-        await Deno.writeFile(path(asset + part), bytes);
-        await Deno.rename(path(asset + part), path(asset));
-      }
-      assets.push(asset);
+      assets.push(await writeNamed(name, bytes, part));
       return `./${name}`;
     });
   } catch (e) {
     throw new BuildError(`Cannot bundle ${BUNDLE_ENTRY}: ${(e as Error).message}`);
   }
-  return [out, assets];
+  return assets;
 }
 
-/** Removes the asset files that `keep` does not name and no build wrote within the hour. */
+/** The file names of what build.ts writes beside the main module: assets and chunks. */
+const BESIDE_BUNDLE = /^wgcage\.bundle\.(?:[0-9a-f]{16}\.bin|[A-Za-z0-9_]+-[A-Z0-9]{8}\.js)$/;
+
+/** Removes the assets and chunks that `keep` does not name and no build wrote within the hour. */
 async function pruneAssets(keep: readonly string[]): Promise<void> {
   for await (const entry of Deno.readDir(path("target"))) {
     const asset = `target/${entry.name}`;
-    if (!/^wgcage\.bundle\.[0-9a-f]{16}\.bin$/.test(entry.name) || keep.includes(asset)) continue;
+    if (!BESIDE_BUNDLE.test(entry.name) || keep.includes(asset)) continue;
     const info = await Deno.lstat(path(asset)).catch(() => undefined);
     if (info?.mtime && Date.now() - info.mtime.getTime() > STALE_ASSET_MS) {
       await Deno.remove(path(asset)).catch(() => {});
@@ -720,35 +739,35 @@ async function bundleCommand(check: boolean): Promise<void> {
   const part = `.part${Deno.pid}`;
   let assets: string[];
   try {
-    await run(
-      Deno.execPath(),
-      [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "deno",
-        "--no-lock",
-        "--config",
-        path("deno.json"),
-        "--output",
-        path(BUNDLE + part),
-        path(BUNDLE_ENTRY),
-      ],
-      `bundle ${BUNDLE_ENTRY}`,
-      // deno bundle fetches esbuild from the npm registry on first use; trust
-      // the system's CAs for it as npm does (as tools/release.ts does).
-      { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" },
-    );
-    let body = await Deno.readTextFile(path(BUNDLE + part));
-    const local = [...body.matchAll(/\bimport\(\s*["']([^"']+)["']/g)].map((m) => m[1])
-      .filter((s) => !s.startsWith("node:"));
-    if (local.length > 0) {
-      throw new BuildError(
-        `Cannot bundle ${BUNDLE_ENTRY} into one module: it still imports ${local.join(", ")}`,
-      );
+    let split: Map<string, string>;
+    try {
+      split = await splitBundle({
+        root: path(""),
+        entry: BUNDLE_ENTRY,
+        work: path(`target/bundle${part}/`),
+        name: BUNDLE.replace(/^.*\//, ""),
+        deno: (args, what) =>
+          run(
+            Deno.execPath(),
+            args,
+            what,
+            // deno bundle fetches esbuild from the npm registry on first use; trust
+            // the system's CAs for it as npm does (as tools/release.ts does).
+            { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" },
+          ),
+      });
+    } catch (e) {
+      if (e instanceof BuildError) throw e;
+      throw new BuildError(`Cannot bundle ${BUNDLE_ENTRY}: ${(e as Error).message}`);
     }
-    [body, assets] = await moveAssetsOut(body, part);
-    await Deno.writeTextFile(path(BUNDLE + part), body);
+    assets = await moveAssetsOut(split, part);
+    // The chunks beside it, named by their content: a process loading an
+    // older main module finds the chunks it names.
+    const [main, ...chunks] = split.keys();
+    for (const chunk of chunks) {
+      assets.push(await writeNamed(chunk, new TextEncoder().encode(split.get(chunk)!), part));
+    }
+    await Deno.writeTextFile(path(BUNDLE + part), split.get(main)!);
     // A file edited while deno bundle read them: this bundle may hold either version.
     const after = await fileStamps(files.map(([f]) => f));
     if (JSON.stringify(after) !== JSON.stringify(files)) {
@@ -778,7 +797,7 @@ async function bundleCommand(check: boolean): Promise<void> {
   await Deno.rename(path(BUNDLE_MANIFEST + part), path(BUNDLE_MANIFEST));
   await pruneAssets(assets);
   console.log(
-    `build: wrote ${BUNDLE} (${files.length} modules, ${size} bytes; ${assets.length} assets)`,
+    `build: wrote ${BUNDLE} (${files.length} modules, ${size} bytes; ${assets.length} chunks and assets)`,
   );
 }
 

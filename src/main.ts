@@ -4,13 +4,15 @@
  *
  * Loaded module by module, the program is ~100 modules that `deno run` reads
  * and links before its first line runs: about 7 ms of wgcage's start-up. So
- * build.ts (`deno task build:launcher`, which every task runs) also writes it
- * as one module, `target/wgcage.bundle.js`, with a manifest of the files it was
- * made from, each by size and modification time. While all of them are
- * unchanged, the bundle runs; otherwise (a file edited since, or no bundle)
- * the modules do, so an edit takes effect at once and the next build bundles
- * it. Checking the manifest costs about 1 ms. The bundle reads the binaries
- * wgcage embeds from files beside it (faster to load than base64 in a module).
+ * build.ts (`deno task build:launcher`, which every task runs) also bundles
+ * it: `target/wgcage.bundle.js`, which a run loads with one chunk beside it
+ * (the other commands' code is in chunks loaded when used), with a manifest
+ * of the files it was made from, each by size and modification time. While
+ * all of them are unchanged, the bundle runs; otherwise (a file edited since,
+ * or no bundle) the modules do, so an edit takes effect at once and the next
+ * build bundles it. Checking the manifest costs about 1 ms. The bundle reads
+ * the binaries wgcage embeds from files beside it (faster to load than base64
+ * in a module).
  *
  * Both are imported by a computed specifier: `deno run` reads every module
  * that a literal `import("…")` names before it starts. The type import
@@ -30,8 +32,10 @@ const MANIFEST = `${ROOT}target/wgcage.bundle.json`;
 
 /**
  * What build.ts writes beside the bundle: the size and mtime (ms) of the
- * bundle, of each binary it reads when loaded (the WASM core, the launcher,
- * the init) and of each source file it was made from.
+ * bundle's main module, of each file it loads besides (its chunks; the
+ * binaries: the WASM core, the launcher, the init) and of each source file it
+ * was made from. A chunk is checked like the rest: one missing would fail a
+ * command only once it is used.
  */
 interface BundleManifest {
   bundle: [number, number];
@@ -67,8 +71,8 @@ function bundleIsCurrent(): boolean {
 
 if (import.meta.main) {
   const modules = new URL("./wgcage.ts", import.meta.url).href;
-  // A bundle that cannot load (an asset removed meanwhile by a build) has run
-  // nothing of wgcage yet: the modules take over.
+  // A bundle that cannot load (an asset or a chunk removed meanwhile by a
+  // build) has run nothing of wgcage yet: the modules take over.
   const program: { main: typeof main } = bundleIsCurrent()
     ? await import(new URL("../target/wgcage.bundle.js", import.meta.url).href)
       .catch(() => import(modules))

@@ -22,7 +22,6 @@ import { parseArgs, UsageError } from "./cli/args.ts";
 import { USAGE } from "./cli/usage.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { claimSigusr1 } from "./cage/signals.ts";
-import { demoFetch, demoServe, FETCH_ARG, SERVE_ARG } from "./demo/inside.ts";
 import { dieWithParent, takeParentWatch } from "./cli/die_with_parent.ts";
 
 // The other subcommands are imported when used: from source without the
@@ -85,9 +84,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return report(e);
   }
-  // The demo's own programs, run inside its cages.
-  if (argv[0] === SERVE_ARG) return await demoServe(argv[1], Number(argv[2]));
-  if (argv[0] === FETCH_ARG) return await demoFetch(argv[1]);
+  // The demo's own programs, run inside its cages (hidden first arguments
+  // that start so; loaded only then, as the demo's code is no run's).
+  if (argv[0]?.startsWith("__demo-")) {
+    const demo = await import("./demo/inside.ts");
+    if (argv[0] === demo.SERVE_ARG) return await demo.demoServe(argv[1], Number(argv[2]));
+    if (argv[0] === demo.FETCH_ARG) return await demo.demoFetch(argv[1]);
+  }
 
   return await reported(async () => {
     const command = parseArgs(argv);

@@ -4,7 +4,7 @@
  * modules), moved out of a bundle into files beside it that the bundle reads
  * when loaded: V8 takes ~5 ms longer to load a module that holds them as
  * base64. Used by build.ts (the bundle from source) and tools/release.ts (the
- * npm package).
+ * npm package), on each file of a bundle split into chunks (tools/split_bundle.ts).
  *
  * @module
  */
@@ -41,4 +41,22 @@ export async function moveEmbeddedOut(
     if (!/^\.\/[A-Za-z0-9._/-]+$/.test(file)) throw new Error(`bad asset path ${file}`);
     return `Deno.readFileSync(new URL("${file}", import.meta.url))`;
   });
+}
+
+/**
+ * {@link moveEmbeddedOut} over each file of a split bundle (name → text), in
+ * place: `count` binaries in all, each in whichever chunk the bundler put it.
+ * Asset paths are relative to the files, which lie side by side.
+ */
+export async function moveEmbeddedOutOfAll(
+  files: Map<string, string>,
+  count: number,
+  store: (bytes: Uint8Array<ArrayBuffer>) => Promise<string>,
+): Promise<void> {
+  const found = [...files.values()].reduce((n, t) => n + [...t.matchAll(EMBEDDED)].length, 0);
+  if (found !== count) throw new Error(`found ${found} embedded binaries, expected ${count}`);
+  for (const [name, text] of files) {
+    const here = [...text.matchAll(EMBEDDED)].length;
+    if (here > 0) files.set(name, await moveEmbeddedOut(text, here, store));
+  }
 }
