@@ -17,6 +17,7 @@ import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { run } from "./harness/process.ts";
 import { loopbackPeer, NOBODY, nobodyDenoDir, privateTunNode, rootlessArgv } from "./e2e/wgcage.ts";
 import { VERSION } from "../src/version.ts";
+import { dynamicImports, staticClosure } from "../tools/split_bundle.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -65,17 +66,21 @@ Deno.test({
       const tarball = `${dir}/wgcage-${VERSION}.tgz`;
       assert(packed.stdout.includes(tarball), `pack:npm printed: ${packed.stdout}`);
 
-      // The package holds one module, the launcher script, its metadata, and in lib/ the
-      // binaries the module reads: the core and each architecture's launcher and init;
-      // and each architecture's native join, executable, which the bin runs for exec.
+      // The package holds the bundle (wgcage.js and its chunks beside it), the launcher
+      // script, its metadata, and in lib/ the binaries the bundle reads: the core and each
+      // architecture's launcher and init; and each architecture's native join,
+      // executable, which the bin runs for exec.
       const listed = (await run(["tar", "tzf", tarball])).stdout.trim().split("\n").sort();
       const libs = listed.filter((f) => /^package\/lib\/[0-9a-f]{16}\.bin$/.test(f));
+      const chunks = listed.filter((f) =>
+        /^package\/wgcage\.[A-Za-z0-9_]+-[A-Z0-9]{8}\.js$/.test(f)
+      );
       assert(
-        listed.filter((f) => !libs.includes(f)).join(" ") ===
+        listed.filter((f) => !libs.includes(f) && !chunks.includes(f)).join(" ") ===
             "package/LICENSE package/README.md package/bin/wgcage " +
               "package/lib/aarch64/wgcage-join package/lib/x86_64/wgcage-join " +
               "package/package.json package/wgcage.js" &&
-          libs.length === 5,
+          libs.length === 5 && chunks.length > 5,
         `tarball holds: ${listed.join(" ")}`,
       );
       const modes = (await run(["tar", "tvzf", tarball])).stdout;
@@ -91,6 +96,27 @@ Deno.test({
         { timeoutMs: 300_000 },
       );
       console.log(`npm install of the tarball: ${Math.round(performance.now() - started)} ms`);
+
+      // A run loads wgcage.js and one chunk, which holds none of serve's code; every
+      // chunk that any file imports was installed.
+      const installed = `${prefix}/lib/node_modules/wgcage`;
+      const modules = new Map<string, string>();
+      for (const f of chunks.map((c) => c.slice("package/".length)).concat("wgcage.js")) {
+        modules.set(f, await Deno.readTextFile(`${installed}/${f}`));
+      }
+      const runLoads = staticClosure(modules, "wgcage.js");
+      assert(runLoads.length === 2, `a run loads ${runLoads.join(", ")}`);
+      assert(
+        !runLoads.some((f) => /^\/\/ (?:\S*\/)?src\/serve\//m.test(modules.get(f)!)),
+        `a run's chunk holds serve's code`,
+      );
+      for (const [f, text] of modules) {
+        staticClosure(modules, f);
+        const missing = dynamicImports(text).filter((d) =>
+          d.startsWith("./") && !modules.has(d.slice(2))
+        );
+        assert(missing.length === 0, `${f} imports ${missing.join(", ")}, not in the package`);
+      }
 
       // npx lays packages out side by side (its own cache, made and removed here).
       const npx = await run(

@@ -4,7 +4,8 @@
  * - `wgcage-x86_64-linux`, `wgcage-aarch64-linux`: one-file binaries from
  *   `deno compile`, each with its own architecture's launcher and init
  *   (`build.ts --target ARCH`, Debian's cross gcc for the other one);
- * - `wgcage-<version>.tgz`: the npm package (`npm/`): one bundled module with
+ * - `wgcage-<version>.tgz`: the npm package (`npm/`): wgcage bundled (`wgcage.js`
+ *   and the chunks it loads, tools/split_bundle.ts) with
  *   the WASM core and both launchers embedded, run by the `deno` npm package,
  *   and each architecture's `wgcage-join` (`lib/ARCH/`), which its bin runs
  *   for `wgcage exec` without starting Deno;
@@ -31,7 +32,8 @@
  */
 
 import { VERSION } from "../src/version.ts";
-import { assetHash, moveEmbeddedOut } from "./embedded_assets.ts";
+import { assetHash, moveEmbeddedOutOfAll } from "./embedded_assets.ts";
+import { splitBundle } from "./split_bundle.ts";
 
 const root = new URL("../", import.meta.url);
 const path = (rel: string) => new URL(rel, root).pathname;
@@ -287,38 +289,27 @@ async function packNpm(out: string, stage: string): Promise<string> {
   const dir = await stageSource(stage, NPM_LAUNCHER_ASSET, extra);
   const pkg = `${dir}package/`;
   await Deno.mkdir(`${pkg}bin`, { recursive: true });
-  const bundle = `${dir}bundle.js`;
-  // One module: the dynamic imports of src/wgcage.ts and of the launcher's
-  // asset are inlined (no code splitting), node: built-ins stay imports.
-  await run(
-    Deno.execPath(),
-    [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "deno",
-      "--no-lock",
-      "--config",
-      `${dir}deno.json`,
-      "--output",
-      bundle,
-      `${dir}src/wgcage.ts`,
-    ],
-    "bundle src/wgcage.ts",
-    {
-      // deno bundle fetches esbuild from the npm registry on first use; trust
-      // the system's CAs for it as npm does (a registry reached through a proxy
-      // whose CA is only in /etc/ssl/certs), besides Deno's own.
-      env: { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" },
-    },
-  );
-  const body = await Deno.readTextFile(bundle);
-  const local = [...body.matchAll(/\bimport\(\s*["']([^"']+)["']/g)].map((m) => m[1])
-    .filter((s) => !s.startsWith("node:"));
-  if (local.length > 0) {
-    throw new ReleaseError(
-      `Cannot bundle wgcage into one module: it still imports ${local.join(", ")}`,
-    );
+  // wgcage.js and its chunks (wgcage.<name>-<hash>.js) side by side at the
+  // package's root: a run loads wgcage.js and one chunk, each other command
+  // its own chunk when used; node: built-ins stay imports.
+  let files: Map<string, string>;
+  try {
+    files = await splitBundle({
+      root: dir,
+      entry: "src/wgcage.ts",
+      work: `${dir}split/`,
+      name: "wgcage.js",
+      deno: (args, what) =>
+        run(Deno.execPath(), args, what, {
+          // deno bundle fetches esbuild from the npm registry on first use; trust
+          // the system's CAs for it as npm does (a registry reached through a proxy
+          // whose CA is only in /etc/ssl/certs), besides Deno's own.
+          env: { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" },
+        }),
+    });
+  } catch (e) {
+    if (e instanceof ReleaseError) throw e;
+    throw new ReleaseError(`Cannot bundle wgcage for npm: ${(e as Error).message}`);
   }
   // The core and both architectures' launcher and init, as files in lib/.
   await Deno.mkdir(`${pkg}lib`, { recursive: true });
@@ -329,9 +320,8 @@ async function packNpm(out: string, stage: string): Promise<string> {
     await Deno.copyFile(path(`target/${arch}/wgcage-join`), `${pkg}lib/${arch}/wgcage-join`);
     await Deno.chmod(`${pkg}lib/${arch}/wgcage-join`, 0o755);
   }
-  let withFiles: string;
   try {
-    withFiles = await moveEmbeddedOut(body, NPM_EMBEDDED_COUNT, async (bytes) => {
+    await moveEmbeddedOutOfAll(files, NPM_EMBEDDED_COUNT, async (bytes) => {
       const name = `lib/${await assetHash(bytes)}.bin`;
       await Deno.writeFile(`${pkg}${name}`, bytes);
       return `./${name}`;
@@ -339,12 +329,14 @@ async function packNpm(out: string, stage: string): Promise<string> {
   } catch (e) {
     throw new ReleaseError(`Cannot bundle wgcage for npm: ${(e as Error).message}`);
   }
-  await Deno.writeTextFile(
-    `${pkg}wgcage.js`,
-    `// wgcage ${VERSION}: src/wgcage.ts bundled by tools/release.ts; it reads the WireGuard\n` +
-      `// core (WebAssembly) and its machine's launcher and init from lib/. Run by bin/wgcage.\n` +
-      withFiles,
-  );
+  for (const [name, text] of files) {
+    const head = name !== "wgcage.js" ? "" : (
+      `// wgcage ${VERSION}: src/wgcage.ts bundled by tools/release.ts; it reads the WireGuard\n` +
+      `// core (WebAssembly) and its machine's launcher and init from lib/, and loads the\n` +
+      `// code of each command but a run from a wgcage.*.js beside it. Run by bin/wgcage.\n`
+    );
+    await Deno.writeTextFile(`${pkg}${name}`, head + text);
+  }
   const manifest = JSON.parse(await Deno.readTextFile(path("npm/package.json")));
   manifest.version = VERSION;
   // The licence travels with the package: its SPDX id for the registry and the text itself.
