@@ -483,8 +483,10 @@ static _Noreturn void cage_child(const struct plan *p) {
   send_fds(p, tun_fd, netlink_fd);
   become_sudo_user(p, false);
 
-  child_await(p, SYNC_GO);
-
+  /* The rest of the set-up does not wait for the go-ahead: it runs while
+   * wgcage configures the links, up to the init, which waits for it. A
+   * failure here is reported on the sync socket, where wgcage reads it after
+   * the go-ahead (wgl_cage_await_exec). */
   /* Before the /etc files: /etc/resolv.conf may be a symlink into a hidden
    * directory, and the bind must land on top. */
   hide_paths(p);
@@ -498,6 +500,8 @@ static _Noreturn void cage_child(const struct plan *p) {
   (void)mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
   write_ping_range(p);
   open_low_ports(p);
+  /* The init waits for the go-ahead (INIT_FLAG_AWAIT_GO): its exec, too,
+   * overlaps wgcage's work on the links. */
   exec_init(p);
 }
 
@@ -680,9 +684,9 @@ int wgl_init_argv(const struct wgl_init_args *a, const char *path_env, char **ar
  * the PATH and the command's argv point into the request. */
 static int plan_init_argv(struct plan *p, const char *path_env, char **argv, uint32_t argc) {
   bool as_user = p->mode == MODE_SUDO && !p->map_root;
-  int flags = (p->own_group ? INIT_FLAG_OWN_GROUP : 0) |
-              (p->job_control ? INIT_FLAG_JOB_CONTROL : 0) |
-              (as_user ? INIT_FLAG_DROP_TO_USER : 0) | (p->hold ? INIT_FLAG_HOLD : 0);
+  int flags =
+      (p->own_group ? INIT_FLAG_OWN_GROUP : 0) | (p->job_control ? INIT_FLAG_JOB_CONTROL : 0) |
+      (as_user ? INIT_FLAG_DROP_TO_USER : 0) | (p->hold ? INIT_FLAG_HOLD : 0) | INIT_FLAG_AWAIT_GO;
   struct wgl_init_args a = {
       .sync_fd = p->sync_fd,
       .tty_fd = p->tty_fd,
@@ -975,31 +979,15 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     stage = WGL_STAGE_SYNC;
     err = -rc;
   } else {
-    uint32_t msg[2] = {0, 0};
-    int fds[2] = {-1, -1};
-    rc = receive_fds(pair[0], msg, fds);
-    if (rc == 0) {
-      int fl = fcntl(fds[0], F_GETFL);
-      if (fl >= 0) fcntl(fds[0], F_SETFL, fl | O_NONBLOCK);
-      out[WGL_OUT_PID] = (int32_t)pid;
-      out[WGL_OUT_SYNC] = pair[0];
-      out[WGL_OUT_TUN] = fds[0];
-      out[WGL_OUT_NETLINK] = fds[1];
-      out[WGL_OUT_STAGE] = WGL_STAGE_NONE;
-      out[WGL_OUT_MODE] = (int32_t)plan.mode;
-      out[WGL_OUT_TTY] = plan.tty_fd;
-      out[WGL_OUT_SERVICE] = service[0];
-      /* Best effort: without it only Ctrl-Z under sudo fails to stop wgcage. */
-      if (plan.mode == MODE_SUDO) (void)wgl_identity_signalable_by(plan.sudo_uid);
-      return 0;
-    }
-    if (rc == 1) {
-      stage = msg[0];
-      err = (int)msg[1];
-    } else {
-      stage = WGL_STAGE_SYNC;
-      err = -rc;
-    }
+    out[WGL_OUT_PID] = (int32_t)pid;
+    out[WGL_OUT_SYNC] = pair[0];
+    out[WGL_OUT_STAGE] = WGL_STAGE_NONE;
+    out[WGL_OUT_MODE] = (int32_t)plan.mode;
+    out[WGL_OUT_TTY] = plan.tty_fd;
+    out[WGL_OUT_SERVICE] = service[0];
+    /* Best effort: without it only Ctrl-Z under sudo fails to stop wgcage. */
+    if (plan.mode == MODE_SUDO) (void)wgl_identity_signalable_by(plan.sudo_uid);
+    return 0;
   }
   kill((pid_t)pid, SIGKILL);
   reap((pid_t)pid);
@@ -1009,6 +997,24 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   out[WGL_OUT_ERRNO] = err;
   out[WGL_OUT_MODE] = (int32_t)plan.mode;
   return err > 0 ? -err : -EIO;
+}
+
+int wgl_cage_await_fds(int sync_fd, int32_t *out) {
+  if (out == NULL) return -EINVAL;
+  uint32_t msg[2] = {0, 0};
+  int fds[2] = {-1, -1};
+  int rc = receive_fds(sync_fd, msg, fds);
+  if (rc == 1) {
+    out[0] = (int32_t)msg[0];
+    out[1] = (int32_t)msg[1];
+    return 1;
+  }
+  if (rc < 0) return rc;
+  int fl = fcntl(fds[0], F_GETFL);
+  if (fl >= 0) (void)fcntl(fds[0], F_SETFL, fl | O_NONBLOCK);
+  out[0] = fds[0];
+  out[1] = fds[1];
+  return 0;
 }
 
 int wgl_cage_go(int sync_fd) { return send_byte(sync_fd, SYNC_GO); }

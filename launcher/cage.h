@@ -60,7 +60,11 @@
 #define INIT_FLAG_DROP_TO_USER 4
 #define INIT_FLAG_HOLD 8  /* run no command: reap until killed (a live cage's PID 1) */
 #define INIT_FLAG_JOIN 16 /* joined a live cage (join.c): the command dies with this init */
-#define INIT_FLAG_ALL 31
+/* Made by cage.c: the init is exec'd while wgcage still configures the
+ * cage's links, and waits for the go-ahead byte on the sync socket before
+ * it starts anything (the socket service, the command). */
+#define INIT_FLAG_AWAIT_GO 32
+#define INIT_FLAG_ALL 63
 
 /* Where a cage failed; reported as {stage, errno} (two u32). */
 enum wgl_cage_stage {
@@ -103,13 +107,23 @@ enum wgl_cage_out {
   WGL_OUT_WORDS = 9,
 };
 
-/* Clones the cage and waits until it holds the TUN device and the netlink
- * socket, which it returns in out[]. The child then waits for
+/* Clones the cage and writes its id maps; returns at once (out[] holds the
+ * pid, the sync socket, the mode, the terminal and the service's socket; the
+ * TUN and netlink words stay -1) while the child makes the TUN device and
+ * the netlink socket, which wgl_cage_await_fds receives. The child then
+ * covers the hidden paths, lays the /etc files, mounts /proc and waits for
  * wgl_cage_go(). Must be called from the thread that lives as long as the
- * cage (the main thread): the child's death signal follows that thread. */
+ * cage (the main thread): the child's death signal follows that thread. On
+ * failure nothing is left (the child is killed and reaped). */
 int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out);
 
-/* Tells the child to go on: bind /etc files, mount /proc, start the command. */
+/* Blocks until the child sent the TUN fd (out[0], non-blocking) and the
+ * netlink socket (out[1]): returns 0; 1 when the child reported a failed
+ * stage ({stage, errno} in out[0], out[1]); -errno when the sync socket
+ * broke. On anything but 0 the caller kills and reaps the child. Any thread. */
+int wgl_cage_await_fds(int sync_fd, int32_t *out);
+
+/* Tells the child to go on: exec the init, which starts the command. */
 int wgl_cage_go(int sync_fd);
 
 /* Blocks until the command was exec'd (returns 0) or a stage failed (returns

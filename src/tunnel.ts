@@ -4,9 +4,11 @@
  * data path loop between them. `wgcage run` opens one; the demo opens two.
  *
  * Bring-up, in order: resolve endpoints (fail before anything is made) →
- * device and peers → UDP socket → handshake initiations sent → cage (child
- * waits) → links over netlink → data path (which takes the responses) →
- * the command, once a handshake completed.
+ * published ports bound → cage cloned (the child sets itself up and waits
+ * while the rest goes on) → device and peers → UDP socket → handshake
+ * initiations sent → the cage's TUN and netlink socket → links over netlink
+ * → data path (which takes the responses) → the command, once a handshake
+ * completed.
  *
  * @module
  */
@@ -16,6 +18,7 @@ import { formatCidr } from "./config/cidr.ts";
 import { formatEndpoint, type ResolvedEndpoint } from "./config/endpoint.ts";
 import { isHostName, resolveEndpointAll } from "./config/resolve_endpoint.ts";
 import { Cage } from "./cage/mod.ts";
+import { prepareLauncher } from "./launcher/library.ts";
 import { wipeResidentPages } from "./launcher/wipe.ts";
 import { configureLinks, fitToMtu } from "./netlink/configure.ts";
 import { cageEtcFiles } from "./dns/cage_etc.ts";
@@ -187,19 +190,9 @@ export class Tunnel {
     );
     const endpoints = resolved.map((all) => all?.[0]);
     o.log?.("endpoints resolved");
-    const device = await creating;
-    const failed = device.selfTest();
-    if (failed !== 0) {
-      device.close();
-      throw new TunnelError(
-        `The WireGuard core failed its built-in self test (check ${failed}); this build is broken: ` +
-          "reinstall wgcage or rebuild it with 'deno task build'",
-      );
-    }
-    phaseEnds("core instance and self test");
-    phaseBegins("keys, peers and UDP socket");
-    o.log?.("core ready (self test passed)");
+    let device: WgDevice | undefined;
     let udp: UdpSocket | undefined;
+    let caging: Promise<Cage> | undefined;
     let cage: Cage | undefined;
     let io: LauncherPacketIo<Batch> | undefined;
     let forwarder: Forwarder | undefined;
@@ -209,54 +202,78 @@ export class Tunnel {
       if (forwards && planRelays(forwards)) {
         forwarder = await Forwarder.bind(forwards);
       }
-      device.setPrivateKey(config.iface.privateKey.bytes);
+      // The cage next: the child makes its namespaces, TUN, netlink socket,
+      // covers, /etc files and /proc while this thread brings up the core,
+      // the keys and the UDP socket and sends the first handshakes.
+      phaseBegins("clone and namespaces");
+      const etcFiles = cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn);
+      await prepareLauncher();
+      const restoreVnetHdr = wantVnetHdr();
+      try {
+        caging = Cage.begin({
+          argv: o.argv,
+          tunName: o.tunName,
+          mapRoot: o.mapRoot,
+          noUserns: o.noUserns,
+          hidePaths: o.hidePaths,
+          hostname: o.hostname,
+          etcFiles: forwarder
+            ? { ...etcFiles, hosts: forwarder.etcHosts(etcFiles.hosts) }
+            : etcFiles,
+          socketService: forwarder !== undefined,
+          hold: o.hold,
+        });
+      } finally {
+        // The child took the wish with its copy of memory at the clone.
+        restoreVnetHdr();
+      }
+      caging.catch(() => {});
+      device = await creating;
+      const failed = device.selfTest();
+      if (failed !== 0) {
+        throw new TunnelError(
+          `The WireGuard core failed its built-in self test (check ${failed}); this build is broken: ` +
+            "reinstall wgcage or rebuild it with 'deno task build'",
+        );
+      }
+      phaseEnds("core instance and self test");
+      phaseBegins("keys, peers and UDP socket");
+      o.log?.("core ready (self test passed)");
+      const dev = device;
+      dev.setPrivateKey(config.iface.privateKey.bytes);
       const peerIds = config.peers.map((p, i) => {
-        const id = device.addPeer({
+        const id = dev.addPeer({
           publicKey: p.publicKey.bytes,
           presharedKey: p.presharedKey?.bytes,
           keepalive: p.persistentKeepalive,
           allowedIps: p.allowedIps,
         });
         const ep = endpoints[i];
-        if (ep) device.setEndpoint(id, ep);
+        if (ep) dev.setEndpoint(id, ep);
         return id;
       });
 
       udp = await UdpSocket.open(config.iface.listenPort ?? 0);
       const socket = udp;
 
-      // Handshakes start before the cage is made, so the round trip to the
+      // Handshakes start before the cage is ready, so the round trip to the
       // peers overlaps the cage's set-up; the loop picks up the responses.
       const batches = {
-        outbound: device.batch(BATCH, roundUp(config.iface.mtu + 64, 64)),
-        inbound: device.batch(BATCH, INBOUND_SLOT),
-        control: device.batch(CONTROL_BATCH, Math.max(roundUp(config.iface.mtu + 64, 64), 256)),
+        outbound: dev.batch(BATCH, roundUp(config.iface.mtu + 64, 64)),
+        inbound: dev.batch(BATCH, INBOUND_SLOT),
+        control: dev.batch(CONTROL_BATCH, Math.max(roundUp(config.iface.mtu + 64, 64), 256)),
       };
-      const core = new CoreAdapter(device);
+      const core = new CoreAdapter(dev);
       const now = clock.now();
       const wall = clock.wall();
       peerIds.forEach((id, i) => {
-        if (endpoints[i]) device.initiate(id, now, wall);
+        if (endpoints[i]) dev.initiate(id, now, wall);
       });
       phaseEnds("keys, peers and UDP socket");
       if (endpoints.some((e) => e !== undefined)) phaseBegins("first handshake");
-      // The cage's phase counts its /etc files too.
-      phaseBegins("clone and namespaces");
       sendControl(core, batches.control, (b, n) => socket.send(b, n), now, wall);
 
-      const etcFiles = cageEtcFiles(config, o.hostname ?? Deno.hostname(), o.warn);
-      const restoreVnetHdr = wantVnetHdr();
-      cage = await Cage.open({
-        argv: o.argv,
-        tunName: o.tunName,
-        mapRoot: o.mapRoot,
-        noUserns: o.noUserns,
-        hidePaths: o.hidePaths,
-        hostname: o.hostname,
-        etcFiles: forwarder ? { ...etcFiles, hosts: forwarder.etcHosts(etcFiles.hosts) } : etcFiles,
-        socketService: forwarder !== undefined,
-        hold: o.hold,
-      }).finally(restoreVnetHdr);
+      cage = await caging;
       phaseEnds("clone and namespaces");
       phaseBegins("TUN and netlink");
       o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
@@ -297,7 +314,7 @@ export class Tunnel {
       });
       const tunnel = new Tunnel(o, {
         cage,
-        device,
+        device: dev,
         udp: socket,
         datapath,
         io,
@@ -332,12 +349,13 @@ export class Tunnel {
     } catch (e) {
       await forwarder?.close();
       io?.close();
+      cage ??= await caging?.catch(() => undefined);
       if (cage) {
         cage.kill();
         await cage.close();
       }
       udp?.close();
-      device.close();
+      (device ?? await creating.catch(() => undefined))?.close();
       throw e;
     }
   }

@@ -18,6 +18,7 @@ struct command_plan {
   bool drop_to_user; /* sudo mode: the init already runs as uid/gid (cage.c, join.c); checked */
   bool hold;         /* a live cage's PID 1: no command (init.c) */
   bool joined;       /* the init joined a live cage: the command dies with it */
+  bool await_go;     /* INIT_FLAG_AWAIT_GO: wait for wgcage's go-ahead first */
   uid_t uid;
   gid_t gid;
   gid_t *groups;

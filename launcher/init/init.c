@@ -15,6 +15,10 @@
  * or -1 (nothing published, no host service). The signals it forwards arrive blocked (the child
  * blocked them before the exec); they go out once the handlers are in place.
  *
+ * Made by a run or `up` (INIT_FLAG_AWAIT_GO), it first waits for wgcage's
+ * go-ahead on the sync socket: it is exec'd while wgcage still configures
+ * the cage's links.
+ *
  * With a SERVICE_FD it first forks the socket service (socket_service.c) and
  * waits until it has served what wgcage queued before the go-ahead (the
  * listening sockets of --host-service, so they exist before the command
@@ -41,6 +45,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +140,7 @@ static bool parse_args(int argc, char **argv, struct command_plan *c) {
   c->drop_to_user = (flags & INIT_FLAG_DROP_TO_USER) != 0;
   c->hold = (flags & INIT_FLAG_HOLD) != 0;
   c->joined = (flags & INIT_FLAG_JOIN) != 0;
+  c->await_go = (flags & INIT_FLAG_AWAIT_GO) != 0;
   c->uid = (uid_t)uid;
   c->gid = (gid_t)gid;
   if (!parse_groups(argv[6], c)) return false;
@@ -194,6 +200,20 @@ static _Noreturn void hold_loop(const struct command_plan *c) {
   for (;;) (void)pause();
 }
 
+/* INIT_FLAG_AWAIT_GO: the cage's child exec'd us before wgcage had its links
+ * configured; nothing starts before its go-ahead byte ('G', cage.c's
+ * SYNC_GO). EOF (or anything
+ * else) means wgcage is gone or gave up: leave quietly, as the child did. */
+static void await_go(const struct command_plan *c) {
+  char byte = 0;
+  for (;;) {
+    ssize_t n = recv(c->sync_fd, &byte, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 1 && byte == 'G') return;
+    _exit(EXIT_SETUP_FAILED);
+  }
+}
+
 int main(int argc, char **argv) {
   /* Nothing here is secret, but the init holds capabilities in the cage's
    * user namespace until confine_self, and the terminal and the sync socket
@@ -211,6 +231,7 @@ int main(int argc, char **argv) {
   }
   /* The sync socket reached us through exec; the command must not keep it. */
   (void)fcntl(c.sync_fd, F_SETFD, FD_CLOEXEC);
+  if (c.await_go) await_go(&c);
   if (c.service_fd >= 0) {
     /* Before the command exists, and before any handler is installed: the
      * service starts with nothing of the init's but its socket. */

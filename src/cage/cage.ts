@@ -4,9 +4,10 @@
  *
  * Life of a cage: {@linkcode Cage.open} clones the child, which creates the
  * TUN and a netlink socket in the new network namespace and hands both back,
- * then waits. The caller configures the links over {@linkcode Cage.netlink},
- * then {@linkcode Cage.start} lets the child lay the generated files over
- * /etc, mount /proc and exec the command under a minimal init.
+ * then covers the hidden host paths, lays the generated files over /etc,
+ * mounts /proc and waits. The caller configures the links over
+ * {@linkcode Cage.netlink}, then {@linkcode Cage.start} lets the child exec
+ * the command under a minimal init.
  * {@linkcode Cage.wait} gives the exit status; {@linkcode Cage.close} leaves
  * nothing behind.
  *
@@ -127,31 +128,70 @@ export class Cage {
    */
   static async open(spec: CageSpec): Promise<Cage> {
     await prepareLauncher();
-    const ffi = launcher();
-    const request = encodeRequest({
-      argv: spec.argv,
-      tunName: spec.tunName,
-      mapRoot: spec.mapRoot,
-      noUserns: spec.noUserns ?? false,
-      hostname: spec.hostname ?? "",
-      resolvConf: spec.etcFiles.resolvConf,
-      hosts: spec.etcFiles.hosts,
-      nsswitchConf: spec.etcFiles.nsswitchConf,
-      path: spec.path ?? Deno.env.get("PATH") ?? DEFAULT_PATH,
-      hidePaths: spec.hidePaths ?? [],
-      initFd: initProgramFd(),
-      hold: spec.hold ?? false,
-      socketService: spec.socketService ?? false,
-    });
-    const out = new Int32Array(OutWord.Count);
-    const rc = ffi.wgl_cage_open(request, request.length, out);
-    const ctx: FailureContext = {
-      command: spec.argv[0],
-      tunName: spec.tunName,
-      mode: cageMode(out[OutWord.Mode]),
-      userns: !(spec.noUserns ?? false),
-    };
-    if (rc < 0) throw cageFailure(out[OutWord.Stage], out[OutWord.Errno], ctx);
+    return await Cage.begin(spec);
+  }
+
+  /**
+   * Clones the cage now, before it returns (the launcher prepared), and
+   * returns the promise of {@linkcode open}: the child makes the TUN device
+   * and the netlink socket, then covers the host paths, lays the /etc files
+   * and mounts /proc while the caller goes on (the core, the keys, the first
+   * handshake). A caller that no longer wants the cage awaits the promise
+   * and closes what it gives.
+   */
+  static begin(spec: CageSpec): Promise<Cage> {
+    let ffi: LauncherSymbols;
+    let out: Int32Array;
+    let ctx: FailureContext;
+    try {
+      ffi = launcher();
+      const request = encodeRequest({
+        argv: spec.argv,
+        tunName: spec.tunName,
+        mapRoot: spec.mapRoot,
+        noUserns: spec.noUserns ?? false,
+        hostname: spec.hostname ?? "",
+        resolvConf: spec.etcFiles.resolvConf,
+        hosts: spec.etcFiles.hosts,
+        nsswitchConf: spec.etcFiles.nsswitchConf,
+        path: spec.path ?? Deno.env.get("PATH") ?? DEFAULT_PATH,
+        hidePaths: spec.hidePaths ?? [],
+        initFd: initProgramFd(),
+        hold: spec.hold ?? false,
+        socketService: spec.socketService ?? false,
+      });
+      out = new Int32Array(OutWord.Count);
+      const rc = ffi.wgl_cage_open(request, request.length, out);
+      ctx = {
+        command: spec.argv[0],
+        tunName: spec.tunName,
+        mode: cageMode(out[OutWord.Mode]),
+        userns: !(spec.noUserns ?? false),
+      };
+      if (rc < 0) throw cageFailure(out[OutWord.Stage], out[OutWord.Errno], ctx);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Cage.#receiveFds(ffi, out, ctx);
+  }
+
+  /** The child's TUN and netlink fds, then the cage; on failure, the child killed and reaped. */
+  static async #receiveFds(
+    ffi: LauncherSymbols,
+    out: Int32Array,
+    ctx: FailureContext,
+  ): Promise<Cage> {
+    const fds = new Int32Array(2);
+    const rc = await ffi.wgl_cage_await_fds(out[OutWord.Sync], fds);
+    if (rc !== 0) {
+      ffi.wgl_cage_signal(out[OutWord.Pid], 9);
+      await ffi.wgl_cage_wait(out[OutWord.Pid]);
+      ffi.wgl_fd_close(out[OutWord.Sync]);
+      if (out[OutWord.Service] >= 0) ffi.wgl_fd_close(out[OutWord.Service]);
+      throw rc === 1 ? cageFailure(fds[0], fds[1], ctx) : cageFailure(Stage.Sync, -rc, ctx);
+    }
+    out[OutWord.Tun] = fds[0];
+    out[OutWord.Netlink] = fds[1];
     ffi.wgl_fd_set_recv_timeout(out[OutWord.Netlink], NETLINK_RECV_TIMEOUT_MS);
     return new Cage(ffi, out, ctx);
   }
@@ -172,11 +212,15 @@ export class Cage {
     if (this.#started) throw new Error("Cannot start the cage: it was started already");
     this.#started = true;
     const go = this.#ffi.wgl_cage_go(this.#syncFd);
+    // Read even when the go-ahead could not be sent: a child that failed a
+    // stage of its set-up before it (the /etc files, /proc) reported it and
+    // left, and the report waits on the socket.
     const out = new Int32Array(2);
-    const rc = go < 0 ? go : await this.#ffi.wgl_cage_await_exec(this.#syncFd, out);
+    const rc = await this.#ffi.wgl_cage_await_exec(this.#syncFd, out);
     this.#closeSync();
     if (rc === 1) throw cageFailure(out[0], out[1], this.#ctx);
     if (rc < 0) throw cageFailure(Stage.Sync, -rc, this.#ctx);
+    if (go < 0) throw cageFailure(Stage.Sync, -go, this.#ctx);
     if (this.#ttyFd >= 0) this.#resumeOnContinue();
   }
 
