@@ -6,7 +6,8 @@
  * - the `@abi` sections of `wasm/src/messages.rs` → `src/wg/abi.ts` and
  *   `launcher/abi.h`, committed; `--check` fails when either is stale.
  * - `launcher/` (C, the system `cc`) → `src/launcher/_launcher_asset.ts`, generated on
- *   each machine (not committed), rebuilt only when its sources change.
+ *   each machine (not committed), rebuilt only when its sources change; and
+ *   `launcher/join_main/` (`wgcage-join`) → `src/launcher/_join_asset.ts`, beside it.
  * - `src/wgcage.ts` and every module it imports, the launcher's asset included
  *   → `target/wgcage.bundle.js` (`deno bundle`), which loads one chunk beside
  *   it for a run and others when used (tools/split_bundle.ts), with
@@ -233,6 +234,7 @@ async function buildWasm(): Promise<{ bytes: Uint8Array; hash: string }> {
 
 const WASM_ASSET = "src/wg/_wasm_asset.ts";
 const LAUNCHER_ASSET = "src/launcher/_launcher_asset.ts";
+const JOIN_ASSET = "src/launcher/_join_asset.ts";
 
 async function wasmCommand(check: boolean): Promise<void> {
   const { bytes, hash } = await buildWasm();
@@ -510,20 +512,15 @@ interface LauncherOutput {
   readonly cc: string;
   readonly dir: string;
   readonly asset: string;
-  /**
-   * Whether the asset names the join program it built (target/wgcage-join),
-   * by its absolute path: only the host's, used from this tree. A release's
-   * must not name a path of the machine that built it (on another, anyone
-   * might own that path); the npm package names its own (tools/release.ts).
-   */
-  readonly namesJoin: boolean;
+  /** The module holding `wgcage exec`'s native program (src/live/native_join.ts execs it from memory). */
+  readonly joinAsset: string;
 }
 
 const HOST_LAUNCHER: LauncherOutput = {
   cc: CC,
   dir: "target/",
   asset: LAUNCHER_ASSET,
-  namesJoin: true,
+  joinAsset: JOIN_ASSET,
 };
 
 function targetLauncher(arch: Target): LauncherOutput {
@@ -532,16 +529,8 @@ function targetLauncher(arch: Target): LauncherOutput {
     cc,
     dir: `target/${arch}/`,
     asset: `target/${arch}/_launcher_asset.ts`,
-    namesJoin: false,
+    joinAsset: `target/${arch}/_join_asset.ts`,
   };
-}
-
-/** The asset's line naming the join program (src/live/native_join.ts reads it). */
-function joinProgramLine(file: string | undefined): string {
-  return "/** `wgcage exec`'s native program (build.ts), or undefined where there is none. */\n" +
-    `export const joinProgramPath: string | undefined = ${
-      file === undefined ? "undefined" : JSON.stringify(file)
-    };\n`;
 }
 
 async function launcherCommand(output: LauncherOutput): Promise<void> {
@@ -554,11 +543,16 @@ async function launcherCommand(output: LauncherOutput): Promise<void> {
   }
   const hash = await inputsHash(
     [...files, ...initFiles, ...joinFiles],
-    [...CC_FLAGS, ...INIT_FLAGS, ...JOIN_FLAGS, String(output.namesJoin)],
+    [...CC_FLAGS, ...INIT_FLAGS, ...JOIN_FLAGS],
     version,
   );
   const existing = await readIfExists(path(output.asset));
-  if (existing && headerHash(existing) === hash) return;
+  const existingJoin = await readIfExists(path(output.joinAsset));
+  if (
+    existing && headerHash(existing) === hash && existingJoin && headerHash(existingJoin) === hash
+  ) {
+    return;
+  }
   await Deno.mkdir(path(output.dir), { recursive: true });
   // Each file is written under a name of this process's, then renamed into
   // place: builds running at once (parallel tests) never read a half-written one.
@@ -596,9 +590,19 @@ async function launcherCommand(output: LauncherOutput): Promise<void> {
     path(output.asset) + part,
     assetModule("launcherBytes", hash, bytes, "The native launcher, from launcher/.") +
       assetModule("initBytes", hash, initBytes, "The cage's init, from launcher/init/.")
-        .split("\n").slice(2).join("\n") +
-      joinProgramLine(output.namesJoin ? joinOut : undefined),
+        .split("\n").slice(2).join("\n"),
   );
+  // Its own module: only `wgcage exec` loads it (~1.7 MB), not every run.
+  await Deno.writeTextFile(
+    path(output.joinAsset) + part,
+    assetModule(
+      "joinBytes",
+      hash,
+      await Deno.readFile(joinOut),
+      "`wgcage exec`'s native program, from launcher/join_main/.",
+    ),
+  );
+  await Deno.rename(path(output.joinAsset) + part, path(output.joinAsset));
   await Deno.rename(path(output.asset) + part, path(output.asset));
   console.log(
     `build: wrote ${output.asset} (${bytes.length} bytes, init ${initBytes.length} bytes)`,
@@ -616,9 +620,10 @@ async function launcherCommand(output: LauncherOutput): Promise<void> {
 // size and modification time the manifest recorded, so an edit takes effect at
 // once (from the modules) and the next build bundles it.
 //
-// The embedded binaries (the WASM core, the launcher, the init) leave the
-// bundle for files beside it, named by their hash, which it reads when loaded:
-// V8 takes ~5 ms longer to load a module that holds them as ~0.5 MB of base64.
+// The embedded binaries (the WASM core, the launcher, the init, wgcage-join)
+// leave the bundle for files beside it, named by their hash, which it reads
+// when their module is first loaded (wgcage-join's: by `exec` alone): V8
+// takes ~5 ms longer to load a module that holds them as ~0.5 MB of base64.
 
 const BUNDLE_ENTRY = "src/wgcage.ts";
 const BUNDLE = "target/wgcage.bundle.js";
@@ -634,8 +639,8 @@ interface BundleManifest {
   files: [string, number, number][];
 }
 
-/** How many binaries src/wgcage.ts embeds: the WASM core, the launcher and the init. */
-const EMBEDDED_COUNT = 3;
+/** How many binaries src/wgcage.ts embeds: the WASM core, the launcher, the init and wgcage-join. */
+const EMBEDDED_COUNT = 4;
 
 /** An asset or chunk no manifest names is removed once it is this old (a reader may hold an older manifest). */
 const STALE_ASSET_MS = 60 * 60 * 1000;

@@ -8,7 +8,10 @@
  * another user, a stuck keeper (and yields to Ctrl-C and SIGTERM while it
  * waits). What it hands over (no such cage, a dead keeper's stale record, a
  * command not found or not executable) gets the Deno path's line through
- * `wgcage exec`. The program is static, for x86_64 and aarch64.
+ * `wgcage exec`. The program is static, for x86_64 and aarch64. `wgcage
+ * exec` runs it from a sealed memfd, from source and from the sources the
+ * compiled binary is made of (its architecture's assets, as tools/release.ts
+ * stages them for `deno compile`).
  *
  * Needs root (namespaces), wireguard-go, python3, and for the aarch64 check
  * gcc-aarch64-linux-gnu and libc6-dev-arm64-cross.
@@ -21,6 +24,7 @@ import { cageName } from "./harness/names.ts";
 import { run, type RunResult } from "./harness/process.ts";
 import { NOBODY, wgcageArgv } from "./e2e/wgcage.ts";
 import { liveLab, liveRunner } from "./harness/live.ts";
+import { type Arch, stageCompileSource } from "../tools/release.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const JOIN = `${ROOT}target/wgcage-join`;
@@ -311,6 +315,60 @@ Deno.test("WGCAGE_NATIVE_JOIN=0 keeps exec on the Deno path, and the command doe
       assert(/Deno path.*WGCAGE_NATIVE_JOIN=0/.test(r.stderr), `-v: ${r.stderr}`);
       const n = await w.wgcage(["exec", "-v", name, "--", "true"]);
       assert(n.code === 0 && /native join/.test(n.stderr), `-v, natively: ${n.stderr}`);
+    } finally {
+      await w.wgcage(["down", name]);
+    }
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("wgcage exec runs the native join from a sealed memfd, from source and from the compiled binary's sources", async () => {
+  requireRoot("The native join test");
+  await requireTool("wireguard-go", "wireguard-go");
+  await buildLauncher();
+  // The compiled binary's own assets (build.ts --target for this machine),
+  // staged as the release stages them for deno compile.
+  const arch = Deno.build.arch as Arch;
+  await buildLauncher(["--target", arch]);
+  const stage = await Deno.makeTempDir({ prefix: "wgc-compile-src-" });
+  const lab = await Lab.open();
+  lab.defer(() => Deno.remove(stage, { recursive: true }));
+  try {
+    const dir = await stageCompileSource(arch, `${stage}/`);
+    const joinAsset = await Deno.readTextFile(`${dir}src/launcher/_join_asset.ts`);
+    assert(!joinAsset.includes(ROOT), "the compiled binary's join asset names a path here");
+    const compiled = (args: string[]) => [
+      Deno.execPath(),
+      ...["run", "-A", "--quiet", "--no-lock", "--config", `${dir}deno.json`],
+      `${dir}src/wgcage.ts`,
+      ...args,
+    ];
+    const { ns, namespace, config } = await liveLab(lab, "nmem", 0);
+    const w = await liveRunner(lab, ns, false);
+    const name = cageName("nm");
+    const up = await w.wgcage(["up", name, "-d", "--config", config]);
+    assert(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    try {
+      const deno = await Deno.realPath(Deno.execPath());
+      const command = ["exec", "-v", name, "--", "sh", "-c", "sleep 1; ip -o addr"];
+      const runs: [string, string[]][] = [
+        ["from source", w.argv(command)],
+        ["compiled", compiled(command)],
+      ];
+      for (const [how, argv] of runs) {
+        const p = namespace.spawn(argv);
+        // The process is wgcage (Deno) until it execs the join in its place.
+        let exe = deno;
+        for (let i = 0; i < 400 && !p.exited && exe === deno; i++) {
+          await sleep(25);
+          exe = await Deno.readLink(`/proc/${p.pid}/exe`).catch(() => deno);
+        }
+        const s = await p.status;
+        assert(exe === "/memfd:wgcage-join (deleted)", `${how}: /proc/PID/exe was ${exe}`);
+        assert(s.code === 0 && p.stdout.includes("10.97.0.2/24"), `${how}: ${s.code} ${p.stderr}`);
+        assert(/through the native join/.test(p.stderr), `${how}: -v said ${p.stderr}`);
+      }
     } finally {
       await w.wgcage(["down", name]);
     }

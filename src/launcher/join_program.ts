@@ -1,13 +1,19 @@
 /**
- * Where `wgcage exec`'s native program (launcher/join_main/, `wgcage-join`)
- * is for this build, as the generated launcher asset names it: this tree's
- * `target/wgcage-join` (build.ts), the npm package's `lib/ARCH/wgcage-join`
- * (tools/release.ts), or none (the compiled binary).
+ * The bytes of `wgcage exec`'s native program (launcher/join_main/,
+ * `wgcage-join`) for this build, from the generated `_join_asset.ts`: built
+ * into it by build.ts from source and in the compiled binary (build.ts
+ * `--target ARCH`, tools/release.ts), read from `lib/ARCH/wgcage-join` in
+ * the npm package. Its own module, loaded by `exec` alone: ~1.7 MB that no
+ * other command needs.
  *
  * @module
  */
 
-/** The native join's path, or undefined when this build has none. */
-export async function joinProgramPath(): Promise<string | undefined> {
-  return (await import("./_launcher_asset.ts")).joinProgramPath;
+/** The native join program, or why this build has none (its asset is missing or unreadable). */
+export async function joinProgramBytes(): Promise<Uint8Array | string> {
+  try {
+    return (await import("./_join_asset.ts")).joinBytes;
+  } catch (e) {
+    return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+  }
 }
