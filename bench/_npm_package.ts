@@ -3,7 +3,8 @@
  * (`tools/release.ts pack:npm`) and installed with npm into a prefix of its
  * own (the `deno` dependency from the registry or npm's cache). The benches
  * time and measure this form by default, since it is the one users run; its
- * bin execs `deno run --no-config --no-lock wgcage.js`, one bundled module.
+ * bin execs `deno run --no-config --no-lock wgcage.js`, the bundle's main
+ * module (with the one chunk a run loads beside it).
  *
  * @module
  */
