@@ -9,8 +9,14 @@
  * @module
  */
 
-/** An embedded binary as the bundler leaves it: one base64 literal. */
-const EMBEDDED = /Uint8Array\.fromBase64\(\s*"([A-Za-z0-9+/]{4096,}={0,2})"\s*\)/g;
+/**
+ * An embedded binary as the bundler leaves it: one base64 literal, either
+ * decoded in place (the WASM core), which becomes a read of its file, or a
+ * `data:` URL (the launcher and the init, src/launcher/binary_file.ts), which
+ * becomes the file's `file:` URL, read or mapped only when and if needed.
+ */
+const EMBEDDED =
+  /Uint8Array\.fromBase64\(\s*"([A-Za-z0-9+/]{4096,}={0,2})"\s*\)|"data:application\/octet-stream;base64,([A-Za-z0-9+/]{4096,}={0,2})"/g;
 
 /** The first 16 hex digits of SHA-256 of `bytes`: the name part of an asset file. */
 export async function assetHash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -20,7 +26,8 @@ export async function assetHash(bytes: Uint8Array<ArrayBuffer>): Promise<string>
 
 /**
  * `body` with each of its `count` embedded binaries replaced by a read of the
- * file that `store` keeps it in (a path relative to the bundle, `./…`).
+ * file that `store` keeps it in (a path relative to the bundle, `./…`), or
+ * by that file's URL where the binary was a `data:` URL.
  * Throws when the bundle holds another number of them: a build that embeds a
  * binary more or less than expected is a build to look at.
  */
@@ -34,12 +41,13 @@ export async function moveEmbeddedOut(
     throw new Error(`found ${found.length} embedded binaries, expected ${count}`);
   }
   const files: string[] = [];
-  for (const [, b64] of found) files.push(await store(Uint8Array.fromBase64(b64)));
+  for (const [, b64, url] of found) files.push(await store(Uint8Array.fromBase64(b64 ?? url)));
   let i = 0;
-  return body.replace(EMBEDDED, () => {
+  return body.replace(EMBEDDED, (_, b64: string | undefined) => {
     const file = files[i++];
     if (!/^\.\/[A-Za-z0-9._/-]+$/.test(file)) throw new Error(`bad asset path ${file}`);
-    return `Deno.readFileSync(new URL("${file}", import.meta.url))`;
+    const url = `new URL("${file}", import.meta.url)`;
+    return b64 === undefined ? `${url}.href` : `Deno.readFileSync(${url})`;
   });
 }
 

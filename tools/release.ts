@@ -278,9 +278,9 @@ const build = builds[Deno.build.arch];
 if (!build) {
   throw new Error(\`wgcage has no launcher for \${Deno.build.arch}; it runs on x86_64 and aarch64\`);
 }
-export const launcherBytesHash: string = build.launcherBytesHash;
-export const launcherBytes: Uint8Array = build.launcherBytes;
-export const initBytes: Uint8Array = build.initBytes;
+export const launcherHash: string = build.launcherHash;
+export const launcherUrl: string = build.launcherUrl;
+export const initUrl: string = build.initUrl;
 `;
 
 /**
@@ -342,6 +342,9 @@ async function packNpm(out: string, stage: string): Promise<string> {
     await moveEmbeddedOutOfAll(files, NPM_EMBEDDED_COUNT, async (bytes) => {
       const name = `lib/${await assetHash(bytes)}.bin`;
       await Deno.writeFile(`${pkg}${name}`, bytes);
+      // The cage's init is exec'd from its file (src/launcher/binary_file.ts),
+      // under sudo by the invoking user: executable by all, like bin/wgcage.
+      await Deno.chmod(`${pkg}${name}`, 0o755);
       return `./${name}`;
     });
   } catch (e) {
