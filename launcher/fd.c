@@ -1,7 +1,8 @@
 /*
  * fd.c — small fd helpers for TypeScript, which has no way to use a raw fd it
  * received from C: datagrams on the netlink socket, a receive timeout, and
- * close. Every function returns >= 0 or -errno.
+ * close; and the cage's init opened for its exec. Every function returns >= 0
+ * or -errno.
  */
 #include "fd.h"
 
@@ -9,10 +10,29 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 int wgl_fd_close(int fd) { return close(fd) == 0 ? 0 : -errno; }
+
+int wgl_fd_open_program(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+  /* Root's, written by no one else, run by anyone (under sudo the child execs it as the user). */
+  if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+      (st.st_mode & S_IXOTH) == 0) {
+    close(fd);
+    return -EPERM;
+  }
+  return fd;
+}
 
 /* SO_RCVTIMEO on a socket: a blocking receive gives up with -EAGAIN. */
 int wgl_fd_set_recv_timeout(int fd, uint32_t timeout_ms) {

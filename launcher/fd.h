@@ -25,4 +25,11 @@ int wgl_fd_send(int fd, const uint8_t *buf, uint32_t len);
  * secret from it: src/config/stdin_secret.ts). */
 int wgl_fd_stdin_to_null(void);
 
+/* The program at `path` (no symlink at its end) opened read-only and
+ * close-on-exec, for an execveat(fd, "", AT_EMPTY_PATH) by the cage's child:
+ * only a plain file of root's that no group or other may write and everyone
+ * may run (src/launcher/binary_file.ts), checked on the open file so that the
+ * path cannot change under the check. -EPERM for any other file. */
+int wgl_fd_open_program(const char *path);
+
 #endif

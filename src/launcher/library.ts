@@ -32,14 +32,7 @@ const libcSymbols = {
   close: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** open(2) with no mode (never O_CREAT), for the init's file. */
-const openSymbols = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
 const MFD_CLOEXEC = 1;
-/** O_RDONLY | O_CLOEXEC (the same on x86_64 and aarch64). */
-const O_RDONLY_CLOEXEC = 0o2000000;
 
 type Table = Deno.ForeignLibraryInterface;
 type Bound = Record<string, unknown>;
@@ -253,12 +246,13 @@ export function initProgramFd(): number {
   if (initFd !== undefined) return initFd;
   if (!initUrl) throw new Error("initProgramFd() called before prepareLauncher()");
   // Under sudo the child execs it as the invoking user: it must be
-  // executable by everyone (build.ts and the npm package make it 0755).
+  // executable by everyone (build.ts and the npm package make it 0755). The
+  // launcher opens it (its fd functions come with the cage's, bound next
+  // anyway; a dlopen of libc for open(2) would cost ~0.3 ms) and checks the
+  // file again on the fd it returns.
   const file = launcherFromFile ? rootOwnedFile(initUrl, true) : undefined;
   if (file !== undefined) {
-    const lib = Deno.dlopen("libc.so.6", openSymbols);
-    const fd = lib.symbols.open(new TextEncoder().encode(`${file}\0`), O_RDONLY_CLOEXEC);
-    lib.close();
+    const fd = launcher().wgl_fd_open_program(new TextEncoder().encode(`${file}\0`));
     if (fd >= 0) return initFd = fd;
   }
   try {
