@@ -338,6 +338,10 @@ Deno.test("wgcage exec runs the native join from a sealed memfd, from source and
     const dir = await stageCompileSource(arch, `${stage}/`);
     const joinAsset = await Deno.readTextFile(`${dir}src/launcher/_join_asset.ts`);
     assert(!joinAsset.includes(ROOT), "the compiled binary's join asset names a path here");
+    // The file deno compile embeds (--include) is this architecture's program.
+    const staged = await Deno.readFile(`${dir}src/launcher/wgcage-join`);
+    const built = await Deno.readFile(`${ROOT}target/${arch}/wgcage-join`);
+    assert(staged.length === built.length && staged.every((b, i) => b === built[i]), "staged join");
     const compiled = (args: string[]) => [
       Deno.execPath(),
       ...["run", "-A", "--quiet", "--no-lock", "--config", `${dir}deno.json`],
