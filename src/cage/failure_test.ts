@@ -47,6 +47,17 @@ Deno.test("cageFailure: ENOENT from exec of a script that is there names its mis
   }
 });
 
+Deno.test("cageFailure: an init that cannot be exec'd names both places it runs from", () => {
+  // From a memfd (copied bytes) or from its own file (src/launcher/binary_file.ts).
+  check(
+    cageFailure(Stage.InitExec, EACCES, CTX, OPEN),
+    125,
+    "wgcage: Cannot start the cage's init program: permission denied; the host must allow " +
+      "executing a memfd (sysctl vm.memfd_noexec=0) and wgcage's files where they lie " +
+      "(a mount without noexec)",
+  );
+});
+
 Deno.test("cageFailure: a command not found is 127, not executable 126", () => {
   check(
     cageFailure(Stage.Exec, ENOENT, CTX, OPEN),
