@@ -447,15 +447,14 @@ static _Noreturn void exec_init(const struct plan *p) {
 }
 
 static _Noreturn void cage_child(const struct plan *p) {
-  /* First let go of the parent's memory (release.h), with no signal handler
-   * of the parent's left to run on what is unmapped, nor its signal stack. */
+  /* No signal handler of the parent's is left to run, nor its signal stack:
+   * the parent's memory goes (release.h) once the TUN is sent. */
   sigset_t all;
   sigfillset(&all);
   (void)sigprocmask(SIG_SETMASK, &all, NULL);
   reset_signal_dispositions();
   stack_t no_altstack = {.ss_flags = SS_DISABLE};
   (void)sigaltstack(&no_altstack, NULL);
-  release_plan_apply(&p->release);
 
   sigset_t forwarded;
   sigemptyset(&forwarded);
@@ -481,6 +480,11 @@ static _Noreturn void cage_child(const struct plan *p) {
   int netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (netlink_fd < 0) child_fail(p, WGL_STAGE_NETLINK, errno);
   send_fds(p, tun_fd, netlink_fd);
+  /* Now let go of the parent's memory: unmapping it takes a few ms that the
+   * parent would otherwise wait for the TUN (it brings up the core and sends
+   * the first handshakes meanwhile), and until then each page the parent
+   * writes is copied, for the few hundred microseconds the TUN takes. */
+  release_plan_apply(&p->release);
   become_sudo_user(p, false);
 
   /* The rest of the set-up does not wait for the go-ahead: it runs while
