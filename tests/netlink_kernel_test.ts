@@ -188,6 +188,37 @@ Deno.test("configureLinks brings lo and the TUN up with the planned MTU, address
   });
 });
 
+Deno.test("configureLinks batches many routes past one datagram, and a second run leaves them alone", async () => {
+  await withNamespace("batch", async (ns) => {
+    // No route is an address's own prefix: everything after the TUN's lookup
+    // goes in batches of requests, 150 routes past the first datagram.
+    const many = Array.from({ length: 150 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24`);
+    const plan: PlanText = {
+      tunName: "wg0",
+      mtu: 1420,
+      addresses: ["10.99.0.2/32", "fd99::2/128"],
+      routes: ["0.0.0.0/0", "::/0", "fd98::/64", ...many],
+    };
+    deepStrictEqual(await configure(ns, plan), { ok: true });
+    const v4 = routeLines(await ipJson<IpRoute>("-n", ns, "route"));
+    deepStrictEqual(
+      v4,
+      ["default dev wg0 scope link", ...many.map((p) => `${p} dev wg0 scope link`)].sort(),
+    );
+    const v6 = routeLines(await ipJson<IpRoute>("-n", ns, "-6", "route"));
+    deepStrictEqual(v6, [
+      "default dev wg0 metric 1024",
+      "fd98::/64 dev wg0 metric 1024",
+      "fd99::2 dev wg0 proto kernel metric 256",
+    ]);
+    // Again, without the addresses: every route is there through wg0 already
+    // (EEXIST), which is no failure, and none is doubled.
+    deepStrictEqual(await configure(ns, { ...plan, addresses: [] }), { ok: true });
+    deepStrictEqual(routeLines(await ipJson<IpRoute>("-n", ns, "route")), v4);
+    deepStrictEqual(routeLines(await ipJson<IpRoute>("-n", ns, "-6", "route")), v6);
+  });
+});
+
 Deno.test("listLinks, listAddresses and listRoutes agree with ip about a configured namespace", async () => {
   await withNamespace("list", async (ns) => {
     deepStrictEqual(await configure(ns, PLAN), { ok: true });

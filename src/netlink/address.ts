@@ -11,7 +11,7 @@
 import { formatCidr } from "../config/cidr.ts";
 import { formatIp } from "../config/ip.ts";
 import type { Cidr } from "../config/types.ts";
-import { requestDump, requestWithAck } from "./conversation.ts";
+import { type BatchRequest, requestBatch, requestDump } from "./conversation.ts";
 import { EACCES, EADDRNOTAVAIL, EAFNOSUPPORT, EEXIST, EINVAL, ENODEV } from "../launcher/errno.ts";
 import { permissionHint } from "./error.ts";
 import {
@@ -169,10 +169,18 @@ export function addAddress(
   linkName: string,
   cidr: Cidr,
 ): void {
-  requestWithAck(nl, addAddressRequest(index, cidr), (errno) => ({
-    what: `add address ${formatCidr(cidr)} to ${linkName}`,
-    hint: addAddressHint(errno, cidr, linkName),
-  }));
+  requestBatch(nl, [addAddressStep(index, linkName, cidr)]);
+}
+
+/** {@linkcode addAddress}'s request with its description, for a batch. */
+export function addAddressStep(index: number, linkName: string, cidr: Cidr): BatchRequest {
+  return {
+    request: addAddressRequest(index, cidr),
+    describe: (errno) => ({
+      what: `add address ${formatCidr(cidr)} to ${linkName}`,
+      hint: addAddressHint(errno, cidr, linkName),
+    }),
+  };
 }
 
 /** Every IPv4 and IPv6 address in the socket's namespace (an RTM_GETADDR dump). */

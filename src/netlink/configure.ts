@@ -8,9 +8,17 @@
 
 import { formatCidr, maskCidr } from "../config/cidr.ts";
 import type { Cidr } from "../config/types.ts";
-import { addAddress } from "./address.ts";
-import { disableLinkLocal, getLink, setLink } from "./link.ts";
-import { addRoute, listRoutes, RT_TABLE_MAIN } from "./route.ts";
+import { EEXIST } from "../launcher/errno.ts";
+import { addAddressStep } from "./address.ts";
+import { type BatchRequest, requestBatch, toleratedRefusal } from "./conversation.ts";
+import { disableLinkLocalStep, getLink, LOOPBACK_INDEX, setLinkStep } from "./link.ts";
+import {
+  addRouteStep,
+  decodeRoutes,
+  listRoutesStep,
+  type RouteInfo,
+  RT_TABLE_MAIN,
+} from "./route.ts";
 import type { NetlinkTransport } from "./transport.ts";
 
 /** What the cage's links should look like. */
@@ -57,14 +65,25 @@ export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
 
 /**
  * Configures the links of the namespace that `nl`'s socket lives in, in this
- * order: look up `lo` and the TUN, bring `lo` up, set the TUN's MTU and bring
- * it up (routes need an up link), add the addresses, add the routes.
+ * order: bring `lo` up, keep IPv6 link-local addresses off the TUN, set the
+ * TUN's MTU and bring it up (routes need an up link), add the addresses, add
+ * the routes.
  *
  * A route whose prefix the main table already sends through the TUN (the
  * connected route of an address such as `10.0.0.2/24`, or a prefix listed
  * twice) is left as it is; any other route for the same prefix (through
  * another link) fails with EEXIST. Throws {@linkcode NetlinkError} on the first
  * request the kernel refuses.
+ *
+ * Each round trip is a send and its reads on the main thread while the
+ * command waits to start, so there are two: the TUN's index (`lo`'s is
+ * always 1), then everything else in one batch (requestBatch). In the fresh
+ * namespace of a cage, the only routes through the TUN before ours are the
+ * kernel's connected routes of its addresses, so only a route for an
+ * address's own prefix can meet one; when the plan has such a route, a route
+ * dump ends the batch instead and the routes it does not show follow in a
+ * third. Any other route that comes back EEXIST is looked up in a dump before
+ * it counts as a failure (a namespace configured twice).
  *
  * @example
  * ```ts ignore
@@ -79,20 +98,59 @@ export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
  * ```
  */
 export function configureLinks(nl: NetlinkTransport, plan: LinkPlan): void {
-  const loopback = getLink(nl, "lo");
-  const tun = getLink(nl, plan.tunName);
-  setLink(nl, loopback.index, "lo", { up: true });
-  disableLinkLocal(nl, tun.index, plan.tunName);
-  setLink(nl, tun.index, plan.tunName, { mtu: plan.mtu, up: true });
-  for (const address of plan.addresses) addAddress(nl, tun.index, plan.tunName, address);
-  if (plan.routes.length === 0) return;
-  const present = mainTablePrefixesVia(nl, tun.index);
-  for (const route of plan.routes) {
-    const prefix = formatCidr(maskCidr(route));
-    if (present.has(prefix)) continue;
-    addRoute(nl, tun.index, plan.tunName, route);
-    present.add(prefix);
+  const name = plan.tunName;
+  const index = getLink(nl, name).index;
+  const setup: BatchRequest[] = [
+    setLinkStep(LOOPBACK_INDEX, "lo", { up: true }),
+    // Before the link goes up: the kernel makes the fe80:: address as it comes up.
+    disableLinkLocalStep(index, name),
+    setLinkStep(index, name, { mtu: plan.mtu, up: true }),
+    ...plan.addresses.map((address) => addAddressStep(index, name, address)),
+  ];
+  const routes = uniquePrefixes(plan.routes);
+  const own = new Set(plan.addresses.map(prefixKey));
+  if (routes.some((route) => own.has(prefixKey(route)))) {
+    const answers = requestBatch(nl, [...setup, listRoutesStep()]);
+    const present = mainTablePrefixesVia(decodeRoutes(answers[answers.length - 1]), index);
+    const missing = routes.filter((route) => !present.has(prefixKey(route)));
+    if (missing.length > 0) requestBatch(nl, missing.map((r) => addRouteStep(index, name, r)));
+    return;
   }
+  // No connected route can be in the way, so the routes go in the same
+  // batch. One already there (EEXIST) may run through the TUN (a namespace
+  // configured before), which is no failure: a dump tells.
+  const steps = routes.map((route) => ({
+    ...addRouteStep(index, name, route),
+    tolerate: [EEXIST],
+  }));
+  const answers = requestBatch(nl, [...setup, ...steps]).slice(setup.length);
+  const refused = steps.flatMap((step, i) => {
+    const error = toleratedRefusal(step, answers[i]);
+    return error === undefined ? [] : [{ route: routes[i], error }];
+  });
+  if (refused.length === 0) return;
+  const present = mainTablePrefixesVia(
+    decodeRoutes(requestBatch(nl, [listRoutesStep()])[0]),
+    index,
+  );
+  const other = refused.find(({ route }) => !present.has(prefixKey(route)));
+  if (other !== undefined) throw other.error;
+}
+
+/** A prefix as text, host bits cleared: `10.0.0.0/24`. */
+function prefixKey(cidr: Cidr): string {
+  return formatCidr(maskCidr(cidr));
+}
+
+/** The routes, each prefix once (the first of those with the same prefix). */
+function uniquePrefixes(routes: readonly Cidr[]): Cidr[] {
+  const seen = new Set<string>();
+  return routes.filter((route) => {
+    const key = prefixKey(route);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**
@@ -100,9 +158,9 @@ export function configureLinks(nl: NetlinkTransport, plan: LinkPlan): void {
  * (no gateway): the connected routes of its addresses. Adding one again fails
  * with EEXIST for IPv4 and makes a second, higher-metric copy for IPv6.
  */
-function mainTablePrefixesVia(nl: NetlinkTransport, index: number): Set<string> {
+function mainTablePrefixesVia(routes: readonly RouteInfo[], index: number): Set<string> {
   const prefixes = new Set<string>();
-  for (const route of listRoutes(nl)) {
+  for (const route of routes) {
     if (
       route.table === RT_TABLE_MAIN && route.outputIndex === index && route.gateway === undefined
     ) {

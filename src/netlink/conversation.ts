@@ -1,6 +1,7 @@
 /**
- * One request and its answer: sequence numbers, acknowledgements, error
- * replies (with extended ack), and multipart dumps up to NLMSG_DONE.
+ * Requests and their answers: sequence numbers, acknowledgements, error
+ * replies (with extended ack), multipart dumps up to NLMSG_DONE, and batches
+ * of requests sent in one datagram.
  *
  * @module
  */
@@ -55,6 +56,35 @@ export function nextSequence(): number {
 }
 
 /**
+ * One request of a batch: what it asks, how an error names it, and which
+ * errnos mean "nothing to do" rather than failure.
+ */
+export interface BatchRequest {
+  readonly request: NetlinkRequest;
+  readonly describe: DescribeFailure;
+  /** Errnos that count as done, e.g. EAFNOSUPPORT for an IPv6 setting on a kernel without IPv6. */
+  readonly tolerate?: readonly number[];
+  /**
+   * A dump (NLM_F_DUMP): its objects are read up to NLMSG_DONE. Only the
+   * last request of a batch may be one: the kernel runs one dump per socket
+   * at a time and refuses a second (EBUSY) while the first has parts left.
+   */
+  readonly dump?: boolean;
+}
+
+/**
+ * Requests per datagram. Every request is answered into the socket's receive
+ * buffer before we read any answer, and the kernel drops what does not fit
+ * (ENOBUFS): an ack costs about a kilobyte of the buffer's accounting, the
+ * default buffer is 208 KiB, so 64 leaves room for error replies (which echo
+ * their request) and a dump's first 32 KiB part.
+ */
+export const BATCH_LIMIT = 64;
+
+/** Reused by every read: replies are copied out of it (copyMessage). */
+const receiveBuffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
+
+/**
  * Sends a request with NLM_F_ACK and reads until its acknowledgement. Returns
  * the messages the kernel answered with before the ack (a GET's object);
  * throws {@linkcode NetlinkError} when the ack carries an error.
@@ -64,22 +94,7 @@ export function requestWithAck(
   request: NetlinkRequest,
   describe: DescribeFailure,
 ): NetlinkMessage[] {
-  const seq = nextSequence();
-  nl.send(encodeRequest({ ...request, flags: request.flags | NLM_F_ACK }, seq));
-  const replies: NetlinkMessage[] = [];
-  const buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
-  for (;;) {
-    for (const message of receive(nl, buffer, seq)) {
-      if (message.type === NLMSG_ERROR) {
-        const errno = errorCode(message);
-        if (errno === 0) return replies;
-        throw failure(errno, message, describe);
-      }
-      if (message.type === NLMSG_DONE || message.type === NLMSG_NOOP) continue;
-      if (message.type === NLMSG_OVERRUN) throw overrun(describe);
-      replies.push(copyMessage(message));
-    }
-  }
+  return requestBatch(nl, [{ request, describe }])[0];
 }
 
 /**
@@ -91,55 +106,161 @@ export function requestDump(
   request: NetlinkRequest,
   describe: DescribeFailure,
 ): NetlinkMessage[] {
-  for (let attempt = 1;; attempt++) {
-    const { objects, interrupted } = dumpOnce(nl, request, describe);
-    if (!interrupted) return objects;
-    if (attempt === DUMP_ATTEMPTS) {
-      throw new Error(
-        `Cannot ${
-          describe(0).what
-        }: the kernel interrupted the dump ${DUMP_ATTEMPTS} times because the tables kept changing; try again`,
-      );
-    }
-  }
+  return requestBatch(nl, [{ request, describe, dump: true }])[0];
 }
 
-function dumpOnce(
+/**
+ * Sends several requests in one datagram ({@linkcode BATCH_LIMIT} at most;
+ * more go in further datagrams) and reads until each is answered: one
+ * sendmsg and one pass of reads instead of a round trip per request, as
+ * iproute2's `ip -batch` and libmnl's batches do. The kernel handles a
+ * datagram's messages in order, each acked under its own sequence number.
+ * Returns, per request, the messages it was answered with before its ack
+ * (a GET's object, a dump's objects), and for a tolerated refusal the error
+ * itself ({@linkcode toleratedRefusal} reads it).
+ *
+ * Throws {@linkcode NetlinkError} for the first request, in order, that the
+ * kernel refused with an errno it does not `tolerate`, after every answer of
+ * its datagram was read (so no dump is left half read on the socket); later
+ * datagrams are not sent. The kernel does not stop at a refusal: the
+ * requests after it in the same datagram were still carried out, so batch
+ * only requests whose partial application is harmless (the cage's set-up:
+ * any refusal ends the run and its namespace).
+ */
+export function requestBatch(
   nl: NetlinkTransport,
-  request: NetlinkRequest,
-  describe: DescribeFailure,
-): { objects: NetlinkMessage[]; interrupted: boolean } {
-  const seq = nextSequence();
-  nl.send(encodeRequest({ ...request, flags: request.flags | NLM_F_DUMP }, seq));
-  const objects: NetlinkMessage[] = [];
-  let interrupted = false;
-  const buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
-  for (;;) {
-    for (const message of receive(nl, buffer, seq)) {
-      if ((message.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
-      if (message.type === NLMSG_DONE) {
-        const errno = message.payload.length >= 4 ? errorCode(message) : 0;
-        if (errno !== 0) throw failure(errno, message, describe);
-        return { objects, interrupted };
-      }
-      if (message.type === NLMSG_ERROR) {
-        const errno = errorCode(message);
-        if (errno === 0) return { objects, interrupted };
-        throw failure(errno, message, describe);
-      }
-      if (message.type === NLMSG_NOOP) continue;
-      if (message.type === NLMSG_OVERRUN) throw overrun(describe);
-      if ((message.flags & NLM_F_MULTI) === 0) {
-        objects.push(copyMessage(message));
-        return { objects, interrupted };
-      }
-      objects.push(copyMessage(message));
+  requests: readonly BatchRequest[],
+): NetlinkMessage[][] {
+  requests.forEach((r, i) => {
+    if (r.dump && i !== requests.length - 1) {
+      throw new RangeError("Cannot batch netlink requests: only the last request may be a dump");
     }
+  });
+  const answers: NetlinkMessage[][] = [];
+  for (let start = 0; start < requests.length; start += BATCH_LIMIT) {
+    const chunk = requests.slice(start, start + BATCH_LIMIT);
+    let exchanged = exchange(nl, chunk);
+    // Only a dump is flagged as interrupted, and only the last request may be one.
+    for (let attempt = 1; exchanged.interrupted; attempt++) {
+      const dump = chunk[chunk.length - 1];
+      if (attempt === DUMP_ATTEMPTS) {
+        throw new Error(
+          `Cannot ${
+            dump.describe(0).what
+          }: the kernel interrupted the dump ${DUMP_ATTEMPTS} times because the tables kept changing; try again`,
+        );
+      }
+      const again = exchange(nl, [dump]);
+      exchanged = {
+        answers: [...exchanged.answers.slice(0, -1), ...again.answers],
+        interrupted: again.interrupted,
+      };
+    }
+    answers.push(...exchanged.answers);
   }
+  return answers;
 }
 
-/** Reads one datagram and returns its messages that answer `seq`. */
-function receive(nl: NetlinkTransport, buffer: Uint8Array, seq: number): NetlinkMessage[] {
+/** One datagram of requests and every answer to it. */
+function exchange(
+  nl: NetlinkTransport,
+  requests: readonly BatchRequest[],
+): { answers: NetlinkMessage[][]; interrupted: boolean } {
+  const bySeq = new Map<number, number>();
+  const parts = requests.map(({ request, dump }, i) => {
+    const seq = nextSequence();
+    bySeq.set(seq, i);
+    return encodeRequest(
+      { ...request, flags: request.flags | (dump ? NLM_F_DUMP : NLM_F_ACK) },
+      seq,
+    );
+  });
+  nl.send(parts.length === 1 ? parts[0] : concat(parts));
+
+  const answers: NetlinkMessage[][] = requests.map(() => []);
+  let interrupted = false;
+  let open = requests.length;
+  let refused: { index: number; error: NetlinkError } | undefined;
+  const close = (seq: number) => {
+    bySeq.delete(seq);
+    open--;
+  };
+  const refuse = (index: number, errno: number, message: NetlinkMessage) => {
+    if (requests[index].tolerate?.includes(errno)) {
+      answers[index].push(copyMessage(message));
+      return;
+    }
+    if (refused === undefined || index < refused.index) {
+      refused = { index, error: failure(errno, message, requests[index].describe) };
+    }
+  };
+  try {
+    while (open > 0) {
+      for (const message of receive(nl)) {
+        const index = bySeq.get(message.seq);
+        if (index === undefined) continue;
+        const { describe, dump } = requests[index];
+        if (dump && (message.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
+        switch (message.type) {
+          case NLMSG_ERROR: {
+            const errno = errorCode(message);
+            if (errno !== 0) refuse(index, errno, message);
+            close(message.seq);
+            continue;
+          }
+          case NLMSG_DONE: {
+            if (!dump) continue;
+            const errno = message.payload.length >= 4 ? errorCode(message) : 0;
+            if (errno !== 0) refuse(index, errno, message);
+            close(message.seq);
+            continue;
+          }
+          case NLMSG_NOOP:
+            continue;
+          case NLMSG_OVERRUN:
+            throw overrun(describe);
+        }
+        answers[index].push(copyMessage(message));
+        // A dump answered by one object without NLM_F_MULTI has no NLMSG_DONE.
+        if (dump && (message.flags & NLM_F_MULTI) === 0) close(message.seq);
+      }
+    }
+  } catch (e) {
+    // The refusal says more than a read that failed after it.
+    if (refused !== undefined) throw refused.error;
+    throw e;
+  }
+  if (refused !== undefined) throw refused.error;
+  return { answers, interrupted };
+}
+
+/**
+ * The error a batch request's tolerated refusal would have thrown, from its
+ * answer in {@linkcode requestBatch}'s result; undefined when it was done.
+ */
+export function toleratedRefusal(
+  step: BatchRequest,
+  answer: readonly NetlinkMessage[],
+): NetlinkError | undefined {
+  const last = answer.at(-1);
+  if (last === undefined || last.type !== NLMSG_ERROR) return undefined;
+  const errno = errorCode(last);
+  return errno === 0 ? undefined : failure(errno, last, step.describe);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return bytes;
+}
+
+/** Reads one datagram and returns its messages (views into the shared buffer). */
+function receive(nl: NetlinkTransport): NetlinkMessage[] {
+  const buffer = receiveBuffer;
   const length = nl.recv(buffer);
   if (length <= 0) {
     throw new Error(
@@ -151,7 +272,7 @@ function receive(nl: NetlinkTransport, buffer: Uint8Array, seq: number): Netlink
       `Cannot read a netlink reply: a ${length}-byte datagram did not fit in ${buffer.length} bytes`,
     );
   }
-  return decodeMessages(buffer.subarray(0, length)).filter((message) => message.seq === seq);
+  return decodeMessages(buffer.subarray(0, length));
 }
 
 /** The positive errno of an NLMSG_ERROR or NLMSG_DONE payload (0 for an ack). */

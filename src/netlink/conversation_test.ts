@@ -1,5 +1,12 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import { requestDump, requestWithAck } from "./conversation.ts";
+import {
+  BATCH_LIMIT,
+  type BatchRequest,
+  requestBatch,
+  requestDump,
+  requestWithAck,
+  toleratedRefusal,
+} from "./conversation.ts";
 import {
   type NetlinkMessage,
   type NetlinkRequest,
@@ -183,4 +190,92 @@ Deno.test("transport errors pass through unchanged", () => {
     recv: () => 0,
   };
   throws(() => requestWithAck(broken, GET, describe), { message: "Cannot send: EBADF" });
+});
+
+/** A batch request that is told apart by its first header byte and its description. */
+function step(tag: number, extra: Partial<BatchRequest> = {}): BatchRequest {
+  const header = new Uint8Array(16);
+  header[0] = tag;
+  return {
+    request: { ...GET, header },
+    describe: () => ({ what: `do thing ${tag}`, hint: `fix ${tag}` }),
+    ...extra,
+  };
+}
+
+/** A fake kernel answering each message of a datagram in turn: errno by tag, else an ack. */
+function kernelRefusing(errnos: Record<number, number>): ScriptedTransport {
+  return new ScriptedTransport((request) => [errorReply(request, errnos[request.payload[0]] ?? 0)]);
+}
+
+Deno.test("requestBatch sends its requests in one datagram and names the one the kernel refused", () => {
+  const nl = kernelRefusing({ 2: 17 });
+  throws(() => requestBatch(nl, [step(1), step(2), step(3)]), {
+    name: "NetlinkError",
+    message: "Cannot do thing 2: File exists (EEXIST); fix 2",
+  });
+  strictEqual(nl.sends, 1);
+  deepStrictEqual(nl.sent.map((m) => m.payload[0]), [1, 2, 3]);
+  deepStrictEqual(nl.sent.map((m) => m.flags), [5, 5, 5]);
+  // Every answer of the batch was read: the next request gets its own ack.
+  deepStrictEqual(requestWithAck(nl, GET, describe), []);
+});
+
+Deno.test("requestBatch throws the first refusal in order, not the last", () => {
+  const nl = kernelRefusing({ 2: 1, 3: 17 });
+  throws(() => requestBatch(nl, [step(1), step(2), step(3)]), {
+    message: "Cannot do thing 2: Operation not permitted (EPERM); fix 2",
+  });
+});
+
+Deno.test("requestBatch counts a tolerated errno as done and keeps the refusal for the caller", () => {
+  const nl = kernelRefusing({ 2: 95 });
+  const steps = [step(1), step(2, { tolerate: [95] }), step(3)];
+  const answers = requestBatch(nl, steps);
+  strictEqual(answers.length, 3);
+  strictEqual(toleratedRefusal(steps[0], answers[0]), undefined);
+  strictEqual(
+    toleratedRefusal(steps[1], answers[1])?.message,
+    "Cannot do thing 2: Operation not supported (EOPNOTSUPP); fix 2",
+  );
+  strictEqual(toleratedRefusal(steps[2], answers[2]), undefined);
+});
+
+Deno.test("requestBatch returns each request's answer, a dump's objects last", () => {
+  const nl = new ScriptedTransport((request) =>
+    request.flags & NLM_F_DUMP
+      ? [
+        datagram(object(request.seq, 8, NLM_F_MULTI), object(request.seq, 9, NLM_F_MULTI)),
+        doneReply(request.seq),
+      ]
+      : [datagram(object(request.seq, request.payload[0]), errorReply(request, 0))]
+  );
+  const answers = requestBatch(nl, [step(1), step(2), step(3, { dump: true })]);
+  deepStrictEqual(answers.map(tags), [[1], [2], [8, 9]]);
+  strictEqual(nl.sends, 1);
+  throws(() => requestBatch(nl, [step(1, { dump: true }), step(2)]), {
+    name: "RangeError",
+    message: "Cannot batch netlink requests: only the last request may be a dump",
+  });
+});
+
+Deno.test(`requestBatch sends at most ${BATCH_LIMIT} requests a datagram and stops after a refused one`, () => {
+  const many = Array.from({ length: BATCH_LIMIT + 6 }, (_, i) => step(i % 200));
+  const nl = kernelRefusing({});
+  strictEqual(requestBatch(nl, many).length, many.length);
+  strictEqual(nl.sends, 2);
+  const refusing = kernelRefusing({ 5: 17 });
+  throws(() => requestBatch(refusing, many), { message: /^Cannot do thing 5: File exists/ });
+  strictEqual(refusing.sends, 1);
+  strictEqual(refusing.sent.length, BATCH_LIMIT);
+});
+
+Deno.test("a refusal is reported even when a later read of its batch fails", () => {
+  // The second request is never answered: the fake kernel's read throws.
+  const nl = new ScriptedTransport((request) =>
+    request.payload[0] === 1 ? [errorReply(request, 17)] : []
+  );
+  throws(() => requestBatch(nl, [step(1), step(2)]), {
+    message: "Cannot do thing 1: File exists (EEXIST); fix 1",
+  });
 });

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { requestDump, requestWithAck } from "./conversation.ts";
+import { type BatchRequest, requestBatch, requestDump, requestWithAck } from "./conversation.ts";
 import { EAFNOSUPPORT, EINVAL, ENODEV, EOPNOTSUPP } from "../launcher/errno.ts";
-import { NetlinkError, permissionHint } from "./error.ts";
+import { permissionHint } from "./error.ts";
 import {
   AF_INET6,
   AF_UNSPEC,
@@ -47,6 +47,16 @@ export const IFF_POINTOPOINT = 0x10;
 export const IFF_RUNNING = 0x40;
 export const IFF_NOARP = 0x80;
 export const IFF_LOWER_UP = 0x10000;
+
+/**
+ * The loopback device's index in every network namespace, so `lo` needs no
+ * lookup by name. The kernel registers it as the namespace's first device
+ * and insists on the number: `#define LOOPBACK_IFINDEX 1` in
+ * include/net/flow.h ("loopback is always the 1st device in ns"), and
+ * drivers/net/loopback.c's loopback_net_init() has
+ * `BUG_ON(dev->ifindex != LOOPBACK_IFINDEX)` after register_netdev().
+ */
+export const LOOPBACK_INDEX = 1;
 
 /** `IF_OPER_*` by value (RFC 2863 operational states). */
 const OPERATIONAL_STATES = [
@@ -200,18 +210,26 @@ export function setLink(
   name: string,
   change: LinkChange,
 ): void {
+  requestBatch(nl, [setLinkStep(index, name, change)]);
+}
+
+/** {@linkcode setLink}'s request with its description, for a batch. */
+export function setLinkStep(index: number, name: string, change: LinkChange): BatchRequest {
   const parts = [
     ...(change.mtu === undefined ? [] : [`set the MTU of ${name} to ${change.mtu}`]),
     ...(change.up === undefined ? [] : [`bring ${name} ${change.up ? "up" : "down"}`]),
   ];
-  requestWithAck(nl, setLinkRequest(index, change), (errno) => ({
-    what: parts.join(" and "),
-    hint: errno === EINVAL && change.mtu !== undefined
-      ? "the MTU is outside what the device accepts (68..65535 for a TUN)"
-      : errno === ENODEV
-      ? `the link is gone from the cage's namespace`
-      : permissionHint(errno),
-  }));
+  return {
+    request: setLinkRequest(index, change),
+    describe: (errno) => ({
+      what: parts.join(" and "),
+      hint: errno === EINVAL && change.mtu !== undefined
+        ? "the MTU is outside what the device accepts (68..65535 for a TUN)"
+        : errno === ENODEV
+        ? `the link is gone from the cage's namespace`
+        : permissionHint(errno),
+    }),
+  };
 }
 
 /** Every link in the socket's namespace (an RTM_GETLINK dump). */
@@ -227,13 +245,18 @@ export function listLinks(nl: NetlinkTransport): LinkInfo[] {
  * has no IPv6 there is nothing to keep away, and nothing fails.
  */
 export function disableLinkLocal(nl: NetlinkTransport, index: number, name: string): void {
-  try {
-    requestWithAck(nl, noLinkLocalRequest(index), () => ({
+  requestBatch(nl, [disableLinkLocalStep(index, name)]);
+}
+
+/** {@linkcode disableLinkLocal}'s request with its description, for a batch. */
+export function disableLinkLocalStep(index: number, name: string): BatchRequest {
+  return {
+    request: noLinkLocalRequest(index),
+    describe: () => ({
       what: `turn off IPv6 link-local addresses on ${name}`,
       hint: "the kernel refused 'addrgenmode none'",
-    }));
-  } catch (e) {
-    if (e instanceof NetlinkError && (e.errno === EAFNOSUPPORT || e.errno === EOPNOTSUPP)) return;
-    throw e;
-  }
+    }),
+    // A kernel without IPv6 (ipv6.disable=1): no link-local address to keep away.
+    tolerate: [EAFNOSUPPORT, EOPNOTSUPP],
+  };
 }

@@ -11,7 +11,7 @@
 import { formatCidr, maskCidr } from "../config/cidr.ts";
 import { formatIp } from "../config/ip.ts";
 import type { Cidr } from "../config/types.ts";
-import { requestDump, requestWithAck } from "./conversation.ts";
+import { type BatchRequest, requestBatch } from "./conversation.ts";
 import { EAFNOSUPPORT, EEXIST, EINVAL, ENETDOWN, ENODEV } from "../launcher/errno.ts";
 import { permissionHint } from "./error.ts";
 import {
@@ -175,18 +175,36 @@ function addRouteHint(errno: number, linkName: string): string | undefined {
  * existing route is acceptable is the caller's business).
  */
 export function addRoute(nl: NetlinkTransport, index: number, linkName: string, cidr: Cidr): void {
-  requestWithAck(nl, addRouteRequest(index, cidr), (errno) => ({
-    what: `add route ${formatCidr(maskCidr(cidr))} via ${linkName}`,
-    hint: addRouteHint(errno, linkName),
-  }));
+  requestBatch(nl, [addRouteStep(index, linkName, cidr)]);
+}
+
+/** {@linkcode addRoute}'s request with its description, for a batch. */
+export function addRouteStep(index: number, linkName: string, cidr: Cidr): BatchRequest {
+  return {
+    request: addRouteRequest(index, cidr),
+    describe: (errno) => ({
+      what: `add route ${formatCidr(maskCidr(cidr))} via ${linkName}`,
+      hint: addRouteHint(errno, linkName),
+    }),
+  };
 }
 
 /** Every IPv4 and IPv6 route in the socket's namespace, all tables (an RTM_GETROUTE dump). */
 export function listRoutes(nl: NetlinkTransport): RouteInfo[] {
-  const messages = requestDump(nl, dumpRoutesRequest(), (errno) => ({
-    what: "list routes",
-    hint: permissionHint(errno),
-  }));
+  return decodeRoutes(requestBatch(nl, [listRoutesStep()])[0]);
+}
+
+/** {@linkcode listRoutes}'s dump request with its description, for the end of a batch. */
+export function listRoutesStep(): BatchRequest {
+  return {
+    request: dumpRoutesRequest(),
+    describe: (errno) => ({ what: "list routes", hint: permissionHint(errno) }),
+    dump: true,
+  };
+}
+
+/** The IPv4 and IPv6 routes among a route dump's messages. */
+export function decodeRoutes(messages: readonly NetlinkMessage[]): RouteInfo[] {
   const routes: RouteInfo[] = [];
   for (const message of messages) {
     if (message.type !== RTM_NEWROUTE) continue;

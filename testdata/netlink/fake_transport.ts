@@ -27,13 +27,16 @@ export class ScriptedTransport implements NetlinkTransport {
     this.#answer = answer;
   }
 
+  /** Datagrams sent (a batch is one). */
+  sends = 0;
+
   send(msg: Uint8Array): void {
-    const messages = decodeMessages(msg.slice());
-    if (messages.length !== 1) {
-      throw new Error(`expected one message per send, got ${messages.length}`);
+    this.sends++;
+    // The kernel answers a datagram's messages one after another, in order.
+    for (const message of decodeMessages(msg.slice())) {
+      this.sent.push(message);
+      this.#pending.push(...this.#answer(message));
     }
-    this.sent.push(messages[0]);
-    this.#pending.push(...this.#answer(messages[0]));
   }
 
   recv(buf: Uint8Array): number {
@@ -58,7 +61,11 @@ export class ReplayTransport implements NetlinkTransport {
     this.#datagrams = datagrams.map((datagram) => datagram.slice());
   }
 
+  /** Datagrams sent (a batch is one). */
+  sends = 0;
+
   send(msg: Uint8Array): void {
+    this.sends++;
     this.sent.push(...decodeMessages(msg.slice()));
   }
 
