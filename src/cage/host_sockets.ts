@@ -153,6 +153,27 @@ export const hostSocketFs: SocketFs = {
   },
 };
 
+/**
+ * `fs`, each directory read once: a directory is read to tell that it exists
+ * (and can be covered), then again to tell that it covers what lies in it,
+ * and /var/run/X resolves to the /run/X read already; each read is a
+ * getdents and an object per entry, on the way to the cage's clone.
+ */
+function readingEachDirOnce(fs: SocketFs): SocketFs {
+  const listings = new Map<string, SocketFsEntry[] | undefined>();
+  return {
+    realPath: (path) => fs.realPath(path),
+    isSocket: (path) => fs.isSocket(path),
+    readDir(path) {
+      if (!listings.has(path)) {
+        const listing = fs.readDir(path);
+        listings.set(path, listing === undefined ? undefined : [...listing]);
+      }
+      return listings.get(path);
+    },
+  };
+}
+
 /** The resolved directories among `dirs` that exist. */
 function existingDirs(fs: SocketFs, dirs: readonly string[]): Set<string> {
   const found = new Set<string>();
@@ -194,7 +215,8 @@ function addSocket(fs: SocketFs, path: string, into: Set<string>): void {
  * // e.g. ["/run/nscd/socket"] where nscd runs
  * ```
  */
-export function hostSocketsToHide(policy: HostSocketPolicy, fs = hostSocketFs): HostSockets {
+export function hostSocketsToHide(policy: HostSocketPolicy, host = hostSocketFs): HostSockets {
+  const fs = readingEachDirOnce(host);
   const nameServices = existingDirs(fs, NAME_SERVICE_DIRS);
   const liveState = existingDirs(fs, [...(policy.stateDirs ?? []), ...WG_SOCKET_DIRS]);
   const kept = new Set(

@@ -110,6 +110,21 @@ Deno.test("hostSocketsToHide covers the name services' and the system bus's dire
   strictEqual(hidden.entries, 0);
 });
 
+Deno.test("hostSocketsToHide reads each directory once, however many names lead to it", () => {
+  const fs = host();
+  fs.add("/run/wireguard/wg0.sock", { kind: "socket" });
+  fs.add("/run/wgcage", { kind: "dir" });
+  const hidden = hostSocketsToHide({ ...DEFAULTS, stateDirs: ["/var/run/wgcage"] }, fs);
+  deepStrictEqual(hidden.paths.toSorted(), [
+    "/run/dbus",
+    "/run/nscd",
+    "/run/systemd/resolve",
+    "/run/wgcage",
+    "/run/wireguard",
+  ]);
+  deepStrictEqual(fs.read.toSorted(), [...new Set(fs.read)].toSorted());
+});
+
 Deno.test("hostSocketsToHide hides nothing on a host without those daemons", () => {
   const fs = new FakeFs({
     "/run/lock/x.pid": { kind: "file" },
