@@ -10,15 +10,9 @@ import { formatCidr, maskCidr } from "../config/cidr.ts";
 import type { Cidr } from "../config/types.ts";
 import { EEXIST } from "../launcher/errno.ts";
 import { addAddressStep } from "./address.ts";
-import { type BatchRequest, requestBatch, toleratedRefusal } from "./conversation.ts";
-import { disableLinkLocalStep, getLink, LOOPBACK_INDEX, setLinkStep } from "./link.ts";
-import {
-  addRouteStep,
-  decodeRoutes,
-  listRoutesStep,
-  type RouteInfo,
-  RT_TABLE_MAIN,
-} from "./route.ts";
+import { requestBatch, toleratedRefusal } from "./conversation.ts";
+import { disableLinkLocalStep, getLinkIndex, LOOPBACK_INDEX, setLinkStep } from "./link.ts";
+import { addRouteStep, directPrefixVia, listRoutesStep } from "./route.ts";
 import type { NetlinkTransport } from "./transport.ts";
 
 /** What the cage's links should look like. */
@@ -78,12 +72,13 @@ export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
  * Each round trip is a send and its reads on the main thread while the
  * command waits to start, so there are two: the TUN's index (`lo`'s is
  * always 1), then everything else in one batch (requestBatch). In the fresh
- * namespace of a cage, the only routes through the TUN before ours are the
+ * namespace of a cage the only routes through the TUN before ours are the
  * kernel's connected routes of its addresses, so only a route for an
- * address's own prefix can meet one; when the plan has such a route, a route
- * dump ends the batch instead and the routes it does not show follow in a
- * third. Any other route that comes back EEXIST is looked up in a dump before
- * it counts as a failure (a namespace configured twice).
+ * address's own prefix can meet one: when the plan has such a route, the
+ * batch ends with a dump of that family's routes, and the ones it does not
+ * show are added in a third round trip. Any other route that comes back
+ * EEXIST counts as a failure only when a dump shows it goes elsewhere (the
+ * same prefix through the TUN is there from an earlier configuration).
  *
  * @example
  * ```ts ignore
@@ -99,47 +94,55 @@ export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
  */
 export function configureLinks(nl: NetlinkTransport, plan: LinkPlan): void {
   const name = plan.tunName;
-  const index = getLink(nl, name).index;
-  const setup: BatchRequest[] = [
-    setLinkStep(LOOPBACK_INDEX, "lo", { up: true }),
-    // Before the link goes up: the kernel makes the fe80:: address as it comes up.
-    disableLinkLocalStep(index, name),
-    setLinkStep(index, name, { mtu: plan.mtu, up: true }),
-    ...plan.addresses.map((address) => addAddressStep(index, name, address)),
-  ];
-  const routes = uniquePrefixes(plan.routes);
+  const index = getLinkIndex(nl, name);
   const own = new Set(plan.addresses.map(prefixKey));
-  if (routes.some((route) => own.has(prefixKey(route)))) {
-    const answers = requestBatch(nl, [...setup, listRoutesStep()]);
-    const present = mainTablePrefixesVia(decodeRoutes(answers[answers.length - 1]), index);
-    const missing = routes.filter((route) => !present.has(prefixKey(route)));
-    if (missing.length > 0) requestBatch(nl, missing.map((r) => addRouteStep(index, name, r)));
-    return;
-  }
-  // No connected route can be in the way, so the routes go in the same
-  // batch. One already there (EEXIST) may run through the TUN (a namespace
-  // configured before), which is no failure: a dump tells.
-  const steps = routes.map((route) => ({
+  const routes = uniquePrefixes(plan.routes);
+  const connected = routes.filter((route) => own.has(prefixKey(route)));
+  const others = routes.filter((route) => !own.has(prefixKey(route)));
+  // EEXIST is looked into below, not taken as a failure at once.
+  const otherSteps = others.map((route) => ({
     ...addRouteStep(index, name, route),
     tolerate: [EEXIST],
   }));
-  const answers = requestBatch(nl, [...setup, ...steps]).slice(setup.length);
-  const refused = steps.flatMap((step, i) => {
-    const error = toleratedRefusal(step, answers[i]);
-    return error === undefined ? [] : [{ route: routes[i], error }];
+  const families = new Set(connected.map((route) => route.family));
+  const dump = families.size === 0
+    ? []
+    : [listRoutesStep(families.size === 1 ? connected[0].family : undefined)];
+  const answers = requestBatch(nl, [
+    setLinkStep(LOOPBACK_INDEX, "lo", { up: true }),
+    // Before the link goes up: the kernel gives it an fe80:: address as it comes up.
+    disableLinkLocalStep(index, name),
+    setLinkStep(index, name, { mtu: plan.mtu, up: true }),
+    ...plan.addresses.map((address) => addAddressStep(index, name, address)),
+    ...otherSteps,
+    ...dump,
+  ]);
+  const otherAnswers = answers.slice(answers.length - dump.length - otherSteps.length);
+  const refused = otherSteps.flatMap((step, i) => {
+    const error = toleratedRefusal(step, otherAnswers[i]);
+    return error === undefined ? [] : [{ route: others[i], error }];
   });
-  if (refused.length === 0) return;
-  const present = mainTablePrefixesVia(
-    decodeRoutes(requestBatch(nl, [listRoutesStep()])[0]),
-    index,
-  );
-  const other = refused.find(({ route }) => !present.has(prefixKey(route)));
-  if (other !== undefined) throw other.error;
+  if (dump.length === 0 && refused.length === 0) return;
+  const listed = dump.length > 0 && refused.every((r) => families.has(r.route.family))
+    ? answers[answers.length - 1]
+    : requestBatch(nl, [listRoutesStep()])[0];
+  const present = new Set<string>();
+  for (const message of listed) {
+    const prefix = directPrefixVia(message, index);
+    if (prefix !== undefined) present.add(prefixKey(prefix));
+  }
+  const elsewhere = refused.find(({ route }) => !present.has(prefixKey(route)));
+  if (elsewhere !== undefined) throw elsewhere.error;
+  const missing = connected.filter((route) => !present.has(prefixKey(route)));
+  if (missing.length > 0) requestBatch(nl, missing.map((r) => addRouteStep(index, name, r)));
 }
 
-/** A prefix as text, host bits cleared: `10.0.0.0/24`. */
+/**
+ * A prefix as a key, host bits cleared: family, length and the address's
+ * bytes (cheaper than formatting the address, with thousands of routes).
+ */
 function prefixKey(cidr: Cidr): string {
-  return formatCidr(maskCidr(cidr));
+  return `${cidr.family}/${cidr.prefix}/${maskCidr(cidr).address.join(".")}`;
 }
 
 /** The routes, each prefix once (the first of those with the same prefix). */
@@ -151,21 +154,4 @@ function uniquePrefixes(routes: readonly Cidr[]): Cidr[] {
     seen.add(key);
     return true;
   });
-}
-
-/**
- * The prefixes the main table already sends straight out of link `index`
- * (no gateway): the connected routes of its addresses. Adding one again fails
- * with EEXIST for IPv4 and makes a second, higher-metric copy for IPv6.
- */
-function mainTablePrefixesVia(routes: readonly RouteInfo[], index: number): Set<string> {
-  const prefixes = new Set<string>();
-  for (const route of routes) {
-    if (
-      route.table === RT_TABLE_MAIN && route.outputIndex === index && route.gateway === undefined
-    ) {
-      prefixes.add(`${route.destination}/${route.prefix}`);
-    }
-  }
-  return prefixes;
 }

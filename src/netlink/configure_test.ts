@@ -52,7 +52,7 @@ function describeRequest(request: NetlinkMessage): string {
     case RTM_NEWROUTE:
       return `NEWROUTE family ${p[0]} /${p[1]} scope ${p[6]}`;
     case RTM_GETROUTE:
-      return "GETROUTE dump";
+      return p[0] === 0 ? "GETROUTE dump" : `GETROUTE dump family ${p[0]}`;
   }
   return `type ${request.type}`;
 }
@@ -92,8 +92,8 @@ Deno.test("configureLinks takes two round trips: the TUN's index, then one batch
 const CONNECTED_PLAN: LinkPlan = {
   tunName: "wg0",
   mtu: 1420,
-  addresses: [parseCidr("10.99.1.2/24")],
-  routes: [parseCidr("10.99.1.0/24"), parseCidr("10.98.0.0/16")],
+  addresses: [parseCidr("10.99.1.2/24"), parseCidr("10.99.0.2/32")],
+  routes: [parseCidr("10.99.1.0/24"), parseCidr("10.99.0.2/32"), parseCidr("10.98.0.0/16")],
 };
 
 Deno.test("configureLinks lists the routes before adding one for an address's own prefix, and leaves the connected route alone", () => {
@@ -106,8 +106,11 @@ Deno.test("configureLinks lists the routes before adding one for an address's ow
     "NEWLINK index 2 flags 0 change 0 ",
     "NEWLINK index 2 flags 1 change 1 8c050000",
     "NEWADDR family 2 /24 flags 0 index 2",
-    "GETROUTE dump",
+    "NEWADDR family 2 /32 flags 0 index 2",
     "NEWROUTE family 2 /16 scope 253",
+    "GETROUTE dump family 2",
+    // 10.99.1.0/24 is the kernel's connected route; 10.99.0.2/32 has none.
+    "NEWROUTE family 2 /32 scope 253",
   ]);
 });
 
@@ -210,6 +213,8 @@ Deno.test("configureLinks skips prefixes the main table already routes through t
   deepStrictEqual(nl.sent.filter((m) => m.type === RTM_NEWROUTE).map(describeRequest), [
     "NEWROUTE family 2 /16 scope 253",
   ]);
+  // The connected routes were there: nothing was left to add after the dump.
+  strictEqual(nl.sends, 2);
 });
 
 Deno.test("configureLinks without routes does not list the routing table", () => {

@@ -190,6 +190,24 @@ export function decodeLink(message: NetlinkMessage): LinkInfo {
  * (ENODEV) when there is no such link in the socket's namespace.
  */
 export function getLink(nl: NetlinkTransport, name: string): LinkInfo {
+  return decodeLink(findLink(nl, name));
+}
+
+/**
+ * {@linkcode getLink}'s index alone, read from the reply's header: the
+ * kilobyte of attributes after it is left undecoded.
+ */
+export function getLinkIndex(nl: NetlinkTransport, name: string): number {
+  const link = findLink(nl, name);
+  if (link.payload.length < IFINFOMSG_SIZE) {
+    throw new RangeError(
+      `Cannot read a link: expected an RTM_NEWLINK message, got ${link.payload.length} bytes`,
+    );
+  }
+  return payloadView(link.payload).getInt32(4, HOST_LITTLE_ENDIAN);
+}
+
+function findLink(nl: NetlinkTransport, name: string): NetlinkMessage {
   const replies = requestWithAck(nl, getLinkRequest(name), (errno) => ({
     what: `find link ${name}`,
     hint: errno === ENODEV
@@ -200,7 +218,7 @@ export function getLink(nl: NetlinkTransport, name: string): LinkInfo {
   if (link === undefined) {
     throw new Error(`Cannot find link ${name}: the kernel acknowledged without describing it`);
   }
-  return decodeLink(link);
+  return link;
 }
 
 /** Changes a link's MTU and/or state; `name` is for messages. */

@@ -3,6 +3,7 @@ import {
   decodeLink,
   dumpLinksRequest,
   getLink,
+  getLinkIndex,
   getLinkRequest,
   listLinks,
   noLinkLocalRequest,
@@ -22,7 +23,11 @@ import {
   ReplayTransport,
   ScriptedTransport,
 } from "../../testdata/netlink/fake_transport.ts";
-import { LINK_DUMP, MISSING_LINK_CONVERSATION } from "../../testdata/netlink/kernel_replies.ts";
+import {
+  CONFIGURE_CONVERSATION,
+  LINK_DUMP,
+  MISSING_LINK_CONVERSATION,
+} from "../../testdata/netlink/kernel_replies.ts";
 import { bytesOf, capturedMessages, hex } from "../../testdata/netlink/hex.ts";
 
 /** The sequence number `ip` used when its requests were recorded with strace. */
@@ -112,6 +117,14 @@ Deno.test("listLinks collects a dump spread over two datagrams", () => {
   const nl = new ReplayTransport(LINK_DUMP.map((datagram) => Uint8Array.fromHex(datagram)));
   deepStrictEqual(listLinks(nl).map((link) => link.name), ["lo", "wg0"]);
   strictEqual(nl.remaining, 0);
+});
+
+Deno.test("getLinkIndex reads the index getLink decodes, from a captured answer", () => {
+  // The capture's first two datagrams: wg0's RTM_NEWLINK and the ack (seq 1).
+  const answer = () =>
+    new ReplayTransport(CONFIGURE_CONVERSATION.slice(0, 2).map(Uint8Array.fromHex));
+  strictEqual(getLinkIndex(answer(), "wg0"), 2);
+  strictEqual(getLink(answer(), "wg0").index, 2);
 });
 
 Deno.test("getLink reports a missing link as ENODEV with the likely cause", () => {

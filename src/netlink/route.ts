@@ -113,12 +113,16 @@ export function addRouteRequest(index: number, cidr: Cidr): NetlinkRequest {
   };
 }
 
-/** RTM_GETROUTE dump of every route of both families, in every table. */
-export function dumpRoutesRequest(): NetlinkRequest {
+/**
+ * RTM_GETROUTE dump of every route in every table, of both families or of
+ * one (`rtm_family` picks the family's dump handler in the kernel).
+ */
+export function dumpRoutesRequest(family?: 4 | 6): NetlinkRequest {
+  const code = family === undefined ? AF_UNSPEC : family === 4 ? AF_INET : AF_INET6;
   return {
     type: RTM_GETROUTE,
     flags: NLM_F_REQUEST,
-    header: encodeRtmsg(AF_UNSPEC, 0, 0, 0, 0, 0),
+    header: encodeRtmsg(code, 0, 0, 0, 0, 0),
     attributes: [],
   };
 }
@@ -194,10 +198,10 @@ export function listRoutes(nl: NetlinkTransport): RouteInfo[] {
   return decodeRoutes(requestBatch(nl, [listRoutesStep()])[0]);
 }
 
-/** {@linkcode listRoutes}'s dump request with its description, for the end of a batch. */
-export function listRoutesStep(): BatchRequest {
+/** {@linkcode listRoutes}'s dump request (of one family if given) with its description, for the end of a batch. */
+export function listRoutesStep(family?: 4 | 6): BatchRequest {
   return {
-    request: dumpRoutesRequest(),
+    request: dumpRoutesRequest(family),
     describe: (errno) => ({ what: "list routes", hint: permissionHint(errno) }),
     dump: true,
   };
@@ -212,4 +216,28 @@ export function decodeRoutes(messages: readonly NetlinkMessage[]): RouteInfo[] {
     if (route !== undefined) routes.push(route);
   }
   return routes;
+}
+
+/**
+ * The prefix of a route dump entry that sends it straight out of link
+ * `index` in the main table (no gateway), or undefined for any other entry.
+ * Reads only what that takes: deciding which routes are there already costs
+ * no address formatting.
+ */
+export function directPrefixVia(message: NetlinkMessage, index: number): Cidr | undefined {
+  if (message.type !== RTM_NEWROUTE || message.payload.length < RTMSG_SIZE) return undefined;
+  const familyCode = message.payload[0];
+  if (familyCode !== AF_INET && familyCode !== AF_INET6) return undefined;
+  const attributes = decodeAttributes(message.payload.subarray(RTMSG_SIZE));
+  const table = readU32(attributes.get(RTA_TABLE)) ?? message.payload[4];
+  if (
+    table !== RT_TABLE_MAIN || readU32(attributes.get(RTA_OIF)) !== index ||
+    attributes.has(RTA_GATEWAY)
+  ) return undefined;
+  const family = familyCode === AF_INET ? 4 : 6;
+  return {
+    family,
+    address: attributes.get(RTA_DST) ?? new Uint8Array(family === 4 ? 4 : 16),
+    prefix: message.payload[1],
+  };
 }

@@ -1,7 +1,15 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { parseCidr } from "../config/cidr.ts";
 import { encodeRequest, type NetlinkRequest, NLM_F_ACK, NLM_F_DUMP } from "./message.ts";
-import { addRoute, addRouteRequest, decodeRoute, dumpRoutesRequest, listRoutes } from "./route.ts";
+import {
+  addRoute,
+  addRouteRequest,
+  decodeRoute,
+  directPrefixVia,
+  dumpRoutesRequest,
+  listRoutes,
+} from "./route.ts";
+import { formatCidr } from "../config/cidr.ts";
 import {
   errorReply,
   ReplayTransport,
@@ -110,6 +118,35 @@ Deno.test("listRoutes reads a whole dump", () => {
   const nl = new ReplayTransport(ROUTE_DUMP.map((datagram) => Uint8Array.fromHex(datagram)));
   strictEqual(listRoutes(nl).length, 10);
   strictEqual(nl.remaining, 0);
+});
+
+Deno.test("directPrefixVia picks the main table's routes straight out of a link, as decodeRoute reads them", () => {
+  // The dump's NLMSG_DONE included: directPrefixVia passes over what is no route.
+  const messages = capturedMessages(ROUTE_DUMP);
+  for (const index of [1, 2]) {
+    const direct = messages.flatMap((m) => {
+      const prefix = directPrefixVia(m, index);
+      return prefix === undefined ? [] : [formatCidr(prefix)];
+    });
+    const decoded = messages.filter((m) => m.type === 24).map(decodeRoute).filter((r) =>
+      r !== undefined && r.table === 254 && r.outputIndex === index && r.gateway === undefined
+    ).map((r) => `${r!.destination}/${r!.prefix}`);
+    deepStrictEqual(direct, decoded);
+  }
+  // wg0's (index 2) in that capture: the default route and fd99::2's connected route.
+  deepStrictEqual(
+    messages.flatMap((m) => {
+      const prefix = directPrefixVia(m, 2);
+      return prefix === undefined ? [] : [formatCidr(prefix)];
+    }),
+    ["0.0.0.0/0", "fd99::2/128", "::/0"],
+  );
+});
+
+Deno.test("dumpRoutesRequest of one family sets rtm_family", () => {
+  strictEqual(dumpRoutesRequest(4).header[0], 2);
+  strictEqual(dumpRoutesRequest(6).header[0], 10);
+  strictEqual(dumpRoutesRequest().header[0], 0);
 });
 
 Deno.test("addRoute errors name the prefix, the link and the likely fix", () => {
