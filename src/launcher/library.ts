@@ -11,11 +11,11 @@
  * waits in a memfd of its own, which the cage's child execs; it is read or
  * copied only when a cage is made, not at start.
  *
- * Each table of functions (one per C file, symbols.ts) is bound when one of
- * its functions is first used: binding costs ~0.1 ms a function, and the
- * SIGUSR1 claim, first thing in every run, needs 3 of ~35. The memfd stays
- * open for that (close-on-exec), and each table is a dlopen of the same
- * library through it. From the temp file, which is gone right after its
+ * Each table of functions (about one per C file, symbols.ts) is bound when
+ * one of its functions is first used: binding costs ~0.1 ms a function, and
+ * the SIGUSR1 claim and the protection, first in every run, need 4 of ~60.
+ * The memfd stays open for that (close-on-exec), and each table is a dlopen
+ * of the same library through it. From the temp file, which is gone right after its
  * dlopen, every table is bound at once.
  *
  * @module

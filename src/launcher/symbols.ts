@@ -47,6 +47,14 @@ const cloneSymbols = {
   wgl_fd_open_program: fdSymbols.wgl_fd_open_program,
   wgl_fd_close: fdSymbols.wgl_fd_close,
 } as const satisfies Deno.ForeignLibraryInterface;
+/**
+ * The SIGUSR1 claim and the process's protection are the first two things a
+ * run (and `up`) does: one table, one dlopen (~0.1 ms) fewer.
+ */
+const firstSymbols = {
+  ...sigusr1Symbols,
+  ...protectSymbols,
+} as const satisfies Deno.ForeignLibraryInterface;
 const vnetWishSymbols = {
   wgl_tun_want_vnet_hdr: packetIoCommonSymbols.wgl_tun_want_vnet_hdr,
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -67,7 +75,6 @@ export const launcherTables: readonly Deno.ForeignLibraryInterface[] = [
   ),
   wipeSymbols,
   startupCodeSymbols,
-  protectSymbols,
   vnetWishSymbols,
   without(packetIoCommonSymbols, ["wgl_tun_want_vnet_hdr"]),
   packetIoTunVnetSymbols,
@@ -75,7 +82,7 @@ export const launcherTables: readonly Deno.ForeignLibraryInterface[] = [
   packetIoUdpGroSymbols,
   packetIoUdpPlainSymbols,
   environSymbols,
-  sigusr1Symbols,
+  firstSymbols,
   joinSymbols,
   controlSymbols,
   forwardSymbols,
