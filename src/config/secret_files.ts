@@ -61,11 +61,13 @@ export function secretFileCovers(
   const covers = new Set<string>();
   for (const path of paths) {
     const real = fs.realPath(path);
-    if (real !== undefined && fs.isRegularFile(real)) covers.add(real);
+    const realIsFile = real !== undefined && fs.isRegularFile(real);
+    if (realIsFile) covers.add(real);
     // As given, but absolute, and not normalized: "a/link/../b" is the file
-    // the kernel opens, which a lexical clean-up might not name.
+    // the kernel opens, which a lexical clean-up might not name. (Mostly it
+    // is the resolved path itself, looked at already.)
     const given = path.startsWith("/") ? path : `${fs.cwd().replace(/\/+$/, "")}/${path}`;
-    if (fs.isRegularFile(given)) covers.add(given);
+    if (given === real ? realIsFile : fs.isRegularFile(given)) covers.add(given);
   }
   return [...covers];
 }

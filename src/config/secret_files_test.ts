@@ -69,3 +69,14 @@ Deno.test("hostSecretFileFs: a pipe or a device as the config leaves nothing to 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("secretFileCovers looks at a path that is its own resolved path once", () => {
+  const fs = fakeFs(["/etc/wg/wg0.conf"], {});
+  const looked: string[] = [];
+  const counting: SecretFileFs = {
+    ...fs,
+    isRegularFile: (path) => (looked.push(path), fs.isRegularFile(path)),
+  };
+  deepStrictEqual(secretFileCovers(["/etc/wg/wg0.conf"], counting), ["/etc/wg/wg0.conf"]);
+  deepStrictEqual(looked, ["/etc/wg/wg0.conf"]);
+});
