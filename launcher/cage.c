@@ -234,8 +234,11 @@ static void make_tun(const struct plan *p, int *tun_fd) {
   *tun_fd = fd;
 }
 
-static void send_fds(const struct plan *p, int tun_fd, int netlink_fd) {
-  uint32_t msg[2] = {WGL_STAGE_NONE, 0};
+/* The TUN's fd and the netlink socket, with the TUN's ifindex in the
+ * message's second word (the errno's place, 0 on failure reports only), so
+ * that wgcage configures the link without looking it up first. */
+static void send_fds(const struct plan *p, int tun_fd, int netlink_fd, int tun_index) {
+  uint32_t msg[2] = {WGL_STAGE_NONE, (uint32_t)tun_index};
   struct iovec iov = {.iov_base = msg, .iov_len = sizeof msg};
   union {
     char buf[CMSG_SPACE(2 * sizeof(int))];
@@ -479,7 +482,12 @@ static _Noreturn void cage_child(const struct plan *p) {
   make_tun(p, &tun_fd);
   int netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (netlink_fd < 0) child_fail(p, WGL_STAGE_NETLINK, errno);
-  send_fds(p, tun_fd, netlink_fd);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  for (size_t i = 0; i < IFNAMSIZ - 1 && p->tun_name[i] != '\0'; i++)
+    ifr.ifr_name[i] = p->tun_name[i];
+  if (ioctl(netlink_fd, SIOCGIFINDEX, &ifr) != 0) child_fail(p, WGL_STAGE_NETLINK, errno);
+  send_fds(p, tun_fd, netlink_fd, ifr.ifr_ifindex);
   /* Now let go of the parent's memory: unmapping it takes a few ms that the
    * parent would otherwise wait for the TUN (it brings up the core and sends
    * the first handshakes meanwhile), and until then each page the parent
@@ -1018,6 +1026,7 @@ int wgl_cage_await_fds(int sync_fd, int32_t *out) {
   if (fl >= 0) (void)fcntl(fds[0], F_SETFL, fl | O_NONBLOCK);
   out[0] = fds[0];
   out[1] = fds[1];
+  out[2] = (int32_t)msg[1];
   return 0;
 }
 

@@ -117,8 +117,9 @@ enum wgl_cage_out {
  * failure nothing is left (the child is killed and reaped). */
 int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out);
 
-/* Blocks until the child sent the TUN fd (out[0], non-blocking) and the
- * netlink socket (out[1]): returns 0; 1 when the child reported a failed
+/* Blocks until the child sent the TUN fd (out[0], non-blocking), the netlink
+ * socket (out[1]) and the TUN's ifindex (out[2]): returns 0; 1 when the
+ * child reported a failed
  * stage ({stage, errno} in out[0], out[1]); -errno when the sync socket
  * broke. On anything but 0 the caller kills and reaps the child. Any thread. */
 int wgl_cage_await_fds(int sync_fd, int32_t *out);

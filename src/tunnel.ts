@@ -286,7 +286,7 @@ export class Tunnel {
         routes: routesOf(config),
       });
       if (links.warning !== undefined) o.warn(links.warning);
-      configureLinks(cage.netlink(), links.plan);
+      configureLinks(cage.netlink(), links.plan, cage.tunIndex);
       phaseEnds("TUN and netlink");
       phaseBegins("data path start");
 

@@ -85,6 +85,8 @@ export class Cage {
   readonly tunFd: number;
   /** An rtnetlink socket inside the cage's network namespace. */
   readonly netlinkFd: number;
+  /** The TUN's interface index in the cage (the child looked it up). */
+  readonly tunIndex: number;
   /** `userns` (rootless), `root`, or `sudo` (root, running the command as the sudo user). */
   readonly mode: CageMode;
   /**
@@ -109,8 +111,10 @@ export class Cage {
     ffi: LauncherSymbols,
     out: Int32Array,
     ctx: FailureContext,
+    tunIndex: number,
   ) {
     this.#ffi = ffi;
+    this.tunIndex = tunIndex;
     this.pid = out[OutWord.Pid];
     this.#syncFd = out[OutWord.Sync];
     this.tunFd = out[OutWord.Tun];
@@ -181,7 +185,7 @@ export class Cage {
     out: Int32Array,
     ctx: FailureContext,
   ): Promise<Cage> {
-    const fds = new Int32Array(2);
+    const fds = new Int32Array(3);
     const rc = await ffi.wgl_cage_await_fds(out[OutWord.Sync], fds);
     if (rc !== 0) {
       ffi.wgl_cage_signal(out[OutWord.Pid], 9);
@@ -193,7 +197,7 @@ export class Cage {
     out[OutWord.Tun] = fds[0];
     out[OutWord.Netlink] = fds[1];
     ffi.wgl_fd_set_recv_timeout(out[OutWord.Netlink], NETLINK_RECV_TIMEOUT_MS);
-    return new Cage(ffi, out, ctx);
+    return new Cage(ffi, out, ctx, fds[2]);
   }
 
   /** The netlink socket as a transport for src/netlink. */

@@ -71,7 +71,8 @@ export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
  *
  * Each round trip is a send and its reads on the main thread while the
  * command waits to start, so there are two: the TUN's index (`lo`'s is
- * always 1), then everything else in one batch (requestBatch). In the fresh
+ * always 1; none when the caller gives `tunIndex`, as the cage's child
+ * reports it), then everything else in one batch (requestBatch). In the fresh
  * namespace of a cage the only routes through the TUN before ours are the
  * kernel's connected routes of its addresses, so only a route for an
  * address's own prefix can meet one: when the plan has such a route, the
@@ -92,9 +93,10 @@ export function fitToMtu(plan: LinkPlan): { plan: LinkPlan; warning?: string } {
  * });
  * ```
  */
-export function configureLinks(nl: NetlinkTransport, plan: LinkPlan): void {
+export function configureLinks(nl: NetlinkTransport, plan: LinkPlan, tunIndex?: number): void {
   const name = plan.tunName;
-  const index = getLinkIndex(nl, name);
+  // The cage's child reports the TUN's index with its fd: one round trip less.
+  const index = tunIndex ?? getLinkIndex(nl, name);
   const own = new Set(plan.addresses.map(prefixKey));
   const routes = uniquePrefixes(plan.routes);
   const connected = routes.filter((route) => own.has(prefixKey(route)));

@@ -217,6 +217,17 @@ Deno.test("configureLinks skips prefixes the main table already routes through t
   strictEqual(nl.sends, 2);
 });
 
+Deno.test("configureLinks given the TUN's index (the cage's child reports it) takes one round trip", () => {
+  const nl = fakeKernel([]);
+  configureLinks(nl, PLAN, 2);
+  strictEqual(nl.sends, 1);
+  strictEqual(nl.sent.some((m) => m.type === RTM_GETLINK), false);
+  deepStrictEqual(
+    nl.sent.filter((m) => m.type === RTM_NEWADDR).map(describeRequest),
+    ["NEWADDR family 2 /32 flags 0 index 2", "NEWADDR family 10 /128 flags 2 index 2"],
+  );
+});
+
 Deno.test("configureLinks without routes does not list the routing table", () => {
   const nl = fakeKernel([]);
   configureLinks(nl, { ...PLAN, routes: [] });
