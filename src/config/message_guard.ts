@@ -83,20 +83,34 @@ export class MessageGuard {
   #secrets = "";
   /** Every input text, for telling a value from the message's own words. */
   readonly #inputs: string[] = [];
+  /**
+   * How many of `#inputs` were searched for secrets. The search waits for
+   * the first message to clean: most loads have nothing to say, and the
+   * search of one config cost ~0.4 ms of every run's start.
+   */
+  #searched = 0;
 
   /** Records text the loader read: a config, a key file, a flag's value. */
   addInput(text: string): void {
     this.#inputs.push(text);
-    const runs: string[] = [];
-    for (const [run] of text.matchAll(BASE64_RUN)) {
-      if (mayBeSecret(run)) runs.push(run);
+  }
+
+  /** `#secrets`, with every input recorded so far searched. */
+  #secretRuns(): string {
+    for (; this.#searched < this.#inputs.length; this.#searched++) {
+      const text = this.#inputs[this.#searched];
+      const runs: string[] = [];
+      for (const [run] of text.matchAll(BASE64_RUN)) {
+        if (mayBeSecret(run)) runs.push(run);
+      }
+      for (const [token] of text.matchAll(KEY_TOKEN)) {
+        const bytes = Uint8Array.fromBase64(token);
+        runs.push(bytes.toHex(), bytes.toHex().toUpperCase());
+        bytes.fill(0);
+      }
+      if (runs.length > 0) this.#secrets += `\n${runs.join("\n")}\n`;
     }
-    for (const [token] of text.matchAll(KEY_TOKEN)) {
-      const bytes = Uint8Array.fromBase64(token);
-      runs.push(bytes.toHex(), bytes.toHex().toUpperCase());
-      bytes.fill(0);
-    }
-    if (runs.length > 0) this.#secrets += `\n${runs.join("\n")}\n`;
+    return this.#secrets;
   }
 
   /** The message as it may be shown: one line, values cut, secrets redacted. */
@@ -136,13 +150,14 @@ export class MessageGuard {
   }
 
   #redact(text: string): string {
-    if (this.#secrets === "") return text;
+    const secrets = this.#secretRuns();
+    if (secrets === "") return text;
     // A redacted run takes its padding with it.
     return text.replace(/[A-Za-z0-9+/]+={0,2}/g, (padded) => {
       const run = padded.replace(/=+$/, "");
       if (run.length < SHARED || VOCABULARY.has(run.toLowerCase())) return padded;
       for (let at = 0; at + SHARED <= run.length; at++) {
-        if (this.#secrets.includes(run.slice(at, at + SHARED))) return REDACTED;
+        if (secrets.includes(run.slice(at, at + SHARED))) return REDACTED;
       }
       return padded;
     }).replaceAll(`${REDACTED}…`, REDACTED);

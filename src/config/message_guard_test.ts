@@ -32,6 +32,15 @@ Deno.test("a key of the input is redacted wherever it appears, whole or in part"
   strictEqual(guard.clean(`x ${HEX} y ${HEX.toUpperCase()}`), "x <redacted> y <redacted>");
 });
 
+Deno.test("an input recorded after a message was cleaned is searched too", () => {
+  const guard = guardOf(`PrivateKey = ${KEY}\n`);
+  strictEqual(guard.clean(`x ${KEY}`), "x <redacted>");
+  const other = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+  strictEqual(guard.clean(`x ${other}`), `x ${other}`);
+  guard.addInput(`PresharedKey = ${other}\n`);
+  strictEqual(guard.clean(`x ${other} ${KEY}`), "x <redacted> <redacted>");
+});
+
 Deno.test("the config's own words and the rest of a message are left alone", () => {
   const guard = guardOf(`PresharedKey=${KEY}\nPersistentKeepalive=25\n`);
   const message =
