@@ -36,6 +36,18 @@ const firstSymbols = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
+ * The cage's functions that a run calls only with a terminal (the job
+ * control's) or to pass on a signal: a table of their own, bound when first
+ * used, not before the clone of every run (~0.2 ms).
+ */
+const { wgl_cage_signal, wgl_cage_resume, wgl_tty_reclaim, ...cageEveryRun } = cageSymbols;
+const cageSometimes = {
+  wgl_cage_signal,
+  wgl_cage_resume,
+  wgl_tty_reclaim,
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
  * The tables, each bound on its own when one of its functions is first used
  * (library.ts): binding costs ~0.1 ms a function, and a run needs some tables
  * only later and others never. A function missing from every table here is
@@ -48,7 +60,8 @@ const firstSymbols = {
  * is what the run waits for after the clone.)
  */
 export const launcherTables: readonly Deno.ForeignLibraryInterface[] = [
-  { ...cageSymbols, ...fdSymbols },
+  { ...cageEveryRun, ...fdSymbols },
+  cageSometimes,
   wipeSymbols,
   startupCodeSymbols,
   packetIoCommonSymbols,

@@ -26,3 +26,12 @@ Deno.test("the SIGUSR1 claim and the protection, every run's first two calls, ar
     "wgl_sigusr1_state",
   ]);
 });
+
+Deno.test("a run without a terminal or a signal to pass on binds none of their cage functions", () => {
+  deepStrictEqual(tableOf("wgl_tty_reclaim"), [
+    "wgl_cage_resume",
+    "wgl_cage_signal",
+    "wgl_tty_reclaim",
+  ]);
+  strictEqual(tableOf("wgl_cage_open").includes("wgl_fd_close"), true);
+});
