@@ -20,13 +20,10 @@ import { withdrawSecretStdin } from "../cage/stdin_secret.ts";
 import { stateDirsToCover } from "../live/state_cover.ts";
 import { forwardPlanOf } from "../forward/plan.ts";
 import { breakdownLines, phaseBegins, phaseEnds } from "../startup_breakdown.ts";
+import { stderrLine } from "./stderr_line.ts";
 
 /** How long the command runs before wgcage unmaps its start-up code (ms). */
 const RELEASE_DELAY_MS = 250;
-
-function stderrLine(line: string): void {
-  console.error(line);
-}
 
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
   const started = performance.now();
