@@ -39,8 +39,8 @@ Deno.test("the launcher and the cage's init cross-compile for aarch64 without a 
   assert(await elfMachine(`${ROOT}target/aarch64/libwgcage_launcher.so`) === 183, "launcher");
   assert(await elfMachine(`${ROOT}target/aarch64/wgcage-init`) === 183, "init");
   const asset = await Deno.readTextFile(`${ROOT}target/aarch64/_launcher_asset.ts`);
-  assert(/^export const launcherUrl: string =\n  "data:/m.test(asset), "no launcherUrl export");
-  assert(/^export const initUrl: string =\n  "data:/m.test(asset), "no initUrl export");
+  assert(/^export const launcherUrl: string =\n {2}"data:/m.test(asset), "no launcherUrl export");
+  assert(/^export const initUrl: string =\n {2}"data:/m.test(asset), "no initUrl export");
 });
 
 Deno.test("an unknown build target is refused in one line", async () => {
