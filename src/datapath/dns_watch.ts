@@ -28,6 +28,7 @@
  * @module
  */
 
+import { formatIp } from "../config/ip.ts";
 import { DESC_LEN, DESC_OFFSET, DESC_OP, DESC_WORDS, Op } from "../wg/abi.ts";
 import type { MemoryBatch } from "./launcher_io.ts";
 
@@ -45,42 +46,30 @@ interface Server {
   reported: boolean;
 }
 
-/** Where a UDP packet's ports are and its addresses, or undefined for anything else. */
-function udpOf(p: Uint8Array): { udp: number; src: string; dst: string } | undefined {
+/**
+ * Where a UDP packet's header starts, or -1 for anything else. A number, not
+ * an object: every UDP packet of a `-v` run comes through here, and only
+ * those to or from port 53 need their addresses as text ({@linkcode addressOf}).
+ */
+function udpOffset(p: Uint8Array): number {
   const version = p[0] >> 4;
   if (version === 4 && p.length >= 28) {
     const ihl = (p[0] & 0x0f) * 4;
     // Only a first fragment carries the UDP header.
     const fragmentOffset = ((p[6] & 0x1f) << 8) | p[7];
-    if (p[9] !== UDP || ihl < 20 || fragmentOffset !== 0 || p.length < ihl + 8) return undefined;
-    return { udp: ihl, src: p.subarray(12, 16).join("."), dst: p.subarray(16, 20).join(".") };
+    if (p[9] !== UDP || ihl < 20 || fragmentOffset !== 0 || p.length < ihl + 8) return -1;
+    return ihl;
   }
   // IPv6 with UDP right after the fixed header (a DNS query carries no extension header).
-  if (version === 6 && p.length >= 48 && p[6] === UDP) {
-    return { udp: 40, src: ipv6Text(p.subarray(8, 24)), dst: ipv6Text(p.subarray(24, 40)) };
-  }
-  return undefined;
+  if (version === 6 && p.length >= 48 && p[6] === UDP) return 40;
+  return -1;
 }
 
-/** An IPv6 address as text (RFC 5952's shortening of the longest run of zero groups). */
-function ipv6Text(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+/** A packet's source or destination address as text (of a packet udpOffset took). */
+function addressOf(p: Uint8Array, which: "src" | "dst"): string {
+  const length = p[0] >> 4 === 4 ? 4 : 16;
+  const at = (length === 4 ? 12 : 8) + (which === "dst" ? length : 0);
+  return formatIp(p.subarray(at, at + length));
 }
 
 export class DnsWatch {
@@ -93,27 +82,29 @@ export class DnsWatch {
 
   /** An IP packet the cage sent into the tunnel, at monotonic time `now`. */
   outbound(packet: Uint8Array, now: number): void {
-    const u = udpOf(packet);
-    if (u === undefined || ((packet[u.udp + 2] << 8) | packet[u.udp + 3]) !== DNS_PORT) return;
-    let server = this.#servers.get(u.dst);
+    const udp = udpOffset(packet);
+    if (udp < 0 || ((packet[udp + 2] << 8) | packet[udp + 3]) !== DNS_PORT) return;
+    const dst = addressOf(packet, "dst");
+    let server = this.#servers.get(dst);
     if (server === undefined) {
       if (this.#servers.size >= MAX_SERVERS) return;
       server = { waitingSince: undefined, reported: false };
-      this.#servers.set(u.dst, server);
+      this.#servers.set(dst, server);
     }
     server.waitingSince ??= now;
   }
 
   /** An IP packet the tunnel brought for the cage. */
   inbound(packet: Uint8Array): void {
-    const u = udpOf(packet);
-    if (u === undefined || ((packet[u.udp] << 8) | packet[u.udp + 1]) !== DNS_PORT) return;
-    const server = this.#servers.get(u.src);
+    const udp = udpOffset(packet);
+    if (udp < 0 || ((packet[udp] << 8) | packet[udp + 1]) !== DNS_PORT) return;
+    const src = addressOf(packet, "src");
+    const server = this.#servers.get(src);
     if (server === undefined) return;
     server.waitingSince = undefined;
     if (server.reported) {
       server.reported = false;
-      this.#log(`DNS server ${u.src} answers again`);
+      this.#log(`DNS server ${src} answers again`);
     }
   }
 
