@@ -1,7 +1,7 @@
 /**
  * Helpers shared by the benchmarks: peak memory of a process (sampled while
- * it runs), CPU time of a process tree over a window, the machine's load, and
- * number formatting.
+ * it runs), CPU time of a process tree over a window, the machine's load,
+ * medians and number formatting.
  *
  * @module
  */
@@ -70,6 +70,13 @@ export function formatKiB(kib: number | undefined): string {
 /** Rounds to one decimal. */
 export function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** What {@link runSampled} returns: the output, exit code and peak RSS. */

@@ -2,6 +2,7 @@ import {
   clockTicksPerSecond,
   commOf,
   loadAverage,
+  median,
   PeakRssSampler,
   processTree,
   readCpuTicks,
@@ -132,4 +133,14 @@ Deno.test("CPU ticks of this process are read from /proc; the load average has t
   await gone.status;
   if (readCpuTicks(gone.pid) !== undefined) throw new Error("a reaped process has CPU ticks");
   if (!/^\d+\.\d+ \d+\.\d+ \d+\.\d+$/.test(loadAverage())) throw new Error(loadAverage());
+});
+
+Deno.test("median: the middle value, or the mean of the two middle ones; the input is left as it was", () => {
+  const xs = [5, 1, 3];
+  const same = (a: unknown, b: unknown) => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`expected ${b}, got ${a}`);
+  };
+  same(median(xs), 3);
+  same(xs, [5, 1, 3]);
+  same(median([4, 1, 3, 2]), 2.5);
 });

@@ -1,7 +1,7 @@
 /**
  * What the relay benchmarks (`bench:forward`, `bench:proxy`) share: their
- * options and tools, one-stream iperf3 figures through a relay's port,
- * medians, and start-up timings taken in interleaved pairs.
+ * options and tools, one-stream iperf3 figures through a relay's port, and
+ * start-up timings taken in interleaved pairs.
  *
  * @module
  */
@@ -52,13 +52,6 @@ export async function requireRelayTools(
       ...extra,
     ]
   ) await requireTool(tool, pkg);
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Figures as the benchmarks list them beside a median: `1.23, 4.56`. */

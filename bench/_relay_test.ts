@@ -1,16 +1,9 @@
-import { interleavedPairs, median, relayOptions, showRuns } from "./_relay.ts";
+import { interleavedPairs, relayOptions, showRuns } from "./_relay.ts";
 
 function assertEquals<T>(actual: T, expected: T): void {
   const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
   if (a !== e) throw new Error(`expected ${e}, got ${a}`);
 }
-
-Deno.test("median: the middle value, or the mean of the two middle ones; the input is left as it was", () => {
-  const xs = [5, 1, 3];
-  assertEquals(median(xs), 3);
-  assertEquals(xs, [5, 1, 3]);
-  assertEquals(median([4, 1, 3, 2]), 2.5);
-});
 
 Deno.test("interleavedPairs: each side goes first in turn, results kept per side in order", async () => {
   const order: string[] = [];

@@ -21,6 +21,7 @@
 
 import { Cage } from "../src/cage/mod.ts";
 import { configureLinks } from "../src/netlink/configure.ts";
+import { median } from "./_lib.ts";
 
 const ETC = {
   resolvConf: "nameserver 10.7.0.53\n",
@@ -56,12 +57,6 @@ async function inProcessSetup(n: number): Promise<number> {
     }
   }
   return median(times);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 interface HyperfineResult {

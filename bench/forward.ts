@@ -29,11 +29,10 @@
 import { Lab } from "../tests/harness/netns.ts";
 import { waitUntil } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
-import { loadAverage } from "./_lib.ts";
+import { loadAverage, median } from "./_lib.ts";
 import {
   interleavedPairs,
   iperfGbps,
-  median,
   relayOptions,
   requireRelayTools,
   showRuns,

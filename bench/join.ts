@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
 import { run } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
+import { median } from "./_lib.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -39,11 +40,6 @@ const withNpm = !args.values["no-npm"];
 
 requireRoot("bench:join");
 await requireTool("wireguard-go", "wireguard-go");
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function timed(argv: string[], ns: string): Promise<{ ms: number; code: number }> {
   const t0 = performance.now();

@@ -35,11 +35,10 @@ import { cageName } from "../tests/harness/names.ts";
 import { wgcageArgv, wgQuick, writeConfig } from "../tests/e2e/wgcage.ts";
 import { generateKeyPair } from "../tests/harness/keys.ts";
 import { WgPeer } from "../tests/harness/wg_peer.ts";
-import { loadAverage } from "./_lib.ts";
+import { loadAverage, median } from "./_lib.ts";
 import {
   interleavedPairs,
   iperfGbps,
-  median,
   relayOptions,
   requireRelayTools,
   showRuns,

@@ -40,8 +40,15 @@ import { liveRunner } from "../tests/harness/live.ts";
 import { WgPeer, WIREGUARD_GO_BACKPORTS } from "../tests/harness/wg_peer.ts";
 import { wgcageArgv, writeConfig } from "../tests/e2e/wgcage.ts";
 import { INET, serveArgv, serverFiles, serveTopology } from "../tests/harness/serve_lab.ts";
-import { clockTicksPerSecond, commOf, loadAverage, processTree, TreeCpuMeter } from "./_lib.ts";
-import { interleavedPairs, median, requireRelayTools, showRuns } from "./_relay.ts";
+import {
+  clockTicksPerSecond,
+  commOf,
+  loadAverage,
+  median,
+  processTree,
+  TreeCpuMeter,
+} from "./_lib.ts";
+import { interleavedPairs, requireRelayTools, showRuns } from "./_relay.ts";
 
 const args = parseArgs({
   args: Deno.args,

@@ -41,7 +41,7 @@ import { Lab, requireRoot, requireTool } from "../tests/harness/netns.ts";
 import { run } from "../tests/harness/process.ts";
 import { loopbackPeer, wgcageArgv } from "../tests/e2e/wgcage.ts";
 import { generateKeyPair } from "../tests/harness/keys.ts";
-import { loadAverage } from "./_lib.ts";
+import { loadAverage, median } from "./_lib.ts";
 import { installNpmPackage } from "./_npm_package.ts";
 
 const args = parseArgs({
@@ -149,12 +149,9 @@ interface Timing {
 }
 
 function timing(xs: readonly number[]): Timing {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const stddev = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
-  return { median, stddev };
+  return { median: median(xs), stddev };
 }
 
 const lab = await Lab.open();
@@ -259,7 +256,6 @@ try {
         runsOf.set(phase, [...runsOf.get(phase) ?? [], t]);
       }
     }
-    const median = (xs: number[]) => timing(xs).median;
     console.log(
       `start-up breakdown of ${npm ? "the npm package" : "wgcage from source"} ` +
         `(wgcage -v, median of ${runs} runs; ms from the process's start; ` +
