@@ -27,6 +27,8 @@
 import { launcher, prepareLauncher } from "../launcher/library.ts";
 import { ESRCH } from "../launcher/errno.ts";
 import { sleepMs } from "../launcher/sleep.ts";
+// A run loads live/state.ts anyway (run_command.ts covers the live cages' state).
+import { processStartTime } from "../live/state.ts";
 
 /**
  * Set by the npm package's `wgcage` command: "PARENT [ANCESTOR…]", the pids
@@ -68,20 +70,6 @@ export function parseDieWithParent(value: string): ParentWatch | undefined {
   return { parent: pids[0], ancestors: pids.slice(1) };
 }
 
-/** The start time of process `pid` (/proc/PID/stat field 22), or undefined when there is none. */
-export function startTimeOf(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  } catch {
-    return undefined;
-  }
-  // Fields after the command name, which is in parentheses and may hold any byte.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // fields[0] is field 3 (state): field 22 is fields[19]. A zombie has ended already.
-  return fields[0] === "Z" ? undefined : fields[19];
-}
-
 /** How many threads process `pid` has, or undefined when it is gone. */
 function threadsOf(pid: number): number | undefined {
   try {
@@ -117,9 +105,9 @@ export async function dieWithParent(watch: ParentWatch): Promise<void> {
     polled.unshift(watch.parent);
   }
   if (polled.length === 0) return;
-  const started = new Map<number, string>();
+  const started = new Map<number, number>();
   for (const pid of polled) {
-    const time = startTimeOf(pid);
+    const time = processStartTime(pid);
     if (time === undefined) throw gone(pid, "a process above wgcage");
     started.set(pid, time);
   }
@@ -127,7 +115,7 @@ export async function dieWithParent(watch: ParentWatch): Promise<void> {
     for (;;) {
       await sleepMs(POLL_MS);
       for (const [pid, time] of started) {
-        if (startTimeOf(pid) !== time) Deno.kill(Deno.pid, "SIGKILL");
+        if (processStartTime(pid) !== time) Deno.kill(Deno.pid, "SIGKILL");
       }
     }
   })().catch(() => {

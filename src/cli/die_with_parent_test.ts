@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import { DieWithParentError, parseDieWithParent, startTimeOf } from "./die_with_parent.ts";
+import { DieWithParentError, parseDieWithParent } from "./die_with_parent.ts";
+import { processStartTime } from "../live/state.ts";
 
 Deno.test("WGCAGE_DIE_WITH_PARENT names the parent, then ancestors; 0 turns it off", () => {
   deepStrictEqual(parseDieWithParent("4242"), { parent: 4242, ancestors: [] });
@@ -11,9 +12,10 @@ Deno.test("WGCAGE_DIE_WITH_PARENT names the parent, then ancestors; 0 turns it o
 });
 
 Deno.test("a process's start time tells it from a later one under the same pid", () => {
-  const mine = startTimeOf(Deno.pid);
-  strictEqual(typeof mine, "string");
-  strictEqual(mine, startTimeOf(Deno.pid));
+  // The watch compares what processStartTime says of each ancestor.
+  const mine = processStartTime(Deno.pid);
+  strictEqual(typeof mine, "number");
+  strictEqual(mine, processStartTime(Deno.pid));
   // pid_max is at most 2^22: no process has this pid.
-  strictEqual(startTimeOf(2 ** 22 + 1), undefined);
+  strictEqual(processStartTime(2 ** 22 + 1), undefined);
 });
