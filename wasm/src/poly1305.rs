@@ -247,28 +247,6 @@ impl Poly1305 {
         self.buf_len = rest.len();
     }
 
-    /// Absorbs `data` and then zeros up to a multiple of 16 bytes (RFC 8439 §2.8's pad16).
-    pub fn update_padded(&mut self, data: &[u8]) {
-        self.update(data);
-        if self.buf_len > 0 {
-            for b in self.buf[self.buf_len..].iter_mut() {
-                *b = 0;
-            }
-            let block = self.buf;
-            self.acc.blocks(&block);
-            self.buf_len = 0;
-        }
-    }
-
-    /// Absorbs the final length block of RFC 8439 §2.8 and returns the tag.
-    /// Takes `&mut self`, not `self`: the state is wiped where it lives when
-    /// it drops, with no copy left behind by a move.
-    pub fn finalize_lengths(&mut self, aad_len: usize, text_len: usize) -> [u8; 16] {
-        debug_assert!(self.buf_len == 0);
-        self.acc.lengths(aad_len, text_len);
-        self.tag()
-    }
-
     pub fn finalize(mut self) -> [u8; 16] {
         self.tag()
     }
