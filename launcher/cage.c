@@ -25,6 +25,7 @@
 #include "cage.h"
 #include "identity.h"
 #include "packet_io.h"
+#include "raw_clone.h"
 #include "release.h"
 
 #include <errno.h>
@@ -124,14 +125,6 @@ static const uint32_t etc_stages[3] = {WGL_STAGE_BIND_RESOLV, WGL_STAGE_BIND_HOS
                                        WGL_STAGE_BIND_NSSWITCH};
 
 /* ---------------------------------------------------------------- child --- */
-
-static long raw_fork_with(unsigned long flags) {
-#if defined(__s390__) || defined(__CRIS__)
-  return syscall(SYS_clone, 0L, flags | SIGCHLD, 0L, 0L, 0L);
-#else
-  return syscall(SYS_clone, flags | SIGCHLD, 0L, 0L, 0L, 0L);
-#endif
-}
 
 static void child_report(int sync_fd, uint32_t stage, int err) {
   uint32_t msg[2] = {stage, (uint32_t)err};
@@ -957,7 +950,7 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
    * the threat model (SECURITY.md); no process of the cage exists yet. */
   int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
   if (dumpable == 0) (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-  long pid = raw_fork_with(flags);
+  long pid = raw_clone(flags | SIGCHLD, NULL);
   if (pid == 0) cage_child(&plan);
   int clone_errno = errno;
   if (dumpable == 0) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -3,7 +3,7 @@
  *
  * The caller (Deno) is multi-threaded, and setns into a user namespace needs
  * a single-threaded process, so the work happens in children cloned with
- * fork semantics (the raw clone of cage.c, for the same reasons). Before the
+ * fork semantics (raw_clone.h, for cage.c's reasons). Before the
  * clone the parent checks the namespace fds the keeper sent and formats the
  * init's argv; the children only make async-signal-safe calls. Nothing of
  * wgcage's memory enters the cage: the exec replaces it before the command
@@ -42,6 +42,7 @@
 #include "cage.h"
 #include "identity.h"
 #include "init/terminal_filter.h"
+#include "raw_clone.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,15 +122,6 @@ static _Noreturn void join_fail_child(int sync_fd, uint32_t stage, int err) {
   _exit(EXIT_SETUP_FAILED);
 }
 
-/* Raw clone with fork semantics (no new stack); `pidfd` for CLONE_PIDFD. */
-static long join_clone(unsigned long flags, int *pidfd) {
-#if defined(__s390__) || defined(__CRIS__)
-  return syscall(SYS_clone, 0L, flags, pidfd, 0L, 0L);
-#else
-  return syscall(SYS_clone, flags, 0L, pidfd, 0L, 0L);
-#endif
-}
-
 /* L: PID 1 of the command's own PID namespace. */
 static _Noreturn void join_leader(const struct join_plan *p) {
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -162,7 +154,7 @@ static _Noreturn void join_leader(const struct join_plan *p) {
 /* K: in the cage's PID namespace, so it may make one below it. */
 static _Noreturn void join_between(const struct join_plan *p) {
   int pidfd = -1;
-  long pid = join_clone(CLONE_PARENT | CLONE_NEWPID | CLONE_PIDFD, &pidfd);
+  long pid = raw_clone(CLONE_PARENT | CLONE_NEWPID | CLONE_PIDFD, &pidfd);
   if (pid == 0) join_leader(p);
   if (pid < 0) join_fail_child(p->sync_fd, WGL_STAGE_CLONE, errno);
   uint32_t msg[2] = {WGL_JOIN_MSG_INIT, 0};
@@ -230,7 +222,7 @@ static _Noreturn void join_child(const struct join_plan *p) {
   /* setns into a mount namespace moves to its root; the caller's directory
    * is the same path on the shared file system, unless the cage covers it. */
   if (chdir(p->cwd) != 0) (void)chdir("/");
-  long between = join_clone(CLONE_PARENT, NULL);
+  long between = raw_clone(CLONE_PARENT, NULL);
   if (between == 0) join_between(p);
   if (between < 0) join_fail_child(p->sync_fd, WGL_STAGE_CLONE, errno);
   uint32_t msg[2] = {WGL_JOIN_MSG_BETWEEN, (uint32_t)between};
@@ -294,7 +286,7 @@ static int join_take_namespaces(struct join_plan *p, const uint8_t *request) {
 static int join_read_maps(int userns_fd, char *uid_map, char *gid_map) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -errno;
-  long pid = join_clone(SIGCHLD, NULL);
+  long pid = raw_clone(SIGCHLD, NULL);
   if (pid == 0) {
     static char buf[JOIN_MAP_MAX];
     static const char *const files[2] = {"/proc/self/uid_map", "/proc/self/gid_map"};
@@ -469,7 +461,7 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
     close(pair[1]);
     return join_fail(out, &plan, WGL_STAGE_REQUEST, -rc);
   }
-  long pid = join_clone(SIGCHLD, NULL);
+  long pid = raw_clone(SIGCHLD, NULL);
   if (pid == 0) join_child(&plan);
   int clone_errno = errno;
   close(pair[1]);
