@@ -73,7 +73,10 @@ async function add(args: string[]): Promise<number> {
     throw new ServeError(`'${urlText}' is not a URL; give e.g. https://vpn.example.com:8443`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ServeError(`'${urlText}' is not an http(s) URL`);
+    throw new ServeError(
+      `'${urlText}' is not an http(s) URL; give the server's https:// URL, e.g. ` +
+        "https://vpn.example.com:8443",
+    );
   }
   if (!values.has("token-file")) {
     throw new ServeError("'server add' needs --token-file FILE (the server's API token)");
