@@ -10,14 +10,13 @@
 
 import { type IpAddress, parseIp } from "../config/ip.ts";
 import type { LauncherSymbols } from "../launcher/library.ts";
-import { describeErrno } from "../launcher/errno.ts";
+import { describeErrno, ETIMEDOUT } from "../launcher/errno.ts";
 import { encodeQuery, parseAnswer, TYPE_A, TYPE_AAAA } from "./dns_query.ts";
 import type { Steering } from "./steering.ts";
 
 /** One try at one server. */
 const TRY_MS = 2000;
 const ANSWER_BYTES = 4096;
-const ETIMEDOUT = 110;
 /**
  * Queries in flight at once. Each holds a thread of Deno's blocking pool for
  * up to TRY_MS; a flood of proxy requests naming hosts queues here instead

@@ -10,7 +10,7 @@
  */
 
 import { type IpAddress, parseIp } from "../config/ip.ts";
-import { describeErrno } from "../launcher/errno.ts";
+import { describeErrno, ETIMEDOUT } from "../launcher/errno.ts";
 import { isDnsName } from "./spec.ts";
 import type { ProxyContext } from "./socks.ts";
 import { STEER_BYTES, type SteeredConnection, type SteerSession } from "./steering.ts";
@@ -170,7 +170,7 @@ export function httpProxySession(c: SteeredConnection, ctx: ProxyContext): Steer
     },
     failed(errno) {
       refuse(
-        errno === 110 ? 504 : 502,
+        errno === ETIMEDOUT ? 504 : 502,
         `cannot connect to ${target} through the tunnel: ${describeErrno(errno)}`,
       );
     },

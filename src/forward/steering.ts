@@ -15,6 +15,7 @@
 
 import type { IpAddress } from "../config/ip.ts";
 import type { LauncherSymbols } from "../launcher/library.ts";
+import { EPIPE } from "../launcher/errno.ts";
 
 /** launcher/forward.h `enum wgl_steer_note`. */
 const Note = {
@@ -192,7 +193,7 @@ export class Steering {
       }
     }
     this.#sessions.clear();
-    for (const settle of this.#sockets.values()) settle({ errno: 32 /* EPIPE */ });
+    for (const settle of this.#sockets.values()) settle({ errno: EPIPE });
     this.#sockets.clear();
   }
 

@@ -67,6 +67,7 @@ export const ENODEV = 19;
 export const ENOTDIR = 20;
 export const EINVAL = 22;
 export const ENOSPC = 28;
+export const EPIPE = 32;
 export const ELOOP = 40;
 export const EUSERS = 87;
 export const EOPNOTSUPP = 95;
@@ -74,6 +75,8 @@ export const EAFNOSUPPORT = 97;
 export const EADDRINUSE = 98;
 export const EADDRNOTAVAIL = 99;
 export const ENETDOWN = 100;
+export const ECONNRESET = 104;
+export const ETIMEDOUT = 110;
 export const ECONNREFUSED = 111;
 
 /** The symbolic name of an errno value, e.g. `EEXIST`; `errno 1234` when unknown. */

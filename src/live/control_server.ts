@@ -17,6 +17,7 @@
  */
 
 import type { LauncherSymbols } from "../launcher/library.ts";
+import { EAGAIN, EPERM } from "../launcher/errno.ts";
 
 /** The largest request taken (a `wg setconf` of thousands of peers fits). */
 export const MAX_REQUEST = 1 << 20;
@@ -26,8 +27,6 @@ export const MAX_PENDING = 4 << 20;
 export const IDLE_MS = 10_000;
 export const MAX_CLIENTS = 256;
 
-const EAGAIN = 11;
-const EPERM = 1;
 const RECV_CHUNK = 65536;
 const TICK_MS = 1000;
 

@@ -13,7 +13,7 @@
  */
 
 import type { LauncherSymbols } from "../launcher/library.ts";
-import { describeErrno } from "../launcher/errno.ts";
+import { describeErrno, EAGAIN, ECONNRESET, EPERM, EPIPE } from "../launcher/errno.ts";
 import { LiveError } from "./error.ts";
 import { NAMESPACE_COUNT } from "./join.ts";
 import { CONFIG_ENV_KEY, JOIN_OP } from "./uapi_handler.ts";
@@ -21,10 +21,6 @@ import { CONFIG_ENV_KEY, JOIN_OP } from "./uapi_handler.ts";
 /** How long a keeper may take to answer before `exec` gives up. */
 export const KEEPER_TIMEOUT_MS = 10_000;
 
-const EAGAIN = 11;
-const EPERM = 1;
-const ECONNRESET = 104;
-const EPIPE = 32;
 const MAX_REPLY = 4096;
 const RETRY_MS = 20;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

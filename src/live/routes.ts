@@ -29,11 +29,10 @@ import {
 } from "../netlink/message.ts";
 import { masked } from "./caps.ts";
 import { NetlinkError, permissionHint } from "../netlink/error.ts";
+import { EEXIST, ESRCH } from "../launcher/errno.ts";
 
 const RTM_DELROUTE = 25;
 const NLM_F_REQUEST = 1;
-const EEXIST = 17;
-const ESRCH = 3;
 
 /**
  * Requests per datagram. Every request gets an acknowledgement in the
