@@ -37,11 +37,17 @@ Deno.test("test:fresh takes --cold, --keep, --setup-only, --ref REV and repeated
 });
 
 Deno.test("test:fresh takes the main archive from the host's deb822 or one-line apt sources", () => {
-  const deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n\n" +
-    "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n";
-  assert(archiveMirror([deb822]) === "http://mirror.example/debian", archiveMirror([deb822]));
-  const oneLine = "deb [signed-by=/k.gpg] https://m.example/debian/ bookworm main\n";
-  assert(archiveMirror([oneLine]) === "https://m.example/debian", archiveMirror([oneLine]));
+  const deb822 = parseAptSources([{
+    name: "debian.sources",
+    text: "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n\n" +
+      "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n",
+  }]);
+  assert(archiveMirror(deb822) === "http://mirror.example/debian", archiveMirror(deb822));
+  const oneLine = parseAptSources([{
+    name: "sources.list",
+    text: "deb [signed-by=/k.gpg] https://m.example/debian/ bookworm main\n",
+  }]);
+  assert(archiveMirror(oneLine) === "https://m.example/debian", archiveMirror(oneLine));
   assert(archiveMirror([]) === "http://deb.debian.org/debian", "no default");
 });
 
@@ -157,6 +163,8 @@ Deno.test("test:fresh writes the host's apt sources in the installer's one-line 
       const r = await aptMirror(`${dir}/${form}`);
       assert(r.stdout === "http://mirror.example/debian\n", `${form}: ${r.stdout}${r.stderr}`);
     }
+    // The mirror test:fresh gives debootstrap is the one .ci/run adds backports from.
+    assert(archiveMirror(sources) === "http://mirror.example/debian", archiveMirror(sources));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -41,7 +41,7 @@
  * @module
  */
 
-import { parseAptSources, renderDeb822, renderOneLine } from "./apt_sources.ts";
+import { type AptSource, parseAptSources, renderDeb822, renderOneLine } from "./apt_sources.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const SUITE = "bookworm";
@@ -90,19 +90,15 @@ export function parseFreshArgs(args: readonly string[]): FreshOptions {
 }
 
 /**
- * The archive's address, as the host's apt sources name it (deb822
- * `URIs:` or a one-line `deb` entry for the main archive); deb.debian.org
- * when none does.
+ * The main archive's address, as the host's apt sources name it: the first
+ * `deb` entry for a suite without a dash (bookworm or stable, not
+ * bookworm-security or -updates), without a trailing slash; deb.debian.org
+ * when none does. The rule tools/apt_mirror.sh follows for .ci/run, which
+ * cannot run this before Deno is installed.
  */
-export function archiveMirror(sources: readonly string[]): string {
-  for (const text of sources) {
-    for (const line of text.split("\n")) {
-      const uri = /^URIs:\s*(\S+\/debian)\/?\s*$/.exec(line.trim())?.[1] ??
-        /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+bookworm\s/.exec(line.trim())?.[1];
-      if (uri) return uri;
-    }
-  }
-  return "http://deb.debian.org/debian";
+export function archiveMirror(sources: readonly AptSource[]): string {
+  const main = sources.find((s) => s.type === "deb" && !s.suite.includes("-"));
+  return main ? main.uri.replace(/\/+$/, "") : "http://deb.debian.org/debian";
 }
 
 function say(line: string): void {
@@ -144,12 +140,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function readAll(paths: string[]): Promise<string[]> {
-  const texts = [];
-  for (const p of paths) if (await exists(p)) texts.push(await Deno.readTextFile(p));
-  return texts;
-}
-
 async function listDir(dir: string): Promise<string[]> {
   if (!(await exists(dir))) return [];
   const names = [];
@@ -172,6 +162,15 @@ async function hostSourceFiles(): Promise<string[]> {
   const found = [];
   for (const f of files) if (await exists(f)) found.push(f);
   return found;
+}
+
+/** The entries of the host's enabled apt source files ({@linkcode hostSourceFiles}). */
+async function hostSources(): Promise<AptSource[]> {
+  const files = [];
+  for (const name of await hostSourceFiles()) {
+    files.push({ name, text: await Deno.readTextFile(name) });
+  }
+  return parseAptSources(files);
 }
 
 /** The minbase root, unpacked from the cached base tarball (made on first use). */
@@ -206,8 +205,8 @@ async function makeRoot(dir: string, cache: string, mirror: string): Promise<voi
   ], { quiet: true });
 }
 
-/** Copies what a machine here has that a bare image lacks. */
-async function copyHostSettings(dir: string): Promise<void> {
+/** Copies what a machine here has that a bare image lacks; `hostApt`: the host's apt sources. */
+async function copyHostSettings(dir: string, hostApt: readonly AptSource[]): Promise<void> {
   const copy = async (from: string, to = from) => {
     if (!(await exists(from))) return;
     await Deno.mkdir(`${dir}${to.replace(/\/[^/]*$/, "")}`, { recursive: true });
@@ -226,11 +225,7 @@ async function copyHostSettings(dir: string): Promise<void> {
   // one after the other (each replaces debootstrap's one line), and the
   // apt.conf.d files that say how to reach the archive (Acquire::…: proxies,
   // validity of snapshots).
-  const files = [];
-  for (const name of await hostSourceFiles()) {
-    files.push({ name, text: await Deno.readTextFile(name) });
-  }
-  const sources = parseAptSources(files);
+  const sources = [...hostApt];
   if (sources.length === 0) {
     // debootstrap's own line, from the mirror it was given, is the installer's form.
     sources.push(...parseAptSources([{
@@ -399,10 +394,11 @@ async function main(args: string[]): Promise<number> {
   try {
     // It becomes "/": every user must be able to walk it (apt's _apt, uid 65534).
     await Deno.chmod(dir, 0o755);
-    const mirror = archiveMirror(await readAll(await hostSourceFiles()));
+    const hostApt = await hostSources();
+    const mirror = archiveMirror(hostApt);
     say(`minimal ${SUITE} root in ${dir} (mirror ${mirror})`);
     await makeRoot(dir, cache, mirror);
-    await copyHostSettings(dir);
+    await copyHostSettings(dir, hostApt);
     await copyProject(dir, options.dropPackages, options.ref);
     await Deno.writeTextFile(`${dir}/work/steps.sh`, STEPS + "\n");
     say(`root ready after ${seconds()}; entering it with pivot_root`);
