@@ -187,7 +187,7 @@ export function parseSocks(
   }
   const consumed = addrEnd + 2;
   if (atyp !== 3) {
-    const bytes = b.slice(atyp === 1 ? at + 4 : at + 4, addrEnd);
+    const bytes = b.slice(at + 4, addrEnd);
     return {
       kind: "connect",
       target: { kind: "address", address: { family: atyp === 1 ? 4 : 6, bytes } },
