@@ -7,11 +7,13 @@
  */
 
 import { type Lab, type Namespace, requireTool } from "./netns.ts";
+import { waitUntil } from "./process.ts";
 
 /**
  * A path this process can connect to that reaches the unix socket `target`
  * from inside `ns` (socat, one relay process a connection). The lab stops
- * the relay and removes its directory.
+ * the relay and removes its directory. Throws when socat is not listening
+ * within 5 s.
  */
 export async function relayInNamespace(lab: Lab, ns: Namespace, target: string): Promise<string> {
   await requireTool("socat", "socat");
@@ -19,8 +21,11 @@ export async function relayInNamespace(lab: Lab, ns: Namespace, target: string):
   lab.defer(() => Deno.remove(dir, { recursive: true }));
   const path = `${dir}/relay.sock`;
   ns.spawn(["socat", `UNIX-LISTEN:${path},fork`, `UNIX-CONNECT:${target}`]);
-  for (let i = 0; i < 100 && !(await Deno.stat(path).then(() => true, () => false)); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntil(
+    () => Deno.stat(path).then(() => true, () => false),
+    `socat listening on ${path} for ${target}`,
+    5_000,
+    50,
+  );
   return path;
 }
