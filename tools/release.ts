@@ -65,9 +65,6 @@ const DYNAMIC_IMPORTS = [
  */
 const COMPILE_FILES = ["src/launcher/wgcage-join"];
 
-/** The project's licence (LICENSE at the root), as npm's `license` field names it. */
-export const LICENSE_ID = "Apache-2.0";
-
 export class ReleaseError extends Error {}
 
 async function run(
@@ -369,10 +366,9 @@ async function packNpm(out: string, stage: string): Promise<string> {
   }
   const manifest = JSON.parse(await Deno.readTextFile(path("npm/package.json")));
   manifest.version = VERSION;
-  // The licence travels with the package: its SPDX id for the registry and the text itself.
-  manifest.license = LICENSE_ID;
   await Deno.writeTextFile(`${pkg}package.json`, JSON.stringify(manifest, null, 2) + "\n");
   await Deno.copyFile(path("npm/README.md"), `${pkg}README.md`);
+  // The licence's text beside its SPDX id (npm/package.json's license field).
   await Deno.copyFile(path("LICENSE"), `${pkg}LICENSE`);
   await Deno.copyFile(path("npm/bin/wgcage"), `${pkg}bin/wgcage`);
   await Deno.chmod(`${pkg}bin/wgcage`, 0o755);
