@@ -217,7 +217,7 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
       throw new ApiError(500, `cannot save the client list: ${(e as Error).message}`);
     }
     try {
-      addClientPeer(ctx.device, record, ctx.v6Of(record));
+      await addClientPeer(ctx.device, record, ctx.v6Of(record));
     } catch (e) {
       ctx.store.remove(key);
       throw new ApiError(500, `cannot add the peer: ${(e as Error).message}`);
@@ -364,7 +364,7 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
       } catch (e) {
         throw new ApiError(500, `cannot save the client list: ${(e as Error).message}`);
       }
-      removeClientPeer(ctx.device, key);
+      await removeClientPeer(ctx.device, key);
       for (const a of [gone.address, ctx.v6Of(gone)]) {
         if (a !== undefined) await ctx.onPeer(a, false).catch((e) => ctx.say((e as Error).message));
       }

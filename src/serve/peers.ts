@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { LiveDevice } from "../live/live_device.ts";
+import type { DeviceChange, LiveDevice } from "../live/live_device.ts";
 import { parseCidr } from "../config/cidr.ts";
 import type { PeerConfig, TunnelConfig } from "../config/types.ts";
 import { Key } from "../config/types.ts";
@@ -31,8 +31,17 @@ export function peerOf(c: ClientRecord, v6?: string): PeerConfig {
   };
 }
 
-export function addClientPeer(device: LiveDevice, c: ClientRecord, v6?: string): void {
-  device.apply({
+/**
+ * Changes go in the device's queue, as the control socket's `set=1` do: a
+ * `wg set` being applied in slices lets the API run between them, and a
+ * change made then would interleave with it (LiveDevice.apply refuses that).
+ */
+function change(device: LiveDevice, c: DeviceChange): Promise<void> {
+  return device.queue(() => device.applySliced(c));
+}
+
+export function addClientPeer(device: LiveDevice, c: ClientRecord, v6?: string): Promise<void> {
+  return change(device, {
     replacePeers: false,
     peers: [{
       publicKey: keyBytes(c.publicKey),
@@ -44,8 +53,8 @@ export function addClientPeer(device: LiveDevice, c: ClientRecord, v6?: string):
   });
 }
 
-export function removeClientPeer(device: LiveDevice, publicKey: string): void {
-  device.apply({
+export function removeClientPeer(device: LiveDevice, publicKey: string): Promise<void> {
+  return change(device, {
     replacePeers: false,
     peers: [{
       publicKey: keyBytes(publicKey),
