@@ -802,15 +802,7 @@ async function bundleCommand(check: boolean): Promise<void> {
         entry: BUNDLE_ENTRY,
         work: path(`target/bundle${part}/`),
         name: BUNDLE.replace(/^.*\//, ""),
-        deno: (args, what) =>
-          run(
-            Deno.execPath(),
-            args,
-            what,
-            // deno bundle fetches esbuild from the npm registry on first use; trust
-            // the system's CAs for it as npm does (as tools/release.ts does).
-            { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" },
-          ),
+        deno: (args, what, env) => run(Deno.execPath(), args, what, env),
       });
     } catch (e) {
       if (e instanceof BuildError) throw e;

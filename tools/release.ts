@@ -323,13 +323,7 @@ async function packNpm(out: string, stage: string): Promise<string> {
       entry: "src/wgcage.ts",
       work: `${dir}split/`,
       name: "wgcage.js",
-      deno: (args, what) =>
-        run(Deno.execPath(), args, what, {
-          // deno bundle fetches esbuild from the npm registry on first use; trust
-          // the system's CAs for it as npm does (a registry reached through a proxy
-          // whose CA is only in /etc/ssl/certs), besides Deno's own.
-          env: { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" },
-        }),
+      deno: (args, what, env) => run(Deno.execPath(), args, what, { env }),
     });
   } catch (e) {
     if (e instanceof ReleaseError) throw e;

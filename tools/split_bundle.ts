@@ -28,8 +28,15 @@
  * @module
  */
 
-/** Runs `deno ARGS` (the caller's way: environment, errors) and returns its stdout. */
-export type DenoRunner = (args: string[], what: string) => Promise<string>;
+/**
+ * Runs `deno ARGS` with `env` set besides the variables it inherits (the
+ * caller's way: errors) and returns its stdout.
+ */
+export type DenoRunner = (
+  args: string[],
+  what: string,
+  env: Record<string, string>,
+) => Promise<string>;
 
 export interface SplitOptions {
   /** The directory holding `src/` and `deno.json`, as a path ending in `/`. */
@@ -83,10 +90,15 @@ export function staticClosure(files: ReadonlyMap<string, string>, main: string):
 export async function splitBundle(o: SplitOptions): Promise<Map<string, string>> {
   const rootUrl = new URL(`file://${o.root}`).href;
   const entryUrl = new URL(o.entry, rootUrl).href;
+  // deno bundle fetches esbuild from the npm registry on first use; trust the
+  // system's CAs for it as npm does (a registry reached through a proxy whose
+  // CA is only in /etc/ssl/certs), besides Deno's own.
+  const env = { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" };
   const info = JSON.parse(
     await o.deno(
       ["info", "--json", "--no-lock", "--config", `${o.root}deno.json`, `${o.root}${o.entry}`],
       `list the modules of ${o.entry}`,
+      env,
     ),
   ) as { modules: InfoModule[] };
   const modules = new Map(info.modules.map((m) => [m.specifier, m]));
@@ -143,6 +155,7 @@ export async function splitBundle(o: SplitOptions): Promise<Map<string, string>>
         `${o.root}${o.entry}`,
       ],
       `bundle ${o.entry}`,
+      env,
     );
     const built = new Map<string, string>();
     for await (const e of Deno.readDir(out)) {
