@@ -23,6 +23,7 @@
  * Stages and sync bytes are drawn in README.md.
  */
 #include "cage.h"
+#include "control.h"
 #include "identity.h"
 #include "packet_io.h"
 #include "raw_clone.h"
@@ -232,25 +233,9 @@ static void make_tun(const struct plan *p, int *tun_fd) {
  * that wgcage configures the link without looking it up first. */
 static void send_fds(const struct plan *p, int tun_fd, int netlink_fd, int tun_index) {
   uint32_t msg[2] = {WGL_STAGE_NONE, (uint32_t)tun_index};
-  struct iovec iov = {.iov_base = msg, .iov_len = sizeof msg};
-  union {
-    char buf[CMSG_SPACE(2 * sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr mh = {.msg_iov = &iov,
-                      .msg_iovlen = 1,
-                      .msg_control = control.buf,
-                      .msg_controllen = sizeof control.buf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-  int fds[2] = {tun_fd, netlink_fd};
-  memcpy(CMSG_DATA(cm), fds, sizeof fds);
-  for (;;) {
-    if (sendmsg(p->sync_fd, &mh, MSG_NOSIGNAL) >= 0) break;
-    if (errno != EINTR) _exit(EXIT_SETUP_FAILED);
+  int32_t fds[2] = {tun_fd, netlink_fd};
+  if (wgl_sendmsg_fds(p->sync_fd, (const uint8_t *)msg, sizeof msg, fds, 2, 0) < 0) {
+    _exit(EXIT_SETUP_FAILED);
   }
   (void)close(tun_fd);
   (void)close(netlink_fd);
@@ -797,46 +782,13 @@ static int send_byte(int fd, char byte) {
 /* Receives {stage, errno} and, with stage 0, exactly two fds (SCM_RIGHTS at
  * SOL_SOCKET, checked). Returns 0 with fds, 1 with a reported failure. */
 static int receive_fds(int sync_fd, uint32_t msg[2], int fds[2]) {
-  struct iovec iov = {.iov_base = msg, .iov_len = 2 * sizeof(uint32_t)};
-  union {
-    char buf[CMSG_SPACE(2 * sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr mh = {.msg_iov = &iov,
-                      .msg_iovlen = 1,
-                      .msg_control = control.buf,
-                      .msg_controllen = sizeof control.buf};
-  ssize_t n;
-  do {
-    n = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return -errno;
+  int32_t got[2] = {-1, -1}, count = 0;
+  int n = wgl_recvmsg_fds(sync_fd, (uint8_t *)msg, 2 * sizeof(uint32_t), got, 2, &count, 0);
+  if (n < 0) return n;
   if (n == 0) return -EPIPE;
-  int got[2] = {-1, -1};
-  int got_count = 0;
-  bool bad = (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
-      bad = true;
-      continue;
-    }
-    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    int tmp[2];
-    if (cm->cmsg_len != CMSG_LEN(2 * sizeof(int)) || got_count != 0) {
-      bad = true;
-      for (size_t i = 0; i < count && i < 2; i++) {
-        memcpy(&tmp[0], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-        close(tmp[0]);
-      }
-      continue;
-    }
-    memcpy(got, CMSG_DATA(cm), sizeof got);
-    got_count = 2;
-  }
-  if (n != 2 * sizeof(uint32_t)) bad = true;
-  if (!bad && msg[0] != WGL_STAGE_NONE && got_count == 0) return 1;
-  if (bad || got_count != 2 || msg[0] != WGL_STAGE_NONE) {
-    for (int i = 0; i < got_count; i++) close(got[i]);
+  if (n == 2 * sizeof(uint32_t) && msg[0] != WGL_STAGE_NONE && count == 0) return 1;
+  if (n != 2 * sizeof(uint32_t) || count != 2 || msg[0] != WGL_STAGE_NONE) {
+    for (int i = 0; i < count; i++) close(got[i]);
     return -EPROTO;
   }
   fds[0] = got[0];

@@ -243,6 +243,11 @@ int wgl_ctl_connect(const char *path) {
 }
 
 int wgl_ctl_send_fds(int fd, const uint8_t *buf, uint32_t len, const int32_t *fds, uint32_t count) {
+  return wgl_sendmsg_fds(fd, buf, len, fds, count, MSG_DONTWAIT);
+}
+
+int wgl_sendmsg_fds(int fd, const uint8_t *buf, uint32_t len, const int32_t *fds, uint32_t count,
+                    int flags) {
   if (buf == NULL || len == 0 || fds == NULL || count == 0 || count > CTL_MAX_PASSED_FDS) {
     return -EINVAL;
   }
@@ -265,7 +270,7 @@ int wgl_ctl_send_fds(int fd, const uint8_t *buf, uint32_t len, const int32_t *fd
     memcpy(CMSG_DATA(c) + i * sizeof(int), &one, sizeof one);
   }
   for (;;) {
-    ssize_t n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
     if (n >= 0) return (int)n;
     if (errno != EINTR) return -errno;
   }
@@ -285,6 +290,11 @@ static void close_passed(struct msghdr *msg) {
 
 int wgl_ctl_recv_fds(int fd, uint8_t *buf, uint32_t len, int32_t *fds_out, uint32_t max,
                      int32_t *count) {
+  return wgl_recvmsg_fds(fd, buf, len, fds_out, max, count, MSG_DONTWAIT);
+}
+
+int wgl_recvmsg_fds(int fd, uint8_t *buf, uint32_t len, int32_t *fds_out, uint32_t max,
+                    int32_t *count, int flags) {
   if (buf == NULL || fds_out == NULL || count == NULL || max > CTL_MAX_PASSED_FDS) return -EINVAL;
   *count = 0;
   union {
@@ -301,13 +311,14 @@ int wgl_ctl_recv_fds(int fd, uint8_t *buf, uint32_t len, int32_t *fds_out, uint3
     msg.msg_iovlen = 1;
     msg.msg_control = control.buf;
     msg.msg_controllen = sizeof control.buf;
-    n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
   /* As runc checks what it receives: truncated (more fds than room, which
-   * the kernel dropped), another level or type, a length that is not a
-   * whole number of fds, more than one message, more than `max`. */
-  bool bad = (msg.msg_flags & MSG_CTRUNC) != 0;
+   * the kernel dropped; or, on a datagram socket, more bytes than `len`),
+   * another level or type, a length that is not a whole number of fds, more
+   * than one message, more than `max`. */
+  bool bad = (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
   uint32_t got = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL && !bad; c = CMSG_NXTHDR(&msg, c)) {
     size_t data = c->cmsg_len >= CMSG_LEN(0) ? c->cmsg_len - CMSG_LEN(0) : 0;

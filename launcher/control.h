@@ -50,6 +50,16 @@ int wgl_ctl_send_fds(int fd, const uint8_t *buf, uint32_t len, const int32_t *fd
 int wgl_ctl_recv_fds(int fd, uint8_t *buf, uint32_t len, int32_t *fds_out, uint32_t max,
                      int32_t *count);
 
+/* What the two above do, on any unix socket and with `flags` added to
+ * sendmsg's or recvmsg's (MSG_DONTWAIT, or 0 to block); EINTR is retried.
+ * The cage's and the join's children and their parent pass fds with these
+ * too. Async-signal-safe: no allocation, no lock. A datagram longer than
+ * `len` counts as truncated (-EPROTO). */
+int wgl_sendmsg_fds(int fd, const uint8_t *buf, uint32_t len, const int32_t *fds, uint32_t count,
+                    int flags);
+int wgl_recvmsg_fds(int fd, uint8_t *buf, uint32_t len, int32_t *fds_out, uint32_t max,
+                    int32_t *count, int flags);
+
 /* The namespaces of a live cage, opened once by its keeper: out[0..5) the
  * fds (close-on-exec) of /proc/PID/ns/{user,mnt,net,uts,pid}. `pid` must be
  * the caller's own child, running and not reaped (so the pid cannot have

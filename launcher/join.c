@@ -40,6 +40,7 @@
 #include "join.h"
 
 #include "cage.h"
+#include "control.h"
 #include "identity.h"
 #include "init/terminal_filter.h"
 #include "raw_clone.h"
@@ -158,22 +159,9 @@ static _Noreturn void join_between(const struct join_plan *p) {
   if (pid == 0) join_leader(p);
   if (pid < 0) join_fail_child(p->sync_fd, WGL_STAGE_CLONE, errno);
   uint32_t msg[2] = {WGL_JOIN_MSG_INIT, 0};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct iovec iov = {.iov_base = msg, .iov_len = sizeof msg};
-  struct msghdr m = {.msg_iov = &iov,
-                     .msg_iovlen = 1,
-                     .msg_control = control.buf,
-                     .msg_controllen = sizeof control.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &pidfd, sizeof pidfd);
-  if (sendmsg(p->sync_fd, &m, MSG_NOSIGNAL) != (ssize_t)sizeof msg) {
+  int32_t passed = pidfd;
+  if (wgl_sendmsg_fds(p->sync_fd, (const uint8_t *)msg, sizeof msg, &passed, 1, 0) !=
+      (int)sizeof msg) {
     /* wgcage cannot learn of L: L must not run unseen. */
     (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
     _exit(EXIT_SETUP_FAILED);
@@ -517,30 +505,15 @@ int wgl_join_await(int sync_fd, int joining_pid, int32_t *out) {
   int err = 0;
   for (;;) {
     uint32_t msg[2] = {0, 0};
-    union {
-      char buf[CMSG_SPACE(sizeof(int))];
-      struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct iovec iov = {.iov_base = msg, .iov_len = sizeof msg};
-    struct msghdr m = {.msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = control.buf,
-                       .msg_controllen = sizeof control.buf};
-    ssize_t n = recvmsg(sync_fd, &m, MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR) continue;
+    int32_t fds[1], count = 0;
+    int n = wgl_recvmsg_fds(sync_fd, (uint8_t *)msg, sizeof msg, fds, 1, &count, 0);
     if (n < 0) {
-      err = errno;
+      err = -n;
       break;
     }
     if (n == 0) break;
-    int passed = -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-        c->cmsg_len == CMSG_LEN(sizeof(int))) {
-      memcpy(&passed, CMSG_DATA(c), sizeof passed);
-    }
-    if (n != sizeof msg || (m.msg_flags & MSG_CTRUNC) != 0) {
+    int passed = count == 1 ? fds[0] : -1;
+    if (n != sizeof msg) {
       err = EPROTO;
     } else if (msg[0] == WGL_JOIN_MSG_BETWEEN && between < 0 && msg[1] > 0 && msg[1] <= INT_MAX) {
       between = (pid_t)msg[1];

@@ -111,6 +111,32 @@ static void test_recv_fds(void) {
   close(devnull);
 }
 
+/* The same checks on the datagram sockets the cage's and the join's children
+ * report on: a blocking receive, and a datagram longer than the buffer
+ * (MSG_TRUNC) refused with its fd closed. */
+static void test_recvmsg_fds_datagram(void) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) != 0) exit(2);
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  uint32_t msg[2] = {7, 9}, got[2] = {0, 0};
+  int32_t one = devnull, fds[2], count = -1;
+  CHECK(wgl_sendmsg_fds(pair[0], (const uint8_t *)msg, sizeof msg, &one, 1, 0) == 8, "send");
+  int n = wgl_recvmsg_fds(pair[1], (uint8_t *)got, sizeof got, fds, 2, &count, 0);
+  CHECK(n == 8 && count == 1 && got[0] == 7 && got[1] == 9, "blocking: n %d count %d", n,
+        (int)count);
+  if (count == 1) close(fds[0]);
+
+  int probe = dup(devnull);
+  close(probe);
+  CHECK(wgl_sendmsg_fds(pair[0], (const uint8_t *)msg, sizeof msg, &one, 1, 0) == 8, "send long");
+  n = wgl_recvmsg_fds(pair[1], (uint8_t *)got, 4, fds, 2, &count, 0);
+  CHECK(n == -EPROTO && count == 0, "longer than the buffer: n %d count %d", n, (int)count);
+  CHECK(!fd_open(probe), "the fd of a truncated datagram stayed open");
+  close(pair[0]);
+  close(pair[1]);
+  close(devnull);
+}
+
 /* A child that connects to `path` after making the namespaces `flags` asks
  * for, then writes one byte and waits to be killed (or exits at once with
  * `exit_now`). */
@@ -231,6 +257,7 @@ int main(void) {
   char dir[] = "/tmp/wgcage-control-test-XXXXXX";
   if (mkdtemp(dir) == NULL) return 2;
   test_recv_fds();
+  test_recvmsg_fds_datagram();
   test_peer_check(dir);
   test_cage_fds();
   rmdir(dir);
