@@ -38,7 +38,7 @@ import { inNamespace, waitUntil } from "../tests/harness/process.ts";
 import { generateKeyPair } from "../tests/harness/keys.ts";
 import { liveRunner } from "../tests/harness/live.ts";
 import { WgPeer, WIREGUARD_GO_BACKPORTS } from "../tests/harness/wg_peer.ts";
-import { wgcageArgv, writeConfig } from "../tests/e2e/wgcage.ts";
+import { wgcageArgv, wgQuick, writeConfig } from "../tests/e2e/wgcage.ts";
 import { INET, serveArgv, serverFiles, serveTopology } from "../tests/harness/serve_lab.ts";
 import {
   clockTicksPerSecond,
@@ -109,18 +109,12 @@ try {
   ) =>
     await writeConfig(
       lab,
-      [
-        "[Interface]",
-        `PrivateKey = ${keys.privateKey}`,
-        `Address = ${address}`,
+      wgQuick({
+        privateKey: keys.privateKey,
+        addresses: [address],
         // The server's tunnel address: no advice about the host's resolver.
-        `DNS = ${address.replace(/\.[0-9]+\/32$/, ".1")}`,
-        "[Peer]",
-        `PublicKey = ${serverKey}`,
-        `Endpoint = ${endpoint}`,
-        "AllowedIPs = 0.0.0.0/0",
-        "",
-      ].join("\n"),
+        dns: [address.replace(/\.[0-9]+\/32$/, ".1")],
+      }, [{ publicKey: serverKey, allowedIps: ["0.0.0.0/0"], endpoint }]),
       0,
       name,
     );
