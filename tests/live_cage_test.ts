@@ -16,6 +16,7 @@ import { clientArgv, parseClientReport } from "./harness/services.ts";
 import { NOBODY, wgcageArgv } from "./e2e/wgcage.ts";
 import { liveLab, liveRunner } from "./harness/live.ts";
 import { makeTestUser } from "./cage/test_user.ts";
+import { assert } from "./cage/assert.ts";
 
 /** Connects to a control socket and asks `get=1`; prints `refused …` when it cannot. */
 const PROBE = [
@@ -26,10 +27,6 @@ const PROBE = [
   "except OSError as e:",
   "    print('refused', e)",
 ].join("\n");
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 const runner = liveRunner;
 const lab10 = liveLab;

@@ -24,10 +24,7 @@ import { WgPeer } from "./harness/wg_peer.ts";
 import { clientArgv, parseClientReport, startServices } from "./harness/services.ts";
 import { NOBODY, wgcageArgv } from "./e2e/wgcage.ts";
 import { livePeer, liveRunner } from "./harness/live.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
+import { assert } from "./cage/assert.ts";
 
 function wgcage(ns: Namespace, args: string[]): Promise<RunResult> {
   return run(wgcageArgv(args), { ns: ns.name, allowFailure: true, timeoutMs: 60_000 });

@@ -17,10 +17,7 @@ import { liveLab, liveRunner } from "./harness/live.ts";
 import { DriverEnv } from "./cage/harness.ts";
 import { quote, stopAndResume, underPty } from "./cage/pty.ts";
 import { makeTestUser, sudoEnv } from "./cage/test_user.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
+import { assert } from "./cage/assert.ts";
 
 Deno.test("live cage (sudo): exec'd through sudo, the command is the sudo user; Ctrl-Z stops the job and fg resumes it", async () => {
   requireRoot("The live exec sudo terminal test");

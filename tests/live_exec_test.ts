@@ -19,6 +19,7 @@ import { run } from "./harness/process.ts";
 import { NOBODY, wgcageArgv } from "./e2e/wgcage.ts";
 import { liveLab, liveRunner } from "./harness/live.ts";
 import { makeTestUser } from "./cage/test_user.ts";
+import { assert } from "./cage/assert.ts";
 
 /** Connects to a control socket, asks `get=1` and prints what came back (or `refused …`). */
 const PROBE = [
@@ -30,10 +31,6 @@ const PROBE = [
   "except OSError as e:",
   "    print('refused', e)",
 ].join("\n");
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 function oneLine(stderr: string): string | undefined {
   const lines = stderr.trim().split("\n");

@@ -15,10 +15,7 @@ import { run } from "./harness/process.ts";
 import { liveLab, liveRunner } from "./harness/live.ts";
 import { DriverEnv } from "./cage/harness.ts";
 import { quote, RESUMABLE_JOB, stopAndResume, underPty } from "./cage/pty.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
+import { assert } from "./cage/assert.ts";
 
 /** Ignores SIGTTOU and SIGHUP, then after 2 s takes the terminal and reads a line of it. */
 const LEFTOVER = `

@@ -22,10 +22,7 @@ import { WgPeer } from "./harness/wg_peer.ts";
 import { liveRunner } from "./harness/live.ts";
 import { wgQuick } from "./e2e/wgcage.ts";
 import { makeTestUser } from "./cage/test_user.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
+import { assert } from "./cage/assert.ts";
 
 Deno.test("live cages (rootless): a run without XDG_RUNTIME_DIR does not reach the login session's state directory", async () => {
   requireRoot("The session state directory test");

@@ -22,10 +22,7 @@ import { relayInNamespace } from "./harness/control_relay.ts";
 import { wgcageArgv } from "./e2e/wgcage.ts";
 import { livePeer } from "./harness/live.ts";
 import { CAPS } from "../src/live/caps.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
+import { assert } from "./cage/assert.ts";
 
 /** One request on a new connection to the control socket; its reply up to the empty line. */
 async function request(path: string, text: string): Promise<string> {

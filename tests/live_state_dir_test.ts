@@ -17,10 +17,7 @@ import { run, type RunResult } from "./harness/process.ts";
 import { livePeer } from "./harness/live.ts";
 import { privateTunNode, rootlessArgv, wgcageArgv } from "./e2e/wgcage.ts";
 import { makeTestUser } from "./cage/test_user.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
+import { assert } from "./cage/assert.ts";
 
 Deno.test("live cage without XDG_RUNTIME_DIR: kept in /tmp/wgcage-UID (0700, the user's), named by ls; a squatted or linked one is refused in one line", async () => {
   requireRoot("The state directory test");

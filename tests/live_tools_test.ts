@@ -20,10 +20,7 @@ import { run, type RunResult, waitUntil } from "./harness/process.ts";
 import { generatePresharedKey } from "./harness/keys.ts";
 import { livePeer } from "./harness/live.ts";
 import { wgcageArgv } from "./e2e/wgcage.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
+import { assert } from "./cage/assert.ts";
 
 /** The peer of the cage: wireguard-go at 10.91.0.1, the cage at 10.91.0.2. */
 function setup(lab: Lab, role: string) {

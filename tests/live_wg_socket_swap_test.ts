@@ -21,10 +21,7 @@ import { generateKeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
 import { liveRunner } from "./harness/live.ts";
 import { NOBODY, wgQuick } from "./e2e/wgcage.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
+import { assert } from "./cage/assert.ts";
 
 /** argv[1]: the socket to take over; argv[2]: where to record what it is sent. */
 const FAKE_KEEPER = `
