@@ -3,6 +3,9 @@
  * are: the command reads it as empty, for a run and for a live cage's
  * joined commands, and the host's file is untouched. Its password lets a
  * client use the tunnel through the proxy, and is often one used elsewhere.
+ * Given on stdin (`--socks-auth /dev/stdin < login`, or the file's path with
+ * stdin redirected from it), the command's stdin is /dev/null, so it cannot
+ * read the login there either.
  *
  * The peer is a wireguard-go in a namespace the test made, reached over that
  * namespace's loopback; the proxy listens on that namespace's loopback. As
@@ -13,6 +16,7 @@
  */
 
 import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
+import { run } from "./harness/process.ts";
 import { cageName } from "./harness/names.ts";
 import { generateKeyPair } from "./harness/keys.ts";
 import { WgPeer } from "./harness/wg_peer.ts";
@@ -69,6 +73,21 @@ for (const who of ["root", "nobody"] as const) {
       const ran = await live.wgcage(["--config", config, ...proxy, "--", ...probe]);
       assert(ran.code === 0, `run: exit ${ran.code}: ${ran.stderr}`);
       assert(ran.stdout.includes("[]\ndone"), `run: the command read the login: ${ran.stdout}`);
+
+      // stdin redirected from the login, as a shell's `< FILE` does.
+      const readStdin = ["sh", "-c", 'echo "[$(cat)]"; echo done'];
+      for (const given of [login, "/dev/stdin"]) {
+        const args = ["--config", config, ...proxy.slice(0, 3), given, "--", ...readStdin];
+        const r = await run(
+          ["sh", "-c", 'f=$1; shift; exec "$@" < "$f"', "sh", login, ...live.argv(args)],
+          { ns: ns.name, allowFailure: true, timeoutMs: 60_000 },
+        );
+        assert(r.code === 0, `--socks-auth ${given} < login: exit ${r.code}: ${r.stderr}`);
+        assert(
+          r.stdout.includes("[]\ndone"),
+          `--socks-auth ${given} < login: the command read the login on its stdin: ${r.stdout}`,
+        );
+      }
 
       const name = cageName(`sa${who[0]}`);
       const up = await live.wgcage(["up", name, "-d", "--config", config, ...proxy]);

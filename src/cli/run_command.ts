@@ -40,8 +40,6 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hostLoadIo,
   );
   phaseEnds("config read");
-  // Before the cage: the command inherits stdin, which may be the key file.
-  withdrawSecretStdin(options.config?.kind === "stdin", secretFiles);
   for (const w of warnings) stderrLine(w);
   for (const w of optionWarnings(options)) stderrLine(w);
   const proxies = proxyWarning(Deno.env.toObject());
@@ -69,6 +67,15 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
   log?.(describeHidden(sockets, options.hideSockets));
 
   const interruption = listenForInterruption();
+  // Reads the --socks-auth login, which `--socks-auth /dev/stdin` takes from
+  // stdin: before stdin goes.
+  const forwards = forwardPlanOf(options, config, stderrLine);
+  // Before the cage: the command inherits stdin, which may be the key file or
+  // the login (a secret too: it may open more than this proxy).
+  withdrawSecretStdin(
+    options.config?.kind === "stdin",
+    options.socksAuthFile === undefined ? secretFiles : [...secretFiles, options.socksAuthFile],
+  );
   const opening = Tunnel.open({
     config,
     argv,
@@ -79,7 +86,7 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hostname: options.hostname,
     log,
     warn: stderrLine,
-    forwards: forwardPlanOf(options, config, stderrLine),
+    forwards,
   });
   const opened = await Promise.race([opening, interruption.status]).catch((e) => {
     interruption.remove();
