@@ -29,17 +29,24 @@ export class ResolveError extends Error {
   override name = "ResolveError";
 }
 
-/** The `nameserver` lines of a resolv.conf. */
+/**
+ * The `nameserver` lines of a resolv.conf, but those on loopback: the
+ * cage's resolv.conf comments the host's loopback resolvers out (they are
+ * unreachable from the cage), and asked from the cage, such an address is
+ * the cage's own loopback, where the command could answer for them.
+ */
 export function resolvConfServers(text: string): IpAddress[] {
   const out: IpAddress[] = [];
   for (const line of text.split("\n")) {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     if (!m) continue;
+    let server: IpAddress;
     try {
-      out.push(parseIp(m[1].replace(/%.*$/, "")));
+      server = parseIp(m[1].replace(/%.*$/, ""));
     } catch {
-      // not an address: the cage's resolver would skip it too
+      continue; // not an address: the cage's resolver would skip it too
     }
+    if (!leadsIntoTheCage(server)) out.push(server);
   }
   return out;
 }

@@ -82,6 +82,17 @@ Deno.test("resolv.conf's nameserver lines, addresses only", () => {
   );
 });
 
+Deno.test("resolv.conf's loopback resolvers are left out: in the cage that loopback is the command's", () => {
+  // The cage's resolv.conf comments them out (src/dns/resolv_conf.ts); asked
+  // from the cage, 127.0.0.53 would be whatever the command binds there.
+  deepStrictEqual(
+    resolvConfServers(
+      "nameserver 127.0.0.53\nnameserver ::1\nnameserver ::ffff:127.0.0.1\nnameserver 10.0.0.1\n",
+    ),
+    [{ family: 4, bytes: new Uint8Array([10, 0, 0, 1]) }],
+  );
+});
+
 Deno.test("a name that resolves only to the cage's own loopback is refused (DNS rebinding)", async () => {
   const cage = fakeCage({ "evil.test": [127, 0, 0, 1], "zero.test": [0, 0, 0, 0] }, 1);
   const r = new CageResolver(cage.ffi, cage.steering, SERVER);
