@@ -460,6 +460,16 @@ static _Noreturn void cage_child(const struct plan *p) {
   make_tun(p, &tun_fd);
   int netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (netlink_fd < 0) child_fail(p, WGL_STAGE_NETLINK, errno);
+  /* Connected to the kernel (nl_pid 0), the socket takes unicasts from the
+   * kernel alone: another socket's are refused (ECONNREFUSED). A command that
+   * is root of the cage holds CAP_NET_ADMIN there, which lets it send to any
+   * netlink port of the cage's namespace, listed in /proc/net/netlink; else
+   * it could slip forged acks and dump parts into wgcage's requests, which a
+   * live cage's keeper goes on making (routes) while its commands run. */
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  if (connect(netlink_fd, (const struct sockaddr *)&kernel, sizeof kernel) != 0) {
+    child_fail(p, WGL_STAGE_NETLINK, errno);
+  }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   for (size_t i = 0; i < IFNAMSIZ - 1 && p->tun_name[i] != '\0'; i++)
