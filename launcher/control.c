@@ -100,9 +100,7 @@ static bool same_file(const struct stat *a, const struct stat *b) {
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* The pid (in our PID namespace) of a pidfd's process, from its fdinfo;
- * -ESRCH when it has ended or is not visible here. */
-static int pidfd_pid(int pidfd) {
+int wgl_pidfd_pid(int pidfd) {
   char path[64], buf[512];
   snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -186,7 +184,7 @@ int wgl_ctl_peer_check(int fd) {
   socklen_t len = sizeof pidfd;
   pid_t pid;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && len == sizeof pidfd) {
-    int rc = pidfd_pid(pidfd);
+    int rc = wgl_pidfd_pid(pidfd);
     if (rc < 0) {
       close(pidfd);
       return rc;

@@ -60,6 +60,10 @@ int wgl_sendmsg_fds(int fd, const uint8_t *buf, uint32_t len, const int32_t *fds
 int wgl_recvmsg_fds(int fd, uint8_t *buf, uint32_t len, int32_t *fds_out, uint32_t max,
                     int32_t *count, int flags);
 
+/* The pid (in the caller's PID namespace) of a pidfd's process, from its
+ * fdinfo; -ESRCH when it has ended or is not visible here. */
+int wgl_pidfd_pid(int pidfd);
+
 /* The namespaces of a live cage, opened once by its keeper: out[0..5) the
  * fds (close-on-exec) of /proc/PID/ns/{user,mnt,net,uts,pid}. `pid` must be
  * the caller's own child, running and not reaped (so the pid cannot have

@@ -473,22 +473,6 @@ int wgl_join_open(const uint8_t *request, uint32_t request_len, int32_t *out) {
   return 0;
 }
 
-/* The pid of a pidfd's process, in our PID namespace, from its fdinfo. */
-static pid_t join_pidfd_pid(int pidfd) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
-  const char *line = strstr(buf, "\nPid:\t");
-  if (line == NULL) return -1;
-  long pid = strtol(line + 6, NULL, 10);
-  return pid > 0 && pid <= INT_MAX ? (pid_t)pid : -1;
-}
-
 static void join_reap(pid_t pid) {
   if (pid <= 0) return;
   while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {
@@ -518,8 +502,12 @@ int wgl_join_await(int sync_fd, int joining_pid, int32_t *out) {
     } else if (msg[0] == WGL_JOIN_MSG_BETWEEN && between < 0 && msg[1] > 0 && msg[1] <= INT_MAX) {
       between = (pid_t)msg[1];
     } else if (msg[0] == WGL_JOIN_MSG_INIT && leader < 0 && passed >= 0) {
-      leader = join_pidfd_pid(passed);
-      if (leader < 0) err = EPROTO;
+      int pid = wgl_pidfd_pid(passed);
+      if (pid > 0) {
+        leader = (pid_t)pid;
+      } else {
+        err = EPROTO;
+      }
     } else if (msg[0] < WGL_JOIN_MSG_BETWEEN && !failed) {
       failed = true;
       out[1] = (int32_t)msg[0];
