@@ -1892,12 +1892,7 @@ int32_t wgl_forward_open(int32_t service_fd, uint32_t flags) {
   return handle;
 }
 
-static struct rule *rule_add(struct forwarder *f, enum rule_kind kind, uint32_t id,
-                             uint32_t cage_port) {
-  if (f->thread_started || f->rule_count >= RULES_MAX || cage_port == 0 || cage_port > 65535) {
-    return NULL;
-  }
-  struct rule *r = &f->rules[f->rule_count++];
+static void rule_init(struct rule *r, enum rule_kind kind, uint32_t id, uint32_t cage_port) {
   memset(r, 0, sizeof *r);
   r->w.kind = W_RULE;
   r->w.owner = r;
@@ -1905,6 +1900,24 @@ static struct rule *rule_add(struct forwarder *f, enum rule_kind kind, uint32_t 
   r->id = id;
   r->fd = -1;
   r->cage_port = (uint16_t)cage_port;
+}
+
+/* A -L rule's target (none yet with family 0: a UDP forward to a name, whose
+ * address comes later, SET_TARGET) and its host socket, watched. */
+static int32_t rule_set_local(struct forwarder *f, struct rule *r, int host_fd, uint32_t proto,
+                              uint32_t family, const uint8_t *addr, uint32_t port) {
+  r->target_len = family == 0 ? 0 : make_sockaddr(&r->target, family, addr, port);
+  r->fd = host_fd;
+  return watch_fd(f, host_fd, &r->w, proto == WGL_FORWARD_TCP ? EPOLLIN | EPOLLET : EPOLLIN);
+}
+
+static struct rule *rule_add(struct forwarder *f, enum rule_kind kind, uint32_t id,
+                             uint32_t cage_port) {
+  if (f->thread_started || f->rule_count >= RULES_MAX || cage_port == 0 || cage_port > 65535) {
+    return NULL;
+  }
+  struct rule *r = &f->rules[f->rule_count++];
+  rule_init(r, kind, id, cage_port);
   return r;
 }
 
@@ -2064,14 +2077,9 @@ int32_t wgl_forward_local(int32_t handle, int32_t host_fd, uint32_t proto, uint3
   struct rule *r =
       rule_add(f, proto == WGL_FORWARD_TCP ? RULE_LOCAL_TCP : RULE_LOCAL_UDP, rule, port);
   if (r == NULL) return -EINVAL;
-  r->target_len = later ? 0 : make_sockaddr(&r->target, family, addr, port);
-  r->fd = host_fd;
-  int rc = watch_fd(f, host_fd, &r->w, proto == WGL_FORWARD_TCP ? EPOLLIN | EPOLLET : EPOLLIN);
-  if (rc < 0) {
-    f->rule_count--;
-    return rc;
-  }
-  return 0;
+  int rc = rule_set_local(f, r, host_fd, proto, later ? 0 : family, addr, port);
+  if (rc < 0) f->rule_count--;
+  return rc;
 }
 
 int32_t wgl_forward_steer(int32_t handle, int32_t host_fd, uint32_t rule) {
@@ -2194,15 +2202,8 @@ static bool rule_remove(struct forwarder *f, uint32_t id) {
 /* A -L rule in slot `r`: relays what arrives on host_fd to the target. */
 static int32_t rule_fill_local(struct forwarder *f, struct rule *r, int host_fd, uint32_t proto,
                                uint32_t family, const uint8_t *addr, uint32_t port, uint32_t id) {
-  memset(r, 0, sizeof *r);
-  r->w.kind = W_RULE;
-  r->w.owner = r;
-  r->kind = proto == WGL_FORWARD_TCP ? RULE_LOCAL_TCP : RULE_LOCAL_UDP;
-  r->id = id;
-  r->cage_port = (uint16_t)port;
-  r->target_len = make_sockaddr(&r->target, family, addr, port);
-  r->fd = host_fd;
-  int rc = watch_fd(f, host_fd, &r->w, proto == WGL_FORWARD_TCP ? EPOLLIN | EPOLLET : EPOLLIN);
+  rule_init(r, proto == WGL_FORWARD_TCP ? RULE_LOCAL_TCP : RULE_LOCAL_UDP, id, port);
+  int rc = rule_set_local(f, r, host_fd, proto, family, addr, port);
   if (rc < 0) {
     r->kind = RULE_FREE;
     r->fd = -1; /* the caller keeps it */
