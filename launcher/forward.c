@@ -1245,16 +1245,23 @@ static void assoc_got_socket(struct forwarder *f, struct conn *c, int err, int f
   c->state = C_ASSOCIATED;
 }
 
+/* Whether the client sent to `addr` (address and port) lately: answers are
+ * taken only from there. */
+static bool assoc_sent_to(const struct assoc *a, const struct sockaddr_in6 *addr) {
+  for (int i = 0; i < a->sent_count; i++) {
+    if (memcmp(&a->sent_to[i].sin6_addr, &addr->sin6_addr, 16) == 0 &&
+        a->sent_to[i].sin6_port == addr->sin6_port) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /* Sends a client's datagram from the cage; answers from `to` are taken now. */
 static void assoc_send(struct forwarder *f, struct conn *c, const struct sockaddr_in6 *to,
                        const uint8_t *payload, size_t len) {
   struct assoc *a = c->assoc;
-  bool known = false;
-  for (int i = 0; i < a->sent_count && !known; i++) {
-    known = memcmp(&a->sent_to[i].sin6_addr, &to->sin6_addr, 16) == 0 &&
-            a->sent_to[i].sin6_port == to->sin6_port;
-  }
-  if (!known) {
+  if (!assoc_sent_to(a, to)) {
     a->sent_to[a->sent_next] = *to;
     a->sent_next = (a->sent_next + 1) % ASSOC_PEERS;
     if (a->sent_count < ASSOC_PEERS) a->sent_count++;
@@ -1417,12 +1424,7 @@ static void assoc_from_cage(struct forwarder *f, struct conn *c) {
       return;
     }
     if (from.sin6_family != AF_INET6 || a->client_len == 0) continue;
-    bool known = false;
-    for (int i = 0; i < a->sent_count && !known; i++) {
-      known = memcmp(&a->sent_to[i].sin6_addr, &from.sin6_addr, 16) == 0 &&
-              a->sent_to[i].sin6_port == from.sin6_port;
-    }
-    if (!known) continue;
+    if (!assoc_sent_to(a, &from)) continue;
     bool v4 = IN6_IS_ADDR_V4MAPPED(&from.sin6_addr);
     size_t header = v4 ? 10 : 22;
     uint8_t *h = payload - header;
