@@ -384,19 +384,14 @@ static bool init_is_root(const struct plan *p) { return p->map_root || p->mode =
  * file it creates or touches as owner is root's (the files of the cage's
  * tmpfs need an owner the cage maps, too). It keeps its capabilities in the
  * cage's user namespace for the mounts: host uid 0 is not root there, so the
- * kernel clears none; the exec of the init settles them. Raw syscalls:
- * glibc's wrappers would signal the parent's threads. The change clears the
- * parent-death signal: set again before child_await, whose EOF says wgcage
- * died meanwhile. Without a user namespace (no_userns) the change would
- * clear every capability at once: then it comes right before the exec. */
+ * kernel clears none; the exec of the init settles them. The change clears
+ * the parent-death signal, which wgl_identity_become sets again before
+ * child_await, whose EOF says wgcage died meanwhile. Without a user namespace (no_userns) the
+ * change would clear every capability at once: then it comes right before the exec. */
 static void become_sudo_user(const struct plan *p, bool at_exec) {
   if (p->mode != MODE_SUDO || p->no_userns != at_exec) return;
-  if (syscall(SYS_setgroups, (size_t)p->group_count, p->groups) != 0 ||
-      syscall(SYS_setresgid, p->gid, p->gid, p->gid) != 0 ||
-      syscall(SYS_setresuid, p->uid, p->uid, p->uid) != 0) {
-    child_fail(p, WGL_STAGE_CREDS, errno);
-  }
-  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  int rc = wgl_identity_become(p->uid, p->gid, p->groups, p->group_count);
+  if (rc < 0) child_fail(p, WGL_STAGE_CREDS, -rc);
   /* At the exec, after the go-ahead, wgcage sends nothing more: a peek sees
    * EOF only when it is gone. */
   char byte;

@@ -7,7 +7,10 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int wgl_identity_parse_id(const char *s, unsigned *out) {
@@ -45,4 +48,13 @@ int wgl_identity_groups(uid_t uid, gid_t gid, gid_t **groups, int *count) {
 int wgl_identity_signalable_by(uid_t uid) {
   /* glibc's setresuid changes every thread of the process, as it must. */
   return setresuid((uid_t)-1, (uid_t)-1, uid) == 0 ? 0 : -errno;
+}
+
+int wgl_identity_become(uid_t uid, gid_t gid, const gid_t *groups, int count) {
+  if (syscall(SYS_setgroups, (size_t)count, groups) != 0 ||
+      syscall(SYS_setresgid, gid, gid, gid) != 0 || syscall(SYS_setresuid, uid, uid, uid) != 0) {
+    return -errno;
+  }
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  return 0;
 }

@@ -3,9 +3,9 @@
  * and join.c (a command into a live cage): the uid and gid from SUDO_UID and
  * SUDO_GID, and that user's supplementary groups.
  *
- * Internal to the launcher (no symbol table in src/launcher/). Both run in
- * the parent before the clone: they may allocate. Every function returns
- * >= 0 on success and -errno on failure.
+ * Internal to the launcher (no symbol table in src/launcher/). All but
+ * wgl_identity_become run in the parent before the clone: they may allocate.
+ * Every function returns >= 0 on success and -errno on failure.
  */
 #ifndef WGL_IDENTITY_H
 #define WGL_IDENTITY_H
@@ -32,5 +32,12 @@ int wgl_identity_groups(uid_t uid, gid_t gid, gid_t **groups, int *count);
  * still need all three ids to match, and wgcage is non-dumpable. Returns 0
  * or -errno. */
 int wgl_identity_signalable_by(uid_t uid);
+
+/* In a cloned child (cage.c's, join.c's), unlike the rest: becomes `uid`,
+ * `gid` with `groups` (count of them), then sets its parent-death SIGKILL
+ * again, which the change clears. Raw syscalls, no allocation: glibc's
+ * wrappers would signal the parent's threads, which the child does not
+ * have. Returns 0 or -errno (the ids half changed: the child must exit). */
+int wgl_identity_become(uid_t uid, gid_t gid, const gid_t *groups, int count);
 
 #endif

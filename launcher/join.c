@@ -136,15 +136,9 @@ static _Noreturn void join_leader(const struct join_plan *p) {
   }
   if (p->mode == JOIN_SUDO) {
     /* Through sudo, nothing of the cage is host root: the init runs as the
-     * sudo user, as a new cage's does (cage.c). Raw syscalls: glibc's
-     * wrappers would signal threads this child does not have. */
-    if (syscall(SYS_setgroups, (size_t)p->group_count, p->groups) != 0 ||
-        syscall(SYS_setresgid, p->gid, p->gid, p->gid) != 0 ||
-        syscall(SYS_setresuid, p->uid, p->uid, p->uid) != 0) {
-      join_fail_child(p->sync_fd, WGL_STAGE_CREDS, errno);
-    }
-    /* New credentials clear the death signal. */
-    (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+     * sudo user, as a new cage's does (cage.c). */
+    int rc = wgl_identity_become(p->uid, p->gid, p->groups, p->group_count);
+    if (rc < 0) join_fail_child(p->sync_fd, WGL_STAGE_CREDS, -rc);
     if (poll(&hup, 1, 0) != 0) _exit(EXIT_SETUP_FAILED);
   }
   if (fcntl(p->sync_fd, F_SETFD, 0) != 0) join_fail_child(p->sync_fd, WGL_STAGE_INIT_EXEC, errno);
