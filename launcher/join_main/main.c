@@ -210,8 +210,9 @@ int main(int argc, char **argv) {
     (void)unsetenv(grant.config_env);
     int rc = wgl_environ_scrub(grant.config_env);
     if (rc < 0) {
-      wgj_say("Cannot erase %s from the process's original environment (errno %d)",
-              grant.config_env, -rc);
+      wgj_say("Cannot erase %s from the process's original environment (%s); please report it "
+              "with the command line you ran",
+              grant.config_env, wgj_describe_errno(-rc));
       return EXIT_REFUSED;
     }
   }
@@ -235,7 +236,9 @@ int main(int argc, char **argv) {
   if (started == WGJ_FAILED) return status;
   status = wgj_wait(&run, signal_fd);
   if (status < 0) {
-    wgj_say("Cannot wait for the command in the cage '%s'", name);
+    wgj_say("Cannot wait for the command in the cage '%s' (%s); please report it with the "
+            "command line you ran",
+            name, wgj_describe_errno(errno));
     return EXIT_REFUSED;
   }
   /* Killed because 'wgcage down' ended the cage: say so, and pass the

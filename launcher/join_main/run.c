@@ -139,7 +139,9 @@ enum wgj_start wgj_start(const char *name, char **argv, int argc, const int *ns_
       return join_failure(name, argv[0], result[1], result[2], status) ? WGJ_FAILED
                                                                        : WGJ_START_HAND_OVER;
     }
-    wgj_say("Cannot run a command in the cage '%s': the join broke (errno %d)", name, -exec);
+    wgj_say("Cannot run a command in the cage '%s': the join broke (%s); see 'wgcage ls' and "
+            "run it again",
+            name, wgj_describe_errno(-exec));
     *status = EXIT_REFUSED;
     return WGJ_FAILED;
   }

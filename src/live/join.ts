@@ -109,7 +109,9 @@ export class JoinedCommand {
       if (out[OUT.Tty] >= 0) ffi.wgl_tty_reclaim(out[OUT.Tty]);
       if (exec === 1) throw joinFailure(spec, result[1], result[2], out[OUT.Mode]);
       throw new CageError(
-        `wgcage: Cannot run a command in the cage '${spec.name}': the join broke (errno ${-exec})`,
+        `wgcage: Cannot run a command in the cage '${spec.name}': the join broke (${
+          describeErrno(-exec)
+        }); see 'wgcage ls' and run it again`,
         EXIT_REFUSED,
       );
     }

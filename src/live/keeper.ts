@@ -20,6 +20,7 @@ import { Tunnel } from "../tunnel.ts";
 import { compileCore } from "../wg/wasm.ts";
 import { releaseStartupCode } from "../launcher/startup_code.ts";
 import { launcher } from "../launcher/library.ts";
+import { describeErrno } from "../launcher/errno.ts";
 import { describeHidden, hiddenWarning, hostSocketsToHide } from "../cage/host_sockets.ts";
 import { secretFileCovers } from "../config/secret_files.ts";
 import { withdrawSecretStdin } from "../cage/stdin_secret.ts";
@@ -221,7 +222,9 @@ export async function runKeeper(o: KeeperOptions): Promise<number> {
     const nsOpened = launcher().wgl_ctl_cage_fds(cage.pid, nsFds);
     if (nsOpened < 0) {
       throw new LiveError(
-        `Cannot open the namespaces of the cage '${o.name}' (errno ${-nsOpened}); it may have just ended`,
+        `Cannot open the namespaces of the cage '${o.name}' (${
+          describeErrno(-nsOpened)
+        }); it may have just ended: start it again`,
       );
     }
     join.namespaceFds.push(...nsFds);

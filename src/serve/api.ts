@@ -380,7 +380,10 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
       try {
         tls = { cert: Deno.readTextFileSync(o.tlsCert), key: Deno.readTextFileSync(o.tlsKey) };
       } catch (e) {
-        throw new ServeError(`Cannot read --tls-cert/--tls-key: ${(e as Error).message}`);
+        throw new ServeError(
+          `Cannot read --tls-cert/--tls-key: ${(e as Error).message}; ` +
+            "give readable PEM files, or leave both out for a self-signed certificate",
+        );
       }
       fingerprint = await fingerprintOf(tls.cert);
     } else {
@@ -423,7 +426,10 @@ export async function startApi(ctx: ApiContext): Promise<Api> {
     });
   } catch (e) {
     throw new ServeError(
-      `Cannot listen on --api ${ctx.listen.hostname}:${ctx.listen.port}: ${(e as Error).message}`,
+      `Cannot listen on --api ${ctx.listen.hostname}:${ctx.listen.port}: ${
+        (e as Error).message
+      }; ` +
+        "choose a free port and an address of this host",
     );
   }
   await ready;

@@ -280,7 +280,8 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
         throw new ServeError(
-          `pasta did not configure the server's cage within ${PASTA_WAIT_MS / 1000} s`,
+          `pasta did not configure the server's cage within ${PASTA_WAIT_MS / 1000} s; ` +
+            "check that pasta runs here (pasta --version), or serve with --no-egress",
         );
       }
       await new Promise((r) => setTimeout(r, 20));

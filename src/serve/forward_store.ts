@@ -48,7 +48,9 @@ export class ForwardStore {
       if (e instanceof Deno.errors.NotFound) {
         return new ForwardStore(path, { version: 1, next: 1, forwards: [] });
       }
-      throw new ServeError(`Cannot read ${path}: ${(e as Error).message}`);
+      throw new ServeError(
+        `Cannot read ${path}: ${(e as Error).message}; make it readable by you, or remove it`,
+      );
     }
     try {
       const parsed = JSON.parse(text) as ForwardFile;

@@ -72,7 +72,10 @@ export function inCage(initPid: number): InCage {
           throw new ServeError("Cannot find nft on PATH; install it (apt-get install nftables)");
         }
         throw new ServeError(
-          `Cannot ${what ?? `run ${argv[0]}`} in the server's cage: ${err || `status ${out.code}`}`,
+          `Cannot ${what ?? `run ${argv[0]}`} in the server's cage: ${
+            err || `status ${out.code}`
+          }; ` +
+            "run again with -v to see the steps",
         );
       }
       return new TextDecoder().decode(out.stdout);

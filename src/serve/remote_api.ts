@@ -63,7 +63,10 @@ export async function fetchCertificate(url: URL): Promise<string> {
   const m = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(text);
   if (m === null) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ?? "";
-    throw new ServeError(`Cannot reach ${url.origin} over TLS: ${err || "no certificate"}`);
+    throw new ServeError(
+      `Cannot reach ${url.origin} over TLS: ${err || "no certificate"}; ` +
+        "check the URL and that the server runs with --api",
+    );
   }
   return `${m[0]}\n`;
 }
@@ -133,7 +136,10 @@ export class RemoteApi {
         ...(this.#client ? { client: this.#client } : {}),
       });
     } catch (e) {
-      throw new ServeError(`Cannot reach the server at ${this.#base}: ${(e as Error).message}`);
+      throw new ServeError(
+        `Cannot reach the server at ${this.#base}: ${(e as Error).message}; ` +
+          "check that it runs and that this host can reach it",
+      );
     }
     const text = await res.text();
     let json: unknown;

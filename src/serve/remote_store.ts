@@ -59,7 +59,10 @@ export function readServer(name: string): RemoteServer {
         `No server named '${name}'; add it with 'wgcage server add ${name} URL --token-file FILE'`,
       );
     }
-    throw new ServeError(`Cannot read ${dir}/server.json: ${(e as Error).message}`);
+    throw new ServeError(
+      `Cannot read ${dir}/server.json: ${(e as Error).message}; ` +
+        `make it readable by you, or remove the server ('wgcage server rm ${name}') and add it again`,
+    );
   }
   if (typeof meta.url !== "string") {
     throw new ServeError(`${dir}/server.json is damaged; add the server again`);

@@ -145,7 +145,8 @@ export async function runServe({ options: o, interruption }: ServeRun): Promise<
       let api: Awaited<ReturnType<typeof startApi>> | undefined;
       try {
         const forwarder = up.forwarder;
-        if (forwarder === undefined) throw new ServeError("The server's relay did not start");
+        // A serve always plans its relay (the API's and the forwards'): a bug if not.
+        if (forwarder === undefined) throw new Error("the server's relay did not start");
         restoreForwards(forwardStore, store, forwarder, up.say);
         if (o.api !== undefined && token !== undefined) {
           api = await startApi({

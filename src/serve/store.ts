@@ -41,7 +41,9 @@ export function ensurePrivateDir(dir: string): void {
   try {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new ServeError(`Cannot make the state directory ${dir}: ${(e as Error).message}`);
+    throw new ServeError(
+      `Cannot make the state directory ${dir}: ${(e as Error).message}; check its parent directory`,
+    );
   }
   const st = Deno.lstatSync(dir);
   if (!st.isDirectory || st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o077) !== 0) {
@@ -93,7 +95,9 @@ export class ClientStore {
       text = Deno.readTextFileSync(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return new ClientStore(path, []);
-      throw new ServeError(`Cannot read ${path}: ${(e as Error).message}`);
+      throw new ServeError(
+        `Cannot read ${path}: ${(e as Error).message}; make it readable by you`,
+      );
     }
     let parsed: StoreFile;
     try {
