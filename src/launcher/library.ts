@@ -11,11 +11,11 @@
  * waits in a memfd of its own, which the cage's child execs; it is read or
  * copied only when a cage is made, not at start.
  *
- * Each table of functions (about one per C file, symbols.ts) is bound when
- * one of its functions is first used: binding costs ~0.1 ms a function, and
- * the SIGUSR1 claim and the protection, first in every run, need 4 of ~60.
- * The memfd stays open for that (close-on-exec), and each table is a dlopen
- * of the same library through it. From the temp file, which is gone right after its
+ * Each table of functions (symbols.ts) is bound when one of its functions is
+ * first used: binding costs ~0.1 ms a function. The set-up functions are in
+ * no table: each is a wrapper over `wgl_call` (dispatch.ts), one binding for
+ * all of them. The memfd stays open for that (close-on-exec), and each table
+ * is a dlopen of the same library through it. From the temp file, which is gone right after its
  * dlopen, every table is bound at once.
  *
  * @module
@@ -24,6 +24,8 @@
 import { binaryBytes, rootOwnedFile } from "./binary_file.ts";
 import { LauncherError } from "./error.ts";
 import { type LauncherSymbols, launcherSymbols, launcherTables } from "./symbols.ts";
+import { DISPATCHED_OPS } from "./dispatch_symbols.ts";
+import { dispatched } from "./dispatch.ts";
 
 export type { LauncherSymbols } from "./symbols.ts";
 
@@ -139,7 +141,9 @@ export function lazySymbols(bind: (table: Table) => Bound): LauncherSymbols {
   // first thing in every run, where the latter cost ~0.25 ms more.
   const listed = new Set(tables.flatMap((t) => Object.keys(t)));
   const rest = Object.fromEntries(
-    Object.entries(launcherSymbols).filter(([name]) => !listed.has(name)),
+    Object.entries(launcherSymbols).filter(([name]) =>
+      !listed.has(name) && !Object.hasOwn(DISPATCHED_OPS, name)
+    ),
   );
   if (Object.keys(rest).length > 0) tables.push(rest);
   const symbols = {};
@@ -162,6 +166,23 @@ export function lazySymbols(bind: (table: Table) => Bound): LauncherSymbols {
     for (const name of Object.keys(table)) {
       Object.defineProperty(symbols, name, { enumerable: true, get: () => get(name) });
     }
+  }
+  // The set-up functions, each a wrapper made on first use over wgl_call,
+  // whose table the first call binds.
+  const bound = symbols as Record<string, unknown>;
+  for (const [name, op] of Object.entries(DISPATCHED_OPS)) {
+    let wrapper: unknown;
+    Object.defineProperty(symbols, name, {
+      enumerable: true,
+      get: () =>
+        wrapper ??= dispatched(
+          name,
+          op,
+          launcherSymbols[name as keyof typeof launcherSymbols],
+          () => bound.wgl_call as (words: BigInt64Array) => number,
+          () => bound.wgl_call_nonblocking as (words: BigInt64Array) => Promise<number>,
+        ),
+    });
   }
   return symbols as LauncherSymbols;
 }

@@ -1,29 +1,85 @@
-import { deepStrictEqual, strictEqual } from "node:assert";
+import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { lazySymbols } from "./library.ts";
 import { launcherSymbols, launcherTables } from "./symbols.ts";
+import { DISPATCHED_OPS } from "./dispatch_symbols.ts";
 
-/** lazySymbols with a fake binder: each function is its own name; records the tables bound. */
+/**
+ * lazySymbols with a fake binder: each function is its own name, but
+ * wgl_call, which records the words it is given; records the tables bound.
+ */
 function fakeLauncher() {
   const bound: string[][] = [];
+  const calls: bigint[][] = [];
   const symbols = lazySymbols((table) => {
     const names = Object.keys(table);
     bound.push(names);
-    return Object.fromEntries(names.map((name) => [name, name]));
-  }) as unknown as Record<string, string>;
-  return { symbols, bound };
+    return Object.fromEntries(names.map((name) => [
+      name,
+      name === "wgl_call"
+        ? (words: BigInt64Array) => {
+          calls.push([...words]);
+          return 7;
+        }
+        : name === "wgl_call_nonblocking"
+        ? (words: BigInt64Array) => {
+          calls.push([...words]);
+          return Promise.resolve(8);
+        }
+        : name,
+    ]));
+  }) as unknown as Record<string, unknown>;
+  return { symbols, bound, calls };
 }
+
+const dispatchedNames = new Set(Object.keys(DISPATCHED_OPS));
 
 Deno.test("lazySymbols binds nothing until a function is used, then that function's table once", () => {
   const { symbols, bound } = fakeLauncher();
   strictEqual(bound.length, 0);
-  strictEqual(symbols.wgl_cage_open, "wgl_cage_open");
-  strictEqual(symbols.wgl_fd_open_program, "wgl_fd_open_program");
-  deepStrictEqual(bound, [Object.keys(launcherTables.find((t) => "wgl_cage_open" in t)!)]);
+  strictEqual(symbols.wgl_tun_read_batch_vnet, "wgl_tun_read_batch_vnet");
+  strictEqual(symbols.wgl_tun_write_batch_vnet, "wgl_tun_write_batch_vnet");
+  deepStrictEqual(bound, [
+    Object.keys(launcherTables.find((t) => "wgl_tun_read_batch_vnet" in t)!),
+  ]);
 });
 
 Deno.test("lazySymbols gives every launcher function, each table bound once", () => {
   const { symbols, bound } = fakeLauncher();
-  for (const name of Object.keys(launcherSymbols)) strictEqual(symbols[name], name);
+  for (const name of Object.keys(launcherSymbols)) {
+    if (dispatchedNames.has(name)) strictEqual(typeof symbols[name], "function", name);
+    else if (name.startsWith("wgl_call")) strictEqual(typeof symbols[name], "function", name);
+    else strictEqual(symbols[name], name);
+  }
   strictEqual(bound.length, launcherTables.length);
-  deepStrictEqual(bound.flat().toSorted(), Object.keys(launcherSymbols).toSorted());
+  deepStrictEqual(
+    bound.flat().toSorted(),
+    Object.keys(launcherSymbols).filter((n) => !dispatchedNames.has(n)).toSorted(),
+  );
+});
+
+Deno.test("a dispatched function binds only wgl_call, and passes its operation and arguments", async () => {
+  const { symbols, bound, calls } = fakeLauncher();
+  const fn = symbols as unknown as {
+    wgl_fd_set_recv_timeout(fd: number, ms: number): number;
+    wgl_cage_signal(pid: number, sig: number): number;
+    wgl_wipe_resident(buf: Uint8Array, len: bigint): number;
+    wgl_cage_wait(pid: number): Promise<number>;
+  };
+  strictEqual(fn.wgl_fd_set_recv_timeout(5, 0xFFFF_FFFF), 7);
+  strictEqual(fn.wgl_cage_signal(-1, 9), 7);
+  const buf = new Uint8Array(16);
+  strictEqual(fn.wgl_wipe_resident(buf.subarray(4), 12n), 7);
+  strictEqual(await fn.wgl_cage_wait(42), 8);
+  deepStrictEqual(bound, [Object.keys(launcherTables.find((t) => "wgl_call" in t)!)]);
+  deepStrictEqual(calls[0], [BigInt(DISPATCHED_OPS.wgl_fd_set_recv_timeout), 5n, 0xFFFF_FFFFn]);
+  deepStrictEqual(calls[1], [BigInt(DISPATCHED_OPS.wgl_cage_signal), -1n, 9n]);
+  const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+  deepStrictEqual(calls[2], [BigInt(DISPATCHED_OPS.wgl_wipe_resident), base + 4n, 12n]);
+  deepStrictEqual(calls[3], [BigInt(DISPATCHED_OPS.wgl_cage_wait), 42n]);
+});
+
+Deno.test("a dispatched function refuses a wrong number of arguments", () => {
+  const { symbols } = fakeLauncher();
+  const close = symbols.wgl_fd_close as (...args: unknown[]) => number;
+  throws(() => close(), /takes 1 arguments, not 0/);
 });

@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { launcherSymbols, launcherTables } from "./symbols.ts";
+import { DISPATCHED_OPS } from "./dispatch_symbols.ts";
 
 Deno.test("no launcher function is in two tables, and each has its signature", () => {
   const seen = new Map<string, number>();
@@ -18,20 +19,27 @@ function tableOf(name: string): string[] {
   return table === undefined ? [] : Object.keys(table).sort();
 }
 
-Deno.test("the SIGUSR1 claim and the protection, every run's first two calls, are one table", () => {
-  deepStrictEqual(tableOf("wgl_process_protect"), [
-    "wgl_process_protect",
-    "wgl_sigusr1_claim",
-    "wgl_sigusr1_forward",
-    "wgl_sigusr1_state",
-  ]);
+Deno.test("the set-up functions are dispatched, each in no table; the per-packet ones are bound", () => {
+  for (const name of Object.keys(DISPATCHED_OPS)) {
+    strictEqual(tableOf(name).length, 0, `${name} is dispatched and in a table`);
+    strictEqual(name in launcherSymbols, true, `${name} is no launcher function`);
+  }
+  for (
+    const name of [
+      "wgl_tun_read_batch_vnet",
+      "wgl_tun_write_batch_vnet",
+      "wgl_udp_recv_batch_gro",
+      "wgl_udp_send_batch_gso",
+      "wgl_wait",
+      "wgl_eventfd_signal",
+    ]
+  ) {
+    strictEqual(tableOf(name).length > 0, true, `${name} is not bound of its own`);
+    strictEqual(Object.hasOwn(DISPATCHED_OPS, name), false, `${name} is dispatched`);
+  }
 });
 
-Deno.test("a run without a terminal or a signal to pass on binds none of their cage functions", () => {
-  deepStrictEqual(tableOf("wgl_tty_reclaim"), [
-    "wgl_cage_resume",
-    "wgl_cage_signal",
-    "wgl_tty_reclaim",
-  ]);
-  strictEqual(tableOf("wgl_cage_open").includes("wgl_fd_close"), true);
+Deno.test("the operation numbers are distinct", () => {
+  const ops = Object.values(DISPATCHED_OPS);
+  strictEqual(new Set(ops).size, ops.length);
 });
