@@ -18,6 +18,7 @@
 
 // First: its first line is the first of wgcage's code to run (-v times from it).
 import { programStarts } from "./startup_breakdown.ts";
+import { compileCore } from "./wg/wasm.ts";
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { USAGE } from "./cli/usage.ts";
 import { runCommand } from "./cli/run_command.ts";
@@ -71,6 +72,11 @@ export async function reported(action: () => Promise<number> | number): Promise<
 /** Runs wgcage with `argv` (the arguments after the program) and returns its exit status. */
 export async function main(argv: string[]): Promise<number> {
   programStarts();
+  // The core compiles on a thread of V8's from here (all of it, where the
+  // npm bin asks V8 to compile eagerly), while the main thread claims
+  // SIGUSR1, reads the config and makes the cage: the first handshake then
+  // finds it compiled. `exec` needs no core.
+  if (argv[0] !== "exec") compileCore().catch(() => {});
   // First, before anything waits: `deno run` would answer a SIGUSR1 with a
   // debugger on 127.0.0.1:9229 from 500 ms after start on.
   // Then, before anything else, what the npm command asks for by default:

@@ -28,22 +28,31 @@ const RELEASE_DELAY_MS = 250;
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
   const started = performance.now();
   phaseEnds("launcher and arguments");
-  // First: V8 compiles the core on background threads while the command is
-  // looked up and the config read (the key checks of the config wait for it).
+  // Begun by main() already, where it is first: V8 compiles the core on a
+  // thread of its own while the command is looked up and the config read.
   compileCore().catch(() => {});
   assertCommandExists(argv[0]);
   // Before any secret is read: no core file, no /proc/PID/mem for others.
   await protectProcess();
   phaseBegins("config read");
-  const { config, warnings, secretFiles } = await loadConfig(
+  // The peer keys are checked once the core is compiled, while the cage is
+  // made; a key the check refuses stops the run before the command starts.
+  const { config, warnings, secretFiles, peerKeysChecked } = await loadConfig(
     { config: options.config, flags: options.flags },
     hostLoadIo,
+    { deferPeerKeyCheck: true },
   );
   phaseEnds("config read");
-  for (const w of warnings) stderrLine(w);
-  for (const w of optionWarnings(options)) stderrLine(w);
+  // The warnings once the keys passed: a refused key is the run's one line.
   const proxies = proxyWarning(Deno.env.toObject());
-  if (proxies !== undefined) stderrLine(proxies);
+  const warned = peerKeysChecked.then(() => {
+    for (const w of warnings) stderrLine(w);
+    for (const w of optionWarnings(options)) stderrLine(w);
+    if (proxies !== undefined) stderrLine(proxies);
+  });
+  warned.catch(() => {});
+  /** A warning of the set-up, after those: none when a key is refused. */
+  const warn = (line: string) => void warned.then(() => stderrLine(line), () => {});
 
   // -v: times are seconds since wgcage began the run.
   const log = options.verbose
@@ -63,13 +72,13 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     ),
   });
   const truncated = hiddenWarning(sockets);
-  if (truncated !== undefined) stderrLine(truncated);
+  if (truncated !== undefined) warn(truncated);
   log?.(describeHidden(sockets, options.hideSockets));
 
   const interruption = listenForInterruption();
   // Reads the --socks-auth login, which `--socks-auth /dev/stdin` takes from
   // stdin: before stdin goes.
-  const forwards = forwardPlanOf(options, config, stderrLine);
+  const forwards = forwardPlanOf(options, config, warn);
   // Before the cage: the command inherits stdin, which may be the key file or
   // the login (a secret too: it may open more than this proxy).
   withdrawSecretStdin(
@@ -85,11 +94,14 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
     hidePaths: sockets.paths,
     hostname: options.hostname,
     log,
-    warn: stderrLine,
+    warn,
     forwards,
   });
-  const opened = await Promise.race([opening, interruption.status]).catch((e) => {
+  const opened = await Promise.race([opening, interruption.status]).catch(async (e) => {
     interruption.remove();
+    // The core refuses a peer whose key the check refuses; the check's
+    // message, which names the line and the fix, goes first.
+    await peerKeysChecked;
     throw e;
   });
   if (typeof opened === "number") {
@@ -100,6 +112,7 @@ export async function runCommand(options: RunOptions, argv: string[]): Promise<n
   const tunnel = opened;
   let stopForwarding = () => {};
   try {
+    await warned;
     if (tunnel.initiates && options.handshakeTimeoutMs > 0) {
       const handshake = tunnel.waitForHandshake(options.handshakeTimeoutMs).then(() => undefined);
       const interrupted = await Promise.race([handshake, interruption.status]);

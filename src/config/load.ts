@@ -69,6 +69,22 @@ export interface LoadedConfig {
    * (secret_files.ts).
    */
   readonly secretFiles: string[];
+  /**
+   * Settles once the peers' public keys were checked (peer_keys.ts): at once
+   * unless the check was deferred; then it rejects with the check's
+   * {@linkcode ConfigError}.
+   */
+  readonly peerKeysChecked: Promise<void>;
+}
+
+/** How {@linkcode loadConfig} may leave part of its work for later. */
+export interface LoadOptions {
+  /**
+   * Check the peers' public keys once the core is compiled, without waiting
+   * for it (see `peerKeysChecked`): a run's main thread has other work
+   * meanwhile, and the core compiles on another thread.
+   */
+  readonly deferPeerKeyCheck?: boolean;
 }
 
 /** Flags whose values are paths: shown whole in messages, never taken for secrets. */
@@ -81,7 +97,11 @@ const PATH_FLAGS: readonly (keyof ConfigFlags)[] = ["privateKeyFile", "pskFile"]
  * all of them pass through one {@linkcode MessageGuard} that knows every text
  * read here.
  */
-export async function loadConfig(request: ConfigRequest, io: LoadIo): Promise<LoadedConfig> {
+export async function loadConfig(
+  request: ConfigRequest,
+  io: LoadIo,
+  options: LoadOptions = {},
+): Promise<LoadedConfig> {
   if (request.config === undefined && Object.keys(request.flags).length === 0) {
     throw new ConfigError(
       "wgcage: No config: give --config FILE, --config-env VAR or the --wg-* flags " +
@@ -104,12 +124,17 @@ export async function loadConfig(request: ConfigRequest, io: LoadIo): Promise<Lo
     const flags = await parseConfigFlags(request.flags, watched, accessWarnings);
     const draft = mergeFlags(file, flags, request.flags);
     const config = finalizeConfig(draft);
-    checkPeerKeys(draft, await coreKeyMath());
+    const checking = coreKeyMath().then((math) => checkPeerKeys(draft, math)).catch((e) => {
+      throw guard.cleanError(e);
+    });
+    checking.catch(() => {});
+    if (!options.deferPeerKeyCheck) await checking;
     const warnings = [...accessWarnings, ...config.warnings].map((line) => guard.clean(line));
     return {
       config: { ...config, warnings: config.warnings.map((w) => guard.clean(w)) },
       warnings,
       secretFiles,
+      peerKeysChecked: checking,
     };
   } catch (error) {
     throw guard.cleanError(error);

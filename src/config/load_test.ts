@@ -550,6 +550,24 @@ function keyOf(n: bigint): string {
 
 const P = 2n ** 255n - 19n;
 
+Deno.test("a deferred peer key check returns the config, then rejects with the same line", async () => {
+  const FIX = "use the peer's public key (run 'wg pubkey' on the peer)";
+  const loaded = await loadConfig(
+    { flags: { ...WIRECAGE_FLAGS, publicKey: keyOf(0n) } },
+    fakeIo(KEY_FILES),
+    { deferPeerKeyCheck: true },
+  );
+  strictEqual(loaded.config.peers.length, 1);
+  await configError(
+    loaded.peerKeysChecked,
+    `wgcage: --wg-public-key is all zeros, not a key; ${FIX}`,
+  );
+  const fine = await loadConfig({ flags: WIRECAGE_FLAGS }, fakeIo(KEY_FILES), {
+    deferPeerKeyCheck: true,
+  });
+  await fine.peerKeysChecked;
+});
+
 Deno.test("loadConfig refuses peer keys that cannot make a session, naming the line or flag", async () => {
   const ours = corePrimitives().x25519Base(Uint8Array.fromBase64(PRIVATE)).toBase64();
   const withPeer = (key: string) => WG_CONF.replace(`PublicKey = ${PEER_A}`, `PublicKey = ${key}`);
