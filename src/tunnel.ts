@@ -24,7 +24,7 @@ import { configureLinks, fitToMtu } from "./netlink/configure.ts";
 import { cageEtcFiles } from "./dns/cage_etc.ts";
 import { type Clock, systemClock } from "./datapath/clock.ts";
 import { DataPath, sendControl } from "./datapath/loop.ts";
-import { LauncherPacketIo, wantVnetHdr } from "./datapath/launcher_io.ts";
+import { bindPerPacket, LauncherPacketIo, wantVnetHdr } from "./datapath/launcher_io.ts";
 import { UdpSocket } from "./datapath/udp_socket.ts";
 import { CoreAdapter } from "./datapath/core_adapter.ts";
 import { DropCounts } from "./datapath/drops.ts";
@@ -196,6 +196,7 @@ export class Tunnel {
     let cage: Cage | undefined;
     let io: LauncherPacketIo<Batch> | undefined;
     let forwarder: Forwarder | undefined;
+    let linking: Promise<{ cage: Cage; io: LauncherPacketIo<Batch> }> | undefined;
     try {
       // First: a published host port that is taken fails before anything is made.
       const forwards = o.forwards;
@@ -228,6 +229,33 @@ export class Tunnel {
         restoreVnetHdr();
       }
       caging.catch(() => {});
+      // While the core may still be compiling: the socket, the launcher
+      // functions of the data path bound, and the cage's links configured as
+      // soon as the child sends its TUN and netlink socket.
+      udp = await UdpSocket.open(config.iface.listenPort ?? 0);
+      const socket = udp;
+      bindPerPacket(socket);
+      linking = caging.then((made) => {
+        cage = made;
+        phaseEnds("clone and namespaces");
+        phaseBegins("TUN and netlink");
+        o.log?.(`cage made (${made.mode}, pid ${made.pid})`);
+        const madeIo = new LauncherPacketIo<Batch>(made.tunFd, socket);
+        io = madeIo;
+        o.log?.(`offloads: ${madeIo.describeOffloads()}`);
+        const links = fitToMtu({
+          tunName: o.tunName,
+          mtu: config.iface.mtu,
+          addresses: config.iface.addresses,
+          routes: routesOf(config),
+        });
+        if (links.warning !== undefined) o.warn(links.warning);
+        configureLinks(made.netlink(), links.plan, made.tunIndex);
+        phaseEnds("TUN and netlink");
+        o.log?.("links configured");
+        return { cage: made, io: madeIo };
+      });
+      linking.catch(() => {});
       device = await creating;
       const failed = device.selfTest();
       if (failed !== 0) {
@@ -253,9 +281,6 @@ export class Tunnel {
         return id;
       });
 
-      udp = await UdpSocket.open(config.iface.listenPort ?? 0);
-      const socket = udp;
-
       // Handshakes start before the cage is ready, so the round trip to the
       // peers overlaps the cage's set-up; the loop picks up the responses.
       const batches = {
@@ -273,26 +298,12 @@ export class Tunnel {
       if (endpoints.some((e) => e !== undefined)) phaseBegins("first handshake");
       sendControl(core, batches.control, (b, n) => socket.send(b, n), now, wall);
 
-      cage = await caging;
-      phaseEnds("clone and namespaces");
-      phaseBegins("TUN and netlink");
-      o.log?.(`cage made (${cage.mode}, pid ${cage.pid})`);
-      io = new LauncherPacketIo<Batch>(cage.tunFd, socket);
-      o.log?.(`offloads: ${io.describeOffloads()}`);
-      const links = fitToMtu({
-        tunName: o.tunName,
-        mtu: config.iface.mtu,
-        addresses: config.iface.addresses,
-        routes: routesOf(config),
-      });
-      if (links.warning !== undefined) o.warn(links.warning);
-      configureLinks(cage.netlink(), links.plan, cage.tunIndex);
-      phaseEnds("TUN and netlink");
+      const linked = await linking;
+      const made = linked.cage;
+      io = linked.io;
       phaseBegins("data path start");
-
-      o.log?.("links configured");
       // Before the go-ahead: the host services' sockets exist before the command.
-      forwarder?.attach(cage.serviceFd, o.log);
+      forwarder?.attach(made.serviceFd, o.log);
       let drain: () => void = () => {};
       const drops = new DropCounts();
       // -v names a DNS server that stays silent (datapath/dns_watch.ts).
@@ -313,7 +324,7 @@ export class Tunnel {
         onRead: dnsWatch && ((b, n) => dnsWatch.outboundBatch(b, n, clock.now())),
       });
       const tunnel = new Tunnel(o, {
-        cage,
+        cage: made,
         device: dev,
         udp: socket,
         datapath,
@@ -348,6 +359,8 @@ export class Tunnel {
       return tunnel;
     } catch (e) {
       await forwarder?.close();
+      // The links may still be in the making: they set `cage` and `io`.
+      await linking?.catch(() => {});
       io?.close();
       cage ??= await caging?.catch(() => undefined);
       if (cage) {

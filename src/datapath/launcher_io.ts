@@ -36,6 +36,19 @@ export function wantVnetHdr(): () => void {
   return () => sym.wgl_tun_want_vnet_hdr(0);
 }
 
+/**
+ * Binds the launcher functions a data path over `udp` will call for each
+ * batch (the TUN's reads and writes, the wait, the socket's), now: each
+ * table binds on first use, ~1 ms in all on the main thread, which a caller
+ * waiting for something else can spend here instead.
+ */
+export function bindPerPacket(udp: UdpSocket): void {
+  const sym = launcher();
+  void (offloadWishes().vnetHdr ? sym.wgl_tun_read_batch_vnet : sym.wgl_tun_read_batch);
+  void sym.wgl_wait;
+  udp.bindPerPacket();
+}
+
 /** A batch whose slots and descriptors the launcher can read and write. */
 export interface MemoryBatch extends PacketBatch {
   readonly slotSize: number;

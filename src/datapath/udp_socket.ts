@@ -110,6 +110,15 @@ export class UdpSocket {
     );
   }
 
+  /**
+   * Binds the launcher functions that {@linkcode send} and {@linkcode recv}
+   * will call, now: their tables bind on first use, on the main thread.
+   */
+  bindPerPacket(): void {
+    void (this.#groScratch ? this.#sym.wgl_udp_recv_batch_gro : this.#sym.wgl_udp_recv_batch);
+    void this.#sym.wgl_udp_send_batch_gso;
+  }
+
   /** Closes the socket; safe to call twice. */
   close(): void {
     if (this.#closed) return;
