@@ -45,6 +45,13 @@ const WASM_FLAGS = [
   "wasm32-unknown-unknown",
   "-C",
   "opt-level=3",
+  // LLVM's inliner at a threshold of 100 (-O3's is 250): the core is 21 %
+  // smaller (176 → 139 KB), which V8 compiles in ~2.5 ms less at every run's
+  // start (start-up, paired runs) and holds in ~5 MiB less (rss_mib 62.8 →
+  // 57.7), while the data path, whose hot functions are small enough to
+  // inline still, keeps its speed (bench:crypto, bench:throughput).
+  "-C",
+  "llvm-args=-inline-threshold=100",
   "-C",
   "target-feature=+simd128",
   "-C",
