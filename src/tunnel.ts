@@ -37,7 +37,8 @@ import { probeUdpEndpoint } from "./datapath/udp_probe.ts";
 import { type Batch, WgDevice } from "./wg/device.ts";
 import { EventKind } from "./wg/abi.ts";
 import { TunnelError } from "./tunnel_error.ts";
-import { Forwarder, type ForwardPlan, planRelays } from "./forward/forwarder.ts";
+import type { Forwarder, ForwardPlan } from "./forward/forwarder.ts";
+import { planRelays } from "./forward/plan.ts";
 import { EndpointFollower } from "./endpoint_follower.ts";
 import { DnsWatch } from "./datapath/dns_watch.ts";
 import { phaseBegins, phaseEnds } from "./startup_breakdown.ts";
@@ -201,6 +202,7 @@ export class Tunnel {
       // First: a published host port that is taken fails before anything is made.
       const forwards = o.forwards;
       if (forwards && planRelays(forwards)) {
+        const { Forwarder } = await import("./forward/forwarder.ts");
         forwarder = await Forwarder.bind(forwards);
       }
       // The cage next: the child makes its namespaces, TUN, netlink socket,

@@ -20,7 +20,6 @@
 import { programStarts } from "./startup_breakdown.ts";
 import { compileCore } from "./wg/wasm.ts";
 import { parseArgs, UsageError } from "./cli/args.ts";
-import { USAGE } from "./cli/usage.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { claimSigusr1 } from "./cage/signals.ts";
 import { dieWithParent, takeParentWatch } from "./cli/die_with_parent.ts";
@@ -49,7 +48,6 @@ export function report(e: unknown): number {
   if (code !== undefined) {
     const message = (e as Error).message;
     console.error(message.startsWith(PREFIX) ? message : PREFIX + message);
-    if (e instanceof UsageError && e.showUsage) console.error(USAGE.trimEnd());
     return code;
   }
   const msg = e instanceof Error ? e.message : String(e);
@@ -65,7 +63,12 @@ export async function reported(action: () => Promise<number> | number): Promise<
   try {
     return await action();
   } catch (e) {
-    return report(e);
+    const code = report(e);
+    // The help text is a module of its own, which a run does not load.
+    if (e instanceof UsageError && e.showUsage) {
+      console.error((await import("./cli/usage.ts")).USAGE.trimEnd());
+    }
+    return code;
   }
 }
 

@@ -31,7 +31,7 @@ import {
   parsePublish,
   type PublishSpec,
 } from "../forward/spec.ts";
-import { HELP_TOPICS } from "./usage.ts";
+import { HELP_TOPICS } from "./help_topics.ts";
 import {
   isLiveSubcommand,
   LIVE_SUBCOMMANDS,

@@ -6,8 +6,7 @@
 
 import { commandHelp } from "./command_help.ts";
 
-/** Topics `wgcage help TOPIC` knows. */
-export const HELP_TOPICS = ["config", "exit", "cage", "ports", "live"] as const;
+export { HELP_TOPICS } from "./help_topics.ts";
 
 /** The main help text (also shown on stderr when wgcage runs without arguments). */
 export const USAGE = `wgcage: run a command whose only network is a WireGuard tunnel

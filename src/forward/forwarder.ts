@@ -34,6 +34,7 @@ import {
 import type { IpAddress } from "../config/ip.ts";
 import { Steering, type SteerRule } from "./steering.ts";
 import { CageResolver } from "./cage_resolver.ts";
+import { planRelays } from "./plan.ts";
 import { type SocksCredentials, socksSession } from "./socks.ts";
 import { httpProxySession } from "./http_proxy.ts";
 import { localForwardSession } from "./local_forward.ts";
@@ -66,11 +67,6 @@ export interface ForwardPlan {
   readonly live?: boolean;
 }
 
-/** Whether a plan relays anything (so the cage needs its socket service). */
-export function planRelays(plan: ForwardPlan): boolean {
-  return plan.live === true || plan.publish.length > 0 || plan.hostServices.length > 0 ||
-    listenersOf(plan).length > 0;
-}
 
 /** The host listeners beyond -p, in rule order after -p and --host-service. */
 interface Listener {

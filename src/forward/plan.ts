@@ -102,3 +102,13 @@ export function forwardPlanOf(
     ...(o.liveForwards ? { live: true } : {}),
   };
 }
+
+/**
+ * Whether a plan relays anything (so the cage needs its socket service, and
+ * the run the relay: forwarder.ts, a module of its own that a run without
+ * one does not load).
+ */
+export function planRelays(plan: ForwardPlan): boolean {
+  return plan.live === true || plan.publish.length > 0 || plan.hostServices.length > 0 ||
+    (plan.local?.length ?? 0) > 0 || plan.socks !== undefined || plan.httpProxy !== undefined;
+}
