@@ -67,7 +67,6 @@ export interface ForwardPlan {
   readonly live?: boolean;
 }
 
-
 /** The host listeners beyond -p, in rule order after -p and --host-service. */
 interface Listener {
   readonly option: string;
