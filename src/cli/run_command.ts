@@ -9,7 +9,6 @@ import type { RunOptions } from "./args.ts";
 import { hostLoadIo, loadConfig } from "../config/load.ts";
 import { forwardSignals, protectProcess } from "../cage/mod.ts";
 import { Tunnel } from "../tunnel.ts";
-import { compileCore } from "../wg/wasm.ts";
 import { listenForInterruption } from "./interruption.ts";
 import { assertCommandExists } from "./command_lookup.ts";
 import { optionWarnings, proxyWarning } from "./run_warnings.ts";
@@ -28,9 +27,6 @@ const RELEASE_DELAY_MS = 250;
 export async function runCommand(options: RunOptions, argv: string[]): Promise<number> {
   const started = performance.now();
   phaseEnds("launcher and arguments");
-  // Begun by main() already, where it is first: V8 compiles the core on a
-  // thread of its own while the command is looked up and the config read.
-  compileCore().catch(() => {});
   assertCommandExists(argv[0]);
   // Before any secret is read: no core file, no /proc/PID/mem for others.
   await protectProcess();
