@@ -5,10 +5,10 @@
  *
  * Bring-up, in order: resolve endpoints (fail before anything is made) →
  * published ports bound → cage cloned (the child sets itself up and waits
- * while the rest goes on) → device and peers → UDP socket → handshake
- * initiations sent → the cage's TUN and netlink socket → links over netlink
- * → data path (which takes the responses) → the command, once a handshake
- * completed.
+ * while the rest goes on) → UDP socket → the core (while it compiles, the
+ * links over netlink as soon as the cage sends its TUN and netlink socket)
+ * → device and peers → handshake initiations sent → links done → data path
+ * (which takes the responses) → the command, once a handshake completed.
  *
  * @module
  */

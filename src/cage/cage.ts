@@ -5,9 +5,9 @@
  * Life of a cage: {@linkcode Cage.open} clones the child, which creates the
  * TUN and a netlink socket in the new network namespace and hands both back,
  * then covers the hidden host paths, lays the generated files over /etc,
- * mounts /proc and waits. The caller configures the links over
- * {@linkcode Cage.netlink}, then {@linkcode Cage.start} lets the child exec
- * the command under a minimal init.
+ * mounts /proc and execs the cage's minimal init, which waits. The caller
+ * configures the links over {@linkcode Cage.netlink}, then
+ * {@linkcode Cage.start} gives the go-ahead: the init runs the command.
  * {@linkcode Cage.wait} gives the exit status; {@linkcode Cage.close} leaves
  * nothing behind.
  *
