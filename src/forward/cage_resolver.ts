@@ -12,6 +12,7 @@ import { type IpAddress, parseIp } from "../config/ip.ts";
 import type { LauncherSymbols } from "../launcher/library.ts";
 import { describeErrno, ETIMEDOUT } from "../launcher/errno.ts";
 import { encodeQuery, parseAnswer, TYPE_A, TYPE_AAAA } from "./dns_query.ts";
+import { isLocalResolver } from "../dns/resolv_conf.ts";
 import type { Steering } from "./steering.ts";
 
 /** One try at one server. */
@@ -46,7 +47,8 @@ export function resolvConfServers(text: string): IpAddress[] {
     } catch {
       continue; // not an address: the cage's resolver would skip it too
     }
-    if (!leadsIntoTheCage(server)) out.push(server);
+    // The cage's resolv.conf's own rule, so that both leave out the same lines.
+    if (!isLocalResolver(m[1])) out.push(server);
   }
   return out;
 }
