@@ -2,7 +2,8 @@
  * build.ts's bundle as a run loads it: target/wgcage.bundle.js and the chunk
  * it imports hold what `wgcage --config c -- cmd` needs and no code of the
  * commands a run never calls (serve, server, the live tools, the demo, the
- * key commands), which are chunks loaded when used; every chunk and asset is
+ * key commands) nor of what only some runs use (the relay and its proxies,
+ * the help text), which are chunks loaded when used; every chunk and asset is
  * in the manifest src/main.ts checks; and the bundle runs, lazy chunks
  * included, run directly as the npm package's bin runs its module and from
  * src/main.ts.
@@ -14,14 +15,11 @@
  */
 
 import { run } from "./harness/process.ts";
+import { assert } from "./cage/assert.ts";
 import { dynamicImports, staticClosure } from "../tools/split_bundle.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = "wgcage.bundle.js";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 /**
  * The source files a run must not load, as the bundler's `// src/…` line
@@ -32,10 +30,19 @@ const NOT_IN_A_RUN = [
   /^\/\/ (?:\S*\/)?src\/demo\/\S+\.ts$/m,
   /^\/\/ (?:\S*\/)?src\/cli\/(?:serve|server|demo|up|exec|down|ls)_command\.ts$/m,
   /^\/\/ (?:\S*\/)?src\/cli\/(?:live_tools|key_commands|info_commands)\.ts$/m,
+  /^\/\/ (?:\S*\/)?src\/forward\/(?:forwarder|socks|http_proxy)\.ts$/m,
+  /^\/\/ (?:\S*\/)?src\/cli\/(?:usage|command_help)\.ts$/m,
 ];
 
-/** The bundle's files in target/, by name, after a build. */
-async function builtBundle(): Promise<Map<string, string>> {
+let building: Promise<Map<string, string>> | undefined;
+
+/** The bundle's files in target/, by name, after a build (one for the file's tests). */
+function builtBundle(): Promise<Map<string, string>> {
+  building ??= build();
+  return building;
+}
+
+async function build(): Promise<Map<string, string>> {
   const built = await run([Deno.execPath(), "run", "-A", `${ROOT}build.ts`, "--launcher"], {
     allowFailure: true,
     timeoutMs: 300_000,
@@ -66,7 +73,7 @@ function reachable(files: Map<string, string>, main: string): string[] {
   return [...seen];
 }
 
-Deno.test("a run loads two files of the bundle, with no serve, server, live-tool, demo or key-command code", async () => {
+Deno.test("a run loads two files of the bundle, with no serve, server, live-tool, demo, key-command, relay or help code", async () => {
   const files = await builtBundle();
   const loaded = staticClosure(files, MAIN);
   assert(loaded.length === 2, `a run loads ${loaded.join(", ")}`);
@@ -122,7 +129,7 @@ Deno.test("the bundle runs a command from a lazy chunk, directly and from src/ma
   assert(/^[A-Za-z0-9+/]{43}=\n$/.test(pub.stdout), `pubkey printed ${pub.stdout}`);
   const version = await run([...direct, "version"]);
   assert(version.stdout.startsWith("wgcage "), `version printed ${version.stdout}`);
-  // A usage error: the usage text from the run's chunk, exit 125.
+  // A usage error: its one line, exit 125.
   const bad = await run([...direct, "--no-such-option"], { allowFailure: true });
   assert(bad.code === 125, `exit ${bad.code}: ${bad.stderr}`);
   assert(bad.stderr.startsWith("wgcage: Unknown option '--no-such-option'"), bad.stderr);

@@ -19,20 +19,24 @@ import { Lab, requireRoot, requireTool } from "./harness/netns.ts";
 import { loopbackPeer, NOBODY } from "./e2e/wgcage.ts";
 import { run } from "./harness/process.ts";
 import { processesWith } from "./cage/harness.ts";
+import { assert } from "./cage/assert.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
+let building: Promise<void> | undefined;
+
+/** build.ts --launcher, once for the file's tests. */
+function buildOnce(): Promise<void> {
+  building ??= run([Deno.execPath(), "run", "-A", `${ROOT}build.ts`, "--launcher"], {
+    allowFailure: true,
+    timeoutMs: 180_000,
+  }).then((built) => assert(built.code === 0, `build.ts --launcher failed: ${built.stderr}`));
+  return building;
 }
 
 /** Builds the bundle and copies it, its chunks and its binaries into a new root-owned 0755 directory. */
 async function bundleCopy(lab: Lab): Promise<string> {
-  const built = await run([Deno.execPath(), "run", "-A", `${ROOT}build.ts`, "--launcher"], {
-    allowFailure: true,
-    timeoutMs: 180_000,
-  });
-  assert(built.code === 0, `build.ts --launcher failed: ${built.stderr}`);
+  await buildOnce();
   const manifest = JSON.parse(await Deno.readTextFile(`${ROOT}target/wgcage.bundle.json`)) as {
     assets: [string, number, number][];
   };
