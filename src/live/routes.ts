@@ -15,35 +15,22 @@
 import type { Cidr } from "../config/types.ts";
 import { formatCidr } from "../config/cidr.ts";
 import type { NetlinkTransport } from "../netlink/transport.ts";
-import { getLink } from "../netlink/link.ts";
+import { getLinkIndex } from "../netlink/link.ts";
 import { addRouteRequest } from "../netlink/route.ts";
-import { nextSequence } from "../netlink/conversation.ts";
+import { BATCH_LIMIT, requestBatch } from "../netlink/conversation.ts";
 import {
   align,
-  decodeMessages,
   encodeRequest,
   HOST_LITTLE_ENDIAN,
   NLM_F_ACK,
-  NLMSG_ERROR,
+  NLM_F_REQUEST,
   NLMSG_HDRLEN,
 } from "../netlink/message.ts";
 import { masked } from "./caps.ts";
-import { NetlinkError, permissionHint } from "../netlink/error.ts";
+import { permissionHint } from "../netlink/error.ts";
 import { EEXIST, ESRCH } from "../launcher/errno.ts";
 
 const RTM_DELROUTE = 25;
-const NLM_F_REQUEST = 1;
-
-/**
- * Requests per datagram. Every request gets an acknowledgement in the
- * socket's receive buffer before we read any; the kernel drops what does not
- * fit (ENOBUFS). An ack takes about a kilobyte of the buffer's accounting,
- * and the default buffer is 208 KiB: 64 leaves room for error replies, which
- * also echo the request.
- */
-export const BATCH = 64;
-
-const RECEIVE_BUFFER_SIZE = 64 * 1024;
 
 /**
  * Adds a route through `tunName` for each of `added` and deletes those of
@@ -68,10 +55,9 @@ export function* followRouteSteps(
   removed: readonly Cidr[],
 ): Generator<void, void, void> {
   if (added.length === 0 && removed.length === 0) return;
-  const index = getLink(nl, tunName).index;
-  const buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
-  yield* routeBatches(nl, buffer, index, added, "add", EEXIST);
-  yield* routeBatches(nl, buffer, index, removed, "delete", ESRCH);
+  const index = getLinkIndex(nl, tunName);
+  yield* routeBatches(nl, index, added, "add", EEXIST);
+  yield* routeBatches(nl, index, removed, "delete", ESRCH);
 }
 
 /** The offset of `rtmsg.rtm_dst_len` in a route request. */
@@ -137,56 +123,33 @@ export class RouteRequests {
   }
 }
 
+/**
+ * The routes for `cidrs`, {@linkcode BATCH_LIMIT} requests to a datagram
+ * (conversation.ts), a step per datagram; `fine` is the errno that means
+ * done already. The first refusal of a datagram throws, once all its answers
+ * were read.
+ */
 function* routeBatches(
   nl: NetlinkTransport,
-  buffer: Uint8Array,
   index: number,
   cidrs: readonly Cidr[],
   verb: "add" | "delete",
   fine: number,
 ): Generator<void, void, void> {
   const requests = new RouteRequests(index, verb);
-  for (let start = 0; start < cidrs.length; start += BATCH) {
-    const batch = cidrs.slice(start, start + BATCH);
-    // Each request its own sequence number, so that an ack names its request.
-    const pending = new Map<number, Cidr>();
-    const parts = batch.map((cidr) => {
-      const seq = nextSequence();
-      pending.set(seq, cidr);
-      return requests.encode(cidr, seq);
-    });
-    const datagram = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      datagram.set(p, at);
-      at += p.length;
-    }
-    nl.send(datagram);
-    let refused: { errno: number; cidr: Cidr } | undefined;
-    while (pending.size > 0) {
-      const length = nl.recv(buffer);
-      if (length <= 0 || length > buffer.length) {
-        throw new Error(
-          `Cannot ${verb} routes: the netlink socket returned ${length} bytes; the cage's netlink socket failed`,
-        );
-      }
-      for (const m of decodeMessages(buffer.subarray(0, length))) {
-        const cidr = pending.get(m.seq);
-        if (m.type !== NLMSG_ERROR || cidr === undefined || m.payload.length < 4) continue;
-        pending.delete(m.seq);
-        const errno = -new DataView(m.payload.buffer, m.payload.byteOffset, 4)
-          .getInt32(0, HOST_LITTLE_ENDIAN);
-        if (errno !== 0 && errno !== fine && refused === undefined) {
-          refused = { errno, cidr };
-        }
-      }
-    }
-    if (refused !== undefined) {
-      throw new NetlinkError(refused.errno, {
-        what: `${verb} route ${formatCidr(masked(refused.cidr))}`,
-        hint: permissionHint(refused.errno),
-      });
-    }
+  const tolerate = [fine];
+  for (let start = 0; start < cidrs.length; start += BATCH_LIMIT) {
+    requestBatch(
+      nl,
+      cidrs.slice(start, start + BATCH_LIMIT).map((cidr) => ({
+        encoded: (seq: number) => requests.encode(cidr, seq),
+        describe: (errno: number) => ({
+          what: `${verb} route ${formatCidr(masked(cidr))}`,
+          hint: permissionHint(errno),
+        }),
+        tolerate,
+      })),
+    );
     yield;
   }
 }

@@ -8,6 +8,7 @@ import {
   toleratedRefusal,
 } from "./conversation.ts";
 import {
+  encodeRequest,
   type NetlinkMessage,
   type NetlinkRequest,
   NLM_F_ACK,
@@ -193,7 +194,10 @@ Deno.test("transport errors pass through unchanged", () => {
 });
 
 /** A batch request that is told apart by its first header byte and its description. */
-function step(tag: number, extra: Partial<BatchRequest> = {}): BatchRequest {
+function step(
+  tag: number,
+  extra: { tolerate?: readonly number[]; dump?: boolean } = {},
+): BatchRequest {
   const header = new Uint8Array(16);
   header[0] = tag;
   return {
@@ -278,4 +282,26 @@ Deno.test("a refusal is reported even when a later read of its batch fails", () 
   throws(() => requestBatch(nl, [step(1), step(2)]), {
     message: "Cannot do thing 1: File exists (EEXIST); fix 1",
   });
+});
+
+Deno.test("a batch request given encoded is sent as those bytes, with its own sequence number", () => {
+  const nl = kernelRefusing({ 7: 1 });
+  const encoded = (seq: number) =>
+    encodeRequest({
+      ...GET,
+      header: new Uint8Array([7, ...new Uint8Array(15)]),
+      flags: NLM_F_REQUEST | NLM_F_ACK,
+    }, seq);
+  throws(
+    () =>
+      requestBatch(nl, [step(1), {
+        encoded,
+        describe: () => ({ what: "do thing 7", hint: "fix 7" }),
+      }]),
+    { name: "NetlinkError", message: "Cannot do thing 7: Operation not permitted (EPERM); fix 7" },
+  );
+  strictEqual(nl.sends, 1);
+  strictEqual(nl.sent[1].payload[0], 7);
+  strictEqual(nl.sent[1].flags, NLM_F_REQUEST | NLM_F_ACK);
+  strictEqual(nl.sent[1].seq !== nl.sent[0].seq, true);
 });
