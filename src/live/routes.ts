@@ -4,9 +4,9 @@
  * the control service changes them.
  *
  * Thousands of prefixes in one `set=1` are thousands of routes, so the
- * requests go in batches: {@linkcode BATCH} messages in one datagram, each
- * with its own acknowledgement, the way `ip -batch` and iproute2's
- * rtnl_talk_iov send several requests in one sendmsg. One round trip per
+ * requests go in batches (conversation.ts's requestBatch): 64 messages in
+ * one datagram, each with its own acknowledgement, the way `ip -batch` and
+ * iproute2's rtnl_talk_iov send several requests in one sendmsg. One round trip per
  * batch instead of per route is what keeps a large change to milliseconds.
  *
  * @module
