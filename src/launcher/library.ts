@@ -26,16 +26,9 @@ import { LauncherError } from "./error.ts";
 import { type LauncherSymbols, launcherSymbols, launcherTables } from "./symbols.ts";
 import { DISPATCHED_OPS } from "./dispatch_symbols.ts";
 import { dispatched } from "./dispatch.ts";
+import { closeMemfd, memfdHolding } from "./memfd.ts";
 
 export type { LauncherSymbols } from "./symbols.ts";
-
-const libcSymbols = {
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-const MFD_CLOEXEC = 1;
 
 type Table = Deno.ForeignLibraryInterface;
 type Bound = Record<string, unknown>;
@@ -44,43 +37,18 @@ let loaded: LauncherSymbols | undefined;
 /** Every library handle opened, kept so that none is closed under a function in use. */
 const handles: Deno.DynamicLibrary<Table>[] = [];
 
-let libcHandle: Deno.DynamicLibrary<typeof libcSymbols> | undefined;
-
-/** libc's memfd_create, write and close, bound once. */
-function libc(): Deno.DynamicLibrary<typeof libcSymbols>["symbols"] {
-  libcHandle ??= Deno.dlopen("libc.so.6", libcSymbols);
-  return libcHandle.symbols;
-}
-
-/** A close-on-exec memfd named `name` holding `bytes`; the caller closes it. */
-function memfdWith(name: string, bytes: Uint8Array): number {
-  const c = libc();
-  const fd = c.memfd_create(new TextEncoder().encode(`${name}\0`), MFD_CLOEXEC);
-  if (fd < 0) throw new Error("memfd_create failed");
-  let done = 0;
-  while (done < bytes.length) {
-    const n = Number(c.write(fd, bytes.subarray(done), BigInt(bytes.length - done)));
-    if (n <= 0) {
-      c.close(fd);
-      throw new Error("cannot write the memfd");
-    }
-    done += n;
-  }
-  return fd;
-}
-
 /**
  * The library loaded from a memfd, with no table bound yet; returns how to
  * bind one. The memfd stays open: each table is a dlopen of the same path,
  * which finds the library loaded.
  */
 function openThroughMemfd(bytes: Uint8Array): (table: Table) => Bound {
-  const fd = memfdWith("wgcage-launcher", bytes);
+  const fd = memfdHolding("wgcage-launcher", bytes);
   const at = `/proc/self/fd/${fd}`;
   try {
     handles.push(Deno.dlopen(at, {}));
   } catch (e) {
-    libc().close(fd);
+    closeMemfd(fd);
     throw e;
   }
   return (table) => {
@@ -281,7 +249,7 @@ export function initProgramFd(): number {
     if (fd >= 0) return initFd = fd;
   }
   try {
-    initFd = memfdWith("wgcage-init", binaryBytes(initUrl));
+    initFd = memfdHolding("wgcage-init", binaryBytes(initUrl));
   } catch (e) {
     throw new LauncherError(
       `wgcage: Cannot hold the cage's init program in memory: ${oneLine(e)}; ` +
