@@ -1,11 +1,11 @@
 /*
  * cage.c — the cage: a child cloned into new user (when not root), network,
  * mount, UTS and PID namespaces. It creates the TUN device and an rtnetlink
- * socket inside its network namespace, hands both to the parent, waits for
- * the go-ahead, covers the hidden host paths, lays the /etc files over the
- * host's, mounts a fresh /proc, and execs the init program (init/init.c),
- * which runs the command as PID 1 of the cage (and, when asked, first starts
- * the socket service of forward_service.h).
+ * socket inside its network namespace, hands both to the parent, covers the
+ * hidden host paths, lays the /etc files over the host's, mounts a fresh
+ * /proc, and execs the init program (init/init.c), which waits for the
+ * go-ahead and then runs the command as PID 1 of the cage (and, when asked,
+ * first starts the socket service of forward_service.h).
  *
  * The parent (Deno) is multi-threaded. Between clone and exec the child runs
  * only async-signal-safe code: no malloc, no stdio, no locks, no pthread_*,
@@ -58,7 +58,6 @@ extern char **environ;
 
 /* Sync bytes, parent → child. */
 #define SYNC_MAPS_WRITTEN 'M'
-#define SYNC_GO 'G'
 
 /* Exit statuses of the cage's init when it did not get to run the command. */
 #define EXIT_SETUP_FAILED 125
@@ -202,7 +201,8 @@ static void reset_signal_dispositions(void) {
   }
 }
 
-static void make_tun(const struct plan *p, int *tun_fd) {
+/* Makes the TUN; `ifr_out` names it then, for the lookup of its index. */
+static void make_tun(const struct plan *p, int *tun_fd, struct ifreq *ifr_out) {
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) child_fail(p, WGL_STAGE_TUN_OPEN, errno);
   struct ifreq ifr;
@@ -226,6 +226,7 @@ static void make_tun(const struct plan *p, int *tun_fd) {
   int hdr_size = WGL_VNET_HDR_LEN;
   if (vnet && ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0) child_fail(p, WGL_STAGE_TUN_SETIFF, errno);
   *tun_fd = fd;
+  *ifr_out = ifr;
 }
 
 /* The TUN's fd and the netlink socket, with the TUN's ifindex in the
@@ -385,15 +386,16 @@ static bool init_is_root(const struct plan *p) { return p->map_root || p->mode =
  * tmpfs need an owner the cage maps, too). It keeps its capabilities in the
  * cage's user namespace for the mounts: host uid 0 is not root there, so the
  * kernel clears none; the exec of the init settles them. The change clears
- * the parent-death signal, which wgl_identity_become sets again before
- * child_await, whose EOF says wgcage died meanwhile. Without a user namespace (no_userns) the
- * change would clear every capability at once: then it comes right before the exec. */
+ * the parent-death signal, which wgl_identity_become sets again (the init's
+ * wait for the go-ahead then sees EOF if wgcage died meanwhile). Without a
+ * user namespace (no_userns) the change would clear every capability at
+ * once: then it comes right before the exec. */
 static void become_sudo_user(const struct plan *p, bool at_exec) {
   if (p->mode != MODE_SUDO || p->no_userns != at_exec) return;
   int rc = wgl_identity_become(p->uid, p->gid, p->groups, p->group_count);
   if (rc < 0) child_fail(p, WGL_STAGE_CREDS, -rc);
-  /* At the exec, after the go-ahead, wgcage sends nothing more: a peek sees
-   * EOF only when it is gone. */
+  /* At the exec of the init, wgcage has sent nothing since the maps: a peek
+   * sees EOF only when it is gone. */
   char byte;
   if (at_exec && recv(p->sync_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
     _exit(EXIT_SETUP_FAILED);
@@ -452,7 +454,8 @@ static _Noreturn void cage_child(const struct plan *p) {
     child_fail(p, WGL_STAGE_HOSTNAME, errno);
   }
   int tun_fd = -1;
-  make_tun(p, &tun_fd);
+  struct ifreq ifr;
+  make_tun(p, &tun_fd, &ifr);
   int netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (netlink_fd < 0) child_fail(p, WGL_STAGE_NETLINK, errno);
   /* Connected to the kernel (nl_pid 0), the socket takes unicasts from the
@@ -465,10 +468,6 @@ static _Noreturn void cage_child(const struct plan *p) {
   if (connect(netlink_fd, (const struct sockaddr *)&kernel, sizeof kernel) != 0) {
     child_fail(p, WGL_STAGE_NETLINK, errno);
   }
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  for (size_t i = 0; i < IFNAMSIZ - 1 && p->tun_name[i] != '\0'; i++)
-    ifr.ifr_name[i] = p->tun_name[i];
   if (ioctl(netlink_fd, SIOCGIFINDEX, &ifr) != 0) child_fail(p, WGL_STAGE_NETLINK, errno);
   send_fds(p, tun_fd, netlink_fd, ifr.ifr_ifindex);
   /* Now let go of the parent's memory: unmapping it takes a few ms that the
@@ -980,7 +979,7 @@ int wgl_cage_await_fds(int sync_fd, int32_t *out) {
   return 0;
 }
 
-int wgl_cage_go(int sync_fd) { return send_byte(sync_fd, SYNC_GO); }
+int wgl_cage_go(int sync_fd) { return send_byte(sync_fd, WGL_SYNC_GO); }
 
 int wgl_cage_await_exec(int sync_fd, int32_t *out) {
   uint32_t msg[2] = {0, 0};

@@ -49,6 +49,10 @@
  * process of the cage may queue a signal with any negative si_code and any
  * si_pid it likes, but not SI_USER), which is how the init knows it came from
  * wgcage and not from the cage. Two signals, as kill() carries no value. */
+/* The byte wgcage sends on the sync socket when the cage's init may start
+ * the command (wgl_cage_go; the init waits for it: init/init.c). */
+#define WGL_SYNC_GO 'G'
+
 #define WGL_SIG_RESUME (SIGRTMIN + 4)
 #define WGL_SIG_RESUME_FOREGROUND (SIGRTMIN + 5)
 
@@ -124,7 +128,7 @@ int wgl_cage_open(const uint8_t *request, uint32_t request_len, int32_t *out);
  * broke. On anything but 0 the caller kills and reaps the child. Any thread. */
 int wgl_cage_await_fds(int sync_fd, int32_t *out);
 
-/* Tells the child to go on: exec the init, which starts the command. */
+/* The go-ahead: the cage's init (exec'd already, waiting) starts the command. */
 int wgl_cage_go(int sync_fd);
 
 /* Blocks until the command was exec'd (returns 0) or a stage failed (returns

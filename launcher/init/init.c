@@ -201,15 +201,14 @@ static _Noreturn void hold_loop(const struct command_plan *c) {
 }
 
 /* INIT_FLAG_AWAIT_GO: the cage's child exec'd us before wgcage had its links
- * configured; nothing starts before its go-ahead byte ('G', cage.c's
- * SYNC_GO). EOF (or anything
- * else) means wgcage is gone or gave up: leave quietly, as the child did. */
+ * configured; nothing starts before its go-ahead byte (WGL_SYNC_GO). EOF (or
+ * anything else) means wgcage is gone or gave up: leave quietly. */
 static void await_go(const struct command_plan *c) {
   char byte = 0;
   for (;;) {
     ssize_t n = recv(c->sync_fd, &byte, 1, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n == 1 && byte == 'G') return;
+    if (n == 1 && byte == WGL_SYNC_GO) return;
     _exit(EXIT_SETUP_FAILED);
   }
 }

@@ -175,6 +175,9 @@ int wgj_wait(struct wgj_run *run, int signal_fd) {
     }
     status = wait_status(run->pid, WNOHANG);
   }
+  /* A failed wait's errno is the caller's to report, not the reclaim's. */
+  int err = errno;
   if (run->tty_fd >= 0) (void)wgl_tty_reclaim(run->tty_fd);
+  errno = err;
   return status;
 }
