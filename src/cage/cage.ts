@@ -207,8 +207,8 @@ export class Cage {
   }
 
   /**
-   * Lets the child go on: it lays the /etc files over the host's, mounts
-   * /proc and runs the command. Resolves once the command was exec'd; rejects
+   * The go-ahead: the cage's init, set up and waiting, runs the command.
+   * Resolves once the command was exec'd (or the child's set-up failed); rejects
    * with {@linkcode CageError} (126, 127, or 125 for a setup failure).
    */
   async start(): Promise<void> {
