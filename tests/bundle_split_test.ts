@@ -86,6 +86,32 @@ Deno.test("a run loads two files of the bundle, with no serve, server, live-tool
   }
 });
 
+Deno.test("no chunk is named in a string literal of a dynamic import: Deno would read it before the first line", async () => {
+  const files = await builtBundle();
+  for (const name of reachable(files, MAIN)) {
+    const text = files.get(name)!;
+    const literal = [...text.matchAll(/\bimport\(\s*["'](\.\/[^"']+)["']/g)].map((m) => m[1]);
+    assert(literal.length === 0, `${name} imports ${literal.join(", ")} by a literal`);
+  }
+  // The deferred form still names them: the tests above and the manifest find them.
+  assert(dynamicImports(files.get(MAIN)!).length > 10, "the main module defers no command");
+});
+
+Deno.test("a run's own chunk loads on demand only the launcher's and the relay's chunks", async () => {
+  // Both are imported before the cage is cloned (prepareLauncher at start,
+  // the relay in Tunnel.open before Cage.begin): a caged command that could
+  // write the package's files finds no chunk of its own run left to load.
+  // Another import() in a run's code must keep to that, and be added here.
+  const files = await builtBundle();
+  const [, chunk] = staticClosure(files, MAIN);
+  const onDemand = dynamicImports(files.get(chunk)!).filter((d) => !d.startsWith("node:"))
+    .map((d) => d.replace(/^\.\/wgcage\.bundle\.|-[A-Z0-9]{8}\.js$/g, "")).sort();
+  assert(
+    JSON.stringify(onDemand) === JSON.stringify(["_launcher_asset", "forwarder"]),
+    `the run chunk imports ${onDemand.join(", ")}`,
+  );
+});
+
 Deno.test("the manifest names every chunk and asset the bundle loads, as they are", async () => {
   const files = await builtBundle();
   const manifest = JSON.parse(await Deno.readTextFile(`${ROOT}target/wgcage.bundle.json`)) as {

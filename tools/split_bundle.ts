@@ -58,9 +58,27 @@ interface InfoModule {
 /** A relative import in the bundler's output: `from "./x.js"`, `import "./x.js"`, `import("./x.js")`. */
 const RELATIVE_IMPORT = /(\bfrom\s*|\bimport\s*\(?\s*)"\.\/([A-Za-z0-9_.-]+\.js)"/g;
 
-/** Every `import("…")` in `text`: what a bundle still loads besides its static imports. */
+/**
+ * Every `import("…")` in `text`, deferred ({@link deferDynamicImports}) or
+ * not: what a bundle still loads besides its static imports.
+ */
 export function dynamicImports(text: string): string[] {
-  return [...text.matchAll(/\bimport\(\s*["']([^"']+)["']/g)].map((m) => m[1]);
+  return [...text.matchAll(/\bimport\(\s*(?:String\(\s*)?["']([^"']+)["']/g)].map((m) => m[1]);
+}
+
+/**
+ * `text` with each `import("./x.js")` of a chunk written
+ * `import(String("./x.js"))`. Deno reads every module whose dynamic import
+ * names it in a string literal before the program's first line runs, as part
+ * of the module graph: for the main module that is every command's chunk,
+ * some twenty files, ~1 ms of every run's start. An import whose specifier
+ * is an expression it leaves to the import itself, which reads the chunk
+ * when it runs. (A run's own on-demand chunks, the launcher's and the
+ * relay's, are imported before the cage is cloned, so that a caged command
+ * that could rewrite the package's files has no chunk of this run to write.)
+ */
+export function deferDynamicImports(text: string): string {
+  return text.replace(/\bimport\(\s*"(\.\/[A-Za-z0-9_.-]+\.js)"\s*\)/g, 'import(String("$1"))');
 }
 
 /**
@@ -173,7 +191,8 @@ export async function splitBundle(o: SplitOptions): Promise<Map<string, string>>
 /**
  * The bundler's files under their own names: `main` as `name`, each chunk as
  * `name`'s stem and its own name, each import of one changed to match.
- * Throws when a file imports one that is not there, or anything but a
+ * Dynamic imports are deferred ({@link deferDynamicImports}). Throws when a
+ * file imports one that is not there, or anything but a
  * chunk or a `node:` built-in dynamically.
  */
 function relink(built: Map<string, string>, main: string, name: string): Map<string, string> {
@@ -194,7 +213,7 @@ function relink(built: Map<string, string>, main: string, name: string): Map<str
       !(s.startsWith("./") && [...built.keys()].some((f) => `./${renamed(f)}` === s))
     );
     if (other.length > 0) throw new Error(`${file} still imports ${other.join(", ")}`);
-    files.set(renamed(file), text);
+    files.set(renamed(file), deferDynamicImports(text));
   }
   return files;
 }
