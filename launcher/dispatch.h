@@ -6,8 +6,8 @@
  * before the command can start. The functions a run calls once or a few
  * times (the cage's, the fds', the process's protection, the sockets'
  * set-up) are reached through wgl_call instead: one binding for all of them.
- * The per-packet functions (packet_io.h's batch I/O, the wait and the wake)
- * keep their own bindings, where a call costs least.
+ * The data path's batch I/O has one binding of its own (batch_io.h), where
+ * a call costs least, and so has the wait.
  *
  * The words: w[0] is the operation, w[1..] its arguments in the order of the
  * function's parameters, each widened to 64 bits (a pointer as its address).

@@ -1,22 +1,28 @@
 /**
- * The launcher's dispatcher (launcher/dispatch.c, src/launcher/dispatch*.ts):
- * the C and the TypeScript lists of operations agree, each case calls the
- * function of its name with as many arguments as its TypeScript signature
- * has, and calls through the real library reach the real functions.
+ * The launcher's dispatchers, for set-up (launcher/dispatch.c,
+ * src/launcher/dispatch*.ts) and for the data path's batch I/O
+ * (launcher/batch_io.c, src/launcher/batch_io_symbols.ts): the C and the
+ * TypeScript lists of operations agree, each case calls the function of its
+ * name (with as many arguments as its TypeScript signature has, for
+ * set-up), and calls through the real library reach the real functions.
  */
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { DISPATCHED_OPS } from "../src/launcher/dispatch_symbols.ts";
+import { BATCH_IO_OPS } from "../src/launcher/batch_io_symbols.ts";
 import { launcherSymbols } from "../src/launcher/symbols.ts";
 import { launcher, prepareLauncher } from "../src/launcher/library.ts";
 
 const ENOENT = 2;
 const EBADF = 9;
+const EINVAL = 22;
 const ECHILD = 10;
 const ENOSYS = 38;
 
 const root = new URL("../launcher/", import.meta.url);
 const header = await Deno.readTextFile(new URL("dispatch.h", root));
 const source = await Deno.readTextFile(new URL("dispatch.c", root));
+const batchHeader = await Deno.readTextFile(new URL("batch_io.h", root));
+const batchSource = await Deno.readTextFile(new URL("batch_io.c", root));
 
 /** `WGL_OP_CAGE_OPEN` → `wgl_cage_open`. */
 function functionOf(op: string): string {
@@ -60,4 +66,46 @@ Deno.test("calls through the real library reach the real functions", async () =>
   strictEqual(ffi.wgl_fd_open_program(path), -ENOENT);
   // An operation this build does not have.
   strictEqual(ffi.wgl_call(new BigInt64Array([9999n])), -ENOSYS);
+});
+
+Deno.test("batch_io.h numbers the operations as BATCH_IO_OPS, and each case calls its own function", () => {
+  const numbers = new Map(
+    [...batchHeader.matchAll(/^\s*(WGL_BATCH_[A-Z0-9_]+) = (\d+),$/gm)].map((
+      [, op, n],
+    ) => [op, Number(n)]),
+  );
+  strictEqual(numbers.size, Object.keys(BATCH_IO_OPS).length);
+  const cases = [
+    ...batchSource.matchAll(
+      /case (WGL_BATCH_[A-Z0-9_]+):\s*(?:if [^;]*;\s*)?return (wgl_[a-z0-9_]+)\(/g,
+    ),
+  ];
+  strictEqual(cases.length, numbers.size);
+  for (const [, op, called] of cases) {
+    strictEqual(
+      BATCH_IO_OPS[called as keyof typeof BATCH_IO_OPS],
+      numbers.get(op),
+      `${op} (${numbers.get(op)}) calls ${called}`,
+    );
+  }
+});
+
+Deno.test("batch I/O through the real library reaches the real functions", async () => {
+  await prepareLauncher();
+  const ffi = launcher();
+  const wake = ffi.wgl_eventfd();
+  try {
+    strictEqual(ffi.wgl_eventfd_signal(wake), 0);
+    // Bit 2: the eventfd was signalled (and is drained).
+    strictEqual(await ffi.wgl_wait(-1, -1, wake, 1000), 4);
+    const none = new Uint8Array(0);
+    // A GSO send's state shorter than its word, and an operation this build does not have.
+    strictEqual(
+      ffi.wgl_batch_io(BATCH_IO_OPS.wgl_udp_send_batch_gso, wake, none, 0, none, 0, 0, none, 0),
+      -EINVAL,
+    );
+    strictEqual(ffi.wgl_batch_io(9999, wake, none, 0, none, 0, 0, none, 0), -EINVAL);
+  } finally {
+    ffi.wgl_fd_close(wake);
+  }
 });

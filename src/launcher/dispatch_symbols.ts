@@ -5,7 +5,7 @@
  * (~0.1 ms each, more with buffer parameters) on the main thread of every
  * run; the ~30 that a run calls once or a few times cost one binding this
  * way, where ~3 ms of a run's start went before. The per-packet functions
- * keep bindings of their own (packet_io_symbols.ts).
+ * have one binding of their own (batch_io_symbols.ts), and the wait another.
  *
  * @module
  */

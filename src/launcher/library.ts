@@ -26,6 +26,12 @@ import { LauncherError } from "./error.ts";
 import { type LauncherSymbols, launcherSymbols, launcherTables } from "./symbols.ts";
 import { DISPATCHED_OPS } from "./dispatch_symbols.ts";
 import { dispatched } from "./dispatch.ts";
+import {
+  BATCH_IO_OPS,
+  type BatchIo,
+  batchIoFunction,
+  type BatchIoName,
+} from "./batch_io_symbols.ts";
 import { closeMemfd, memfdHolding } from "./memfd.ts";
 
 export type { LauncherSymbols } from "./symbols.ts";
@@ -110,7 +116,8 @@ export function lazySymbols(bind: (table: Table) => Bound): LauncherSymbols {
   const listed = new Set(tables.flatMap((t) => Object.keys(t)));
   const rest = Object.fromEntries(
     Object.entries(launcherSymbols).filter(([name]) =>
-      !listed.has(name) && !Object.hasOwn(DISPATCHED_OPS, name)
+      !listed.has(name) && !Object.hasOwn(DISPATCHED_OPS, name) &&
+      !Object.hasOwn(BATCH_IO_OPS, name)
     ),
   );
   if (Object.keys(rest).length > 0) tables.push(rest);
@@ -150,6 +157,14 @@ export function lazySymbols(bind: (table: Table) => Bound): LauncherSymbols {
           () => bound.wgl_call as (words: BigInt64Array) => number,
           () => bound.wgl_call_nonblocking as (words: BigInt64Array) => Promise<number>,
         ),
+    });
+  }
+  // The batch I/O, each a wrapper made on first use over wgl_batch_io.
+  for (const name of Object.keys(BATCH_IO_OPS) as BatchIoName[]) {
+    let wrapper: unknown;
+    Object.defineProperty(symbols, name, {
+      enumerable: true,
+      get: () => wrapper ??= batchIoFunction(name, bound.wgl_batch_io as BatchIo),
     });
   }
   return symbols as LauncherSymbols;

@@ -2,14 +2,17 @@ import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { lazySymbols } from "./library.ts";
 import { launcherSymbols, launcherTables } from "./symbols.ts";
 import { DISPATCHED_OPS } from "./dispatch_symbols.ts";
+import { BATCH_IO_OPS } from "./batch_io_symbols.ts";
 
 /**
  * lazySymbols with a fake binder: each function is its own name, but
- * wgl_call, which records the words it is given; records the tables bound.
+ * wgl_call, which records the words it is given, and wgl_batch_io, which
+ * records its arguments; records the tables bound.
  */
 function fakeLauncher() {
   const bound: string[][] = [];
   const calls: bigint[][] = [];
+  const batchCalls: unknown[][] = [];
   const symbols = lazySymbols((table) => {
     const names = Object.keys(table);
     bound.push(names);
@@ -25,36 +28,71 @@ function fakeLauncher() {
           calls.push([...words]);
           return Promise.resolve(8);
         }
+        : name === "wgl_batch_io"
+        ? (...args: unknown[]) => {
+          batchCalls.push(args);
+          return 9;
+        }
         : name,
     ]));
   }) as unknown as Record<string, unknown>;
-  return { symbols, bound, calls };
+  return { symbols, bound, calls, batchCalls };
 }
 
 const dispatchedNames = new Set(Object.keys(DISPATCHED_OPS));
+const batchedNames = new Set(Object.keys(BATCH_IO_OPS));
 
 Deno.test("lazySymbols binds nothing until a function is used, then that function's table once", () => {
   const { symbols, bound } = fakeLauncher();
   strictEqual(bound.length, 0);
-  strictEqual(symbols.wgl_tun_read_batch_vnet, "wgl_tun_read_batch_vnet");
-  strictEqual(symbols.wgl_tun_write_batch_vnet, "wgl_tun_write_batch_vnet");
-  deepStrictEqual(bound, [
-    Object.keys(launcherTables.find((t) => "wgl_tun_read_batch_vnet" in t)!),
-  ]);
+  const table = launcherTables.find((t) => "wgl_udp_probe" in t)!;
+  const [first, second] = Object.keys(table);
+  strictEqual(symbols[first], first);
+  strictEqual(symbols[second], second);
+  deepStrictEqual(bound, [Object.keys(table)]);
 });
 
 Deno.test("lazySymbols gives every launcher function, each table bound once", () => {
   const { symbols, bound } = fakeLauncher();
   for (const name of Object.keys(launcherSymbols)) {
-    if (dispatchedNames.has(name)) strictEqual(typeof symbols[name], "function", name);
-    else if (name.startsWith("wgl_call")) strictEqual(typeof symbols[name], "function", name);
-    else strictEqual(symbols[name], name);
+    if (dispatchedNames.has(name) || batchedNames.has(name)) {
+      strictEqual(typeof symbols[name], "function", name);
+    } else if (name.startsWith("wgl_call") || name === "wgl_batch_io") {
+      strictEqual(typeof symbols[name], "function", name);
+    } else strictEqual(symbols[name], name);
   }
   strictEqual(bound.length, launcherTables.length);
   deepStrictEqual(
     bound.flat().toSorted(),
-    Object.keys(launcherSymbols).filter((n) => !dispatchedNames.has(n)).toSorted(),
+    Object.keys(launcherSymbols).filter((n) => !dispatchedNames.has(n) && !batchedNames.has(n))
+      .toSorted(),
   );
+});
+
+Deno.test("a batch function binds the data path's table alone, and passes its operation and arguments", () => {
+  const { symbols, bound, batchCalls } = fakeLauncher();
+  const fn = symbols as unknown as {
+    wgl_tun_read_batch_vnet(...a: unknown[]): number;
+    wgl_tun_write_batch(...a: unknown[]): number;
+    wgl_udp_send_batch_gso(...a: unknown[]): number;
+    wgl_eventfd_signal(fd: number): number;
+  };
+  const slots = new Uint8Array(64);
+  const desc = new Uint32Array(8);
+  const scratch = new Uint8Array(16);
+  const state = new Uint32Array(1);
+  strictEqual(fn.wgl_tun_read_batch_vnet(3, slots, 32, desc, 2, 16, scratch, 16), 9);
+  strictEqual(fn.wgl_tun_write_batch(3, slots, 32, desc, 1), 9);
+  strictEqual(fn.wgl_udp_send_batch_gso(4, slots, 32, desc, 2, state), 9);
+  strictEqual(fn.wgl_eventfd_signal(5), 9);
+  deepStrictEqual(bound, [Object.keys(launcherTables.find((t) => "wgl_batch_io" in t)!)]);
+  const none = new Uint8Array(0);
+  deepStrictEqual(batchCalls, [
+    [BATCH_IO_OPS.wgl_tun_read_batch_vnet, 3, slots, 32, desc, 2, 16, scratch, 16],
+    [BATCH_IO_OPS.wgl_tun_write_batch, 3, slots, 32, desc, 1, 0, none, 0],
+    [BATCH_IO_OPS.wgl_udp_send_batch_gso, 4, slots, 32, desc, 2, 0, state, 4],
+    [BATCH_IO_OPS.wgl_eventfd_signal, 5, none, 0, none, 0, 0, none, 0],
+  ]);
 });
 
 Deno.test("a dispatched function binds only wgl_call, and passes its operation and arguments", async () => {

@@ -9,14 +9,7 @@ import { cageSymbols } from "./cage_symbols.ts";
 import { environSymbols } from "./environ_symbols.ts";
 import { fdSymbols } from "./fd_symbols.ts";
 import { forwardSymbols } from "./forward_symbols.ts";
-import {
-  packetIoCommonSymbols,
-  packetIoSymbols,
-  packetIoTunPlainSymbols,
-  packetIoTunVnetSymbols,
-  packetIoUdpGroSymbols,
-  packetIoUdpPlainSymbols,
-} from "./packet_io_symbols.ts";
+import { packetIoCommonSymbols, packetIoSymbols } from "./packet_io_symbols.ts";
 import { protectSymbols } from "./protect_symbols.ts";
 import { sigusr1Symbols } from "./sigusr1_symbols.ts";
 import { wipeSymbols } from "./wipe_symbols.ts";
@@ -26,17 +19,16 @@ import { controlSymbols } from "./control_symbols.ts";
 import { udpProbeSymbols } from "./udp_probe_symbols.ts";
 import { parentDeathSymbols } from "./parent_death_symbols.ts";
 import { dispatchSymbols } from "./dispatch_symbols.ts";
+import { batchIoSymbols } from "./batch_io_symbols.ts";
 
 /**
- * The common packet I/O functions a data path turn calls: bound of their own,
- * as the batch I/O is, where a call costs least. The rest of that table is
- * set-up, dispatched.
+ * What a data path turn calls: the batch I/O, through its one binding
+ * (batch_io_symbols.ts), and the wait, nonblocking. The rest of
+ * packet_io_symbols.ts's functions are set-up, dispatched.
  */
-const { wgl_udp_send_batch_gso, wgl_eventfd_signal, wgl_wait } = packetIoCommonSymbols;
 const packetIoEveryTurn = {
-  wgl_udp_send_batch_gso,
-  wgl_eventfd_signal,
-  wgl_wait,
+  ...batchIoSymbols,
+  wgl_wait: packetIoCommonSymbols.wgl_wait,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
@@ -44,16 +36,13 @@ const packetIoEveryTurn = {
  * (library.ts): binding costs ~0.1 ms a function, and a run needs some tables
  * only later and others never. The functions of `DISPATCHED_OPS`
  * (dispatch_symbols.ts) are in none: they are reached through `wgl_call`,
- * bound once for all of them. A function in neither is bound with the rest
- * of those, together.
+ * bound once for all of them; nor those of `BATCH_IO_OPS`
+ * (batch_io_symbols.ts), reached through `wgl_batch_io`. A function in
+ * none of these is bound with the rest of those, together.
  */
 export const launcherTables: readonly Deno.ForeignLibraryInterface[] = [
   dispatchSymbols,
   packetIoEveryTurn,
-  packetIoTunVnetSymbols,
-  packetIoTunPlainSymbols,
-  packetIoUdpGroSymbols,
-  packetIoUdpPlainSymbols,
   joinSymbols,
   controlSymbols,
   forwardSymbols,
@@ -68,6 +57,7 @@ export const launcherSymbols = {
   ...startupCodeSymbols,
   ...protectSymbols,
   ...packetIoSymbols,
+  ...batchIoSymbols,
   ...environSymbols,
   ...sigusr1Symbols,
   ...joinSymbols,

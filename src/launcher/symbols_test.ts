@@ -1,6 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { launcherSymbols, launcherTables } from "./symbols.ts";
 import { DISPATCHED_OPS } from "./dispatch_symbols.ts";
+import { BATCH_IO_OPS } from "./batch_io_symbols.ts";
 
 Deno.test("no launcher function is in two tables, and each has its signature", () => {
   const seen = new Map<string, number>();
@@ -19,27 +20,21 @@ function tableOf(name: string): string[] {
   return table === undefined ? [] : Object.keys(table).sort();
 }
 
-Deno.test("the set-up functions are dispatched, each in no table; the per-packet ones are bound", () => {
-  for (const name of Object.keys(DISPATCHED_OPS)) {
-    strictEqual(tableOf(name).length, 0, `${name} is dispatched and in a table`);
+Deno.test("the set-up functions are dispatched, the batch I/O batched, each in no table; the rest of a turn is bound", () => {
+  for (const name of [...Object.keys(DISPATCHED_OPS), ...Object.keys(BATCH_IO_OPS)]) {
+    strictEqual(tableOf(name).length, 0, `${name} is dispatched or batched, and in a table`);
     strictEqual(name in launcherSymbols, true, `${name} is no launcher function`);
   }
-  for (
-    const name of [
-      "wgl_tun_read_batch_vnet",
-      "wgl_tun_write_batch_vnet",
-      "wgl_udp_recv_batch_gro",
-      "wgl_udp_send_batch_gso",
-      "wgl_wait",
-      "wgl_eventfd_signal",
-    ]
-  ) {
-    strictEqual(tableOf(name).length > 0, true, `${name} is not bound of its own`);
-    strictEqual(Object.hasOwn(DISPATCHED_OPS, name), false, `${name} is dispatched`);
+  for (const name of Object.keys(BATCH_IO_OPS)) {
+    strictEqual(Object.hasOwn(DISPATCHED_OPS, name), false, `${name} is dispatched and batched`);
   }
+  // What a turn calls besides, in one table: one binding for all of it.
+  deepStrictEqual(tableOf("wgl_wait"), ["wgl_batch_io", "wgl_wait"]);
 });
 
 Deno.test("the operation numbers are distinct", () => {
-  const ops = Object.values(DISPATCHED_OPS);
-  strictEqual(new Set(ops).size, ops.length);
+  for (const list of [DISPATCHED_OPS, BATCH_IO_OPS]) {
+    const ops = Object.values(list);
+    strictEqual(new Set(ops).size, ops.length);
+  }
 });
