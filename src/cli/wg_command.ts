@@ -20,26 +20,14 @@ import { assertKeeperSocket } from "../live/keeper_socket.ts";
 import { LiveError } from "../live/error.ts";
 import { MessageGuard } from "../config/message_guard.ts";
 import { checkConfFile, checkSetArgs, type WgInput } from "./wg_input.ts";
-
-/** Whether `command` is an executable file in a directory of PATH. */
-function onPath(command: string): boolean {
-  const path = Deno.env.get("PATH") ?? "";
-  return path.split(":").some((dir) => {
-    try {
-      const st = Deno.statSync(`${dir === "" ? "." : dir}/${command}`);
-      return st.isFile && ((st.mode ?? 0) & 0o111) !== 0;
-    } catch {
-      return false;
-    }
-  });
-}
+import { findOnPath } from "../cage/find_on_path.ts";
 
 /** Refuses at once, in one line, when a tool the command needs is missing. */
 export function requireTools(what: string, rootless = Deno.uid() !== 0): void {
   const needs: [string, string][] = [["wg", "wireguard-tools"]];
   if (rootless) needs.push(["unshare", "util-linux"], ["mount", "util-linux"]);
   for (const [tool, pkg] of needs) {
-    if (!onPath(tool)) {
+    if (findOnPath(tool) === undefined) {
       throw new LiveError(
         `'${what}' needs the system '${tool}', which is not on PATH; install ${pkg} ` +
           `(e.g. apt install ${pkg}) or add its directory to PATH`,

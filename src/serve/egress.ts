@@ -22,6 +22,7 @@
  */
 
 import { ServeError } from "./error.ts";
+import { findOnPath as findInDirs } from "../cage/find_on_path.ts";
 import type { InCage } from "./in_cage.ts";
 
 export interface EgressOptions {
@@ -145,24 +146,12 @@ export interface Egress {
 
 const PASTA_WAIT_MS = 10_000;
 
-/**
- * The first executable `name` in $PATH, then in `more` (by default the sbin
- * directories an ordinary user's PATH often lacks, where nft lives).
- */
-export function findOnPath(
-  name: string,
-  more: readonly string[] = ["/usr/sbin", "/sbin"],
-): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d.startsWith("/"));
-  for (const dir of [...dirs, ...more]) {
-    try {
-      const st = Deno.statSync(`${dir}/${name}`);
-      if (st.isFile && ((st.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+/** The sbin directories an ordinary user's PATH often lacks, where nft lives. */
+const SBIN = ["/usr/sbin", "/sbin"];
+
+/** The first executable `name` in $PATH, then in the sbin directories. */
+export function findOnPath(name: string): string | undefined {
+  return findInDirs(name, SBIN);
 }
 
 /** The interface of the default route in `pid`'s network namespace (pasta's), if any. */
