@@ -129,6 +129,17 @@ function fromServers(
 }
 
 const NAMESERVER_LINE = /^\s*nameserver\s+(\S+)/;
+
+/**
+ * The server a resolv.conf line names when it is a `nameserver` line (its
+ * first word after the keyword, as the C library reads it), else undefined:
+ * the one reading of those lines for the cage's resolv.conf, the proxies'
+ * resolver and the servers `wgcage serve` gives its clients.
+ */
+export function nameserverOf(line: string): string | undefined {
+  return NAMESERVER_LINE.exec(line)?.[1];
+}
+
 const SEARCH_LINE = /^\s*(search|domain)(\s|$)/;
 
 function fromHost(
@@ -149,7 +160,7 @@ function fromHost(
   let searchWritten = false;
   const lines: string[] = [];
   for (const line of host.split("\n")) {
-    const nameserver = NAMESERVER_LINE.exec(line)?.[1];
+    const nameserver = nameserverOf(line);
     if (nameserver !== undefined && isLocalResolver(nameserver)) {
       servers.loopback.push(nameserver);
       lines.push(`# ${line.trim()}  # on the host's loopback: unreachable from the cage`);

@@ -12,7 +12,7 @@ import { type IpAddress, parseIp } from "../config/ip.ts";
 import type { LauncherSymbols } from "../launcher/library.ts";
 import { describeErrno, ETIMEDOUT } from "../launcher/errno.ts";
 import { encodeQuery, parseAnswer, TYPE_A, TYPE_AAAA } from "./dns_query.ts";
-import { isLocalResolver } from "../dns/resolv_conf.ts";
+import { isLocalResolver, nameserverOf } from "../dns/resolv_conf.ts";
 import type { Steering } from "./steering.ts";
 
 /** One try at one server. */
@@ -39,16 +39,16 @@ export class ResolveError extends Error {
 export function resolvConfServers(text: string): IpAddress[] {
   const out: IpAddress[] = [];
   for (const line of text.split("\n")) {
-    const m = /^\s*nameserver\s+(\S+)/.exec(line);
-    if (!m) continue;
+    const named = nameserverOf(line);
+    if (named === undefined) continue;
     let server: IpAddress;
     try {
-      server = parseIp(m[1].replace(/%.*$/, ""));
+      server = parseIp(named.replace(/%.*$/, ""));
     } catch {
       continue; // not an address: the cage's resolver would skip it too
     }
     // The cage's resolv.conf's own rule, so that both leave out the same lines.
-    if (!isLocalResolver(m[1])) out.push(server);
+    if (!isLocalResolver(named)) out.push(server);
   }
   return out;
 }

@@ -7,13 +7,16 @@
  */
 
 import { readHostResolvConf } from "../dns/read_host_resolv_conf.ts";
-import { isLocalResolver } from "../dns/resolv_conf.ts";
+import { isLocalResolver, nameserverOf } from "../dns/resolv_conf.ts";
+
+const IPV4 = /^[0-9.]+$/;
 
 export function hostDns(noEgress: boolean): string[] {
   if (noEgress) return [];
   const text = readHostResolvConf() ?? "";
+  // IPv4 servers only: the clients' DNS = entries.
   return text.split("\n")
-    .map((l) => /^\s*nameserver\s+([0-9.]+)\s*$/.exec(l)?.[1])
-    .filter((s): s is string => s !== undefined && !isLocalResolver(s))
+    .map(nameserverOf)
+    .filter((s): s is string => s !== undefined && IPV4.test(s) && !isLocalResolver(s))
     .slice(0, 3);
 }
