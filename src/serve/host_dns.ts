@@ -11,9 +11,12 @@ import { isLocalResolver, nameserverOf } from "../dns/resolv_conf.ts";
 
 const IPV4 = /^[0-9.]+$/;
 
-export function hostDns(noEgress: boolean): string[] {
+/** The servers for the clients, from the host's resolv.conf (`text`, read when not given). */
+export function hostDns(
+  noEgress: boolean,
+  text = noEgress ? "" : readHostResolvConf() ?? "",
+): string[] {
   if (noEgress) return [];
-  const text = readHostResolvConf() ?? "";
   // IPv4 servers only: the clients' DNS = entries.
   return text.split("\n")
     .map(nameserverOf)
