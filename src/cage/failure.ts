@@ -262,7 +262,8 @@ export function cageFailure(
     case Stage.InitExec:
       return refuse(
         `wgcage: Cannot start the cage's init program: ${what}; the host must allow ` +
-          "executing a memfd (sysctl vm.memfd_noexec=0) and wgcage's files where they lie " +
+          "executing a memfd (sysctl vm.memfd_noexec at 0 or 1; wgcage asks for MFD_EXEC) and " +
+          "wgcage's files where they lie " +
           "(a mount without noexec)",
       );
     case Stage.Service:

@@ -53,7 +53,8 @@ Deno.test("cageFailure: an init that cannot be exec'd names both places it runs 
     cageFailure(Stage.InitExec, EACCES, CTX, OPEN),
     125,
     "wgcage: Cannot start the cage's init program: permission denied; the host must allow " +
-      "executing a memfd (sysctl vm.memfd_noexec=0) and wgcage's files where they lie " +
+      "executing a memfd (sysctl vm.memfd_noexec at 0 or 1; wgcage asks for MFD_EXEC) and " +
+      "wgcage's files where they lie " +
       "(a mount without noexec)",
   );
 });
