@@ -9,7 +9,7 @@ import { cageSymbols } from "./cage_symbols.ts";
 import { environSymbols } from "./environ_symbols.ts";
 import { fdSymbols } from "./fd_symbols.ts";
 import { forwardSymbols } from "./forward_symbols.ts";
-import { packetIoCommonSymbols, packetIoSymbols } from "./packet_io_symbols.ts";
+import { packetIoSymbols } from "./packet_io_symbols.ts";
 import { protectSymbols } from "./protect_symbols.ts";
 import { sigusr1Symbols } from "./sigusr1_symbols.ts";
 import { wipeSymbols } from "./wipe_symbols.ts";
@@ -28,7 +28,7 @@ import { batchIoSymbols } from "./batch_io_symbols.ts";
  */
 const packetIoEveryTurn = {
   ...batchIoSymbols,
-  wgl_wait: packetIoCommonSymbols.wgl_wait,
+  wgl_wait: packetIoSymbols.wgl_wait,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
