@@ -7,6 +7,9 @@
  * @module
  */
 
+/** The sbin directories an ordinary user's PATH often lacks (nft lives there). */
+export const SBIN_DIRS: readonly string[] = ["/usr/sbin", "/sbin"];
+
 /** The path of the first executable `name` in $PATH, then in `more`; undefined when none is. */
 export function findOnPath(
   name: string,

@@ -22,7 +22,7 @@
  */
 
 import { ServeError } from "./error.ts";
-import { findOnPath as findInDirs } from "../cage/find_on_path.ts";
+import { findOnPath, SBIN_DIRS } from "../cage/find_on_path.ts";
 import type { InCage } from "./in_cage.ts";
 
 export interface EgressOptions {
@@ -146,14 +146,6 @@ export interface Egress {
 
 const PASTA_WAIT_MS = 10_000;
 
-/** The sbin directories an ordinary user's PATH often lacks, where nft lives. */
-const SBIN = ["/usr/sbin", "/sbin"];
-
-/** The first executable `name` in $PATH, then in the sbin directories. */
-export function findOnPath(name: string): string | undefined {
-  return findInDirs(name, SBIN);
-}
-
 /** The interface of the default route in `pid`'s network namespace (pasta's), if any. */
 function defaultRouteInterface(pid: number): string | undefined {
   try {
@@ -185,7 +177,7 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
   let closing = false;
   let ended: Promise<string> = new Promise(() => {});
   // nft is in /usr/sbin, which an ordinary user's PATH often lacks.
-  const nft = findOnPath("nft");
+  const nft = findOnPath("nft", SBIN_DIRS);
   if (nft === undefined) {
     throw new ServeError(
       "Cannot find nft, which sets the server cage's forwarding rules; install it " +
@@ -193,7 +185,7 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
     );
   }
   if (!o.noEgress) {
-    const path = findOnPath("pasta");
+    const path = findOnPath("pasta", SBIN_DIRS);
     if (path === undefined) {
       throw new ServeError(
         "Cannot find pasta, the way out for clients; install it (apt-get install passt), " +
@@ -277,7 +269,7 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
     }
     o.log?.("pasta attached (the way out)");
   }
-  const ip = findOnPath("ip");
+  const ip = findOnPath("ip", SBIN_DIRS);
   const close = async () => {
     closing = true;
     if (pasta !== undefined) {

@@ -12,13 +12,10 @@ import { isLocalResolver, nameserverOf } from "../dns/resolv_conf.ts";
 const IPV4 = /^[0-9.]+$/;
 
 /** The servers for the clients, from the host's resolv.conf (`text`, read when not given). */
-export function hostDns(
-  noEgress: boolean,
-  text = noEgress ? "" : readHostResolvConf() ?? "",
-): string[] {
+export function hostDns(noEgress: boolean, text?: string): string[] {
   if (noEgress) return [];
   // IPv4 servers only: the clients' DNS = entries.
-  return text.split("\n")
+  return (text ?? readHostResolvConf() ?? "").split("\n")
     .map(nameserverOf)
     .filter((s): s is string => s !== undefined && IPV4.test(s) && !isLocalResolver(s))
     .slice(0, 3);

@@ -16,7 +16,7 @@
 import { ServeError } from "./error.ts";
 import type { RemoteServer } from "./remote_store.ts";
 import { fingerprintOf } from "./certificate.ts";
-import { findOnPath } from "./egress.ts";
+import { findOnPath, SBIN_DIRS } from "../cage/find_on_path.ts";
 
 const TIMEOUT_MS = 15_000;
 
@@ -39,7 +39,7 @@ export function normalizeFingerprint(text: string): string | undefined {
 
 /** The server's certificate, as `openssl s_client` receives it. */
 export async function fetchCertificate(url: URL): Promise<string> {
-  const openssl = findOnPath("openssl");
+  const openssl = findOnPath("openssl", SBIN_DIRS);
   if (openssl === undefined) {
     throw new ServeError(
       "Cannot fetch the server's certificate without openssl; install it (apt-get install openssl)",
